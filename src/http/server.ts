@@ -1,0 +1,44 @@
+/**
+ * The Fastify app: probes, and whatever routes the other rooms register as plugins (notify,
+ * GraphQL, metrics). Graceful shutdown lives in main.ts, which owns the process.
+ */
+import Fastify, {
+  LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { Logger } from '../log.js';
+
+export interface ServerOptions {
+  log: Logger;
+  /** Readiness: true when the database answers and migrations are applied. */
+  ready: () => Promise<boolean>;
+  /** Route plugins, registered in order. */
+  plugins?: readonly FastifyPluginAsync[];
+}
+
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.log as FastifyBaseLogger,
+    // Notifications are small; GraphQL documents too. Routes that need less say so themselves.
+    bodyLimit: 1024 * 1024,
+    // Shutdown waits for in-flight requests but must not hang on idle keep-alive sockets.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    // One structured line per notification or UMS call is written by those rooms; per-request
+    // access logs would double them.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_req, reply) => {
+    let ok = false;
+    try {
+      ok = await options.ready();
+    } catch {
+      ok = false;
+    }
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready' });
+  });
+
+  for (const plugin of options.plugins ?? []) await app.register(plugin);
+  return app;
+}
