@@ -1,5 +1,8 @@
-/** Loads ../shared/ums/vectors.json: the independent signature vectors every implementation must pass. */
-import { readFileSync } from 'node:fs';
+/**
+ * Loads the independent signature vectors every implementation must pass: ../shared/ums/vectors.json
+ * when the team's shared folder sits beside the checkout (CI), else the copy in test/fixtures.
+ */
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export interface Vector {
@@ -10,7 +13,8 @@ export interface Vector {
   contrast?: { body: string; expectedSignature: string };
 }
 
-const path = fileURLToPath(new URL('../../../shared/ums/vectors.json', import.meta.url));
+const shared = fileURLToPath(new URL('../../../shared/ums/vectors.json', import.meta.url));
+const path = existsSync(shared) ? shared : fileURLToPath(new URL('../fixtures/ums-vectors.json', import.meta.url));
 
 export const vectors: Vector[] = (JSON.parse(readFileSync(path, 'utf8')) as { vectors: Vector[] }).vectors;
 
