@@ -1,0 +1,163 @@
+/**
+ * One Drizzle database over two drivers: postgres.js for a real server (`DATABASE_URL`), PGlite
+ * (embedded Postgres in WebAssembly) otherwise. Both speak the same SQL, so every query, the
+ * migrations and LISTEN/NOTIFY are written once against the `Database` type.
+ *
+ * Opening applies the committed migrations from drizzle/ before anything else touches the tables.
+ */
+import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
+import { readMigrationFiles } from 'drizzle-orm/migrator';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+import type { Logger } from '../log.js';
+import * as schema from './schema.js';
+
+export { schema };
+export type Schema = typeof schema;
+
+/** The one Drizzle type the rest of the code uses, whichever driver is underneath. */
+export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+
+/** What `db.transaction(tx => …)` hands over; also a `Database`, so helpers accept either. */
+export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
+
+export type Driver = 'postgres' | 'pglite';
+
+export interface OpenDatabaseOptions {
+  /** `postgres://…`: use postgres.js against that server. Unset: embedded PGlite. */
+  url?: string;
+  /** PGlite's data directory, or `memory://` to keep nothing. Default `memory://`. */
+  pgliteDataDir?: string;
+  /** postgres.js pool size (default 10). */
+  maxConnections?: number;
+  log?: Logger;
+}
+
+export interface Subscription {
+  close(): Promise<void>;
+}
+
+export interface DatabaseHandle {
+  db: Database;
+  driver: Driver;
+  /** True when the database answers and every committed migration is applied (`/readyz`). */
+  ready(): Promise<boolean>;
+  /**
+   * LISTEN on a channel. postgres.js keeps a dedicated connection and re-listens after a
+   * reconnect; PGlite delivers notifications of its own (single) connection.
+   */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<Subscription>;
+  /** Closes the pool or the embedded database; idempotent. */
+  close(): Promise<void>;
+}
+
+/** Thrown when the database cannot be opened or migrated; the message never carries the URL. */
+export class DatabaseOpenError extends Error {
+  override name = 'DatabaseOpenError';
+}
+
+/**
+ * drizzle/ at the package root. This file runs as src/db/database.ts (vitest, tsx) and as
+ * dist/src/db/database.js (after tsc), so walk up until a folder holding drizzle/meta is found.
+ */
+export function migrationsFolder(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, 'drizzle');
+    if (existsSync(join(candidate, 'meta', '_journal.json'))) return candidate;
+    dir = dirname(dir);
+  }
+  throw new DatabaseOpenError('drizzle/ migrations folder not found above src/db');
+}
+
+/** Opens the database and applies migrations. */
+export async function openDatabase(opts: OpenDatabaseOptions = {}): Promise<DatabaseHandle> {
+  const folder = migrationsFolder();
+  const expected = readMigrationFiles({ migrationsFolder: folder });
+  const latest = expected.length === 0 ? 0 : Math.max(...expected.map((m) => m.folderMillis));
+  const handle = opts.url ? await openPostgres(opts.url, opts, folder) : await openPglite(opts, folder);
+  opts.log?.info({ driver: handle.driver, migrations: expected.length }, 'database open, migrations applied');
+
+  const ready = async (): Promise<boolean> => {
+    try {
+      const rows = await handle.db
+        .select({ at: sql<string | number | null>`max(created_at)` })
+        .from(sql`drizzle.__drizzle_migrations`);
+      return Number(rows[0]?.at ?? 0) >= latest;
+    } catch {
+      return false;
+    }
+  };
+  return { ...handle, ready };
+}
+
+type Opened = Omit<DatabaseHandle, 'ready'>;
+
+async function openPostgres(url: string, opts: OpenDatabaseOptions, folder: string): Promise<Opened> {
+  const client = postgres(url, {
+    max: opts.maxConnections ?? 10,
+    onnotice: () => {},
+    // Fail fast when the server is unreachable: a request waiting 30 s helps nobody; UMS retries.
+    connect_timeout: 5,
+  });
+  const db = drizzlePostgres(client, { schema });
+  try {
+    await migratePostgres(db, { migrationsFolder: folder });
+  } catch (err) {
+    await client.end({ timeout: 1 }).catch(() => {});
+    throw new DatabaseOpenError(`could not migrate the Postgres database: ${safeMessage(err)}`);
+  }
+  let closed = false;
+  return {
+    db,
+    driver: 'postgres',
+    async listen(channel, onPayload) {
+      const { unlisten } = await client.listen(channel, onPayload);
+      return { close: () => unlisten().catch(() => {}) };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await client.end({ timeout: 5 });
+    },
+  };
+}
+
+async function openPglite(opts: OpenDatabaseOptions, folder: string): Promise<Opened> {
+  const dataDir = opts.pgliteDataDir ?? 'memory://';
+  if (!dataDir.includes('://')) mkdirSync(dataDir, { recursive: true });
+  const client = await PGlite.create(dataDir);
+  const db = drizzlePglite(client, { schema });
+  try {
+    await migratePglite(db, { migrationsFolder: folder });
+  } catch (err) {
+    await client.close().catch(() => {});
+    throw new DatabaseOpenError(`could not migrate the PGlite database at ${dataDir}: ${safeMessage(err)}`);
+  }
+  return {
+    db,
+    driver: 'pglite',
+    async listen(channel, onPayload) {
+      const unsubscribe = await client.listen(channel, onPayload);
+      return { close: () => unsubscribe().catch(() => {}) };
+    },
+    async close() {
+      if (client.closed) return;
+      await client.close();
+    },
+  };
+}
+
+/** A driver error's message without anything that looks like a connection string. */
+function safeMessage(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.replace(/postgres(ql)?:\/\/\S+/g, 'postgres://[redacted]');
+}

@@ -1,0 +1,174 @@
+/**
+ * The gateway's tables, as Drizzle code. `npx drizzle-kit generate` turns changes here into SQL
+ * migrations under drizzle/ (committed); `openDatabase` applies them at start-up.
+ *
+ * Conventions: money is integer fen (`integer`: UMS caps an order at 100,000,000 fen, well inside
+ * int4); every instant is `timestamptz`; statuses are text checked by the application (the one
+ * table of statuses lives in src/payments/status.ts, not in a Postgres enum that would need a
+ * migration for every alias). Only src/payments/ledger.ts writes `payments`, `payment_events` and
+ * `refunds`; only src/payments/notifications.ts writes `notifications`.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const instant = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+/** One row per merchant order (UMS `merOrderId`); `version` grows by one with every applied change. */
+export const payments = pgTable(
+  'payments',
+  {
+    merOrderId: text('mer_order_id').primaryKey(),
+    /** A PaymentStatus (src/payments/status.ts). */
+    status: text('status').notNull(),
+    version: integer('version').notNull().default(1),
+    /** A PaymentChannel (CONTRACT.md); null for an order first seen in a notification. */
+    channel: text('channel'),
+    totalAmount: integer('total_amount').notNull(),
+    mid: text('mid').notNull(),
+    tid: text('tid').notNull(),
+    instMid: text('inst_mid'),
+    description: text('description'),
+    targetOrderId: text('target_order_id'),
+    targetSys: text('target_sys'),
+    seqId: text('seq_id'),
+    payTime: instant('pay_time'),
+    /** `yyyyMMdd` or `yyyy-MM-dd` as UMS sends it; a settlement day, not an instant. */
+    settleDate: text('settle_date'),
+    buyerPayAmount: integer('buyer_pay_amount'),
+    receiptAmount: integer('receipt_amount'),
+    refundedAmount: integer('refunded_amount').notNull().default(0),
+    /** Set when something arrived that must not be applied silently (mismatch, paid after close, unknown order). */
+    needsReview: boolean('needs_review').notNull().default(false),
+    reviewReason: text('review_reason'),
+    expireTime: instant('expire_time'),
+    /** When the sync scheduler should next ask UMS about this order; null: no need. */
+    nextSyncAt: instant('next_sync_at'),
+    syncAttempts: integer('sync_attempts').notNull().default(0),
+    /** When news about this order (notification, query answer, mutation) last arrived. */
+    lastEventAt: instant('last_event_at'),
+    createdAt: instant('created_at').notNull().defaultNow(),
+    updatedAt: instant('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    // Keyset pagination of `payments(first, after, status, mid)`: newest first.
+    index('payments_created_idx').on(t.createdAt, t.merOrderId),
+    index('payments_status_created_idx').on(t.status, t.createdAt, t.merOrderId),
+    index('payments_mid_created_idx').on(t.mid, t.createdAt, t.merOrderId),
+    index('payments_next_sync_idx').on(t.nextSyncAt).where(sql`${t.nextSyncAt} is not null`),
+    index('payments_review_idx').on(t.merOrderId).where(sql`${t.needsReview}`),
+  ],
+);
+
+/** Append-only history of applied status changes (one per version after the first insert). */
+export const paymentEvents = pgTable(
+  'payment_events',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    merOrderId: text('mer_order_id')
+      .notNull()
+      .references(() => payments.merOrderId),
+    /** An EventSource: NOTIFY, SYNC or MUTATION. */
+    source: text('source').notNull(),
+    previousStatus: text('previous_status'),
+    status: text('status').notNull(),
+    /** The payment's version after this event. */
+    version: integer('version').notNull(),
+    /** Why this event happened (decideTransition's reason), for operators. */
+    reason: text('reason'),
+    /** The notification that caused it, when it came from one. */
+    notificationId: bigint('notification_id', { mode: 'number' }),
+    /** The report as received (admin-only in GraphQL). */
+    payload: jsonb('payload'),
+    at: instant('at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('payment_events_order_version_idx').on(t.merOrderId, t.version)],
+);
+
+/**
+ * Every notification body that reached POST /notify/ums, accepted or not, for audit. `dedupeKey`
+ * is set only on the first authentic copy of a notification (notifyId when present, else
+ * merOrderId + status + amounts); its unique index is what makes a redelivery, even one racing on
+ * another connection, a duplicate.
+ */
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    receivedAt: instant('received_at').notNull().defaultNow(),
+    contentType: text('content_type'),
+    rawBody: text('raw_body').notNull(),
+    /** The signature verified with one of the configured communication keys. */
+    verified: boolean('verified').notNull(),
+    /** 0: UMS_NOTIFY_KEY, 1: UMS_NOTIFY_KEY_PREVIOUS. */
+    keyIndex: integer('key_index'),
+    notifyId: text('notify_id'),
+    merOrderId: text('mer_order_id'),
+    status: text('status'),
+    dedupeKey: text('dedupe_key'),
+    /** What was done: applied, duplicate, stale, review, created, rejected. */
+    outcome: text('outcome').notNull(),
+    /** Why (rejection cause, decideTransition's reason). */
+    reason: text('reason'),
+    paymentEventId: bigint('payment_event_id', { mode: 'number' }),
+  },
+  (t) => [
+    uniqueIndex('notifications_dedupe_key_idx').on(t.dedupeKey),
+    index('notifications_notify_id_idx').on(t.notifyId),
+    index('notifications_order_idx').on(t.merOrderId, t.receivedAt),
+  ],
+);
+
+/** One row per refund request (`refundOrderId`, unique like every UMS order number). */
+export const refunds = pgTable(
+  'refunds',
+  {
+    refundOrderId: text('refund_order_id').primaryKey(),
+    merOrderId: text('mer_order_id')
+      .notNull()
+      .references(() => payments.merOrderId),
+    refundAmount: integer('refund_amount').notNull(),
+    /** PROCESSING, SUCCESS, FAIL or UNKNOWN (PROTOCOL.md §6.1 refundStatus). */
+    status: text('status').notNull(),
+    refundTargetOrderId: text('refund_target_order_id'),
+    description: text('description'),
+    nextSyncAt: instant('next_sync_at'),
+    createdAt: instant('created_at').notNull().defaultNow(),
+    updatedAt: instant('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('refunds_order_idx').on(t.merOrderId, t.createdAt),
+    index('refunds_next_sync_idx').on(t.nextSyncAt).where(sql`${t.nextSyncAt} is not null`),
+  ],
+);
+
+/** `Idempotency-Key` of money-moving mutations; rows older than 24 h may be deleted. */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    key: text('key').notNull(),
+    operation: text('operation').notNull(),
+    requestHash: text('request_hash').notNull(),
+    /** The first answer; null while the first request is still running. */
+    response: jsonb('response'),
+    createdAt: instant('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.key, t.operation] }), index('idempotency_keys_created_idx').on(t.createdAt)],
+);
+
+export type PaymentRow = typeof payments.$inferSelect;
+export type NewPaymentRow = typeof payments.$inferInsert;
+export type PaymentEventRow = typeof paymentEvents.$inferSelect;
+export type NotificationRow = typeof notifications.$inferSelect;
+export type RefundRow = typeof refunds.$inferSelect;
+export type IdempotencyKeyRow = typeof idempotencyKeys.$inferSelect;

@@ -1,0 +1,66 @@
+import { afterEach, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase, migrationsFolder } from '../../src/db/database.js';
+import { payments } from '../../src/db/schema.js';
+import { describeEachDatabase, type TestDatabase } from '../support/db.js';
+
+describeEachDatabase('openDatabase', (kind) => {
+  let handle: TestDatabase | undefined;
+  afterEach(async () => {
+    await handle?.close();
+    handle = undefined;
+  });
+
+  it('applies the migrations and reports ready', async () => {
+    handle = await kind.open();
+    expect(handle.driver).toBe(kind.driver);
+    expect(await handle.ready()).toBe(true);
+    const rows = await handle.db.select().from(payments);
+    expect(rows).toEqual([]);
+  });
+
+  it('is not ready once closed', async () => {
+    handle = await kind.open();
+    const h = handle;
+    await h.db.execute(sql`select 1`);
+    // For postgres the TestDatabase close also drops the database; ready() must then say false.
+    await h.close();
+    handle = undefined;
+    expect(await h.ready()).toBe(false);
+  });
+
+  it('delivers NOTIFY payloads to a listener, only after commit', async () => {
+    handle = await kind.open();
+    const got: string[] = [];
+    const sub = await handle.listen('test_channel', (p) => got.push(p));
+    await handle.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_notify('test_channel', 'hello')`);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(got).toEqual([]);
+    });
+    await expect.poll(() => got, { timeout: 5000 }).toEqual(['hello']);
+    await sub.close();
+  });
+});
+
+it('finds drizzle/ from src/db', () => {
+  expect(migrationsFolder()).toMatch(/drizzle$/);
+});
+
+it('keeps PGlite files in PGLITE_DATA_DIR across restarts', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pglite-'));
+  try {
+    const first = await openDatabase({ pgliteDataDir: join(dir, 'data') });
+    await first.db.insert(payments).values({ merOrderId: '3194keep', status: 'NEW_ORDER', totalAmount: 1, mid: 'm', tid: 't' });
+    await first.close();
+    const second = await openDatabase({ pgliteDataDir: join(dir, 'data') });
+    expect(await second.ready()).toBe(true);
+    expect((await second.db.select().from(payments)).map((p) => p.merOrderId)).toEqual(['3194keep']);
+    await second.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
