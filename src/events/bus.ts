@@ -1,0 +1,68 @@
+/**
+ * Payment status changes, from whoever stored them to whoever watches them.
+ *
+ * Two implementations of one interface:
+ * - `InProcessBus`: listeners in this process, fed by `publish` (tests, a single embedded
+ *   instance, and the local fan-out core of the Postgres bus);
+ * - `PostgresBus` (postgres-bus.ts): one LISTEN connection per gateway instance hears the
+ *   `pg_notify` that the ledger sends inside each committing transaction, reads the committed rows
+ *   once, and fans them out locally. Several instances on one database therefore all see every
+ *   change, each exactly once.
+ *
+ * A change carries the committed rows (the event and the payment as they are now), so every
+ * subscriber of an instance shares one read instead of querying per subscriber.
+ */
+import type { PaymentEventRow, PaymentRow } from '../db/schema.js';
+
+export interface PaymentChange {
+  readonly event: PaymentEventRow;
+  readonly payment: PaymentRow;
+}
+
+export type PaymentChangeListener = (change: PaymentChange) => void;
+
+export interface PaymentBus {
+  /** Adds a listener; returns the function that removes it. */
+  subscribe(listener: PaymentChangeListener): () => void;
+  /** Stops listening; listeners hear nothing more. */
+  close(): Promise<void>;
+}
+
+/** Listeners in this process. A throwing listener is isolated: the others still hear the change. */
+export class InProcessBus implements PaymentBus {
+  readonly #listeners = new Set<PaymentChangeListener>();
+  #closed = false;
+
+  constructor(private readonly onListenerError: (err: unknown) => void = () => {}) {}
+
+  get listenerCount(): number {
+    return this.#listeners.size;
+  }
+
+  publish(change: PaymentChange): void {
+    if (this.#closed) return;
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(change);
+      } catch (err) {
+        this.onListenerError(err);
+      }
+    }
+  }
+
+  subscribe(listener: PaymentChangeListener): () => void {
+    // A wrapper per call, so subscribing the same function twice gives two independent listeners.
+    const entry: PaymentChangeListener = (change) => listener(change);
+    if (!this.#closed) this.#listeners.add(entry);
+    return () => {
+      this.#listeners.delete(entry);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#listeners.clear();
+  }
+}
+
+export { PostgresBus, PAYMENT_EVENTS_CHANNEL, type PostgresBusOptions } from './postgres-bus.js';

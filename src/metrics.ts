@@ -1,0 +1,67 @@
+/**
+ * Prometheus metrics (prom-client) and the `GET /metrics` route.
+ *
+ * One Registry per gateway instance rather than prom-client's global one, so that two instances
+ * in one process (tests) do not collide on metric names. The rooms that measure something take
+ * the `Metrics` object they need: GraphQL records operations and open subscriptions, the notify
+ * route records notifications, the UMS client records calls.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** GraphQL operations: `operation` (name, or `anonymous`), `type` (query/mutation/subscription), `outcome` (success/error/invalid). */
+  readonly graphqlOperations: Histogram<'operation' | 'type' | 'outcome'>;
+  /** Notifications received at `/notify/ums`: `outcome` (applied/duplicate/stale/bad_signature/malformed/failed…). */
+  readonly notifications: Counter<'outcome'>;
+  /** Subscriptions currently open on this instance (graphql-ws operations). */
+  readonly subscriptionsOpen: Gauge;
+  /** Calls to the UMS Open API: `service` (e.g. netpay/query), `errCode` (`SUCCESS`, a UMS code, or `TIMEOUT`/`NET_ERROR`…). */
+  readonly umsCalls: Histogram<'service' | 'errCode'>;
+}
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    graphqlOperations: new Histogram({
+      name: 'graphql_operation_duration_seconds',
+      help: 'GraphQL operations by name, type and outcome, with their latency',
+      labelNames: ['operation', 'type', 'outcome'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    notifications: new Counter({
+      name: 'ums_notifications_total',
+      help: 'UMS notifications received, by outcome',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    subscriptionsOpen: new Gauge({
+      name: 'graphql_subscriptions_open',
+      help: 'GraphQL subscriptions currently open on this instance',
+      registers: [registry],
+    }),
+    umsCalls: new Histogram({
+      name: 'ums_call_duration_seconds',
+      help: 'Calls to the UMS Open API by service and errCode, with their latency',
+      labelNames: ['service', 'errCode'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+  };
+}
+
+/** `GET /metrics` in the Prometheus text format. */
+export function metricsPlugin(metrics: Metrics): FastifyPluginAsync {
+  return async (app) => {
+    app.get('/metrics', async (_req, reply) => {
+      const body = await metrics.registry.metrics();
+      return reply.type(metrics.registry.contentType).send(body);
+    });
+  };
+}
