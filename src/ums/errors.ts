@@ -159,3 +159,8 @@ export class UmsAuthError extends UmsError {
 export class UmsConfigError extends UmsError {
   override name = 'UmsConfigError';
 }
+
+/** An operation was given input UMS would refuse (missing payer id, bad amount, foreign order id); nothing was sent. */
+export class UmsInputError extends UmsError {
+  override name = 'UmsInputError';
+}
