@@ -1,0 +1,209 @@
+/**
+ * `Idempotency-Key` for the mutations that move money (createPayment, refundPayment).
+ *
+ * - The same key with the same input answers the first answer, stored in idempotency_keys.
+ * - The same key with another input is refused (IDEMPOTENCY_KEY_REUSED).
+ * - Two requests racing on one key never both reach UMS: each first tries to INSERT the key (the
+ *   primary key (key, operation) lets exactly one win); the loser waits for the winner's answer.
+ * - Keys older than 24 h are ignored and purged.
+ *
+ * What is stored: the result, or the PaymentError of a request that got as far as UMS
+ * (UMS_REJECTED, UMS_UNAVAILABLE), so a retry with the same key never creates a second order
+ * with a new id. A request refused before anything was stored (bad input, not found, conflict)
+ * or that failed unexpectedly releases its key: nothing happened under it, so a retry may run.
+ */
+import { createHash } from 'node:crypto';
+import { and, eq, isNull, lt } from 'drizzle-orm';
+import type { Database } from '../db/database.js';
+import { idempotencyKeys } from '../db/schema.js';
+import { PaymentError, type PaymentErrorCode, type PaymentErrorDetails } from './errors.js';
+
+export type IdempotentOperation = 'createPayment' | 'refundPayment';
+
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+export interface IdempotencyOptions {
+  /** How long stored answers count. Default 24 h. */
+  ttlMs?: number;
+  /**
+   * A claim still without an answer after this long belongs to a request that died (crash,
+   * restart); a retry then takes it over. Default 2 min, longer than any UMS call may take.
+   */
+  abandonAfterMs?: number;
+  /** How long a racing request waits for the winner's answer. Default 30 s. */
+  waitMs?: number;
+  now?: () => Date;
+}
+
+/** Errors that mean "nothing happened": the key is released instead of storing them. */
+const RELEASING_CODES: ReadonlySet<PaymentErrorCode> = new Set(['BAD_USER_INPUT', 'NOT_FOUND', 'CONFLICT']);
+
+/** Longest Idempotency-Key accepted (Stripe's limit). */
+export const MAX_KEY_LENGTH = 255;
+
+type Stored = { result: unknown } | { error: { code: PaymentErrorCode; message: string; details: PaymentErrorDetails } };
+
+export class Idempotency {
+  readonly #db: Database;
+  readonly #ttlMs: number;
+  readonly #abandonAfterMs: number;
+  readonly #waitMs: number;
+  readonly #now: () => Date;
+
+  constructor(db: Database, options: IdempotencyOptions = {}) {
+    this.#db = db;
+    this.#ttlMs = options.ttlMs ?? IDEMPOTENCY_TTL_MS;
+    this.#abandonAfterMs = options.abandonAfterMs ?? 120_000;
+    this.#waitMs = options.waitMs ?? 30_000;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * Runs `work` at most once per (key, operation) and input; without a key, simply runs it.
+   * `request` is the input that the key is bound to (compared by a hash of its canonical JSON).
+   */
+  async run<T>(operation: IdempotentOperation, key: string | undefined, request: unknown, work: () => Promise<T>): Promise<T> {
+    if (key === undefined) return work();
+    if (key.trim() === '' || key.length > MAX_KEY_LENGTH) {
+      throw new PaymentError('BAD_USER_INPUT', `Idempotency-Key must be 1..${MAX_KEY_LENGTH} characters`, { field: 'idempotencyKey' });
+    }
+    const requestHash = hashRequest(operation, request);
+    const deadline = Date.now() + this.#waitMs;
+
+    for (;;) {
+      const claimed = await this.#claim(key, operation, requestHash);
+      if (claimed) return this.#runClaimed(key, operation, work);
+
+      const row = await this.#read(key, operation);
+      if (!row) continue; // released or purged between our insert and read: claim again
+      if (row.requestHash !== requestHash) {
+        throw new PaymentError(
+          'IDEMPOTENCY_KEY_REUSED',
+          'this Idempotency-Key was already used with a different input; use a new key for a new request',
+        );
+      }
+      if (row.response !== null && row.response !== undefined) return replay<T>(row.response as Stored);
+
+      // The first request is still running (or died): wait for its answer, or take over.
+      const age = this.#now().getTime() - row.createdAt.getTime();
+      if (age > this.#abandonAfterMs) {
+        // Only that very claim (same created_at, still unanswered): never one taken over meanwhile.
+        await this.#db
+          .delete(idempotencyKeys)
+          .where(
+            and(
+              eq(idempotencyKeys.key, key),
+              eq(idempotencyKeys.operation, operation),
+              isNull(idempotencyKeys.response),
+              eq(idempotencyKeys.createdAt, row.createdAt),
+            ),
+          );
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new PaymentError('CONFLICT', 'a request with this Idempotency-Key is still in progress; retry later');
+      }
+      await sleep(50);
+    }
+  }
+
+  /** Deletes keys older than the TTL; the sync scheduler calls it once per round. */
+  async purgeExpired(): Promise<number> {
+    const cutoff = new Date(this.#now().getTime() - this.#ttlMs);
+    const rows = await this.#db.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, cutoff)).returning({ key: idempotencyKeys.key });
+    return rows.length;
+  }
+
+  async #claim(key: string, operation: IdempotentOperation, requestHash: string): Promise<boolean> {
+    // An expired key is ignored: drop it first so the insert below can claim it afresh.
+    const cutoff = new Date(this.#now().getTime() - this.#ttlMs);
+    await this.#db
+      .delete(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.key, key), eq(idempotencyKeys.operation, operation), lt(idempotencyKeys.createdAt, cutoff)));
+    const inserted = await this.#db
+      .insert(idempotencyKeys)
+      .values({ key, operation, requestHash, response: null, createdAt: this.#now() })
+      .onConflictDoNothing()
+      .returning({ key: idempotencyKeys.key });
+    return inserted.length === 1;
+  }
+
+  async #read(key: string, operation: IdempotentOperation) {
+    const rows = await this.#db
+      .select()
+      .from(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.key, key), eq(idempotencyKeys.operation, operation)))
+      .limit(1);
+    return rows[0];
+  }
+
+  async #runClaimed<T>(key: string, operation: IdempotentOperation, work: () => Promise<T>): Promise<T> {
+    const where = and(eq(idempotencyKeys.key, key), eq(idempotencyKeys.operation, operation));
+    let result: T;
+    try {
+      result = await work();
+    } catch (err) {
+      if (err instanceof PaymentError && !RELEASING_CODES.has(err.code)) {
+        const stored: Stored = { error: { code: err.code, message: err.message, details: err.details } };
+        await this.#db.update(idempotencyKeys).set({ response: encode(stored) }).where(where);
+      } else {
+        await this.#db.delete(idempotencyKeys).where(where);
+      }
+      throw err;
+    }
+    await this.#db.update(idempotencyKeys).set({ response: encode({ result }) }).where(where);
+    return result;
+  }
+}
+
+/** sha256 of the operation and the canonical JSON of the input (sorted keys, no undefined). */
+export function hashRequest(operation: string, request: unknown): string {
+  return createHash('sha256').update(`${operation}\n${canonicalJson(request)}`, 'utf8').digest('hex');
+}
+
+export function canonicalJson(value: unknown): string {
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+// Answers hold Dates (PaymentRow timestamps); jsonb would turn them into strings, so they are
+// tagged on the way in and revived on the way out.
+const DATE_TAG = '$date';
+
+function encode(value: Stored): unknown {
+  return JSON.parse(
+    JSON.stringify(value, function (this: Record<string, unknown>, key: string, v: unknown) {
+      const raw = this[key];
+      return raw instanceof Date ? { [DATE_TAG]: raw.toISOString() } : v;
+    }),
+  );
+}
+
+function decode(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(decode);
+  if (value !== null && typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    const keys = Object.keys(obj);
+    if (keys.length === 1 && keys[0] === DATE_TAG && typeof obj[DATE_TAG] === 'string') return new Date(obj[DATE_TAG]);
+    return Object.fromEntries(keys.map((k) => [k, decode(obj[k])]));
+  }
+  return value;
+}
+
+function replay<T>(stored: Stored): T {
+  if ('error' in stored) {
+    throw new PaymentError(stored.error.code, stored.error.message, stored.error.details);
+  }
+  return decode(stored.result) as T;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

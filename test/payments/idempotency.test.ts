@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { PaymentError } from '../../src/payments/errors.js';
+import { Idempotency, hashRequest } from '../../src/payments/idempotency.js';
+import { describeEachDatabase, type TestDatabase } from '../support/db.js';
+
+describeEachDatabase('Idempotency-Key', (kind) => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await kind.open();
+  });
+  afterAll(async () => {
+    await database?.close();
+  });
+
+  let n = 0;
+  const freshKey = () => `key-${Date.now()}-${n++}`;
+
+  it('answers the first answer for the same key and input, without running the work again', async () => {
+    const idem = new Idempotency(database.db);
+    const key = freshKey();
+    let calls = 0;
+    const work = async () => ({ merOrderId: `3194A${++calls}`, at: new Date('2026-01-02T03:04:05.678Z'), amount: 100 });
+    const first = await idem.run('createPayment', key, { totalAmount: 100, channel: 'QR_CODE' }, work);
+    // Key order of the input does not matter.
+    const second = await idem.run('createPayment', key, { channel: 'QR_CODE', totalAmount: 100 }, work);
+    expect(calls).toBe(1);
+    expect(second).toEqual(first);
+    expect(second.at).toBeInstanceOf(Date);
+  });
+
+  it('refuses the same key with a different input', async () => {
+    const idem = new Idempotency(database.db);
+    const key = freshKey();
+    await idem.run('refundPayment', key, { merOrderId: '3194X', refundAmount: 10 }, async () => 'ok');
+    const reuse = idem.run('refundPayment', key, { merOrderId: '3194X', refundAmount: 20 }, async () => 'again');
+    await expect(reuse).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+  });
+
+  it('keeps the same key apart per operation', async () => {
+    const idem = new Idempotency(database.db);
+    const key = freshKey();
+    expect(await idem.run('createPayment', key, { a: 1 }, async () => 'create')).toBe('create');
+    expect(await idem.run('refundPayment', key, { b: 2 }, async () => 'refund')).toBe('refund');
+  });
+
+  it('lets only one of two concurrent requests with one key do the work; the other gets its answer', async () => {
+    const idem = new Idempotency(database.db);
+    const key = freshKey();
+    let calls = 0;
+    const work = async () => {
+      calls++;
+      await new Promise((r) => setTimeout(r, 150));
+      return { n: calls };
+    };
+    const input = { totalAmount: 1 };
+    const answers = await Promise.all([idem.run('createPayment', key, input, work), idem.run('createPayment', key, input, work)]);
+    expect(calls).toBe(1);
+    expect(answers[0]).toEqual({ n: 1 });
+    expect(answers[1]).toEqual({ n: 1 });
+  });
+
+  it('replays a UMS error (the order exists) but releases the key after a refusal that changed nothing', async () => {
+    const idem = new Idempotency(database.db);
+    const umsKey = freshKey();
+    const rejected = new PaymentError('UMS_REJECTED', 'UMS refused: TARGET_FAIL', { merOrderId: '3194R', errCode: 'TARGET_FAIL' });
+    await expect(idem.run('createPayment', umsKey, { x: 1 }, async () => Promise.reject(rejected))).rejects.toBe(rejected);
+    let ran = false;
+    const replayed = idem.run('createPayment', umsKey, { x: 1 }, async () => {
+      ran = true;
+      return 'no';
+    });
+    await expect(replayed).rejects.toMatchObject({ code: 'UMS_REJECTED', details: { merOrderId: '3194R', errCode: 'TARGET_FAIL' } });
+    expect(ran).toBe(false);
+
+    const badKey = freshKey();
+    const bad = new PaymentError('BAD_USER_INPUT', 'totalAmount must be 1..100000000 fen', { field: 'totalAmount' });
+    await expect(idem.run('createPayment', badKey, { x: 0 }, async () => Promise.reject(bad))).rejects.toBe(bad);
+    expect(await idem.run('createPayment', badKey, { x: 1 }, async () => 'fixed')).toBe('fixed');
+  });
+
+  it('ignores and purges keys older than 24 hours', async () => {
+    let now = new Date('2026-03-01T00:00:00Z');
+    const idem = new Idempotency(database.db, { now: () => now });
+    const key = freshKey();
+    expect(await idem.run('createPayment', key, { v: 1 }, async () => 'first')).toBe('first');
+    now = new Date(now.getTime() + 24 * 3600_000 + 1000);
+    // A different input is no longer a reuse: the old key has expired.
+    expect(await idem.run('createPayment', key, { v: 2 }, async () => 'second')).toBe('second');
+
+    const old = freshKey();
+    await idem.run('refundPayment', old, { v: 1 }, async () => 'x');
+    now = new Date(now.getTime() + 25 * 3600_000);
+    expect(await idem.purgeExpired()).toBeGreaterThanOrEqual(1);
+    const left = await database.db.execute(sql`select count(*)::int as n from idempotency_keys where key = ${old}`);
+    const rows = (Array.isArray(left) ? left : (left as { rows: unknown[] }).rows) as { n: number }[];
+    expect(Number(rows[0]!.n)).toBe(0);
+  });
+
+  it('takes over a claim whose request died without answering', async () => {
+    let now = new Date('2026-04-01T00:00:00Z');
+    const idem = new Idempotency(database.db, { now: () => now, abandonAfterMs: 60_000, waitMs: 200 });
+    const key = freshKey();
+    const hash = hashRequest('createPayment', { v: 1 });
+    await database.db.execute(
+      sql`insert into idempotency_keys (key, operation, request_hash, created_at) values (${key}, 'createPayment', ${hash}, ${now.toISOString()})`,
+    );
+    await expect(idem.run('createPayment', key, { v: 1 }, async () => 'never')).rejects.toMatchObject({ code: 'CONFLICT' });
+    now = new Date(now.getTime() + 61_000);
+    expect(await idem.run('createPayment', key, { v: 1 }, async () => 'taken over')).toBe('taken over');
+  });
+});
