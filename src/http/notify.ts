@@ -1,0 +1,68 @@
+/**
+ * POST /notify/ums (CONTRACT.md): UMS payment and refund notifications.
+ *
+ * The body reaches payments/notifications.ts as the raw string it arrived as, because the
+ * signature covers the decoded values of exactly those bytes: no body parser may decode it first.
+ * Answers: 200 `SUCCESS` once stored; `FAILED` with 400 (forged, malformed, unsupported content
+ * type), 413 (over 64 KiB) or 503 (not stored; UMS retries). Every non-SUCCESS answer is the
+ * plain body `FAILED`.
+ */
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Database } from '../db/database.js';
+import type { Logger } from '../log.js';
+import { applyNotification, type NotificationResult } from '../payments/notifications.js';
+
+/** The largest notification body accepted (a real one is about 1 KiB). */
+export const NOTIFY_BODY_LIMIT = 64 * 1024;
+
+export const NOTIFY_PATH = '/notify/ums';
+
+export interface NotifyRouteDeps {
+  db: Database;
+  /** The communication keys, current first, then the previous one during a rotation. */
+  keys: () => readonly string[];
+  log: Logger;
+  /** Called once per request with what was done (metrics). */
+  onOutcome?: (result: NotificationResult) => void;
+}
+
+/** The route as a Fastify plugin: `buildServer({ plugins: [notifyRoute(deps)] })`. */
+export function notifyRoute(deps: NotifyRouteDeps): FastifyPluginAsync {
+  return async (app: FastifyInstance) => {
+    // Encapsulated in this plugin: these parsers apply to this route only.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: NOTIFY_BODY_LIMIT }, (_req, body, done) => {
+      done(null, body);
+    });
+
+    app.setErrorHandler(async (err: { statusCode?: number; code?: string }, req, reply) => {
+      const tooLarge = err.statusCode === 413 || err.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
+      const status = tooLarge ? 413 : err.statusCode !== undefined && err.statusCode < 500 ? 400 : 503;
+      deps.log.warn({ status, code: err.code }, 'notification refused before parsing');
+      if (tooLarge || status === 400) {
+        deps.onOutcome?.({ outcome: 'rejected', httpStatus: 400, body: 'FAILED', reason: tooLarge ? 'too-large' : 'bad-request' });
+      }
+      return failed(reply, status);
+    });
+
+    app.post(NOTIFY_PATH, { bodyLimit: NOTIFY_BODY_LIMIT }, async (req: FastifyRequest, reply: FastifyReply) => {
+      const body = typeof req.body === 'string' ? req.body : '';
+      const contentType = req.headers['content-type'] ?? '';
+      const result = await applyNotification(deps.db, { body, contentType }, deps.keys(), deps.log);
+      deps.onOutcome?.(result);
+      if (result.body === 'SUCCESS') return reply.code(200).type('text/plain; charset=utf-8').send('SUCCESS');
+      return failed(reply, result.httpStatus);
+    });
+
+    // Anything but POST on the path: still one vocabulary.
+    app.route({
+      method: ['GET', 'PUT', 'DELETE', 'PATCH'],
+      url: NOTIFY_PATH,
+      handler: async (_req, reply) => failed(reply.header('allow', 'POST'), 405),
+    });
+  };
+}
+
+function failed(reply: FastifyReply, status: number): FastifyReply {
+  return reply.code(status).type('text/plain; charset=utf-8').send('FAILED');
+}

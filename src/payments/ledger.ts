@@ -1,0 +1,424 @@
+/**
+ * The ledger: the single writer of payment state. Notifications (source NOTIFY), the sync
+ * scheduler (SYNC) and GraphQL mutations (MUTATION) all report what they learnt as a
+ * `StatusReport`; `applyReport` decides with status.ts and writes, in one transaction, with the
+ * payment row locked (SELECT … FOR UPDATE) so that two reports about one order are applied one
+ * after the other, never interleaved.
+ *
+ * Every applied change bumps `version`, appends a payment_events row and sends
+ * `pg_notify('payment_status', {merOrderId, version, eventId})`, which Postgres delivers to
+ * listeners only when the transaction commits, so subscribers never see a change that was rolled
+ * back. Subscribers read the committed row; the payload only carries ids.
+ */
+import { and, eq, sql } from 'drizzle-orm';
+import type { Database, Transaction } from '../db/database.js';
+import {
+  paymentEvents,
+  payments,
+  refunds,
+  type PaymentEventRow,
+  type PaymentRow,
+  type RefundRow,
+} from '../db/schema.js';
+import { PaymentError } from './errors.js';
+import { decideTransition, isOpen, STATUS_RANK, type EventSource, type PaymentStatus, type TransitionReason } from './status.js';
+
+/** The LISTEN/NOTIFY channel of applied changes. */
+export const PAYMENT_STATUS_CHANNEL = 'payment_status';
+
+/** The JSON payload on PAYMENT_STATUS_CHANNEL. */
+export interface PaymentStatusNotice {
+  merOrderId: string;
+  version: number;
+  eventId: number;
+}
+
+export type RefundStatus = 'PROCESSING' | 'SUCCESS' | 'FAIL' | 'UNKNOWN';
+
+/** What a notification, a query answer or a mutation learnt about one order. Amounts in fen. */
+export interface StatusReport {
+  merOrderId: string;
+  status: PaymentStatus;
+  totalAmount?: number;
+  mid?: string;
+  tid?: string;
+  instMid?: string;
+  targetOrderId?: string;
+  targetSys?: string;
+  seqId?: string;
+  payTime?: Date;
+  settleDate?: string;
+  buyerPayAmount?: number;
+  receiptAmount?: number;
+  refund?: {
+    refundOrderId: string;
+    refundAmount: number;
+    /** Default SUCCESS: a TRADE_REFUND report means the money went back. */
+    status?: RefundStatus;
+    refundTargetOrderId?: string;
+  };
+}
+
+export type ApplyOutcome = 'applied' | 'duplicate' | 'stale' | 'review' | 'created';
+
+export interface ApplyResult {
+  outcome: ApplyOutcome;
+  /** Why (status.ts reason, or the review cause such as `mismatch:totalAmount`). */
+  reason: string;
+  /** The row as committed (or as it stands, when nothing was applied). */
+  payment: PaymentRow;
+  /** The appended event, when something was applied or created. */
+  event?: PaymentEventRow;
+}
+
+export interface ApplyOptions {
+  /** The notifications row that carried the report. */
+  notificationId?: number;
+  /** The report as received, kept on the event for operators (never include `sign`). */
+  payload?: unknown;
+}
+
+/** A new order, stored as NEW_ORDER before UMS is called, so a crash leaves a trace. */
+export interface NewOrder {
+  merOrderId: string;
+  totalAmount: number;
+  mid: string;
+  tid: string;
+  channel?: string;
+  instMid?: string;
+  description?: string;
+  expireTime?: Date;
+  /** When the sync scheduler should first ask UMS about it. */
+  nextSyncAt?: Date;
+}
+
+/**
+ * Stores a new order as NEW_ORDER, version 1, with its first event (source MUTATION).
+ * Throws PaymentError CONFLICT when the merOrderId already exists.
+ */
+export async function insertNewOrder(db: Database, order: NewOrder): Promise<{ payment: PaymentRow; event: PaymentEventRow }> {
+  return db.transaction(async (tx) => {
+    const now = new Date();
+    const [payment] = await tx
+      .insert(payments)
+      .values({
+        merOrderId: order.merOrderId,
+        status: 'NEW_ORDER',
+        version: 1,
+        channel: order.channel ?? null,
+        totalAmount: order.totalAmount,
+        mid: order.mid,
+        tid: order.tid,
+        instMid: order.instMid ?? null,
+        description: order.description ?? null,
+        expireTime: order.expireTime ?? null,
+        nextSyncAt: order.nextSyncAt ?? null,
+        lastEventAt: now,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .onConflictDoNothing({ target: payments.merOrderId })
+      .returning();
+    if (!payment) {
+      throw new PaymentError('CONFLICT', `a payment with merOrderId ${order.merOrderId} already exists`, {
+        merOrderId: order.merOrderId,
+      });
+    }
+    const event = await appendEvent(tx, payment, null, 'MUTATION', 'created', {});
+    return { payment, event };
+  });
+}
+
+/** `applyReportInTransaction` in a transaction of its own (a savepoint when `db` is one). */
+export async function applyReport(
+  db: Database,
+  report: StatusReport,
+  source: EventSource,
+  options: ApplyOptions = {},
+): Promise<ApplyResult> {
+  return db.transaction((tx) => applyReportInTransaction(tx, report, source, options));
+}
+
+/**
+ * Applies a report inside the caller's transaction: lock the row, cross-check it, decide, write.
+ * An order we never created becomes a new payment flagged for review (money moved: we must know).
+ */
+export async function applyReportInTransaction(
+  tx: Transaction,
+  report: StatusReport,
+  source: EventSource,
+  options: ApplyOptions = {},
+): Promise<ApplyResult> {
+  let current = await lockPayment(tx, report.merOrderId);
+  if (!current) {
+    const created = await createFromReport(tx, report, source, options);
+    if (created) return created;
+    // Another transaction created it between our look and our insert; it is committed now.
+    current = await lockPayment(tx, report.merOrderId);
+    if (!current) throw new Error(`payment ${report.merOrderId} vanished while being created`);
+  }
+
+  const mismatch = crossCheck(current, report);
+  if (mismatch) return flagForReview(tx, current, mismatch);
+
+  const existingRefund = report.refund ? await lockRefund(tx, report.refund.refundOrderId) : undefined;
+  if (existingRefund && existingRefund.merOrderId !== current.merOrderId) {
+    return flagForReview(tx, current, 'mismatch:refundOrderId');
+  }
+  const refundStatus: RefundStatus = report.refund?.status ?? 'SUCCESS';
+  const newRefund = report.refund !== undefined && refundStatus === 'SUCCESS' && existingRefund?.status !== 'SUCCESS';
+
+  const from = current.status as PaymentStatus;
+  const wasPaid = await wasEverPaid(tx, current);
+  const decision = decideTransition(from, report.status, { wasPaid, newRefund });
+
+  if (decision.kind === 'review') return flagForReview(tx, current, decision.reason);
+  if (report.refund) await upsertRefund(tx, current.merOrderId, report.refund, existingRefund);
+  if (decision.kind !== 'apply') {
+    const filled = await fillMissingFields(tx, current, report);
+    return { outcome: decision.kind, reason: decision.reason, payment: filled };
+  }
+
+  const counted = newRefund && report.refund ? (existingRefund?.refundAmount ?? report.refund.refundAmount) : 0;
+  const now = new Date();
+  const [payment] = await tx
+    .update(payments)
+    .set({
+      ...reportedFields(current, report),
+      status: decision.next,
+      version: sql`${payments.version} + 1`,
+      refundedAmount: sql`${payments.refundedAmount} + ${counted}`,
+      nextSyncAt: nextSyncAfter(decision.next, decision.reason, current.nextSyncAt, now),
+      lastEventAt: now,
+      updatedAt: now,
+    })
+    .where(eq(payments.merOrderId, current.merOrderId))
+    .returning();
+  if (!payment) throw new Error(`payment ${current.merOrderId} vanished while locked`);
+  const event = await appendEvent(tx, payment, from, source, decision.reason, options);
+  return { outcome: 'applied', reason: decision.reason, payment, event };
+}
+
+/** Records a refund request (PROCESSING) before UMS is asked, so a crash leaves a trace. */
+export async function insertRefundRequest(
+  db: Database,
+  refund: { refundOrderId: string; merOrderId: string; refundAmount: number; description?: string; nextSyncAt?: Date },
+): Promise<RefundRow> {
+  const [row] = await db
+    .insert(refunds)
+    .values({
+      refundOrderId: refund.refundOrderId,
+      merOrderId: refund.merOrderId,
+      refundAmount: refund.refundAmount,
+      status: 'PROCESSING',
+      description: refund.description ?? null,
+      nextSyncAt: refund.nextSyncAt ?? null,
+    })
+    .onConflictDoNothing({ target: refunds.refundOrderId })
+    .returning();
+  if (!row) {
+    throw new PaymentError('CONFLICT', `a refund with refundOrderId ${refund.refundOrderId} already exists`, {
+      merOrderId: refund.merOrderId,
+      refundOrderId: refund.refundOrderId,
+    });
+  }
+  return row;
+}
+
+/** Sets when the sync scheduler should next ask UMS about an order (null: no need). */
+export async function scheduleSync(
+  db: Database,
+  merOrderId: string,
+  nextSyncAt: Date | null,
+  syncAttempts?: number,
+): Promise<void> {
+  await db
+    .update(payments)
+    .set(syncAttempts === undefined ? { nextSyncAt } : { nextSyncAt, syncAttempts })
+    .where(eq(payments.merOrderId, merOrderId));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function lockPayment(tx: Transaction, merOrderId: string): Promise<PaymentRow | undefined> {
+  const [row] = await tx.select().from(payments).where(eq(payments.merOrderId, merOrderId)).for('update');
+  return row;
+}
+
+async function lockRefund(tx: Transaction, refundOrderId: string): Promise<RefundRow | undefined> {
+  const [row] = await tx.select().from(refunds).where(eq(refunds.refundOrderId, refundOrderId)).for('update');
+  return row;
+}
+
+/** mid, tid and totalAmount must match what we stored; a mismatch is kept and flagged, not applied. */
+function crossCheck(current: PaymentRow, report: StatusReport): string | undefined {
+  const wrong: string[] = [];
+  if (report.mid !== undefined && report.mid !== current.mid) wrong.push('mid');
+  if (report.tid !== undefined && report.tid !== current.tid) wrong.push('tid');
+  if (report.totalAmount !== undefined && report.totalAmount !== current.totalAmount) wrong.push('totalAmount');
+  return wrong.length > 0 ? `mismatch:${wrong.join(',')}` : undefined;
+}
+
+/** Closed orders need a closer look: were they ever paid (closed after a full refund)? */
+async function wasEverPaid(tx: Transaction, current: PaymentRow): Promise<boolean> {
+  if (current.payTime !== null || current.refundedAmount > 0) return true;
+  if (STATUS_RANK[current.status as PaymentStatus] === STATUS_RANK.TRADE_SUCCESS) return true;
+  if (current.status === 'TRADE_REFUND') return true;
+  if (current.status !== 'TRADE_CLOSED') return false;
+  const [paid] = await tx
+    .select({ id: paymentEvents.id })
+    .from(paymentEvents)
+    .where(and(eq(paymentEvents.merOrderId, current.merOrderId), sql`${paymentEvents.status} in ('TRADE_SUCCESS', 'TRADE_REFUND')`))
+    .limit(1);
+  return paid !== undefined;
+}
+
+async function flagForReview(tx: Transaction, current: PaymentRow, reason: string): Promise<ApplyResult> {
+  const now = new Date();
+  const [payment] = await tx
+    .update(payments)
+    .set({ needsReview: true, reviewReason: reason, lastEventAt: now, updatedAt: now, nextSyncAt: now })
+    .where(eq(payments.merOrderId, current.merOrderId))
+    .returning();
+  return { outcome: 'review', reason, payment: payment ?? current };
+}
+
+async function createFromReport(
+  tx: Transaction,
+  report: StatusReport,
+  source: EventSource,
+  options: ApplyOptions,
+): Promise<ApplyResult | undefined> {
+  const now = new Date();
+  const refundSucceeded = report.refund !== undefined && (report.refund.status ?? 'SUCCESS') === 'SUCCESS';
+  const [payment] = await tx
+    .insert(payments)
+    .values({
+      merOrderId: report.merOrderId,
+      status: report.status,
+      version: 1,
+      totalAmount: report.totalAmount ?? 0,
+      mid: report.mid ?? '',
+      tid: report.tid ?? '',
+      instMid: report.instMid ?? null,
+      targetOrderId: report.targetOrderId ?? null,
+      targetSys: report.targetSys ?? null,
+      seqId: report.seqId ?? null,
+      payTime: report.payTime ?? null,
+      settleDate: report.settleDate ?? null,
+      buyerPayAmount: report.buyerPayAmount ?? null,
+      receiptAmount: report.receiptAmount ?? null,
+      refundedAmount: refundSucceeded && report.refund ? report.refund.refundAmount : 0,
+      needsReview: true,
+      reviewReason: 'unknown-order',
+      nextSyncAt: isOpen(report.status) ? now : null,
+      lastEventAt: now,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .onConflictDoNothing({ target: payments.merOrderId })
+    .returning();
+  if (!payment) return undefined;
+  if (report.refund) await upsertRefund(tx, payment.merOrderId, report.refund, undefined);
+  const event = await appendEvent(tx, payment, null, source, 'unknown-order', options);
+  return { outcome: 'created', reason: 'unknown-order', payment, event };
+}
+
+/** Non-status fields a report may bring; present values win, absent ones keep what we have. */
+function reportedFields(current: PaymentRow, report: StatusReport): Partial<typeof payments.$inferInsert> {
+  return {
+    instMid: report.instMid ?? current.instMid,
+    targetOrderId: report.targetOrderId ?? current.targetOrderId,
+    targetSys: report.targetSys ?? current.targetSys,
+    seqId: report.seqId ?? current.seqId,
+    payTime: report.payTime ?? current.payTime,
+    settleDate: report.settleDate ?? current.settleDate,
+    buyerPayAmount: report.buyerPayAmount ?? current.buyerPayAmount,
+    receiptAmount: report.receiptAmount ?? current.receiptAmount,
+  };
+}
+
+/** A duplicate may still carry a field we lacked (a query answer after the notice): keep it. */
+async function fillMissingFields(tx: Transaction, current: PaymentRow, report: StatusReport): Promise<PaymentRow> {
+  const fields = reportedFields(current, report);
+  const missing = Object.entries(fields).filter(
+    ([name, value]) => value !== null && value !== undefined && current[name as keyof PaymentRow] === null,
+  );
+  if (missing.length === 0) return current;
+  const [payment] = await tx
+    .update(payments)
+    .set({ ...Object.fromEntries(missing), updatedAt: new Date() })
+    .where(eq(payments.merOrderId, current.merOrderId))
+    .returning();
+  return payment ?? current;
+}
+
+async function upsertRefund(
+  tx: Transaction,
+  merOrderId: string,
+  refund: NonNullable<StatusReport['refund']>,
+  existing: RefundRow | undefined,
+): Promise<void> {
+  const incoming: RefundStatus = refund.status ?? 'SUCCESS';
+  const now = new Date();
+  if (!existing) {
+    await tx.insert(refunds).values({
+      refundOrderId: refund.refundOrderId,
+      merOrderId,
+      refundAmount: refund.refundAmount,
+      status: incoming,
+      refundTargetOrderId: refund.refundTargetOrderId ?? null,
+      nextSyncAt: incoming === 'PROCESSING' || incoming === 'UNKNOWN' ? now : null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    return;
+  }
+  // SUCCESS and FAIL are final (§6.1): a late PROCESSING must not undo them.
+  const final = existing.status === 'SUCCESS' || existing.status === 'FAIL';
+  const status = final ? existing.status : incoming;
+  const settled = status === 'SUCCESS' || status === 'FAIL';
+  await tx
+    .update(refunds)
+    .set({
+      status,
+      refundTargetOrderId: refund.refundTargetOrderId ?? existing.refundTargetOrderId,
+      nextSyncAt: settled ? null : existing.nextSyncAt,
+      updatedAt: now,
+    })
+    .where(eq(refunds.refundOrderId, existing.refundOrderId));
+}
+
+/** Open orders keep the scheduler's plan; settled ones need no query, unless a notice was lost. */
+function nextSyncAfter(next: PaymentStatus, reason: TransitionReason, planned: Date | null, now: Date): Date | null {
+  if (reason === 'refund-without-success') return now;
+  return isOpen(next) ? planned : null;
+}
+
+async function appendEvent(
+  tx: Transaction,
+  payment: PaymentRow,
+  previousStatus: string | null,
+  source: EventSource,
+  reason: string,
+  options: ApplyOptions,
+): Promise<PaymentEventRow> {
+  const [event] = await tx
+    .insert(paymentEvents)
+    .values({
+      merOrderId: payment.merOrderId,
+      source,
+      previousStatus,
+      status: payment.status,
+      version: payment.version,
+      reason,
+      notificationId: options.notificationId ?? null,
+      payload: options.payload ?? null,
+      at: payment.updatedAt,
+    })
+    .returning();
+  if (!event) throw new Error('payment_events insert returned nothing');
+  const notice: PaymentStatusNotice = { merOrderId: payment.merOrderId, version: payment.version, eventId: event.id };
+  await tx.execute(sql`select pg_notify(${PAYMENT_STATUS_CHANNEL}, ${JSON.stringify(notice)})`);
+  return event;
+}

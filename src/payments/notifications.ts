@@ -1,0 +1,315 @@
+/**
+ * A UMS notification, from raw body to stored fact (PROTOCOL.md §4, CONTRACT.md POST /notify/ums).
+ *
+ * 1. Parse the raw body once: form (as UMS sends it) or JSON (scalars flattened to strings).
+ * 2. Verify its `sign` with the current and the previous communication key (src/ums/sign.ts).
+ * 3. Validate the fields we act on; never trust what the signature does not cover.
+ * 4. In one transaction: store the body, recognise a redelivery by its dedupe key (notifyId, else
+ *    merOrderId + status + amounts; a unique index settles races between connections), apply it
+ *    through the ledger, and record what was done.
+ *
+ * Only after the commit is `SUCCESS` answered. A forged or malformed body is stored as a rejected
+ * attempt (400) without touching a payment; a storage failure answers 503 so UMS retries, and the
+ * rolled-back transaction leaves nothing half-written.
+ */
+import { eq } from 'drizzle-orm';
+import type { Logger } from '../log.js';
+import type { Database } from '../db/database.js';
+import { notifications } from '../db/schema.js';
+import { verifyNotifySign } from '../ums/sign.js';
+import { parseBeijing } from '../ums/time.js';
+import { applyReportInTransaction, type ApplyOutcome, type StatusReport } from './ledger.js';
+import { normaliseStatus } from './status.js';
+
+export type NotificationOutcome = ApplyOutcome | 'rejected' | 'failed';
+
+export interface NotificationResult {
+  outcome: NotificationOutcome;
+  /** What the endpoint answers: 200 SUCCESS, 400 FAILED (rejected), 503 FAILED (not stored). */
+  httpStatus: 200 | 400 | 503;
+  body: 'SUCCESS' | 'FAILED';
+  /** Why: the rejection cause, or the ledger's reason. Never carries a key or a signature. */
+  reason?: string;
+  merOrderId?: string;
+  /** The stored notifications row (absent when storing failed). */
+  notificationId?: number;
+  /** The payment's version after this notification (when one was touched). */
+  version?: number;
+}
+
+export interface RawNotification {
+  body: string;
+  contentType: string;
+}
+
+/** Why a body was turned away before reaching a payment. */
+export type RejectionReason =
+  | 'unsupported-content-type'
+  | 'unparsable-body'
+  | 'missing-sign'
+  | 'unknown-sign-type'
+  | 'bad-signature'
+  | `invalid-field:${string}`;
+
+class Rejection extends Error {
+  constructor(
+    readonly reason: RejectionReason,
+    readonly fields?: Readonly<Record<string, string>>,
+    readonly verified = false,
+    readonly keyIndex?: number,
+  ) {
+    super(reason);
+  }
+}
+
+/** Parses, verifies, validates and stores one notification; never throws. */
+export async function applyNotification(
+  db: Database,
+  raw: RawNotification,
+  keys: readonly string[],
+  log: Logger,
+): Promise<NotificationResult> {
+  let fields: Readonly<Record<string, string>>;
+  let report: StatusReport;
+  let keyIndex: number;
+  try {
+    fields = parseNotificationBody(raw);
+    const verdict = verifyNotifySign(fields, keys);
+    if (!verdict.ok) {
+      throw new Rejection(verdict.reason === 'mismatch' ? 'bad-signature' : verdict.reason, fields);
+    }
+    keyIndex = verdict.keyIndex;
+    report = reportFrom(fields, keyIndex);
+  } catch (err) {
+    if (!(err instanceof Rejection)) throw err;
+    return reject(db, raw, err, log);
+  }
+
+  const dedupeKey = dedupeKeyOf(fields, report);
+  try {
+    const result = await db.transaction(async (tx) => {
+      const [stored] = await tx
+        .insert(notifications)
+        .values({
+          contentType: raw.contentType,
+          rawBody: raw.body,
+          verified: true,
+          keyIndex,
+          notifyId: fields.notifyId || null,
+          merOrderId: report.merOrderId,
+          status: report.status,
+          dedupeKey,
+          outcome: 'received',
+        })
+        .onConflictDoNothing({ target: notifications.dedupeKey })
+        .returning({ id: notifications.id });
+
+      if (!stored) {
+        // The first copy was committed together with its effect: this one only goes on record.
+        const [copy] = await tx
+          .insert(notifications)
+          .values({
+            contentType: raw.contentType,
+            rawBody: raw.body,
+            verified: true,
+            keyIndex,
+            notifyId: fields.notifyId || null,
+            merOrderId: report.merOrderId,
+            status: report.status,
+            outcome: 'duplicate',
+            reason: 'redelivery',
+          })
+          .returning({ id: notifications.id });
+        return { outcome: 'duplicate' as const, reason: 'redelivery', notificationId: copy?.id, version: undefined };
+      }
+
+      const applied = await applyReportInTransaction(tx, report, 'NOTIFY', {
+        notificationId: stored.id,
+        payload: withoutSign(fields),
+      });
+      await tx
+        .update(notifications)
+        .set({ outcome: applied.outcome, reason: applied.reason, paymentEventId: applied.event?.id ?? null })
+        .where(eq(notifications.id, stored.id));
+      return {
+        outcome: applied.outcome,
+        reason: applied.reason,
+        notificationId: stored.id,
+        version: applied.payment.version,
+      };
+    });
+    const line = {
+      merOrderId: report.merOrderId,
+      status: report.status,
+      notifyId: fields.notifyId,
+      outcome: result.outcome,
+      reason: result.reason,
+      notificationId: result.notificationId,
+      version: result.version,
+    };
+    if (result.outcome === 'review' || result.outcome === 'created') log.warn(line, 'notification needs review');
+    else log.info(line, 'notification stored');
+    return { ...result, httpStatus: 200, body: 'SUCCESS', merOrderId: report.merOrderId };
+  } catch (err) {
+    log.error(
+      { merOrderId: report.merOrderId, status: report.status, err: describeError(err) },
+      'notification could not be stored; answering 503 so UMS retries',
+    );
+    return { outcome: 'failed', httpStatus: 503, body: 'FAILED', reason: 'storage-failure', merOrderId: report.merOrderId };
+  }
+}
+
+/**
+ * The decoded parameters of a notification body, decoded exactly once. Form bodies keep the first
+ * of repeated names (§4.2); JSON objects have their scalars turned into the strings UMS signs.
+ */
+export function parseNotificationBody(raw: RawNotification): Record<string, string> {
+  const type = raw.contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (type === 'application/x-www-form-urlencoded') return parseForm(raw.body);
+  if (type === 'application/json' || type.endsWith('+json')) return parseJson(raw.body);
+  throw new Rejection('unsupported-content-type');
+}
+
+function parseForm(body: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  let params: URLSearchParams;
+  try {
+    params = new URLSearchParams(body);
+  } catch {
+    throw new Rejection('unparsable-body');
+  }
+  for (const [name, value] of params) if (!(name in fields)) fields[name] = value;
+  if (Object.keys(fields).length === 0) throw new Rejection('unparsable-body');
+  return fields;
+}
+
+function parseJson(body: string): Record<string, string> {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw new Rejection('unparsable-body');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Rejection('unparsable-body');
+  const fields: Record<string, string> = {};
+  for (const [name, v] of Object.entries(value)) {
+    if (v === null || v === undefined) fields[name] = '';
+    else if (typeof v === 'string') fields[name] = v;
+    else if (typeof v === 'number' || typeof v === 'boolean') fields[name] = String(v);
+    else fields[name] = JSON.stringify(v);
+  }
+  return fields;
+}
+
+const FEN = /^(0|[1-9]\d{0,11})$/;
+
+/** The ledger's view of a verified notification; throws Rejection for a field we cannot use. */
+function reportFrom(fields: Readonly<Record<string, string>>, keyIndex: number): StatusReport {
+  const invalid = (name: string): never => {
+    throw new Rejection(`invalid-field:${name}`, fields, true, keyIndex);
+  };
+  const text = (name: string): string | undefined => {
+    const v = fields[name];
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const fen = (name: string): number | undefined => {
+    const v = text(name);
+    if (v === undefined) return undefined;
+    if (!FEN.test(v)) invalid(name);
+    return Number(v);
+  };
+
+  const merOrderId = text('merOrderId');
+  if (merOrderId === undefined || merOrderId.length > 64) invalid('merOrderId');
+  const status = normaliseStatus(fields.status ?? '');
+  if (!status) invalid('status');
+
+  let payTime: Date | undefined;
+  const payTimeText = text('payTime');
+  if (payTimeText !== undefined) payTime = parseBeijing(payTimeText) ?? invalid('payTime');
+
+  const report: StatusReport = {
+    merOrderId: merOrderId as string,
+    status: status as NonNullable<typeof status>,
+    totalAmount: fen('totalAmount'),
+    mid: text('mid'),
+    tid: text('tid'),
+    instMid: text('instMid'),
+    targetOrderId: text('targetOrderId'),
+    targetSys: text('targetSys'),
+    seqId: text('seqId'),
+    payTime,
+    settleDate: text('settleDate'),
+    buyerPayAmount: fen('buyerPayAmount'),
+    receiptAmount: fen('receiptAmount'),
+  };
+  const refundOrderId = text('refundOrderId');
+  const refundAmount = fen('refundAmount');
+  if (refundOrderId !== undefined) {
+    if (refundAmount === undefined) invalid('refundAmount');
+    report.refund = {
+      refundOrderId,
+      refundAmount: refundAmount as number,
+      status: 'SUCCESS',
+      refundTargetOrderId: text('refundTargetOrderId'),
+    };
+  }
+  return dropUndefined(report);
+}
+
+/**
+ * notifyId identifies one notification and its redeliveries; status and refund ride along because
+ * notifyId's granularity is undocumented (§4.3), so two different facts never share a key.
+ * Without notifyId: merOrderId + status + amounts.
+ */
+export function dedupeKeyOf(fields: Readonly<Record<string, string>>, report: StatusReport): string {
+  const refund = report.refund ? `|${report.refund.refundOrderId}|${report.refund.refundAmount}` : '';
+  if (fields.notifyId) return `n|${fields.notifyId}|${report.merOrderId}|${report.status}${refund}`;
+  return `o|${report.merOrderId}|${report.status}|${report.totalAmount ?? ''}${refund}`;
+}
+
+async function reject(db: Database, raw: RawNotification, rejection: Rejection, log: Logger): Promise<NotificationResult> {
+  const fields = rejection.fields;
+  const merOrderId = fields?.merOrderId || undefined;
+  let notificationId: number | undefined;
+  try {
+    const [row] = await db
+      .insert(notifications)
+      .values({
+        contentType: raw.contentType,
+        rawBody: raw.body,
+        verified: rejection.verified,
+        keyIndex: rejection.keyIndex ?? null,
+        notifyId: fields?.notifyId || null,
+        merOrderId: merOrderId?.slice(0, 64) ?? null,
+        status: fields?.status?.slice(0, 32) || null,
+        outcome: 'rejected',
+        reason: rejection.reason,
+      })
+      .returning({ id: notifications.id });
+    notificationId = row?.id;
+  } catch (err) {
+    // The answer stays 400: the body is wrong whether or not we could keep a copy of it.
+    log.error({ err: describeError(err), reason: rejection.reason }, 'rejected notification could not be stored for audit');
+  }
+  log.warn({ merOrderId, reason: rejection.reason, notificationId }, 'notification rejected');
+  return { outcome: 'rejected', httpStatus: 400, body: 'FAILED', reason: rejection.reason, merOrderId, notificationId };
+}
+
+function withoutSign(fields: Readonly<Record<string, string>>): Record<string, string> {
+  const { sign: _sign, ...rest } = fields;
+  return rest;
+}
+
+function dropUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** An error for the log: class and message (driver messages carry no secrets of ours). */
+function describeError(err: unknown): { type: string; message: string; code?: string } {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return { type: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}) };
+  }
+  return { type: typeof err, message: String(err) };
+}
