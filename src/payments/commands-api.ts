@@ -1,41 +1,70 @@
 /**
- * What the GraphQL layer asks of the payment commands (implemented in commands.ts). Written by
- * the GraphQL side so both could be built at once; the commands module owns it from here on.
+ * What the GraphQL layer (and anything else above the domain) may ask of payments: the
+ * interface only, so callers depend on it and not on the implementation in commands.ts.
+ *
+ * Every method throws `PaymentError` (errors.ts) for an outcome the caller must act on. An
+ * ambiguous UMS answer (timeout, 5xx, DUP_ORDER…) is not an error here: the payment or refund
+ * comes back as UNKNOWN and the sync scheduler settles it by query.
  */
 import type { PaymentRow, RefundRow } from '../db/schema.js';
+import { PAYMENT_CHANNELS, type PaymentChannel } from '../ums/types.js';
 
-export const PAYMENT_CHANNELS = [
-  'WECHAT_MINI',
-  'ALIPAY_MINI',
-  'UNIONPAY_MINI',
-  'QR_CODE',
-  'H5_WECHAT',
-  'H5_ALIPAY',
-  'H5_UNIONPAY',
-] as const;
-export type PaymentChannel = (typeof PAYMENT_CHANNELS)[number];
+export { PAYMENT_CHANNELS, type PaymentChannel };
+export type { PaymentRow, RefundRow };
+
+export interface CreatePaymentInput {
+  channel: PaymentChannel;
+  /** Fen, 1..100000000. */
+  totalAmount: number;
+  /** Generated with the UMS_SOURCE_ID prefix when absent. */
+  merOrderId?: string;
+  description?: string;
+  /** WeChat mini program payer (required for WECHAT_MINI). */
+  subOpenId?: string;
+  /** Alipay mini program payer (required for ALIPAY_MINI). */
+  userId?: string;
+  returnUrl?: string;
+  expireTime?: Date;
+}
+
+export interface CreatePaymentResult {
+  payment: PaymentRow;
+  /** Mini programs: what the mini program hands to its pay API. */
+  payParams?: unknown;
+  /** QR_CODE: the code's content (billQRCode). */
+  qrCode?: string;
+  /** H5_*: the signed OPEN-FORM-PARAM URL to open in the browser. */
+  payUrl?: string;
+}
+
+export interface RefundPaymentInput {
+  merOrderId: string;
+  /** Fen. */
+  refundAmount: number;
+  /** Generated with the UMS_SOURCE_ID prefix when absent. */
+  refundOrderId?: string;
+  description?: string;
+}
+
+export interface CommandOptions {
+  /** The `Idempotency-Key` header, when the request carried one. */
+  idempotencyKey?: string;
+}
+
+export type SimulatedOutcome = 'TRADE_SUCCESS' | 'TRADE_CLOSED';
 
 export interface PaymentCommands {
-  create(
-    input: {
-      channel: PaymentChannel;
-      totalAmount: number;
-      merOrderId?: string;
-      description?: string;
-      subOpenId?: string;
-      userId?: string;
-      returnUrl?: string;
-      expireTime?: Date;
-    },
-    opts: { idempotencyKey?: string },
-  ): Promise<{ payment: PaymentRow; payParams?: unknown; qrCode?: string; payUrl?: string }>;
+  create(input: CreatePaymentInput, opts: CommandOptions): Promise<CreatePaymentResult>;
+  /** Asks UMS (query / bills query) and stores its answer with source SYNC. */
   sync(merOrderId: string): Promise<PaymentRow>;
+  /** Closes an unpaid order at UMS and stores the result. */
   close(merOrderId: string): Promise<PaymentRow>;
-  refund(
-    input: { merOrderId: string; refundAmount: number; refundOrderId?: string; description?: string },
-    opts: { idempotencyKey?: string },
-  ): Promise<RefundRow>;
+  refund(input: RefundPaymentInput, opts: CommandOptions): Promise<RefundRow>;
+  /** Admin: any UMS Open API call, signed; answers UMS's decoded JSON. */
   callUms(service: string, version: string, body: unknown): Promise<unknown>;
-  /** only in simulator mode */
-  simulatePayment?(merOrderId: string, outcome: 'TRADE_SUCCESS' | 'TRADE_CLOSED'): Promise<PaymentRow>;
+  /**
+   * Only in simulator mode: drives the simulator's control API (buyer pays / order closes),
+   * which then notifies the gateway; resolves with the payment once the change is stored.
+   */
+  simulatePayment?(merOrderId: string, outcome: SimulatedOutcome): Promise<PaymentRow>;
 }
