@@ -1,0 +1,135 @@
+/**
+ * Order creation for every channel (PROTOCOL.md §5.3, §3): the checks each API makes and the
+ * answer a mini program, JSAPI page or app needs to start paying.
+ */
+import * as fake from './fake-ids.js';
+import type { SimEngine } from './engine.js';
+import { MER_NAME } from './messages.js';
+import { SimRejection, badRequest } from './errors.js';
+import type { ChannelSpec, JsonObject, SimOrder } from './types.js';
+import { amount, checkCommon, checkInstMid, expiry, merchantOrderId, optionalText, requiredText } from './validate.js';
+
+
+function url(body: JsonObject, name: string): string | undefined {
+  const value = optionalText(body, name);
+  if (value !== undefined && !/^https?:\/\/\S+$/.test(value)) throw badRequest(`${name} must be an http(s) URL`);
+  return value;
+}
+
+/** Channel-specific required fields, checked before anything is stored. */
+function checkChannelFields(channel: ChannelSpec, instMid: string, body: JsonObject): void {
+  if (channel.path === '/v1/netpay/wx/unified-order') {
+    const tradeType = requiredText(body, 'tradeType', 16);
+    const expected = tradeType === 'MINI' ? 'MINIDEFAULT' : tradeType === 'JSAPI' ? 'YUEDANDEFAULT' : undefined;
+    if (!expected) throw badRequest('tradeType must be MINI or JSAPI');
+    if (instMid !== expected) throw badRequest(`tradeType ${tradeType} needs instMid ${expected}`);
+    requiredText(body, 'subOpenId', 128);
+    if (tradeType === 'MINI') requiredText(body, 'subAppId', 64);
+  }
+  if (channel.path === '/v1/netpay/trade/create') requiredText(body, 'userId', 128);
+  if (channel.path === '/v1/netpay/wx/app-pre-order') requiredText(body, 'subAppId', 64);
+}
+
+/**
+ * Checks a create request and stores the order as NEW_ORDER. `reopen` lets an H5 browser open the
+ * same pay URL twice; otherwise a merOrderId that exists is DUP_ORDER.
+ */
+export function createOrder(engine: SimEngine, channel: ChannelSpec, body: JsonObject, reopen = false): SimOrder {
+  const { credentials } = engine;
+  const instMid = checkCommon(body, credentials);
+  checkInstMid(instMid, channel.instMids);
+  const merOrderId = merchantOrderId(body, 'merOrderId', credentials);
+  const totalAmount = amount(body, 'totalAmount');
+  checkChannelFields(channel, instMid, body);
+  const now = engine.now();
+  const expiresAt = expiry(body, now);
+  const notifyUrl = url(body, 'notifyUrl');
+  const returnUrl = url(body, 'returnUrl');
+  const orderDesc = optionalText(body, 'orderDesc', 255);
+  const attachedData = optionalText(body, 'attachedData', 255);
+
+  const existing = engine.store.get(merOrderId);
+  if (existing) {
+    if (reopen && existing.channel === channel && existing.totalAmount === totalAmount && engine.store.isOpen(existing)) {
+      return existing;
+    }
+    throw new SimRejection('DUP_ORDER', `重复的订单请求: merOrderId ${merOrderId} already exists`);
+  }
+  const order: SimOrder = {
+    merOrderId,
+    channel,
+    instMid,
+    mid: credentials.mid,
+    tid: credentials.tid,
+    totalAmount,
+    status: 'NEW_ORDER',
+    history: [{ status: 'NEW_ORDER', at: now }],
+    createdAt: now,
+    expiresAt,
+    seqId: fake.seqId(now),
+    refunds: [],
+    refundedAmount: 0,
+    ...(notifyUrl ? { notifyUrl } : {}),
+    ...(returnUrl ? { returnUrl } : {}),
+    ...(orderDesc ? { orderDesc } : {}),
+    ...(attachedData ? { attachedData } : {}),
+  };
+  // Alipay hands out its trade number at creation (the mini program passes it to my.tradePay).
+  if (channel.targetSys.startsWith('Alipay')) order.targetOrderId = fake.targetOrderId(channel.targetSys, now);
+  engine.store.add(order);
+  engine.log?.info({ merOrderId, channel: channel.name, totalAmount }, 'ums-sim: order created');
+  return order;
+}
+
+/** What the payer's side needs, per channel. */
+function payRequest(channel: ChannelSpec, order: SimOrder, body: JsonObject, cashierUrl: string): Record<string, unknown> {
+  const timeStamp = String(Math.floor(order.createdAt.getTime() / 1000));
+  const wechat = (appId: string) => ({
+    appId,
+    timeStamp,
+    nonceStr: fake.nonceStr(),
+    package: `prepay_id=${fake.prepayId()}`,
+    signType: 'RSA',
+    paySign: fake.fakeSignature(),
+  });
+  switch (channel.path) {
+    case '/v1/netpay/wx/unified-order': {
+      const request = wechat(String(body.subAppId ?? 'wx0000000000000000'));
+      return body.tradeType === 'MINI' ? { miniPayRequest: request } : { jsPayRequest: request };
+    }
+    case '/v1/netpay/trade/create':
+      return { jsPayRequest: { tradeNO: order.targetOrderId } };
+    case '/v1/netpay/uac/mini-order':
+      return { miniPayRequest: { tn: fake.seqId(order.createdAt) + order.merOrderId.slice(-6), cashierUrl } };
+    case '/v1/netpay/wx/app-pre-order': {
+      const w = wechat(String(body.subAppId));
+      return { appPayRequest: { appid: w.appId, partnerid: '1900000109', prepayid: w.package.slice('prepay_id='.length), package: 'Sign=WXPay', noncestr: w.nonceStr, timestamp: w.timeStamp, sign: w.paySign } };
+    }
+    case '/v1/netpay/trade/precreate':
+    case '/v1/netpay/trade/app-pre-order':
+      return { appPayRequest: { qrCode: cashierUrl }, qrCode: cashierUrl };
+    default:
+      return { appPayRequest: { tn: fake.seqId(order.createdAt) + order.merOrderId.slice(-6) } };
+  }
+}
+
+/** POST create: the JSON answer. */
+export function createAnswer(engine: SimEngine, channel: ChannelSpec, body: JsonObject): Record<string, unknown> {
+  const order = createOrder(engine, channel, body);
+  return {
+    merOrderId: order.merOrderId,
+    totalAmount: order.totalAmount,
+    status: order.status,
+    seqId: order.seqId,
+    settleRefId: order.seqId,
+    targetSys: channel.targetSys,
+    ...(order.targetOrderId ? { targetOrderId: order.targetOrderId } : {}),
+    connectSys: 'UNIONPAY',
+    merName: MER_NAME,
+    ...payRequest(channel, order, body, cashierUrl(engine, order)),
+  };
+}
+
+export function cashierUrl(engine: SimEngine, order: SimOrder): string {
+  return `${engine.baseUrl}/_sim/cashier/${encodeURIComponent(order.merOrderId)}`;
+}

@@ -1,0 +1,97 @@
+/**
+ * The control endpoints under `/_sim/…` (JSON): make a buyer pay, look at orders and deliveries,
+ * re-send a notification, queue scenarios, expire tokens, reset. Not part of UMS; never
+ * authenticated (the simulator holds no real money).
+ */
+import { ControlError, type SimEngine } from './engine.js';
+import { ScenarioError } from './scenarios.js';
+import type { TokenStore } from './tokens.js';
+import type { OrderStatus, PayOutcome } from './types.js';
+import { deliveryView, orderView } from './views.js';
+
+export interface ControlAnswer {
+  status: number;
+  json: unknown;
+}
+
+const OUTCOMES: readonly PayOutcome[] = ['TRADE_SUCCESS', 'TRADE_CLOSED'];
+const STATUSES: readonly OrderStatus[] = ['NEW_ORDER', 'WAIT_BUYER_PAY', 'TRADE_SUCCESS', 'TRADE_REFUND', 'TRADE_CLOSED', 'UNKNOWN'];
+
+function object(body: unknown): Record<string, unknown> {
+  if (body === undefined || body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) throw new ControlError(400, 'expected a JSON object body');
+  return body as Record<string, unknown>;
+}
+
+export function handleControl(
+  engine: SimEngine,
+  tokens: TokenStore,
+  method: string,
+  path: string,
+  query: URLSearchParams,
+  body: unknown,
+): ControlAnswer {
+  try {
+    return route(engine, tokens, method, path, query, body);
+  } catch (err) {
+    if (err instanceof ControlError) return { status: err.httpStatus, json: { error: err.message } };
+    if (err instanceof ScenarioError) return { status: 400, json: { error: err.message } };
+    throw err;
+  }
+}
+
+function route(engine: SimEngine, tokens: TokenStore, method: string, path: string, query: URLSearchParams, body: unknown): ControlAnswer {
+  const orderMatch = /^\/_sim\/orders\/([^/]+)(?:\/(pay|notify))?$/.exec(path);
+  if (orderMatch) {
+    const merOrderId = decodeURIComponent(orderMatch[1]!);
+    const action = orderMatch[2];
+    if (method === 'GET' && !action) return { status: 200, json: orderView(engine.order(merOrderId)) };
+    if (method === 'POST' && action === 'pay') {
+      const input = object(body);
+      const outcome = input.outcome ?? 'TRADE_SUCCESS';
+      if (!OUTCOMES.includes(outcome as PayOutcome)) throw new ControlError(400, 'outcome must be TRADE_SUCCESS or TRADE_CLOSED');
+      if (input.notify !== undefined && typeof input.notify !== 'boolean') throw new ControlError(400, 'notify must be true or false');
+      const { order, deliveries } = engine.pay(merOrderId, { outcome: outcome as PayOutcome, notify: input.notify !== false });
+      return { status: 200, json: { order: orderView(order), deliveries: deliveries.map(deliveryView) } };
+    }
+    if (method === 'POST' && action === 'notify') {
+      // Re-send a notification for the order's current (or a named) status, e.g. to replay one.
+      const input = object(body);
+      const order = engine.order(merOrderId);
+      const status = (input.status ?? order.status) as OrderStatus;
+      if (!STATUSES.includes(status)) throw new ControlError(400, `status must be one of ${STATUSES.join(', ')}`);
+      const refund = status === 'TRADE_REFUND' ? order.refunds.at(-1) : undefined;
+      const deliveries = engine.notify(order, status, refund);
+      if (deliveries.length === 0) throw new ControlError(409, 'the order has no notifyUrl and no default notify URL is configured');
+      return { status: 200, json: { deliveries: deliveries.map(deliveryView) } };
+    }
+  }
+  if (method === 'GET' && path === '/_sim/orders') {
+    return { status: 200, json: { orders: engine.store.all().map(orderView) } };
+  }
+  if (method === 'GET' && path === '/_sim/deliveries') {
+    const merOrderId = query.get('merOrderId');
+    const list = engine.notifier.deliveries.filter((d) => merOrderId === null || d.merOrderId === merOrderId);
+    return { status: 200, json: { deliveries: list.map(deliveryView) } };
+  }
+  if (path === '/_sim/scenarios') {
+    if (method === 'POST') {
+      const entry = engine.scenarios.add(body);
+      return { status: 201, json: entry };
+    }
+    if (method === 'GET') return { status: 200, json: { scenarios: engine.scenarios.list() } };
+    if (method === 'DELETE') {
+      engine.scenarios.clear();
+      return { status: 200, json: { scenarios: [] } };
+    }
+  }
+  if (method === 'POST' && path === '/_sim/tokens/expire') {
+    return { status: 200, json: { expired: tokens.expireAll() } };
+  }
+  if (method === 'POST' && path === '/_sim/reset') {
+    engine.store.clear();
+    engine.scenarios.clear();
+    return { status: 200, json: { reset: true } };
+  }
+  return { status: 404, json: { error: `no control endpoint ${method} ${path}` } };
+}

@@ -1,0 +1,106 @@
+/**
+ * The simulator's moving parts in one place: the order store, the notifier and the scenario book,
+ * and the moves that involve more than one of them (a payment that notifies, a refund that
+ * notifies, a notification shaped by scenarios). API handlers, control endpoints and the cashier
+ * page all act through this.
+ */
+import type { Logger } from 'pino';
+import { notificationFields } from './messages.js';
+import type { Delivery, Notifier } from './notifier.js';
+import type { ScenarioBook } from './scenarios.js';
+import type { OrderStore } from './store.js';
+import type { OrderStatus, PayOutcome, RefundRecord, SimCredentials, SimOrder } from './types.js';
+
+/** A control request that cannot be done; `httpStatus` is what `/_sim/…` answers. */
+export class ControlError extends Error {
+  override name = 'ControlError';
+  constructor(
+    readonly httpStatus: 404 | 409 | 400,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface PayOptions {
+  outcome?: PayOutcome;
+  notify?: boolean;
+}
+
+export class SimEngine {
+  /** Base URL of the simulator, known once it listens (the cashier and QR links point at it). */
+  baseUrl = '';
+
+  constructor(
+    readonly credentials: SimCredentials,
+    readonly store: OrderStore,
+    readonly notifier: Notifier,
+    readonly scenarios: ScenarioBook,
+    readonly now: () => Date,
+    readonly defaultNotifyUrl: string | undefined,
+    readonly log: Logger | undefined,
+  ) {}
+
+  order(merOrderId: string): SimOrder {
+    const order = this.store.get(merOrderId);
+    if (!order) throw new ControlError(404, `no order ${merOrderId}`);
+    return order;
+  }
+
+  /** The buyer pays (or the payment fails): moves an open order and, unless told not to, notifies. */
+  pay(merOrderId: string, options: PayOptions = {}): { order: SimOrder; deliveries: Delivery[] } {
+    const outcome = options.outcome ?? 'TRADE_SUCCESS';
+    const order = this.order(merOrderId);
+    if (!this.store.isOpen(order)) {
+      throw new ControlError(409, `order ${merOrderId} is ${order.status}; only NEW_ORDER or WAIT_BUYER_PAY orders can be paid or closed`);
+    }
+    this.store.settle(order, outcome);
+    this.log?.info({ merOrderId, status: order.status }, 'ums-sim: order settled');
+    const deliveries = options.notify === false ? [] : this.notify(order, order.status);
+    return { order, deliveries };
+  }
+
+  /** Sends the notification for `order` at `status` (with `refund` for TRADE_REFUND), shaped by scenarios. */
+  notify(order: SimOrder, status: OrderStatus, refund?: RefundRecord): Delivery[] {
+    const url = order.notifyUrl ?? this.defaultNotifyUrl;
+    if (!url) return [];
+    const scenarios = this.scenarios.takeNotify(order.merOrderId);
+    const has = (kind: string) => scenarios.find((s) => s.kind === kind);
+    const delay = scenarios.find((s) => s.kind === 'delay');
+    const wrongKey = has('wrong-key') !== undefined;
+    const tag = scenarios.map((s) => s.kind).join('+') || undefined;
+    const first = this.notifier.send(url, notificationFields(order, status, refund), {
+      ...(tag ? { scenario: tag } : {}),
+      wrongKey,
+      delayMs: delay?.kind === 'delay' ? delay.delayMs : 0,
+    });
+    const sent = [first];
+
+    const concurrent = scenarios.find((s) => s.kind === 'concurrent');
+    if (concurrent?.kind === 'concurrent') {
+      for (let i = 1; i < concurrent.copies; i++) {
+        sent.push(this.notifier.send(url, {}, { copyOf: first, scenario: 'concurrent', delayMs: delay?.kind === 'delay' ? delay.delayMs : 0 }));
+      }
+    }
+    if (has('duplicate')) {
+      this.notifier.afterSettled(first, () => {
+        this.notifier.send(url, {}, { copyOf: first, scenario: 'duplicate' });
+      });
+    }
+    if (has('stale')) {
+      const older = previousStatus(order, status);
+      this.notifier.afterSettled(first, () => {
+        this.notifier.send(url, notificationFields(order, older), { scenario: 'stale' });
+      });
+    }
+    return sent;
+  }
+}
+
+/** The status the order had before it last reached `status` (WAIT_BUYER_PAY when unknown). */
+function previousStatus(order: SimOrder, status: OrderStatus): OrderStatus {
+  for (let i = order.history.length - 1; i > 0; i--) {
+    if (order.history[i]!.status === status) return order.history[i - 1]!.status;
+  }
+  return 'WAIT_BUYER_PAY';
+}

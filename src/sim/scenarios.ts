@@ -1,0 +1,108 @@
+/**
+ * Scenario controls: faults and oddities a test or a person asks for, applied to the next API
+ * calls or the next notifications, then used up.
+ *
+ * API scenarios (`count` calls, default 1, optionally only for one `path`):
+ *   slow        answer after `delayMs`
+ *   http-error  answer HTTP `status` (default 503) with a plain body; `apply` (default false) runs
+ *               the call first, so the order may exist although the client saw an error
+ *   errcode     answer `errCode` (default ORDER_PROCESSING); `apply` (default true) likewise
+ * Notification scenarios (the next notification, optionally only for one `merOrderId`):
+ *   duplicate   deliver it twice, the copy after the first has settled (same notifyId)
+ *   concurrent  deliver `copies` (default 2) identical copies at the same time
+ *   stale       after it has settled, deliver the order's previous status with a fresh notifyId
+ *   wrong-key   sign it with a key the merchant does not have (every attempt)
+ *   delay       hold it `delayMs` before the first attempt
+ */
+import { z } from 'zod';
+
+const AMBIGUOUS = ['ORDER_PROCESSING', 'DUP_ORDER', 'TIMEOUT', 'NET_ERROR', 'INTERNAL_ERROR', 'TXN_DISCARDED', 'INVALID_RESPONSE', 'UNKNOWN_ERROR'] as const;
+
+const count = z.number().int().min(1).max(10_000).default(1);
+const path = z.string().startsWith('/').optional();
+const merOrderId = z.string().min(1).optional();
+
+export const scenarioSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('slow'), delayMs: z.number().int().min(0).max(600_000), count, path }),
+  z.object({ kind: z.literal('http-error'), status: z.number().int().min(500).max(599).default(503), count, path, apply: z.boolean().default(false) }),
+  z.object({ kind: z.literal('errcode'), errCode: z.enum(AMBIGUOUS).default('ORDER_PROCESSING'), count, path, apply: z.boolean().default(true) }),
+  z.object({ kind: z.literal('duplicate'), merOrderId }),
+  z.object({ kind: z.literal('concurrent'), copies: z.number().int().min(2).max(50).default(2), merOrderId }),
+  z.object({ kind: z.literal('stale'), merOrderId }),
+  z.object({ kind: z.literal('wrong-key'), merOrderId }),
+  z.object({ kind: z.literal('delay'), delayMs: z.number().int().min(0).max(86_400_000), merOrderId }),
+]);
+
+/** What a caller may pass (defaults filled in on the way in). */
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+export type Scenario = z.output<typeof scenarioSchema>;
+export type ApiScenario = Extract<Scenario, { kind: 'slow' | 'http-error' | 'errcode' }>;
+export type NotifyScenario = Exclude<Scenario, ApiScenario>;
+
+export interface PendingScenario {
+  id: number;
+  scenario: Scenario;
+  /** API scenarios: calls still to be affected. */
+  remaining: number;
+}
+
+function isApi(s: Scenario): s is ApiScenario {
+  return s.kind === 'slow' || s.kind === 'http-error' || s.kind === 'errcode';
+}
+
+/** Thrown for a scenario request that does not parse; the message names the problem. */
+export class ScenarioError extends Error {
+  override name = 'ScenarioError';
+}
+
+export class ScenarioBook {
+  #pending: PendingScenario[] = [];
+  #nextId = 1;
+
+  add(input: unknown): PendingScenario {
+    const parsed = scenarioSchema.safeParse(input);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new ScenarioError(`invalid scenario: ${issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'unreadable'}`);
+    }
+    const scenario = parsed.data;
+    const entry: PendingScenario = { id: this.#nextId++, scenario, remaining: isApi(scenario) ? scenario.count : 1 };
+    this.#pending.push(entry);
+    return entry;
+  }
+
+  /** The API scenario for this call, if one is pending (used up by one). */
+  takeApi(path: string): ApiScenario | undefined {
+    const entry = this.#pending.find((p) => isApi(p.scenario) && (p.scenario.path === undefined || p.scenario.path === path));
+    if (!entry) return undefined;
+    this.#use(entry);
+    return entry.scenario as ApiScenario;
+  }
+
+  /** Every notification scenario pending for this order's next notification (each used up). */
+  takeNotify(merOrderId: string): NotifyScenario[] {
+    const taken: NotifyScenario[] = [];
+    for (const entry of [...this.#pending]) {
+      const s = entry.scenario;
+      if (isApi(s) || (s.merOrderId !== undefined && s.merOrderId !== merOrderId)) continue;
+      // One scenario of each kind per notification.
+      if (taken.some((t) => t.kind === s.kind)) continue;
+      taken.push(s);
+      this.#use(entry);
+    }
+    return taken;
+  }
+
+  list(): readonly PendingScenario[] {
+    return this.#pending;
+  }
+
+  clear(): void {
+    this.#pending = [];
+  }
+
+  #use(entry: PendingScenario): void {
+    entry.remaining -= 1;
+    if (entry.remaining <= 0) this.#pending = this.#pending.filter((p) => p !== entry);
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * The simulator's orders (and bills) in memory, and every move they can make. Expiry is applied
+ * lazily: whoever looks at an order first closes it when its expireTime has passed, which is all
+ * an observer of UMS can tell apart.
+ */
+import { date } from './clock.js';
+import * as fake from './fake-ids.js';
+import type { OrderStatus, PayOutcome, RefundRecord, SimOrder } from './types.js';
+
+const OPEN: readonly OrderStatus[] = ['NEW_ORDER', 'WAIT_BUYER_PAY'];
+
+export class OrderStore {
+  readonly #orders = new Map<string, SimOrder>();
+  /** refundOrderId → merOrderId, so a refundOrderId is never reused across orders. */
+  readonly #refundOwners = new Map<string, string>();
+
+  constructor(private readonly now: () => Date) {}
+
+  add(order: SimOrder): void {
+    this.#orders.set(order.merOrderId, order);
+  }
+
+  get(merOrderId: string): SimOrder | undefined {
+    const order = this.#orders.get(merOrderId);
+    if (order) this.#expire(order);
+    return order;
+  }
+
+  findByTargetOrderId(targetOrderId: string): SimOrder | undefined {
+    for (const order of this.#orders.values()) {
+      if (order.targetOrderId === targetOrderId) return this.get(order.merOrderId);
+    }
+    return undefined;
+  }
+
+  findByQrCodeId(qrCodeId: string): SimOrder | undefined {
+    for (const order of this.#orders.values()) {
+      if (order.qrCodeId === qrCodeId) return this.get(order.merOrderId);
+    }
+    return undefined;
+  }
+
+  /** The order that owns this refundOrderId, if any. */
+  refundOwner(refundOrderId: string): SimOrder | undefined {
+    const owner = this.#refundOwners.get(refundOrderId);
+    return owner === undefined ? undefined : this.get(owner);
+  }
+
+  all(): SimOrder[] {
+    return [...this.#orders.keys()].map((id) => this.get(id)!);
+  }
+
+  clear(): void {
+    this.#orders.clear();
+    this.#refundOwners.clear();
+  }
+
+  isOpen(order: SimOrder): boolean {
+    return OPEN.includes(order.status);
+  }
+
+  /** The buyer opened the cashier / started paying. */
+  startPaying(order: SimOrder): void {
+    if (order.status === 'NEW_ORDER') this.#move(order, 'WAIT_BUYER_PAY');
+  }
+
+  /** The buyer paid (TRADE_SUCCESS) or the payment failed/was abandoned (TRADE_CLOSED). */
+  settle(order: SimOrder, outcome: PayOutcome): void {
+    this.startPaying(order);
+    const at = this.now();
+    if (outcome === 'TRADE_SUCCESS') {
+      order.targetOrderId ??= fake.targetOrderId(order.channel.targetSys, at);
+      order.buyerId ??= fake.buyerId(order.channel.targetSys);
+      order.payTime = at;
+      order.settleDate = date(at);
+      order.buyerPayAmount = order.totalAmount;
+      order.receiptAmount = order.totalAmount;
+    }
+    this.#move(order, outcome);
+  }
+
+  close(order: SimOrder): void {
+    this.#move(order, 'TRADE_CLOSED');
+  }
+
+  refund(order: SimOrder, refundOrderId: string, refundAmount: number, refundDesc?: string): RefundRecord {
+    const refund: RefundRecord = {
+      refundOrderId,
+      refundAmount,
+      refundTargetOrderId: fake.refundTargetOrderId(this.now()),
+      refundStatus: 'SUCCESS',
+      refundPayTime: this.now(),
+      ...(refundDesc === undefined ? {} : { refundDesc }),
+    };
+    order.refunds.push(refund);
+    order.refundedAmount += refundAmount;
+    this.#refundOwners.set(refundOrderId, order.merOrderId);
+    // Partial and full refunds both leave the order at TRADE_REFUND (what UMS's query shows).
+    this.#move(order, 'TRADE_REFUND', true);
+    return refund;
+  }
+
+  #move(order: SimOrder, status: OrderStatus, repeat = false): void {
+    if (order.status === status && !repeat) return;
+    order.status = status;
+    order.history.push({ status, at: this.now() });
+  }
+
+  #expire(order: SimOrder): void {
+    if (this.isOpen(order) && this.now().getTime() >= order.expiresAt.getTime()) {
+      order.status = 'TRADE_CLOSED';
+      order.history.push({ status: 'TRADE_CLOSED', at: order.expiresAt });
+    }
+  }
+}

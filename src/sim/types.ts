@@ -1,0 +1,101 @@
+/**
+ * The simulator's vocabulary: credentials, orders, refunds and the errCodes it answers with
+ * (PROTOCOL.md §5.1, §6.1). Everything here is plain data; behaviour lives in the other files.
+ */
+
+export interface SimCredentials {
+  appId: string;
+  appKey: string;
+  /** The communication key (通讯密钥) that signs notifications; never the appKey. */
+  notifyKey: string;
+  /** The 4-character source number every merOrderId / billNo / refundOrderId starts with. */
+  sourceId: string;
+  mid: string;
+  tid: string;
+}
+
+export type OrderStatus = 'NEW_ORDER' | 'WAIT_BUYER_PAY' | 'TRADE_SUCCESS' | 'TRADE_REFUND' | 'TRADE_CLOSED' | 'UNKNOWN';
+
+/** Outcome a test or a person picks for an open order. */
+export type PayOutcome = 'TRADE_SUCCESS' | 'TRADE_CLOSED';
+
+export type ErrCode =
+  | 'SUCCESS'
+  | 'BAD_REQUEST'
+  | 'BAD_SIGN'
+  | 'NO_ORDER'
+  | 'DUP_ORDER'
+  | 'ORDER_PROCESSING'
+  | 'OPERATION_NOT_ALLOWED'
+  | 'TARGET_FAIL'
+  | 'NET_ERROR'
+  | 'TIMEOUT'
+  | 'INTERNAL_ERROR'
+  | 'TXN_DISCARDED'
+  | 'NO_MERCHANT'
+  | 'INVALID_ORDER'
+  | 'NO_SERVICE'
+  | 'ABNORMAL_REQUEST_TIME'
+  | 'INVALID_RESPONSE'
+  | '1000';
+
+/** Which create API an order came from: decides instMid, targetSys and the notification's msgType. */
+export interface ChannelSpec {
+  /** Request path, e.g. `/v1/netpay/wx/unified-order`. */
+  path: string;
+  /** Short name shown on the cashier page and in `/_sim/orders`. */
+  name: string;
+  method: 'POST' | 'GET';
+  instMids: readonly string[];
+  targetSys: string;
+  msgType: string;
+  family: 'netpay' | 'bills';
+}
+
+export interface RefundRecord {
+  refundOrderId: string;
+  refundAmount: number;
+  refundTargetOrderId: string;
+  refundStatus: 'SUCCESS';
+  refundPayTime: Date;
+  refundDesc?: string;
+}
+
+export interface StatusStep {
+  status: OrderStatus;
+  at: Date;
+}
+
+export interface SimOrder {
+  /** merOrderId, or billNo for bills (both are the merchant's id of the order). */
+  merOrderId: string;
+  channel: ChannelSpec;
+  instMid: string;
+  mid: string;
+  tid: string;
+  totalAmount: number;
+  status: OrderStatus;
+  history: StatusStep[];
+  createdAt: Date;
+  expiresAt: Date;
+  notifyUrl?: string;
+  returnUrl?: string;
+  orderDesc?: string;
+  attachedData?: string;
+  seqId: string;
+  targetOrderId?: string;
+  buyerId?: string;
+  payTime?: Date;
+  settleDate?: string;
+  buyerPayAmount?: number;
+  receiptAmount?: number;
+  refunds: RefundRecord[];
+  refundedAmount: number;
+  /** Bills only. */
+  billDate?: string;
+  qrCodeId?: string;
+  billQRCode?: string;
+}
+
+/** A JSON object as read from a request body. */
+export type JsonObject = Record<string, unknown>;

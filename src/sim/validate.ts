@@ -1,0 +1,98 @@
+/**
+ * Field checks every `/v1/netpay/*` request goes through (PROTOCOL.md §5.1): required fields,
+ * requestTimestamp format, the merchant's mid/tid, amounts in fen, and merchant order numbers that
+ * start with the source number and are 7..32 letters or digits.
+ */
+import { parseDate, parseDateTime } from './clock.js';
+import { SimRejection, badRequest } from './errors.js';
+import type { JsonObject } from './types.js';
+
+export interface MerchantIds {
+  mid: string;
+  tid: string;
+  sourceId: string;
+}
+
+/** A string field; numbers are accepted and read as their decimal text (clients send both). */
+export function optionalText(body: JsonObject, name: string, max = 255): string | undefined {
+  const value = body[name];
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value !== 'string') throw badRequest(`${name} must be a string`);
+  if (value.length > max) throw badRequest(`${name} is longer than ${max} characters`);
+  return value;
+}
+
+export function requiredText(body: JsonObject, name: string, max = 255): string {
+  const value = optionalText(body, name, max);
+  if (value === undefined) throw badRequest(`${name} is required`);
+  return value;
+}
+
+/** requestTimestamp, mid, tid (and their values), instMid present. Returns the instMid. */
+export function checkCommon(body: JsonObject, merchant: MerchantIds): string {
+  const requestTimestamp = requiredText(body, 'requestTimestamp', 19);
+  if (!parseDateTime(requestTimestamp)) throw badRequest('requestTimestamp must be yyyy-MM-dd HH:mm:ss');
+  const mid = requiredText(body, 'mid', 32);
+  const tid = requiredText(body, 'tid', 32);
+  if (mid !== merchant.mid) throw new SimRejection('NO_MERCHANT', `商户不存在: unknown mid ${mid}`);
+  if (tid !== merchant.tid) throw new SimRejection('NO_MERCHANT', `终端不存在: unknown tid ${tid} for this merchant`);
+  optionalText(body, 'msgId', 64);
+  optionalText(body, 'srcReserve', 255);
+  return requiredText(body, 'instMid', 32);
+}
+
+export function checkInstMid(instMid: string, allowed: readonly string[]): void {
+  if (!allowed.includes(instMid)) {
+    throw badRequest(`instMid ${instMid} is not valid for this API (expected ${allowed.join(' or ')})`);
+  }
+}
+
+/** merOrderId / billNo / refundOrderId: prefix and 7..32 `[0-9A-Za-z]` (INVALID_ORDER otherwise). */
+export function merchantOrderId(body: JsonObject, name: string, merchant: MerchantIds): string {
+  const id = requiredText(body, name, 64);
+  if (!id.startsWith(merchant.sourceId)) {
+    throw new SimRejection('INVALID_ORDER', `无效订单号，订单号必须以${merchant.sourceId}开头 (${name})`);
+  }
+  if (!/^[0-9A-Za-z]{7,32}$/.test(id)) {
+    throw new SimRejection('INVALID_ORDER', `${name} must be 7..32 letters or digits`);
+  }
+  return id;
+}
+
+/** Integer fen 1..100000000, as a JSON number or a string of digits. */
+export function amount(body: JsonObject, name: string): number {
+  const value = body[name];
+  if (value === undefined || value === null || value === '') throw badRequest(`${name} is required`);
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 100_000_000) {
+    throw badRequest(`${name} must be a whole number of fen between 1 and 100000000`);
+  }
+  return n;
+}
+
+/** expireTime (yyyy-MM-dd HH:mm:ss) in the future, or the default lifetime of 30 minutes. */
+export function expiry(body: JsonObject, now: Date): Date {
+  const text = optionalText(body, 'expireTime', 19);
+  if (text === undefined) return new Date(now.getTime() + 30 * 60 * 1000);
+  const at = parseDateTime(text);
+  if (!at) throw badRequest('expireTime must be yyyy-MM-dd HH:mm:ss');
+  if (at.getTime() <= now.getTime()) throw badRequest('expireTime is in the past');
+  return at;
+}
+
+export function billDate(body: JsonObject): string {
+  const text = requiredText(body, 'billDate', 10);
+  if (!parseDate(text)) throw badRequest('billDate must be yyyy-MM-dd');
+  return text;
+}
+
+/** Some deployments wrap the business fields as `{"data": {...}}` (the seed's needDataTag). */
+export function unwrapData(body: JsonObject): JsonObject {
+  const keys = Object.keys(body);
+  const data = body.data;
+  if (keys.length === 1 && keys[0] === 'data' && data && typeof data === 'object' && !Array.isArray(data)) {
+    return data as JsonObject;
+  }
+  return body;
+}

@@ -1,0 +1,68 @@
+/** JSON views of the simulator's state for `/_sim/…` answers and the programmatic API. */
+import type { Delivery } from './notifier.js';
+import type { SimOrder } from './types.js';
+
+export interface OrderView {
+  merOrderId: string;
+  channel: string;
+  path: string;
+  instMid: string;
+  status: string;
+  totalAmount: number;
+  refundedAmount: number;
+  targetSys: string;
+  targetOrderId?: string;
+  seqId: string;
+  payTime?: string;
+  settleDate?: string;
+  notifyUrl?: string;
+  expiresAt: string;
+  history: { status: string; at: string }[];
+  refunds: { refundOrderId: string; refundAmount: number; refundStatus: string; refundPayTime: string }[];
+  billNo?: string;
+  billDate?: string;
+  qrCodeId?: string;
+}
+
+export function orderView(order: SimOrder): OrderView {
+  return {
+    merOrderId: order.merOrderId,
+    channel: order.channel.name,
+    path: order.channel.path,
+    instMid: order.instMid,
+    status: order.status,
+    totalAmount: order.totalAmount,
+    refundedAmount: order.refundedAmount,
+    targetSys: order.channel.targetSys,
+    ...(order.targetOrderId ? { targetOrderId: order.targetOrderId } : {}),
+    seqId: order.seqId,
+    ...(order.payTime ? { payTime: order.payTime.toISOString() } : {}),
+    ...(order.settleDate ? { settleDate: order.settleDate } : {}),
+    ...(order.notifyUrl ? { notifyUrl: order.notifyUrl } : {}),
+    expiresAt: order.expiresAt.toISOString(),
+    history: order.history.map((h) => ({ status: h.status, at: h.at.toISOString() })),
+    refunds: order.refunds.map((r) => ({
+      refundOrderId: r.refundOrderId,
+      refundAmount: r.refundAmount,
+      refundStatus: r.refundStatus,
+      refundPayTime: r.refundPayTime.toISOString(),
+    })),
+    ...(order.channel.family === 'bills' ? { billNo: order.merOrderId, billDate: order.billDate, qrCodeId: order.qrCodeId } : {}),
+  };
+}
+
+/** A delivery without its signature (control answers are not a place for signatures). */
+export function deliveryView(d: Delivery): Record<string, unknown> {
+  const { sign: _sign, ...fields } = d.fields;
+  return {
+    id: d.id,
+    url: d.url,
+    notifyId: d.notifyId,
+    merOrderId: d.merOrderId,
+    status: d.status,
+    state: d.state,
+    ...(d.scenario ? { scenario: d.scenario } : {}),
+    fields,
+    attempts: d.attempts.map((a) => ({ ...a, at: a.at.toISOString() })),
+  };
+}
