@@ -204,9 +204,10 @@ function parseJson(body: string): Record<string, string> {
 const FEN = /^(0|[1-9]\d{0,11})$/;
 
 /** The ledger's view of a verified notification; throws Rejection for a field we cannot use. */
-function reportFrom(fields: Readonly<Record<string, string>>, keyIndex: number): StatusReport {
+function reportFrom(signed: Readonly<Record<string, string>>, keyIndex: number): StatusReport {
+  const fields = readableFields(signed);
   const invalid = (name: string): never => {
-    throw new Rejection(`invalid-field:${name}`, fields, true, keyIndex);
+    throw new Rejection(`invalid-field:${name}`, signed, true, keyIndex);
   };
   const text = (name: string): string | undefined => {
     const v = fields[name];
@@ -255,6 +256,46 @@ function reportFrom(fields: Readonly<Record<string, string>>, keyIndex: number):
     };
   }
   return dropUndefined(report);
+}
+
+const BILL_STATUS: Readonly<Record<string, string>> = {
+  PAID: 'TRADE_SUCCESS',
+  UNPAID: 'WAIT_BUYER_PAY',
+  REFUND: 'TRADE_REFUND',
+  CLOSED: 'TRADE_CLOSED',
+  UNKNOWN: 'UNKNOWN',
+};
+
+/**
+ * The fields to read (not to verify: the signature is over what was received). A bills/QR
+ * notification (§4.1, vector NTF-07) names the order `billNo`, its state `billStatus`, and carries
+ * the payment details as a JSON string in `billPayment`; read it as the order notice it is.
+ */
+function readableFields(signed: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+  if (signed.merOrderId || !signed.billNo) return signed;
+  const fields: Record<string, string> = { ...signed, merOrderId: signed.billNo };
+  if (!signed.status && signed.billStatus) fields.status = BILL_STATUS[signed.billStatus.toUpperCase()] ?? signed.billStatus;
+  let payment: unknown;
+  try {
+    payment = signed.billPayment ? JSON.parse(signed.billPayment) : undefined;
+  } catch {
+    payment = undefined;
+  }
+  if (payment && typeof payment === 'object' && !Array.isArray(payment)) {
+    const p = payment as Record<string, unknown>;
+    const copy = (to: string, from = to) => {
+      const v = p[from];
+      if ((typeof v === 'string' || typeof v === 'number') && !fields[to]) fields[to] = String(v);
+    };
+    copy('payTime');
+    copy('settleDate');
+    copy('targetOrderId');
+    copy('targetSys');
+    copy('seqId', 'paySeqId');
+    copy('buyerPayAmount');
+    copy('receiptAmount');
+  }
+  return fields;
 }
 
 /**
