@@ -1,0 +1,122 @@
+/**
+ * One subscriber's stream of payment changes: an AsyncIterator fed by the bus.
+ *
+ * It subscribes to the bus before reading the current state, so no change can fall between the
+ * two; changes at or below the version already emitted are skipped. A consumer that falls more
+ * than `maxBuffered` changes behind is ended with an error rather than growing memory without
+ * bound: it resubscribes and gets the current state first.
+ */
+import { GraphQLError } from 'graphql';
+import type { PaymentBus, PaymentChange } from '../events/bus.js';
+
+export interface StatusChangeValue {
+  payment: PaymentChange['payment'];
+  previousStatus: string | null;
+  status: string;
+  source: string;
+  at: Date;
+}
+
+export interface ChangeStreamOptions {
+  bus: PaymentBus;
+  accept: (change: PaymentChange) => boolean;
+  /** The current state to emit first (undefined: none), read after subscribing. */
+  initial?: () => Promise<StatusChangeValue | undefined>;
+  maxBuffered?: number;
+  onOpen?: () => void;
+  onClose?: () => void;
+}
+
+export function toStatusChange(change: PaymentChange): StatusChangeValue {
+  return {
+    payment: change.payment,
+    previousStatus: change.event.previousStatus,
+    status: change.event.status,
+    source: change.event.source,
+    at: change.event.at,
+  };
+}
+
+export function changeStream(options: ChangeStreamOptions): AsyncIterableIterator<StatusChangeValue> {
+  const maxBuffered = options.maxBuffered ?? 1000;
+  const buffered: StatusChangeValue[] = [];
+  const waiting: { resolve: (result: IteratorResult<StatusChangeValue>) => void; reject: (err: unknown) => void }[] = [];
+  let failure: GraphQLError | undefined;
+  let done = false;
+  /** The state emitted first: changes of that order at or below its version are not news. */
+  let floor: { merOrderId: string; version: number } | undefined;
+  let ready = options.initial === undefined;
+  const early: PaymentChange[] = [];
+
+  const enqueue = (merOrderId: string, version: number, value: StatusChangeValue): void => {
+    if (floor && floor.merOrderId === merOrderId && version <= floor.version) return;
+    const next = waiting.shift();
+    if (next) return next.resolve({ value, done: false });
+    if (buffered.length >= maxBuffered) {
+      failure = new GraphQLError('This subscriber fell too far behind; subscribe again', { extensions: { code: 'SUBSCRIBER_TOO_SLOW' } });
+      finish();
+      return;
+    }
+    buffered.push(value);
+  };
+
+  const unsubscribe = options.bus.subscribe((change) => {
+    if (done || !options.accept(change)) return;
+    if (!ready) early.push(change);
+    else enqueue(change.event.merOrderId, change.event.version, toStatusChange(change));
+  });
+  options.onOpen?.();
+
+  function finish(): void {
+    if (done) return;
+    done = true;
+    unsubscribe();
+    options.onClose?.();
+    for (const waiter of waiting.splice(0)) {
+      if (failure) {
+        waiter.reject(failure);
+        failure = undefined;
+      } else waiter.resolve({ value: undefined, done: true });
+    }
+  }
+
+  if (options.initial) {
+    options
+      .initial()
+      .then((first) => {
+        if (!first) return;
+        enqueue(first.payment.merOrderId, first.payment.version, first);
+        floor = { merOrderId: first.payment.merOrderId, version: first.payment.version };
+      })
+      .catch(() => {
+        failure = new GraphQLError('Could not read the current state of the payment', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+        finish();
+      })
+      .finally(() => {
+        ready = true;
+        for (const change of early.splice(0)) enqueue(change.event.merOrderId, change.event.version, toStatusChange(change));
+      });
+  }
+
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    next(): Promise<IteratorResult<StatusChangeValue>> {
+      const item = buffered.shift();
+      if (item) return Promise.resolve({ value: item, done: false });
+      if (failure) {
+        const err = failure;
+        failure = undefined;
+        return Promise.reject(err);
+      }
+      if (done) return Promise.resolve({ value: undefined, done: true });
+      return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+    },
+    return(): Promise<IteratorResult<StatusChangeValue>> {
+      buffered.length = 0;
+      finish();
+      return Promise.resolve({ value: undefined, done: true });
+    },
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * The reads behind queries and subscriptions. Writes never happen here: they go through
+ * payments/commands (mutations) and the ledger.
+ */
+import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import type { Database } from '../db/database.js';
+import { paymentEvents, payments, refunds, type PaymentEventRow, type PaymentRow, type RefundRow } from '../db/schema.js';
+
+export async function findPayment(db: Database, merOrderId: string): Promise<PaymentRow | undefined> {
+  const [row] = await db.select().from(payments).where(eq(payments.merOrderId, merOrderId)).limit(1);
+  return row;
+}
+
+export async function latestEvent(db: Database, merOrderId: string): Promise<PaymentEventRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(paymentEvents)
+    .where(eq(paymentEvents.merOrderId, merOrderId))
+    .orderBy(desc(paymentEvents.version))
+    .limit(1);
+  return row;
+}
+
+export async function eventsByOrder(db: Database, ids: readonly string[]): Promise<Map<string, PaymentEventRow[]>> {
+  const rows = await db
+    .select()
+    .from(paymentEvents)
+    .where(inArray(paymentEvents.merOrderId, [...ids]))
+    .orderBy(asc(paymentEvents.merOrderId), asc(paymentEvents.version));
+  return groupBy(rows, (r) => r.merOrderId);
+}
+
+export async function refundsByOrder(db: Database, ids: readonly string[]): Promise<Map<string, RefundRow[]>> {
+  const rows = await db
+    .select()
+    .from(refunds)
+    .where(inArray(refunds.merOrderId, [...ids]))
+    .orderBy(asc(refunds.merOrderId), asc(refunds.createdAt), asc(refunds.refundOrderId));
+  return groupBy(rows, (r) => r.merOrderId);
+}
+
+function groupBy<T>(rows: readonly T[], key: (row: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const row of rows) {
+    const k = key(row);
+    const group = groups.get(k);
+    if (group) group.push(row);
+    else groups.set(k, [row]);
+  }
+  return groups;
+}
+
+/** Where a page ends: the exact created_at (Postgres text form, microseconds kept) and the id. */
+interface Cursor {
+  at: string;
+  id: string;
+}
+
+export class InvalidCursorError extends Error {
+  override name = 'InvalidCursorError';
+}
+
+export function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify([cursor.at, cursor.id]), 'utf8').toString('base64url');
+}
+
+/** Postgres' ISO text form of a timestamptz, e.g. `2026-11-27 23:00:00.123456+00`. */
+const PG_TIMESTAMPTZ = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2}){0,2}$/;
+
+export function decodeCursor(text: string): Cursor {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string') {
+      if (PG_TIMESTAMPTZ.test(value[0])) return { at: value[0], id: value[1] };
+    }
+  } catch {
+    // fall through
+  }
+  throw new InvalidCursorError('`after` is not a cursor this API handed out');
+}
+
+export interface PageRequest {
+  first: number;
+  after?: string | undefined;
+  status?: string | undefined;
+  mid?: string | undefined;
+}
+
+export interface Page {
+  rows: { payment: PaymentRow; cursor: string }[];
+  hasNextPage: boolean;
+}
+
+/** Newest first, keyset-paginated on (created_at, mer_order_id), which the indexes cover. */
+export async function listPayments(db: Database, request: PageRequest): Promise<Page> {
+  const conditions: SQL[] = [];
+  if (request.status) conditions.push(eq(payments.status, request.status));
+  if (request.mid) conditions.push(eq(payments.mid, request.mid));
+  if (request.after) {
+    const cursor = decodeCursor(request.after);
+    conditions.push(sql`(${payments.createdAt}, ${payments.merOrderId}) < (${cursor.at}::timestamptz, ${cursor.id})`);
+  }
+  const rows = await db
+    .select({ payment: payments, at: sql<string>`${payments.createdAt}::text` })
+    .from(payments)
+    .where(conditions.length > 0 ? and(...conditions) : undefined)
+    .orderBy(desc(payments.createdAt), desc(payments.merOrderId))
+    .limit(request.first + 1);
+  const page = rows.slice(0, request.first);
+  return {
+    rows: page.map(({ payment, at }) => ({ payment, cursor: encodeCursor({ at, id: payment.merOrderId }) })),
+    hasNextPage: rows.length > request.first,
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * The GraphQL room as one Fastify plugin: Apollo Server 5 on `POST/GET /graphql` (Sandbox on
+ * `GET` with `Accept: text/html` when enabled), graphql-ws on the same path, both on one schema
+ * with the same auth, limits and error masking.
+ *
+ * Wiring (main.ts):
+ *   const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log, metrics });
+ *   buildServer({ plugins: [graphql.plugin, metricsPlugin(metrics), …] })
+ *   …at shutdown, app.close() drains it (a preClose hook); graphql.close() is there too.
+ */
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Config } from '../config.js';
+import type { Database } from '../db/database.js';
+import type { PaymentBus } from '../events/bus.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { PaymentCommands } from '../payments/commands-api.js';
+import { identify } from './auth.js';
+import { createContext, type GraphQLContext, type GraphQLServices } from './context.js';
+import { maskError } from './errors.js';
+import { DEFAULT_LIMITS, queryLimitsRule, type QueryLimits } from './limits.js';
+import { OperationRecorder, operationMetricsPlugin } from './operation-metrics.js';
+import { buildGatewaySchema } from './schema.js';
+import { attachWebSocket, type GraphQLWebSocket } from './websocket.js';
+
+export interface GraphQLDeps {
+  config: Config;
+  db: Database;
+  bus: PaymentBus;
+  commands: PaymentCommands;
+  simulatorMode: boolean;
+  log: Logger;
+  metrics: Metrics;
+  limits?: Partial<QueryLimits>;
+  /** graphql-ws: how long a client may take to send connection_init (default 3000 ms). */
+  wsInitTimeoutMs?: number;
+  /** graphql-ws: ws ping period (default 12000 ms). */
+  wsKeepAliveMs?: number;
+}
+
+export interface GraphQLRoom {
+  /** Register on the Fastify app (it is `fastify-plugin`-free: routes live in their own context). */
+  plugin: FastifyPluginAsync;
+  /** Closes WebSocket subscriptions and stops Apollo; idempotent, also run by app.close(). */
+  close(): Promise<void>;
+}
+
+export const GRAPHQL_PATH = '/graphql';
+
+export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
+  const services: GraphQLServices = {
+    config: deps.config,
+    db: deps.db,
+    bus: deps.bus,
+    commands: deps.commands,
+    simulatorMode: deps.simulatorMode,
+    log: deps.log,
+    metrics: deps.metrics,
+  };
+  const limits: QueryLimits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const sandbox = deps.config.graphqlSandbox;
+  const recorder = new OperationRecorder(deps.metrics);
+  let apollo: ApolloServer<GraphQLContext> | undefined;
+  let socket: GraphQLWebSocket | undefined;
+  let closing: Promise<void> | undefined;
+
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      await socket?.close();
+      await apollo?.stop();
+    })();
+    return closing;
+  };
+
+  const plugin: FastifyPluginAsync = async (app) => {
+    const schema = await buildGatewaySchema({ simulatorMode: deps.simulatorMode });
+    socket = attachWebSocket({
+      server: app.server,
+      path: GRAPHQL_PATH,
+      schema,
+      services,
+      limits,
+      introspection: sandbox,
+      recorder,
+      initTimeoutMs: deps.wsInitTimeoutMs ?? 3000,
+      keepAliveMs: deps.wsKeepAliveMs ?? 12_000,
+    });
+
+    const plugins: ApolloServerPlugin<GraphQLContext>[] = [
+      fastifyApolloDrainPlugin(app),
+      operationMetricsPlugin(recorder),
+      sandbox
+        ? ApolloServerPluginLandingPageLocalDefault({ embed: { endpointIsEditable: false, runTelemetry: false }, footer: false, includeCookies: false })
+        : ApolloServerPluginLandingPageDisabled(),
+      // WebSocket subscriptions end before Apollo reports itself stopped.
+      { serverWillStart: async () => ({ drainServer: async () => socket?.close() }) },
+    ];
+
+    apollo = new ApolloServer<GraphQLContext>({
+      schema,
+      introspection: sandbox,
+      csrfPrevention: true,
+      includeStacktraceInErrorResponses: false,
+      hideSchemaDetailsFromClientErrors: !sandbox,
+      formatError: (formatted, error) => maskError(formatted, error, deps.log),
+      validationRules: [queryLimitsRule(limits)],
+      plugins,
+      logger: deps.log,
+    });
+    await apollo.start();
+
+    const handler = fastifyApolloHandler(apollo, {
+      context: async (request) => {
+        const key = request.headers['idempotency-key'];
+        return createContext(services, identify(request.headers.authorization, deps.config.apiKeys), Array.isArray(key) ? key[0] : key);
+      },
+    });
+    app.route({ method: ['GET', 'POST', 'OPTIONS'], url: GRAPHQL_PATH, handler });
+    app.addHook('preClose', async () => close());
+  };
+
+  return { plugin, close };
+}

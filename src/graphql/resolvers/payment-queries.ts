@@ -1,0 +1,53 @@
+/** `payment` and `payments`, and the batched `Payment.events` / `Payment.refunds`. */
+import { GraphQLError } from 'graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import type { PaymentEventRow, PaymentRow, RefundRow } from '../../db/schema.js';
+import type { GraphQLContext } from '../context.js';
+import { InvalidCursorError, findPayment, listPayments } from '../data.js';
+import { PaymentStatusEnum, type PaymentStatus } from '../types/enums.js';
+import { PaymentConnection } from '../types/connection.js';
+import { Payment, PaymentEvent, Refund } from '../types/payment.js';
+
+export const MAX_PAGE_SIZE = 100;
+
+const badInput = (message: string) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+
+@Resolver(() => Payment)
+export class PaymentQueries {
+  @Authorized('read')
+  @Query(() => Payment, { nullable: true, description: 'One payment by its merchant order id' })
+  async payment(@Arg('merOrderId', () => ID) merOrderId: string, @Ctx() ctx: GraphQLContext): Promise<PaymentRow | null> {
+    return (await findPayment(ctx.services.db, merOrderId)) ?? null;
+  }
+
+  @Authorized('read')
+  @Query(() => PaymentConnection, { description: 'Payments, newest first' })
+  async payments(
+    @Arg('first', () => Int, { nullable: true, defaultValue: 20, description: `1 to ${MAX_PAGE_SIZE}` }) firstArg: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null | undefined,
+    @Arg('status', () => PaymentStatusEnum, { nullable: true }) status: PaymentStatus | null | undefined,
+    @Arg('mid', () => String, { nullable: true }) mid: string | null | undefined,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<{ edges: { cursor: string; node: PaymentRow }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } }> {
+    const first = firstArg ?? 20;
+    if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw badInput(`first must be between 1 and ${MAX_PAGE_SIZE}`);
+    try {
+      const page = await listPayments(ctx.services.db, { first, after: after ?? undefined, status: status ?? undefined, mid: mid ?? undefined });
+      const edges = page.rows.map(({ payment, cursor }) => ({ cursor, node: payment }));
+      return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+    } catch (err) {
+      if (err instanceof InvalidCursorError) throw badInput(err.message);
+      throw err;
+    }
+  }
+
+  @FieldResolver(() => [PaymentEvent], { description: 'Applied changes, oldest first' })
+  events(@Root() payment: PaymentRow, @Ctx() ctx: GraphQLContext): Promise<PaymentEventRow[]> {
+    return ctx.loaders.events(payment.merOrderId);
+  }
+
+  @FieldResolver(() => [Refund], { description: 'Refund requests, oldest first' })
+  refunds(@Root() payment: PaymentRow, @Ctx() ctx: GraphQLContext): Promise<RefundRow[]> {
+    return ctx.loaders.refunds(payment.merOrderId);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * `paymentStatusChanged`: the current state first (when merOrderId is given), then every change
+ * this instance's bus hears, from whichever instance stored it.
+ */
+import { Arg, Authorized, ID, Resolver, Root, Subscription } from 'type-graphql';
+import type { SubscribeResolverData } from 'type-graphql';
+import { changeStream, type StatusChangeValue } from '../change-stream.js';
+import type { GraphQLContext } from '../context.js';
+import { findPayment, latestEvent } from '../data.js';
+import { PaymentStatusChange } from '../types/inputs.js';
+
+interface Filter {
+  merOrderId?: string | null;
+  mid?: string | null;
+}
+
+function subscribe({ args, context }: SubscribeResolverData<unknown, Filter, GraphQLContext>): AsyncIterable<StatusChangeValue> {
+  const { db, bus, metrics } = context.services;
+  const merOrderId = args.merOrderId ?? undefined;
+  const mid = args.mid ?? undefined;
+  return changeStream({
+    bus,
+    accept: ({ event, payment }) => (merOrderId === undefined || event.merOrderId === merOrderId) && (mid === undefined || payment.mid === mid),
+    initial:
+      merOrderId === undefined
+        ? undefined
+        : async () => {
+            const payment = await findPayment(db, merOrderId);
+            if (!payment || (mid !== undefined && payment.mid !== mid)) return undefined;
+            const last = await latestEvent(db, merOrderId);
+            return {
+              payment,
+              previousStatus: last?.version === payment.version ? last.previousStatus : null,
+              status: payment.status,
+              source: last?.source ?? 'MUTATION',
+              at: last?.version === payment.version ? last.at : payment.updatedAt,
+            };
+          },
+    onOpen: () => metrics.subscriptionsOpen.inc(),
+    onClose: () => metrics.subscriptionsOpen.dec(),
+  });
+}
+
+@Resolver()
+export class PaymentSubscriptions {
+  @Authorized('read')
+  @Subscription(() => PaymentStatusChange, {
+    subscribe,
+    description: "First the payment's current state (when merOrderId is given), then every change",
+  })
+  paymentStatusChanged(
+    @Root() change: StatusChangeValue,
+    @Arg('merOrderId', () => ID, { nullable: true }) _merOrderId: string | null,
+    @Arg('mid', () => String, { nullable: true }) _mid: string | null,
+  ): StatusChangeValue {
+    return change;
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The executable schema: every resolver, the scope checker, and `simulatePayment` only in
+ * simulator mode. `reflect-metadata` is imported here so whoever builds the schema has it.
+ */
+import 'reflect-metadata';
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { buildSchema, type NonEmptyArray, type PubSub } from 'type-graphql';
+import { scopeAuthChecker } from './auth.js';
+import { PaymentMutations } from './resolvers/payment-mutations.js';
+import { PaymentQueries } from './resolvers/payment-queries.js';
+import { SimulatorResolver } from './resolvers/simulator.js';
+import { PaymentSubscriptions } from './resolvers/subscriptions.js';
+import { UmsResolver } from './resolvers/ums.js';
+import { DateTimeScalar } from './types/scalars.js';
+
+/**
+ * type-graphql insists on a PubSub whenever there is a subscription, even when every subscription
+ * brings its own `subscribe` (ours read the event bus). This one says so if ever called.
+ */
+const unusedPubSub: PubSub = {
+  publish() {
+    throw new Error('subscriptions use the payment event bus, not type-graphql PubSub');
+  },
+  subscribe() {
+    throw new Error('subscriptions use the payment event bus, not type-graphql PubSub');
+  },
+};
+
+export async function buildGatewaySchema(options: { simulatorMode: boolean }): Promise<GraphQLSchema> {
+  const common = [PaymentQueries, PaymentMutations, UmsResolver, PaymentSubscriptions] as const;
+  const resolvers: NonEmptyArray<(typeof common)[number] | typeof SimulatorResolver> = options.simulatorMode
+    ? [...common, SimulatorResolver]
+    : [...common];
+  return buildSchema({
+    resolvers,
+    authChecker: scopeAuthChecker,
+    authMode: 'error',
+    validate: false,
+    scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
+    pubSub: unusedPubSub,
+  });
+}
+
+/** The SDL as committed in schema.graphql: sorted, so it changes only when the schema does. */
+export function printGatewaySchema(schema: GraphQLSchema): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}

@@ -1,0 +1,80 @@
+/** Mutation inputs and payloads (CONTRACT.md). Validation of values is the commands' job. */
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { PaymentChannelEnum, PaymentStatusEnum, EventSourceEnum, type EventSource, type PaymentChannel, type PaymentStatus } from './enums.js';
+import { Payment } from './payment.js';
+import { DateTimeScalar, JSONScalar } from './scalars.js';
+
+@InputType()
+export class CreatePaymentInput {
+  @Field(() => PaymentChannelEnum)
+  channel!: PaymentChannel;
+
+  @Field(() => Int, { description: 'fen (分)' })
+  totalAmount!: number;
+
+  @Field(() => ID, { nullable: true, description: 'Generated with the UMS_SOURCE_ID prefix when left out' })
+  merOrderId?: string;
+
+  @Field(() => String, { nullable: true })
+  description?: string;
+
+  @Field(() => String, { nullable: true, description: 'WeChat mini program payer' })
+  subOpenId?: string;
+
+  @Field(() => String, { nullable: true, description: 'Alipay mini program payer' })
+  userId?: string;
+
+  @Field(() => String, { nullable: true })
+  returnUrl?: string;
+
+  @Field(() => DateTimeScalar, { nullable: true })
+  expireTime?: Date;
+}
+
+@ObjectType()
+export class CreatePaymentPayload {
+  @Field(() => Payment)
+  payment!: Payment;
+
+  @Field(() => JSONScalar, { nullable: true, description: 'What the mini program hands to its pay API' })
+  payParams?: unknown;
+
+  @Field(() => String, { nullable: true, description: "QR_CODE: the code's content/URL" })
+  qrCode?: string;
+
+  @Field(() => String, { nullable: true, description: 'H5_*: the signed URL to open in the browser' })
+  payUrl?: string;
+}
+
+@InputType()
+export class RefundPaymentInput {
+  @Field(() => ID)
+  merOrderId!: string;
+
+  @Field(() => Int, { description: 'fen (分)' })
+  refundAmount!: number;
+
+  @Field(() => ID, { nullable: true, description: 'Generated when left out' })
+  refundOrderId?: string;
+
+  @Field(() => String, { nullable: true })
+  description?: string;
+}
+
+@ObjectType({ description: 'A change of a payment, pushed to subscribers' })
+export class PaymentStatusChange {
+  @Field(() => Payment)
+  payment!: Payment;
+
+  @Field(() => PaymentStatusEnum, { nullable: true })
+  previousStatus!: PaymentStatus | null;
+
+  @Field(() => PaymentStatusEnum)
+  status!: PaymentStatus;
+
+  @Field(() => EventSourceEnum)
+  source!: EventSource;
+
+  @Field(() => DateTimeScalar)
+  at!: Date;
+}

@@ -1,0 +1,135 @@
+/**
+ * Payment, PaymentEvent and Refund. Resolvers hand over the Drizzle rows (PaymentRow, …) as they
+ * are: these classes only describe the fields, and the rows have every one of them.
+ * `Payment.events` and `Payment.refunds` are resolved in resolvers/payment-fields.ts (batched).
+ */
+import { Authorized, Field, ID, Int, ObjectType } from 'type-graphql';
+import { EventSourceEnum, PaymentChannelEnum, PaymentStatusEnum, type EventSource, type PaymentChannel, type PaymentStatus } from './enums.js';
+import { DateTimeScalar, JSONScalar } from './scalars.js';
+
+@ObjectType({ description: 'A status change applied to a payment, oldest first' })
+export class PaymentEvent {
+  @Field(() => ID)
+  id!: number;
+
+  @Field(() => EventSourceEnum)
+  source!: EventSource;
+
+  @Field(() => PaymentStatusEnum)
+  status!: PaymentStatus;
+
+  @Field(() => PaymentStatusEnum, { nullable: true })
+  previousStatus!: PaymentStatus | null;
+
+  @Field(() => DateTimeScalar)
+  at!: Date;
+
+  @Field(() => Int, { description: "The payment's version after this change" })
+  version!: number;
+
+  @Field(() => String, { nullable: true, description: 'Why the change was applied (or flagged)' })
+  reason!: string | null;
+
+  @Authorized('admin')
+  @Field(() => JSONScalar, { nullable: true, description: 'The report as received from UMS (admin scope only)' })
+  payload!: unknown;
+}
+
+@ObjectType({ description: 'A refund request against a payment' })
+export class Refund {
+  @Field(() => ID)
+  refundOrderId!: string;
+
+  @Field(() => ID)
+  merOrderId!: string;
+
+  @Field(() => Int, { description: 'fen (分)' })
+  refundAmount!: number;
+
+  @Field(() => String, { description: 'PROCESSING, SUCCESS, FAIL or UNKNOWN; PROCESSING and UNKNOWN stay pending until a refund query settles them' })
+  status!: string;
+
+  @Field(() => String, { nullable: true })
+  refundTargetOrderId!: string | null;
+
+  @Field(() => String, { nullable: true })
+  description!: string | null;
+
+  @Field(() => DateTimeScalar)
+  createdAt!: Date;
+
+  @Field(() => DateTimeScalar)
+  updatedAt!: Date;
+}
+
+@ObjectType({ description: 'One merchant order at UMS (merOrderId), as this gateway knows it' })
+export class Payment {
+  @Field(() => ID)
+  merOrderId!: string;
+
+  @Field(() => PaymentStatusEnum)
+  status!: PaymentStatus;
+
+  @Field(() => Int, { description: 'Grows by one with every applied change' })
+  version!: number;
+
+  @Field(() => PaymentChannelEnum, { nullable: true })
+  channel!: PaymentChannel | null;
+
+  @Field(() => Int, { description: 'fen (分)' })
+  totalAmount!: number;
+
+  @Field(() => String)
+  mid!: string;
+
+  @Field(() => String)
+  tid!: string;
+
+  @Field(() => String, { nullable: true })
+  targetOrderId!: string | null;
+
+  @Field(() => String, { nullable: true })
+  targetSys!: string | null;
+
+  @Field(() => String, { nullable: true })
+  seqId!: string | null;
+
+  @Field(() => DateTimeScalar, { nullable: true })
+  payTime!: Date | null;
+
+  @Field(() => String, { nullable: true })
+  settleDate!: string | null;
+
+  @Field(() => Int, { nullable: true })
+  buyerPayAmount!: number | null;
+
+  @Field(() => Int, { nullable: true })
+  receiptAmount!: number | null;
+
+  @Field(() => Int)
+  refundedAmount!: number;
+
+  @Field(() => String, { nullable: true })
+  description!: string | null;
+
+  @Field(() => DateTimeScalar, { nullable: true })
+  expireTime!: Date | null;
+
+  @Field(() => Boolean, { description: 'Something arrived that must not be applied silently; see reviewReason' })
+  needsReview!: boolean;
+
+  @Field(() => String, { nullable: true })
+  reviewReason!: string | null;
+
+  @Field(() => DateTimeScalar)
+  createdAt!: Date;
+
+  @Field(() => DateTimeScalar)
+  updatedAt!: Date;
+
+  @Field(() => [PaymentEvent])
+  events!: PaymentEvent[];
+
+  @Field(() => [Refund])
+  refunds!: Refund[];
+}

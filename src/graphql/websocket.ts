@@ -1,0 +1,104 @@
+/**
+ * graphql-ws (protocol `graphql-transport-ws`) on the Fastify server's `/graphql` path: the same
+ * schema, the same limits and masking as HTTP, and the key checked once in `connection_init`.
+ *
+ * - No key, or a wrong one, when keys are configured: the socket is closed with 4403 Forbidden.
+ * - A client that does not send `connection_init` within `initTimeoutMs` is closed (4408).
+ * - ws-level ping/pong every `keepAliveMs` drops dead peers.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { NoSchemaIntrospectionCustomRule, specifiedRules, validate, type GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { identify, type Caller } from './auth.js';
+import { createContext, type GraphQLServices } from './context.js';
+import { maskErrors } from './errors.js';
+import { queryLimitsRule, type QueryLimits } from './limits.js';
+import type { OperationRecorder } from './operation-metrics.js';
+
+export interface WebSocketOptions {
+  server: Server;
+  path: string;
+  schema: GraphQLSchema;
+  services: GraphQLServices;
+  limits: QueryLimits;
+  introspection: boolean;
+  recorder: OperationRecorder;
+  initTimeoutMs: number;
+  keepAliveMs: number;
+}
+
+export interface GraphQLWebSocket {
+  /** Closes every socket (1001 Going Away) and stops accepting upgrades. */
+  close(): Promise<void>;
+}
+
+type Extra = {
+  caller?: Caller;
+};
+
+export function attachWebSocket(options: WebSocketOptions): GraphQLWebSocket {
+  const { services } = options;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  const rules = [...specifiedRules, queryLimitsRule(options.limits), ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
+
+  const disposable = useServer<Record<string, unknown> | undefined, Extra>(
+    {
+      schema: options.schema,
+      connectionInitWaitTimeout: options.initTimeoutMs,
+      onConnect(ctx) {
+        const params = ctx.connectionParams ?? {};
+        const caller = identify(params.authorization ?? params.Authorization, services.config.apiKeys);
+        // false: graphql-ws closes the socket with 4403 Forbidden.
+        if (caller.kind === 'anonymous') return false;
+        ctx.extra.caller = caller;
+        return true;
+      },
+      context: (ctx) => createContext(services, ctx.extra.caller ?? { kind: 'anonymous', reason: 'missing' }),
+      validate: (schema, document) => validate(schema, document, rules),
+      onSubscribe(_ctx, _id, payload) {
+        options.recorder.record(payload.operationName, 'ws', 'success', 0);
+      },
+      onNext(_ctx, _id, _payload, _args, result) {
+        if (!result.errors) return undefined;
+        return { ...result, errors: maskErrors(result.errors, services.log) };
+      },
+      onError(_ctx, _id, _payload, errors) {
+        return maskErrors(errors, services.log);
+      },
+    },
+    wss,
+    options.keepAliveMs,
+  );
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const path = (request.url ?? '').split('?')[0];
+    if (path !== options.path) {
+      // Nobody else handles upgrades here: refuse rather than leave the socket hanging.
+      if (options.server.listenerCount('upgrade') === 1) socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  };
+  options.server.on('upgrade', onUpgrade);
+
+  let closing: Promise<void> | undefined;
+  return {
+    close() {
+      closing ??= (async () => {
+        options.server.off('upgrade', onUpgrade);
+        // dispose() sends 1001 Going Away to every client and closes the server; a peer that
+        // never answers the close handshake is cut off.
+        const clients = [...wss.clients];
+        const closed = Promise.all(clients.map((c) => new Promise<void>((resolve) => (c.readyState === c.CLOSED ? resolve() : c.once('close', () => resolve())))));
+        await disposable.dispose();
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))]);
+        clearTimeout(timer);
+        for (const client of clients) client.terminate();
+      })();
+      return closing;
+    },
+  };
+}
