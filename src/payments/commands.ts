@@ -1,0 +1,496 @@
+/**
+ * The payment commands (issue 5): create, sync, close, refund, callUms and, in simulator mode,
+ * simulatePayment. Every state change goes through the ledger (the single writer); this module
+ * decides what to ask UMS and what its answer means.
+ *
+ * The rules that matter most:
+ * - Validate first: a bad input is refused with a specific message and changes nothing.
+ * - Store first: the order is NEW_ORDER (the refund PROCESSING) before UMS is called, so a crash
+ *   leaves a trace the sync scheduler will settle.
+ * - A timeout or an ambiguous UMS answer is never a failure: the payment becomes UNKNOWN (the
+ *   refund UNKNOWN) and is answered as such; the scheduler settles it by query, never by
+ *   retrying with a new id.
+ * - A clear refusal is recorded (order closed, refund FAIL, with UMS's errCode on the event) and
+ *   thrown as PaymentError UMS_REJECTED.
+ */
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { Database } from '../db/database.js';
+import { payments, refunds, type PaymentRow, type RefundRow } from '../db/schema.js';
+import type { Logger } from '../log.js';
+import type { UmsClient } from '../ums/client.js';
+import { UmsAuthError, UmsBusinessError, UmsConfigError, UmsError, UmsInputError } from '../ums/errors.js';
+import { generateOrderId, isOrderIdFor } from '../ums/ids.js';
+import { instMidFor, isBillsChannel, isH5Channel, type UmsOperations } from '../ums/operations.js';
+import { beijingDate } from '../ums/time.js';
+import { PAYMENT_CHANNELS, type InstMid, type PaymentChannel, type RefundResponse } from '../ums/types.js';
+import type {
+  CommandOptions,
+  CreatePaymentInput,
+  CreatePaymentResult,
+  PaymentCommands,
+  RefundPaymentInput,
+  SimulatedOutcome,
+} from './commands-api.js';
+import { PaymentError, badInput } from './errors.js';
+import { Idempotency } from './idempotency.js';
+import { applyReport, insertNewOrder, insertRefundRequest, type RefundStatus, type StatusReport } from './ledger.js';
+import { isOpen, type EventSource, type PaymentStatus } from './status.js';
+import {
+  refundStatusOf,
+  reportFromBillsQuery,
+  reportFromCreate,
+  reportFromQuery,
+  reportFromRefund,
+} from './sync/reports.js';
+
+export const MAX_AMOUNT_FEN = 100_000_000;
+const MAX_TEXT = 255;
+
+/** The simulator's control, as `startSimulator` hands it out (structural: no import of src/sim). */
+export interface SimulatorControl {
+  pay(merOrderId: string, options: { outcome: SimulatedOutcome; notify: boolean }): unknown;
+}
+
+export interface PaymentServiceOptions {
+  db: Database;
+  /** Typed operations for this merchant (mid, tid, notifyUrl, sourceId). */
+  ums: UmsOperations;
+  /** The signed client, for callUms. */
+  client: UmsClient;
+  /** UMS_SOURCE_ID: the prefix of every merOrderId and refundOrderId. */
+  sourceId: string;
+  /** PAYMENT_SYNC_AFTER_MS: when the scheduler first asks about a new order or refund. */
+  syncAfterMs: number;
+  log?: Logger;
+  /** Present in simulator mode only: enables simulatePayment. */
+  simulator?: SimulatorControl;
+  /** How long simulatePayment waits for the notification before asking UMS itself. Default 5 s. */
+  simulateWaitMs?: number;
+  idempotency?: Idempotency;
+  now?: () => Date;
+}
+
+/** Refund statuses that are still open: refund-query settles them. */
+export const PENDING_REFUND_STATUSES: readonly RefundStatus[] = ['PROCESSING', 'UNKNOWN'];
+
+export class PaymentService implements PaymentCommands {
+  readonly #db: Database;
+  readonly #ums: UmsOperations;
+  readonly #client: UmsClient;
+  readonly #sourceId: string;
+  readonly #syncAfterMs: number;
+  readonly #log: Logger | undefined;
+  readonly #simulator: SimulatorControl | undefined;
+  readonly #simulateWaitMs: number;
+  readonly #idempotency: Idempotency;
+  readonly #now: () => Date;
+
+  constructor(options: PaymentServiceOptions) {
+    this.#db = options.db;
+    this.#ums = options.ums;
+    this.#client = options.client;
+    this.#sourceId = options.sourceId;
+    this.#syncAfterMs = options.syncAfterMs;
+    this.#log = options.log;
+    this.#simulator = options.simulator;
+    this.#simulateWaitMs = options.simulateWaitMs ?? 5_000;
+    this.#now = options.now ?? (() => new Date());
+    this.#idempotency = options.idempotency ?? new Idempotency(options.db, { now: this.#now });
+    if (!this.#simulator) this.simulatePayment = undefined;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // create
+
+  async create(input: CreatePaymentInput, opts: CommandOptions = {}): Promise<CreatePaymentResult> {
+    this.#validateCreate(input);
+    return this.#idempotency.run('createPayment', opts.idempotencyKey, input, () => this.#create(input));
+  }
+
+  async #create(input: CreatePaymentInput): Promise<CreatePaymentResult> {
+    const { channel, totalAmount } = input;
+    const merOrderId = input.merOrderId ?? generateOrderId(this.#sourceId);
+    const now = this.#now();
+    const { payment } = await insertNewOrder(this.#db, {
+      merOrderId,
+      totalAmount,
+      mid: this.#ums.merchant.mid,
+      tid: this.#ums.merchant.tid,
+      channel,
+      instMid: instMidFor(channel),
+      ...(input.description !== undefined ? { description: input.description } : {}),
+      ...(input.expireTime !== undefined ? { expireTime: input.expireTime } : {}),
+      nextSyncAt: firstSyncAt(now, this.#syncAfterMs, input.expireTime),
+    });
+
+    let created;
+    try {
+      created = await this.#ums.createOrder(channel, {
+        merOrderId,
+        totalAmount,
+        ...optional('orderDesc', input.description),
+        ...optional('subOpenId', input.subOpenId),
+        ...optional('userId', input.userId),
+        ...optional('returnUrl', input.returnUrl),
+        ...optional('expireTime', input.expireTime),
+        // The bill's date is the order's creation day, so a later bills query finds it again.
+        ...(isBillsChannel(channel) ? { billDate: beijingDate(payment.createdAt) } : {}),
+      });
+    } catch (err) {
+      return { payment: await this.#createFailed(payment, err) };
+    }
+
+    // H5: nothing was sent; UMS learns of the order when the browser opens the URL.
+    if (isH5Channel(channel)) {
+      this.#log?.info({ merOrderId, channel }, 'payment created (H5 pay URL signed)');
+      return { payment, ...optional('payUrl', created.payUrl) };
+    }
+    const applied = await applyReport(this.#db, reportFromCreate(merOrderId, created.response), 'MUTATION', {
+      payload: { answer: 'create', errCode: created.response?.errCode, status: created.response?.status },
+    });
+    this.#log?.info({ merOrderId, channel, status: applied.payment.status }, 'payment created');
+    return {
+      payment: applied.payment,
+      ...optional('payParams', created.payParams),
+      ...optional('qrCode', created.qrCode),
+    };
+  }
+
+  /** UMS did not say yes: UNKNOWN when it may have acted, else closed with UMS's reason, and thrown. */
+  async #createFailed(payment: PaymentRow, err: unknown): Promise<PaymentRow> {
+    const merOrderId = payment.merOrderId;
+    if (err instanceof UmsError && err.outcomeUnknown) {
+      const applied = await applyReport(this.#db, { merOrderId, status: 'UNKNOWN' }, 'MUTATION', {
+        payload: { answer: 'create', outcome: 'unknown', errCode: err.errCode ?? null, error: err.name },
+      });
+      this.#log?.warn({ merOrderId, errCode: err.errCode }, 'payment create: outcome unknown; the sync scheduler will query');
+      return applied.payment;
+    }
+    if (!(err instanceof UmsError)) throw err; // a bug or the database: the row stays NEW_ORDER for the scheduler
+    await applyReport(this.#db, { merOrderId, status: 'TRADE_CLOSED' }, 'MUTATION', {
+      payload: { answer: 'create', outcome: 'refused', errCode: err.errCode ?? null, error: err.name },
+    });
+    this.#log?.warn({ merOrderId, errCode: err.errCode }, 'payment create refused; order closed');
+    throw toPaymentError(err, { merOrderId });
+  }
+
+  #validateCreate(input: CreatePaymentInput): void {
+    if (!(PAYMENT_CHANNELS as readonly string[]).includes(input.channel)) {
+      throw badInput('channel', `channel must be one of ${PAYMENT_CHANNELS.join(', ')}`);
+    }
+    checkAmount('totalAmount', input.totalAmount);
+    if (input.merOrderId !== undefined) this.#checkId('merOrderId', input.merOrderId);
+    if (input.channel === 'WECHAT_MINI' && !input.subOpenId?.trim()) {
+      throw badInput('subOpenId', 'subOpenId (the payer’s openid under the mini program) is required for WECHAT_MINI');
+    }
+    if (input.channel === 'ALIPAY_MINI' && !input.userId?.trim()) {
+      throw badInput('userId', 'userId (the Alipay buyer) is required for ALIPAY_MINI');
+    }
+    checkText('description', input.description);
+    checkText('subOpenId', input.subOpenId);
+    checkText('userId', input.userId);
+    checkText('returnUrl', input.returnUrl);
+    if (input.returnUrl !== undefined && !/^https?:\/\/\S+$/.test(input.returnUrl)) {
+      throw badInput('returnUrl', 'returnUrl must be an http(s) URL');
+    }
+    if (input.expireTime !== undefined) {
+      if (!(input.expireTime instanceof Date) || Number.isNaN(input.expireTime.getTime())) {
+        throw badInput('expireTime', 'expireTime must be a valid date-time');
+      }
+      if (input.expireTime.getTime() <= this.#now().getTime()) throw badInput('expireTime', 'expireTime must be in the future');
+    }
+  }
+
+  #checkId(field: string, id: string): void {
+    if (!isOrderIdFor(this.#sourceId, id)) {
+      throw badInput(field, `${field} must start with the source number ${this.#sourceId} and be 7 to 32 letters or digits`);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // sync and close
+
+  async sync(merOrderId: string): Promise<PaymentRow> {
+    return this.syncPayment(await this.#load(merOrderId), 'MUTATION');
+  }
+
+  /**
+   * Asks UMS about one order (query, or bills query for QR codes) and stores what it says with
+   * `source` (SYNC from the scheduler; MUTATION when a user asked). Throws PaymentError when UMS
+   * could not answer.
+   */
+  async syncPayment(payment: PaymentRow, source: EventSource): Promise<PaymentRow> {
+    const merOrderId = payment.merOrderId;
+    let report: StatusReport | undefined;
+    try {
+      if (payment.channel === 'QR_CODE') {
+        const answer = await this.#ums.billsQuery({ billNo: merOrderId, billDate: beijingDate(payment.createdAt) });
+        report = reportFromBillsQuery(merOrderId, answer);
+      } else {
+        const answer = await this.#ums.query({ merOrderId }, this.#instMid(payment));
+        report = reportFromQuery(merOrderId, answer);
+      }
+    } catch (err) {
+      throw toPaymentError(err, { merOrderId });
+    }
+    if (!report) {
+      this.#log?.warn({ merOrderId }, 'payment query: answer carried no known status');
+      return payment;
+    }
+    const applied = await applyReport(this.#db, report, source, { payload: { answer: 'query', status: report.status } });
+    return applied.payment;
+  }
+
+  async close(merOrderId: string): Promise<PaymentRow> {
+    const payment = await this.#load(merOrderId);
+    if (payment.status === 'TRADE_CLOSED') return payment;
+    if (!isOpen(payment.status as PaymentStatus)) {
+      throw new PaymentError('CONFLICT', `payment ${merOrderId} is ${payment.status}; only unpaid orders can be closed (refund a paid one)`, {
+        merOrderId,
+      });
+    }
+    return this.closePayment(payment, 'MUTATION');
+  }
+
+  /**
+   * Closes an unpaid order at UMS and stores the result. When UMS refuses (the buyer paid
+   * meanwhile, say) or cannot answer, asks UMS what the order is and stores that; throws only
+   * when the order is still open afterwards.
+   */
+  async closePayment(payment: PaymentRow, source: EventSource): Promise<PaymentRow> {
+    const merOrderId = payment.merOrderId;
+    try {
+      // QR codes: bills close needs the qrCodeId, which is not stored; netpay close by billNo works
+      // for a one-off bill (the simulator and the netpay API accept it).
+      const answer = await this.#ums.close({ merOrderId }, this.#instMid(payment));
+      // errCode SUCCESS on close means the order is closed, whatever else the answer says.
+      const applied = await applyReport(this.#db, { merOrderId, status: 'TRADE_CLOSED' }, source, {
+        payload: { answer: 'close', errCode: answer.errCode },
+      });
+      return applied.payment;
+    } catch (err) {
+      if (!(err instanceof UmsError)) throw err;
+      this.#log?.warn({ merOrderId, errCode: err.errCode }, 'close refused or unanswered; asking UMS for the order state');
+      let after: PaymentRow = payment;
+      try {
+        after = await this.syncPayment(payment, source);
+      } catch {
+        // keep the close error below
+      }
+      if (!isOpen(after.status as PaymentStatus)) return after;
+      throw toPaymentError(err, { merOrderId });
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // refund
+
+  async refund(input: RefundPaymentInput, opts: CommandOptions = {}): Promise<RefundRow> {
+    checkAmount('refundAmount', input.refundAmount);
+    if (typeof input.merOrderId !== 'string' || input.merOrderId === '') throw badInput('merOrderId', 'merOrderId is required');
+    if (input.refundOrderId !== undefined) this.#checkId('refundOrderId', input.refundOrderId);
+    checkText('description', input.description);
+    return this.#idempotency.run('refundPayment', opts.idempotencyKey, input, () => this.#refund(input));
+  }
+
+  async #refund(input: RefundPaymentInput): Promise<RefundRow> {
+    const { merOrderId, refundAmount } = input;
+    const refundOrderId = input.refundOrderId ?? generateOrderId(this.#sourceId);
+    const { payment, refund } = await this.#reserveRefund(input, refundOrderId);
+
+    let answer: RefundResponse;
+    try {
+      answer = isBillsChannel(payment.channel as PaymentChannel)
+        ? await this.#ums.billsRefund({
+            billNo: merOrderId,
+            billDate: beijingDate(payment.createdAt),
+            refundOrderId,
+            refundAmount,
+            ...optional('refundDesc', input.description),
+          })
+        : await this.#ums.refund(
+            { merOrderId, refundOrderId, refundAmount, ...optional('refundDesc', input.description) },
+            this.#instMid(payment),
+          );
+    } catch (err) {
+      if (err instanceof UmsError && err.outcomeUnknown) {
+        this.#log?.warn({ merOrderId, refundOrderId, errCode: err.errCode }, 'refund: outcome unknown; refund-query will settle it');
+        return this.#recordRefund(payment, refund, undefined, 'UNKNOWN', 'MUTATION');
+      }
+      if (!(err instanceof UmsError)) throw err; // the refund stays PROCESSING for refund-query
+      await this.#recordRefund(payment, refund, undefined, 'FAIL', 'MUTATION');
+      throw toPaymentError(err, { merOrderId, refundOrderId });
+    }
+    const row = await this.#recordRefund(payment, refund, answer, refundStatusOf(answer), 'MUTATION');
+    this.#log?.info({ merOrderId, refundOrderId, refundAmount, status: row.status }, 'refund answered');
+    return row;
+  }
+
+  /**
+   * Checks the refund against the payment with the payment row locked (two refunds racing cannot
+   * both pass the remaining-amount check) and stores it PROCESSING before UMS is asked.
+   */
+  async #reserveRefund(input: RefundPaymentInput, refundOrderId: string): Promise<{ payment: PaymentRow; refund: RefundRow }> {
+    return this.#db.transaction(async (tx) => {
+      const [payment] = await tx.select().from(payments).where(eq(payments.merOrderId, input.merOrderId)).for('update');
+      if (!payment) throw new PaymentError('NOT_FOUND', `no payment with merOrderId ${input.merOrderId}`, { merOrderId: input.merOrderId });
+      if (payment.status !== 'TRADE_SUCCESS' && payment.status !== 'TRADE_REFUND') {
+        throw new PaymentError('CONFLICT', `payment ${payment.merOrderId} is ${payment.status}; only paid orders can be refunded`, {
+          merOrderId: payment.merOrderId,
+        });
+      }
+      const [pending] = await tx
+        .select({ sum: sql<string | number | null>`coalesce(sum(${refunds.refundAmount}), 0)` })
+        .from(refunds)
+        .where(and(eq(refunds.merOrderId, payment.merOrderId), inArray(refunds.status, [...PENDING_REFUND_STATUSES])));
+      const remaining = payment.totalAmount - payment.refundedAmount - Number(pending?.sum ?? 0);
+      if (input.refundAmount > remaining) {
+        throw new PaymentError(
+          'BAD_USER_INPUT',
+          `refundAmount ${input.refundAmount} is more than the ${Math.max(remaining, 0)} fen that remain refundable on ${payment.merOrderId}`,
+          { merOrderId: payment.merOrderId, field: 'refundAmount' },
+        );
+      }
+      const refund = await insertRefundRequest(tx, {
+        refundOrderId,
+        merOrderId: payment.merOrderId,
+        refundAmount: input.refundAmount,
+        ...optional('description', input.description),
+        nextSyncAt: new Date(this.#now().getTime() + this.#syncAfterMs),
+      });
+      return { payment, refund };
+    });
+  }
+
+  /**
+   * Asks UMS (refund-query) about a refund that is PROCESSING or UNKNOWN and stores the answer.
+   * The scheduler's way of settling refunds; throws PaymentError when UMS could not answer.
+   */
+  async settleRefund(refund: RefundRow, source: EventSource): Promise<RefundRow> {
+    const payment = await this.#load(refund.merOrderId);
+    let answer: RefundResponse;
+    try {
+      answer = await this.#ums.refundQuery({ merOrderId: refund.merOrderId, refundOrderId: refund.refundOrderId }, this.#instMid(payment));
+    } catch (err) {
+      throw toPaymentError(err, { merOrderId: refund.merOrderId, refundOrderId: refund.refundOrderId });
+    }
+    return this.#recordRefund(payment, refund, answer, refundStatusOf(answer), source);
+  }
+
+  async #recordRefund(
+    payment: PaymentRow,
+    refund: RefundRow,
+    answer: RefundResponse | undefined,
+    status: RefundStatus,
+    source: EventSource,
+  ): Promise<RefundRow> {
+    // Restate the payment's latest status unless the money went back: only the refund row changes.
+    const latest = await this.#load(payment.merOrderId);
+    const report = reportFromRefund(latest.merOrderId, latest.status as PaymentStatus, refund, answer, status);
+    await applyReport(this.#db, report, source, {
+      payload: { answer: 'refund', refundOrderId: refund.refundOrderId, refundStatus: status, errCode: answer?.errCode ?? null },
+    });
+    const [row] = await this.#db.select().from(refunds).where(eq(refunds.refundOrderId, refund.refundOrderId));
+    return row ?? refund;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // callUms and the simulator
+
+  async callUms(service: string, version: string, body: unknown): Promise<unknown> {
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw badInput('body', 'body must be a JSON object (the UMS request fields)');
+    }
+    try {
+      return await this.#client.call(service.replace(/^\/+/, ''), version, body as Record<string, unknown>);
+    } catch (err) {
+      // A refusal is still UMS's answer: an operator calling the raw API wants to see it.
+      if (err instanceof UmsBusinessError) return err.response;
+      if (err instanceof UmsConfigError || err instanceof UmsInputError) throw badInput('service', err.message);
+      throw toPaymentError(err, {});
+    }
+  }
+
+  simulatePayment?: (merOrderId: string, outcome: SimulatedOutcome) => Promise<PaymentRow> = async (merOrderId, outcome) => {
+    const simulator = this.#simulator;
+    if (!simulator) throw new PaymentError('CONFLICT', 'simulatePayment is only available in simulator mode');
+    if (outcome !== 'TRADE_SUCCESS' && outcome !== 'TRADE_CLOSED') {
+      throw badInput('outcome', 'outcome must be TRADE_SUCCESS or TRADE_CLOSED');
+    }
+    const before = await this.#load(merOrderId);
+    try {
+      await simulator.pay(merOrderId, { outcome, notify: true });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new PaymentError('CONFLICT', `the simulator refused: ${message}`, { merOrderId });
+    }
+    // The simulator now notifies the gateway; wait for that to be stored, so the answer shows
+    // the change with source NOTIFY. If it does not come in time, ask UMS like the scheduler would.
+    const deadline = Date.now() + this.#simulateWaitMs;
+    while (Date.now() < deadline) {
+      const now = await this.#load(merOrderId);
+      if (now.status !== before.status) return now;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return this.syncPayment(await this.#load(merOrderId), 'SYNC');
+  };
+
+  // -------------------------------------------------------------------------------------------
+
+  async #load(merOrderId: string): Promise<PaymentRow> {
+    const [row] = await this.#db.select().from(payments).where(eq(payments.merOrderId, merOrderId));
+    if (!row) throw new PaymentError('NOT_FOUND', `no payment with merOrderId ${merOrderId}`, { merOrderId });
+    return row;
+  }
+
+  #instMid(payment: PaymentRow): InstMid {
+    if (payment.instMid) return payment.instMid as InstMid;
+    const channel = payment.channel as PaymentChannel | null;
+    return channel && (PAYMENT_CHANNELS as readonly string[]).includes(channel) ? instMidFor(channel) : 'MINIDEFAULT';
+  }
+}
+
+export function createPaymentCommands(options: PaymentServiceOptions): PaymentService {
+  return new PaymentService(options);
+}
+
+/** The first time the scheduler asks about a new order: after the quiet period, or at expiry. */
+export function firstSyncAt(now: Date, afterMs: number, expireTime: Date | undefined): Date {
+  const after = now.getTime() + afterMs;
+  return new Date(expireTime ? Math.min(after, expireTime.getTime()) : after);
+}
+
+/** A UmsError as the PaymentError the API user sees: refusal or unavailability, never secrets. */
+export function toPaymentError(err: unknown, details: { merOrderId?: string; refundOrderId?: string }): PaymentError {
+  if (err instanceof PaymentError) return err;
+  if (err instanceof UmsBusinessError && !err.outcomeUnknown) {
+    const text = err.errMsg ? `: ${err.errMsg}` : err.meaning ? ` (${err.meaning})` : '';
+    return new PaymentError('UMS_REJECTED', `UMS refused with ${err.errCode}${text}`, { ...details, errCode: err.errCode }, { cause: err });
+  }
+  if (err instanceof UmsAuthError) {
+    return new PaymentError('UMS_UNAVAILABLE', 'UMS refused the gateway’s credentials (check UMS_APP_ID / UMS_APP_KEY and the clock)', {
+      ...details,
+      ...(err.errCode ? { errCode: err.errCode } : {}),
+    });
+  }
+  if (err instanceof UmsError) {
+    const what = err.outcomeUnknown ? 'UMS did not answer clearly; the outcome is unknown and will be settled by query' : 'UMS could not be reached';
+    return new PaymentError('UMS_UNAVAILABLE', what, { ...details, ...(err.errCode ? { errCode: err.errCode } : {}) }, { cause: err });
+  }
+  return new PaymentError('UMS_UNAVAILABLE', 'UMS call failed', details, { cause: err });
+}
+
+function checkAmount(field: string, value: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_AMOUNT_FEN) {
+    throw badInput(field, `${field} must be a whole number of fen from 1 to ${MAX_AMOUNT_FEN}`);
+  }
+}
+
+function checkText(field: string, value: string | undefined): void {
+  if (value === undefined) return;
+  if (typeof value !== 'string' || value.length > MAX_TEXT) throw badInput(field, `${field} must be text of at most ${MAX_TEXT} characters`);
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined | null): Partial<Record<K, V>> {
+  return value === undefined || value === null ? {} : ({ [key]: value } as Record<K, V>);
+}
