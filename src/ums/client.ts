@@ -20,7 +20,7 @@
  */
 import { Pool, errors as undiciErrors } from 'undici';
 import type { Logger } from '../log.js';
-import { Secret } from '../config.js';
+import { Secret, type Config } from '../config.js';
 import { formParamUrl, newNonce, openBodySigHeader, tokenSignature } from './sign.js';
 import { beijingCompact, beijingDateTime } from './time.js';
 import { TokenCache, type AccessToken, type FetchedToken } from './token.js';
@@ -179,6 +179,27 @@ export class UmsClient {
       connectTimeout: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
       headersTimeout: this.#headersTimeout,
       bodyTimeout: this.#bodyTimeout,
+    });
+  }
+
+  /**
+   * A client for the configured UMS: `config.umsBaseUrl`, or `overrides.baseUrl` (the built-in
+   * simulator's URL) when that is unset; appId, appKey and auth mode from the config.
+   */
+  static fromConfig(
+    config: Pick<Config, 'umsBaseUrl' | 'umsAppId' | 'umsAppKey' | 'umsAuthMode'>,
+    overrides: Partial<Omit<UmsClientOptions, 'appId' | 'appKey'>> = {},
+  ): UmsClient {
+    const baseUrl = overrides.baseUrl ?? config.umsBaseUrl;
+    if (baseUrl === undefined) {
+      throw new UmsConfigError('UMS baseUrl: UMS_BASE_URL is unset, so pass the simulator URL as baseUrl');
+    }
+    return new UmsClient({
+      authMode: config.umsAuthMode,
+      ...overrides,
+      baseUrl,
+      appId: config.umsAppId,
+      appKey: config.umsAppKey,
     });
   }
 

@@ -9,6 +9,7 @@
  * const state = await ops.query({ merOrderId }, instMidFor('WECHAT_MINI'));
  * ```
  */
+import type { Config } from '../config.js';
 import type { UmsClient, UmsResponse } from './client.js';
 import { toNumber } from './client.js';
 import { UmsInputError } from './errors.js';
@@ -91,6 +92,11 @@ export function isBillsChannel(channel: PaymentChannel): boolean {
 
 export function isH5Channel(channel: PaymentChannel): channel is H5Channel {
   return channel in H5_PATHS;
+}
+
+/** The merchant context of the configured account (UMS_MID, UMS_TID, UMS_NOTIFY_URL, UMS_SOURCE_ID). */
+export function merchantFromConfig(config: Pick<Config, 'umsMid' | 'umsTid' | 'umsNotifyUrl' | 'umsSourceId'>): MerchantContext {
+  return { mid: config.umsMid, tid: config.umsTid, notifyUrl: config.umsNotifyUrl, sourceId: config.umsSourceId };
 }
 
 const VERSION = 'v1';

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import { UmsClient } from '../../src/ums/client.js';
-import { UmsBusinessError, UmsInputError } from '../../src/ums/errors.js';
+import { UmsBusinessError, UmsConfigError, UmsInputError } from '../../src/ums/errors.js';
 import {
   H5_PATHS,
   PAYMENT_CHANNELS,
@@ -8,6 +9,7 @@ import {
   instMidFor,
   isBillsChannel,
   isH5Channel,
+  merchantFromConfig,
   type PaymentChannel,
 } from '../../src/ums/operations.js';
 import { peerBeijingCompact, startUmsPeer, type UmsPeer } from '../support/ums-peer.js';
@@ -288,5 +290,23 @@ describe('bills', () => {
 
     await ops.billsCloseQrCode('31940001');
     expect(only('/v1/netpay/bills/close-qrcode')).toMatchObject({ qrCodeId: '31940001', mid: MERCHANT.mid });
+  });
+});
+
+describe('from the configuration', () => {
+  it('builds a client and merchant context from Config, the simulator URL standing in for UMS_BASE_URL', async () => {
+    const config = loadConfig({ UMS_APP_ID: APP_ID, UMS_APP_KEY: APP_KEY, UMS_AUTH_MODE: 'token', UMS_MID: '898100000000001', UMS_TID: '12345678' });
+    expect(() => UmsClient.fromConfig(config)).toThrow(UmsConfigError);
+    const configured = UmsClient.fromConfig(config, { baseUrl: peer.baseUrl });
+    try {
+      expect(configured.authMode).toBe('token');
+      const merchant = merchantFromConfig(config);
+      expect(merchant).toEqual({ mid: '898100000000001', tid: '12345678', notifyUrl: 'http://127.0.0.1:4000/notify/ums', sourceId: '3194' });
+      await new UmsOperations(configured, merchant).query({ merOrderId: ORDER }, 'MINIDEFAULT');
+      expect(peer.tokenRequests).toHaveLength(1);
+      expect(peer.requests[0]!.json).toMatchObject({ mid: '898100000000001', tid: '12345678' });
+    } finally {
+      await configured.close();
+    }
   });
 });
