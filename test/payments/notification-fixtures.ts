@@ -45,7 +45,7 @@ export function notificationFields(merOrderId: string, overrides: Record<string,
 }
 
 /** `fields` plus their `sign`. */
-export function signed(fields: Record<string, string>, key = NOTIFY_KEY): Record<string, string> {
+export function signed(fields: Record<string, string>, key: string = NOTIFY_KEY): Record<string, string> {
   const signType: NotifySignType = fields.signType === 'MD5' ? 'MD5' : 'SHA256';
   return { ...fields, sign: notifySign(fields, key, signType) };
 }
