@@ -214,16 +214,14 @@ export class UmsClient {
    * @throws UmsTransportError connect failure, timeout, reset, HTTP 5xx
    * @throws UmsProtocolError not JSON, no errCode, too big, odd status
    */
-  async call(
-    service: string,
-    version: string,
-    body: Readonly<Record<string, unknown>>,
-    options: UmsCallOptions = {},
-  ): Promise<UmsResponse> {
+  async call(service: string, version: string, body: object, options: UmsCallOptions = {}): Promise<UmsResponse> {
     const started = performance.now();
-    const merOrderId = typeof body.merOrderId === 'string' ? body.merOrderId : typeof body.billNo === 'string' ? body.billNo : undefined;
+    // `object` rather than Record<string, unknown> so that callers' typed interfaces are accepted.
+    const fields = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Readonly<Record<string, unknown>>;
+    const merOrderId = typeof fields.merOrderId === 'string' ? fields.merOrderId : typeof fields.billNo === 'string' ? fields.billNo : undefined;
     try {
-      const answer = await this.#call(service, version, body, options);
+      if (fields !== body) throw new UmsConfigError('UMS call: body must be a JSON object', { service });
+      const answer = await this.#call(service, version, fields, options);
       this.#report({ service, version, errCode: answer.errCode, outcome: 'ok', ms: performance.now() - started, merOrderId });
       return answer;
     } catch (error) {
@@ -241,8 +239,8 @@ export class UmsClient {
    * The signed OPEN-FORM-PARAM GET URL for an H5 page (§3): `content` is serialised once and that
    * string is signed and placed in the query. No HTTP call is made.
    */
-  formParamUrl(path: string, content: Readonly<Record<string, unknown>>): string {
-    const fields = { ...content };
+  formParamUrl(path: string, content: object): string {
+    const fields: Record<string, unknown> = { ...content };
     if (fields.requestTimestamp === undefined) fields.requestTimestamp = beijingDateTime(this.#now());
     return formParamUrl({
       baseUrl: this.baseUrl,

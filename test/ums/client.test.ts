@@ -111,7 +111,14 @@ describe('OPEN-BODY-SIG', () => {
     const c = client();
     expect(await failure(c.call('../admin', 'v1', {}))).toBeInstanceOf(UmsConfigError);
     expect(await failure(c.call('netpay/query', '1', {}))).toBeInstanceOf(UmsConfigError);
+    expect(await failure(c.call('netpay/query', 'v1', ['not', 'an', 'object']))).toBeInstanceOf(UmsConfigError);
     expect(peer.requests).toHaveLength(0);
+    // a typed interface (no index signature) is accepted as a body
+    interface QueryBody {
+      merOrderId: string;
+    }
+    const typed: QueryBody = { merOrderId: '31940001' };
+    expect((await c.call('netpay/query', 'v1', typed)).merOrderId).toBe('31940001');
   });
 });
 
