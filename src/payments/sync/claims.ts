@@ -1,0 +1,90 @@
+/**
+ * Claiming work for one scheduler round, safely when several instances run.
+ *
+ * One short transaction selects the due rows `FOR UPDATE SKIP LOCKED` (rows another instance is
+ * claiming right now are skipped, not waited for) and pushes their `next_sync_at` to the next
+ * gap before committing. Once committed, the rows are no longer due, so no other instance takes
+ * them in the same round; UMS is then asked outside any lock. If this instance dies mid-round,
+ * the rows simply come due again at their next gap.
+ */
+import { and, asc, eq, inArray, isNotNull, isNull, lte, or, sql } from 'drizzle-orm';
+import type { Database, Transaction } from '../../db/database.js';
+import { payments, refunds, type PaymentRow, type RefundRow } from '../../db/schema.js';
+import { scheduleSync } from '../ledger.js';
+import { nextSyncAt, type GapStep } from './gaps.js';
+
+export interface ClaimOptions {
+  now: Date;
+  /** PAYMENT_SYNC_AFTER_MS: an order with news more recent than this is left alone. */
+  afterMs: number;
+  limit: number;
+  gaps: readonly GapStep[];
+}
+
+export interface ClaimedPayment {
+  payment: PaymentRow;
+  /** Past its expire_time and still open: close it at UMS unless the query says otherwise. */
+  expired: boolean;
+  /** This was the last question (older than the last gap step). */
+  lastTry: boolean;
+}
+
+/** Due payments: next_sync_at reached and no news for afterMs (or past expiry). */
+export async function claimDuePayments(db: Database, options: ClaimOptions): Promise<ClaimedPayment[]> {
+  const { now, afterMs, limit, gaps } = options;
+  const quietSince = new Date(now.getTime() - afterMs);
+  return db.transaction(async (tx) => {
+    const rows = await tx
+      .select()
+      .from(payments)
+      .where(
+        and(
+          isNotNull(payments.nextSyncAt),
+          lte(payments.nextSyncAt, now),
+          or(
+            isNull(payments.lastEventAt),
+            lte(payments.lastEventAt, quietSince),
+            and(isNotNull(payments.expireTime), lte(payments.expireTime, now)),
+          ),
+        ),
+      )
+      .orderBy(asc(payments.nextSyncAt))
+      .limit(limit)
+      .for('update', { skipLocked: true });
+    const claimed: ClaimedPayment[] = [];
+    for (const payment of rows) {
+      const next = nextSyncAt(payment.createdAt, now, gaps, payment.expireTime);
+      await scheduleSync(tx, payment.merOrderId, next, payment.syncAttempts + 1);
+      const expired = payment.expireTime !== null && payment.expireTime.getTime() <= now.getTime();
+      claimed.push({ payment, expired, lastTry: next === null });
+    }
+    return claimed;
+  });
+}
+
+/** Refunds still PROCESSING or UNKNOWN whose next_sync_at has come. */
+export async function claimDueRefunds(db: Database, options: ClaimOptions): Promise<RefundRow[]> {
+  const { now, limit, gaps } = options;
+  return db.transaction(async (tx) => {
+    const rows = await tx
+      .select()
+      .from(refunds)
+      .where(and(inArray(refunds.status, ['PROCESSING', 'UNKNOWN']), isNotNull(refunds.nextSyncAt), lte(refunds.nextSyncAt, now)))
+      .orderBy(asc(refunds.nextSyncAt))
+      .limit(limit)
+      .for('update', { skipLocked: true });
+    for (const refund of rows) {
+      await scheduleRefundSync(tx, refund.refundOrderId, nextSyncAt(refund.createdAt, now, gaps));
+    }
+    return rows;
+  });
+}
+
+/**
+ * Moves a refund's next_sync_at. This belongs in ledger.ts next to `scheduleSync` (the ledger is
+ * the single writer of refunds); it lives here until H3 adds `scheduleRefundSync` there. It
+ * touches only the scheduling column, never the refund's status or amounts.
+ */
+async function scheduleRefundSync(tx: Transaction, refundOrderId: string, at: Date | null): Promise<void> {
+  await tx.update(refunds).set({ nextSyncAt: at, updatedAt: sql`${refunds.updatedAt}` }).where(eq(refunds.refundOrderId, refundOrderId));
+}

@@ -1,0 +1,227 @@
+/**
+ * The sync scheduler (issue 6): so that no payment waits on a lost notification.
+ *
+ * Every `intervalMs` one round runs: claim due payments and refunds (claims.ts: safe with many
+ * instances), then, outside any lock, ask UMS about each and store its answer through the ledger
+ * with source SYNC:
+ * - an open order with no news for `afterMs` is queried, again and again with growing gaps;
+ * - an order past its expire_time that UMS still calls open is closed at UMS, not only locally;
+ * - a refund PROCESSING or UNKNOWN is settled by refund-query.
+ * A round also purges Idempotency-Keys older than a day.
+ *
+ * `stop()` lets the round in progress finish (its claims are already pushed forward; finishing
+ * them stores what UMS said) and starts no other.
+ */
+import type { Database } from '../../db/database.js';
+import type { PaymentRow, RefundRow } from '../../db/schema.js';
+import type { Logger } from '../../log.js';
+import { PaymentError } from '../errors.js';
+import type { Idempotency } from '../idempotency.js';
+import { scheduleSync } from '../ledger.js';
+import { isOpen, type EventSource, type PaymentStatus } from '../status.js';
+import { claimDuePayments, claimDueRefunds, type ClaimedPayment } from './claims.js';
+import { DEFAULT_GAPS, type GapStep } from './gaps.js';
+
+/** What the scheduler needs from the commands (PaymentService implements it). */
+export interface SyncCommands {
+  syncPayment(payment: PaymentRow, source: EventSource): Promise<PaymentRow>;
+  closePayment(payment: PaymentRow, source: EventSource): Promise<PaymentRow>;
+  settleRefund(refund: RefundRow, source: EventSource): Promise<RefundRow>;
+}
+
+export interface SyncSchedulerConfig {
+  /** PAYMENT_SYNC_AFTER_MS. */
+  afterMs: number;
+  /** PAYMENT_SYNC_INTERVAL_MS: time between the end of one round and the start of the next. */
+  intervalMs: number;
+  /** Most payments (and most refunds) claimed per round. Default 100. */
+  batchSize?: number;
+  /** UMS calls in flight at once within a round. Default 4. */
+  concurrency?: number;
+  gaps?: readonly GapStep[];
+  /** Start the timer (default true). Tests that drive rounds with runOnce() pass false. */
+  autoStart?: boolean;
+}
+
+export interface SyncSchedulerOptions {
+  db: Database;
+  commands: SyncCommands;
+  config: SyncSchedulerConfig;
+  log?: Logger;
+  /** When given, expired Idempotency-Keys are purged once per round. */
+  idempotency?: Idempotency;
+  now?: () => Date;
+}
+
+export interface RoundReport {
+  startedAt: Date;
+  ms: number;
+  /** merOrderIds claimed (and asked about) in this round. */
+  payments: string[];
+  /** refundOrderIds claimed in this round. */
+  refunds: string[];
+  /** Payments whose status changed, with the new status. */
+  changed: { merOrderId: string; from: string; to: string }[];
+  /** merOrderIds closed at UMS because they expired. */
+  closed: string[];
+  /** Refunds that reached a final status (SUCCESS or FAIL). */
+  refundsSettled: { refundOrderId: string; status: string }[];
+  /** Questions UMS could not answer this round (they come due again at the next gap). */
+  errors: { id: string; code: string }[];
+  purgedIdempotencyKeys: number;
+}
+
+export interface SyncScheduler {
+  /** Runs one round now (or joins the one running) and reports it. */
+  runOnce(): Promise<RoundReport>;
+  /** Stops the timer and waits for the round in progress to finish. */
+  stop(): Promise<void>;
+}
+
+export function startSyncScheduler(options: SyncSchedulerOptions): SyncScheduler {
+  const { db, commands, config, log } = options;
+  const now = options.now ?? (() => new Date());
+  const gaps = config.gaps ?? DEFAULT_GAPS;
+  const limit = config.batchSize ?? 100;
+  const concurrency = Math.max(1, config.concurrency ?? 4);
+
+  let current: Promise<RoundReport> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  async function round(): Promise<RoundReport> {
+    const startedAt = now();
+    const report: RoundReport = {
+      startedAt,
+      ms: 0,
+      payments: [],
+      refunds: [],
+      changed: [],
+      closed: [],
+      refundsSettled: [],
+      errors: [],
+      purgedIdempotencyKeys: 0,
+    };
+    const claimOptions = { now: startedAt, afterMs: config.afterMs, limit, gaps };
+
+    const claimed = await claimDuePayments(db, claimOptions);
+    report.payments = claimed.map((c) => c.payment.merOrderId);
+    await inParallel(claimed, concurrency, (c) => syncOne(c, report));
+
+    const dueRefunds = await claimDueRefunds(db, claimOptions);
+    report.refunds = dueRefunds.map((r) => r.refundOrderId);
+    await inParallel(dueRefunds, concurrency, (r) => settleOne(r, report));
+
+    if (options.idempotency) {
+      try {
+        report.purgedIdempotencyKeys = await options.idempotency.purgeExpired();
+      } catch (err) {
+        log?.warn({ err: safeError(err) }, 'sync: purging idempotency keys failed');
+      }
+    }
+
+    report.ms = now().getTime() - startedAt.getTime();
+    if (report.payments.length > 0 || report.refunds.length > 0) {
+      log?.info(
+        {
+          payments: report.payments.length,
+          refunds: report.refunds.length,
+          changed: report.changed.length,
+          closed: report.closed.length,
+          errors: report.errors.length,
+          ms: report.ms,
+        },
+        'sync round',
+      );
+    }
+    return report;
+  }
+
+  async function syncOne(claim: ClaimedPayment, report: RoundReport): Promise<void> {
+    const before = claim.payment;
+    const merOrderId = before.merOrderId;
+    try {
+      let after = await commands.syncPayment(before, 'SYNC');
+      if (claim.expired && isOpen(after.status as PaymentStatus)) {
+        after = await commands.closePayment(after, 'SYNC');
+        if (after.status === 'TRADE_CLOSED') report.closed.push(merOrderId);
+      }
+      if (after.status !== before.status) report.changed.push({ merOrderId, from: before.status, to: after.status });
+      // Settled (or flagged for a person): no more questions. Open: the claim already planned the next.
+      if (!isOpen(after.status as PaymentStatus) && after.nextSyncAt !== null) await scheduleSync(db, merOrderId, null);
+      if (claim.lastTry && isOpen(after.status as PaymentStatus)) {
+        log?.warn({ merOrderId, status: after.status }, 'sync: still open after a day of questions; giving up, needs an operator');
+      }
+    } catch (err) {
+      report.errors.push({ id: merOrderId, code: errorCode(err) });
+      log?.warn({ merOrderId, code: errorCode(err), err: safeError(err) }, 'sync: UMS could not answer; will ask again');
+    }
+  }
+
+  async function settleOne(refund: RefundRow, report: RoundReport): Promise<void> {
+    try {
+      const after = await commands.settleRefund(refund, 'SYNC');
+      if (after.status === 'SUCCESS' || after.status === 'FAIL') {
+        report.refundsSettled.push({ refundOrderId: refund.refundOrderId, status: after.status });
+      }
+    } catch (err) {
+      report.errors.push({ id: refund.refundOrderId, code: errorCode(err) });
+      log?.warn(
+        { merOrderId: refund.merOrderId, refundOrderId: refund.refundOrderId, code: errorCode(err), err: safeError(err) },
+        'sync: refund-query failed; will ask again',
+      );
+    }
+  }
+
+  function runOnce(): Promise<RoundReport> {
+    current ??= round().finally(() => {
+      current = undefined;
+    });
+    return current;
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      runOnce()
+        .catch((err: unknown) => log?.error({ err: safeError(err) }, 'sync round failed'))
+        .finally(schedule);
+    }, config.intervalMs);
+    // The scheduler alone never keeps the process alive; the HTTP server does.
+    timer.unref();
+  }
+
+  if (config.autoStart !== false) schedule();
+
+  return {
+    runOnce,
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      if (current) await current.catch(() => undefined);
+    },
+  };
+}
+
+async function inParallel<T>(items: readonly T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(width, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  });
+  await Promise.all(lanes);
+}
+
+function errorCode(err: unknown): string {
+  if (err instanceof PaymentError) return err.details.errCode ?? err.code;
+  return err instanceof Error ? err.name : 'Error';
+}
+
+/** Name and message only: never a cause chain that might hold a request. */
+function safeError(err: unknown): { name: string; message: string } {
+  return err instanceof Error ? { name: err.name, message: err.message } : { name: 'Error', message: String(err) };
+}
