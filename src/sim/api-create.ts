@@ -23,8 +23,8 @@ function checkChannelFields(channel: ChannelSpec, instMid: string, body: JsonObj
     const expected = tradeType === 'MINI' ? 'MINIDEFAULT' : tradeType === 'JSAPI' ? 'YUEDANDEFAULT' : undefined;
     if (!expected) throw badRequest('tradeType must be MINI or JSAPI');
     if (instMid !== expected) throw badRequest(`tradeType ${tradeType} needs instMid ${expected}`);
+    // subAppId may be left out when the merchant's mini program is configured at UMS.
     requiredText(body, 'subOpenId', 128);
-    if (tradeType === 'MINI') requiredText(body, 'subAppId', 64);
   }
   if (channel.path === '/v1/netpay/trade/create') requiredText(body, 'userId', 128);
   if (channel.path === '/v1/netpay/wx/app-pre-order') requiredText(body, 'subAppId', 64);
@@ -94,7 +94,7 @@ function payRequest(channel: ChannelSpec, order: SimOrder, body: JsonObject, cas
   });
   switch (channel.path) {
     case '/v1/netpay/wx/unified-order': {
-      const request = wechat(String(body.subAppId ?? 'wx0000000000000000'));
+      const request = wechat(String(body.subAppId ?? 'wx5f3a1c9d2e8b7a60'));
       return body.tradeType === 'MINI' ? { miniPayRequest: request } : { jsPayRequest: request };
     }
     case '/v1/netpay/trade/create':
