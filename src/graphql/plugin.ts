@@ -11,7 +11,7 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
@@ -91,7 +91,6 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
     });
 
     const plugins: ApolloServerPlugin<GraphQLContext>[] = [
-      fastifyApolloDrainPlugin(app),
       operationMetricsPlugin(recorder),
       sandbox
         ? ApolloServerPluginLandingPageLocalDefault({ embed: { endpointIsEditable: false, runTelemetry: false }, footer: false, includeCookies: false })
@@ -110,6 +109,8 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
       validationRules: [queryLimitsRule(limits)],
       plugins,
       logger: deps.log,
+      // main.ts owns the process signals; app.close() stops Apollo through the preClose hook.
+      stopOnTerminationSignals: false,
     });
     await apollo.start();
 
