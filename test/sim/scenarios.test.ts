@@ -1,0 +1,173 @@
+/**
+ * Every scenario control, through the programmatic API and the `/_sim/scenarios` endpoint.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { verifyNotifySign } from '../../src/ums/sign.js';
+import { createMiniOrder, startFixture, type Fixture } from './support/fixture.js';
+import { CREDS, call, orderId, rawPost } from './support/raw.js';
+
+let fx: Fixture;
+beforeEach(async () => {
+  fx = await startFixture();
+});
+afterEach(async () => fx.close());
+
+const settle = () => new Promise((r) => setTimeout(r, 60));
+const postScenario = (body: unknown) => rawPost(`${fx.sim.url}/_sim/scenarios`, JSON.stringify(body));
+
+describe('notification scenarios', () => {
+  it('duplicate: the same notification arrives twice, the copy after the first was answered', async () => {
+    const { merOrderId } = await createMiniOrder(fx.sim, fx.receiver.url);
+    expect((await postScenario({ kind: 'duplicate', merOrderId })).status).toBe(201);
+    fx.sim.pay(merOrderId);
+    const [a, b] = await fx.receiver.waitFor(2);
+    expect(b!.body).toBe(a!.body);
+    expect(b!.fields.notifyId).toBe(a!.fields.notifyId);
+    expect(fx.sim.deliveries.map((d) => d.scenario)).toEqual(['duplicate', 'duplicate']);
+  });
+
+  it('concurrent: copies arrive at the same time, before any answer', async () => {
+    fx.receiver.answer = () => ({ body: 'SUCCESS', delayMs: 100 });
+    const { merOrderId } = await createMiniOrder(fx.sim, fx.receiver.url);
+    fx.sim.scenario({ kind: 'concurrent', copies: 3 });
+    fx.sim.pay(merOrderId);
+    const got = await fx.receiver.waitFor(3);
+    // All three were received while the first was still waiting for its (delayed) answer.
+    expect(got[2]!.at - got[0]!.at).toBeLessThan(90);
+    expect(new Set(got.map((r) => r.fields.notifyId)).size).toBe(1);
+  });
+
+  it('stale: after TRADE_SUCCESS, the older WAIT_BUYER_PAY arrives, validly signed', async () => {
+    const { merOrderId } = await createMiniOrder(fx.sim, fx.receiver.url);
+    fx.sim.scenario({ kind: 'stale', merOrderId });
+    fx.sim.pay(merOrderId);
+    const [newer, older] = await fx.receiver.waitFor(2);
+    expect(newer!.fields.status).toBe('TRADE_SUCCESS');
+    expect(older!.fields.status).toBe('WAIT_BUYER_PAY');
+    expect(older!.fields.notifyId).not.toBe(newer!.fields.notifyId);
+    expect(verifyNotifySign(older!.fields, [CREDS.notifyKey]).ok).toBe(true);
+  });
+
+  it('stale after a refund: TRADE_SUCCESS arrives after TRADE_REFUND', async () => {
+    const { merOrderId } = await createMiniOrder(fx.sim, fx.receiver.url);
+    fx.sim.pay(merOrderId);
+    await fx.receiver.waitFor(1);
+    fx.sim.scenario({ kind: 'stale', merOrderId });
+    await call(fx.sim.url, '/v1/netpay/refund', { instMid: 'MINIDEFAULT', merOrderId, refundOrderId: orderId(), refundAmount: 100 });
+    const got = await fx.receiver.waitFor(3);
+    expect(got.map((r) => r.fields.status)).toEqual(['TRADE_SUCCESS', 'TRADE_REFUND', 'TRADE_SUCCESS']);
+  });
+
+  it('wrong-key: the notification fails verification with the real key on every attempt', async () => {
+    fx.receiver.answer = (_n, r) => ({ status: verifyNotifySign(r.fields, [CREDS.notifyKey]).ok ? 200 : 400, body: verifyNotifySign(r.fields, [CREDS.notifyKey]).ok ? 'SUCCESS' : 'FAILED' });
+    const { merOrderId } = await createMiniOrder(fx.sim, fx.receiver.url);
+    fx.sim.scenario({ kind: 'wrong-key' });
+    fx.sim.pay(merOrderId);
+    const d = await fx.sim.waitForDelivery((x) => x.merOrderId === merOrderId);
+    expect(d.state).toBe('gave-up');
+    expect(d.attempts.map((a) => a.httpStatus)).toEqual([400, 400, 400]);
+    // Used up: the next notification is genuine again.
+    const { merOrderId: next } = await createMiniOrder(fx.sim, fx.receiver.url);
+    fx.sim.pay(next);
+    expect((await fx.sim.waitForDelivery((x) => x.merOrderId === next)).state).toBe('delivered');
+  });
+
+  it('delay: the first attempt waits delayMs', async () => {
+    const { merOrderId } = await createMiniOrder(fx.sim, fx.receiver.url);
+    fx.sim.scenario({ kind: 'delay', delayMs: 150, merOrderId });
+    const paidAt = Date.now();
+    fx.sim.pay(merOrderId);
+    await settle();
+    expect(fx.receiver.received).toHaveLength(0);
+    const [got] = await fx.receiver.waitFor(1);
+    expect(got!.at - paidAt).toBeGreaterThanOrEqual(140);
+  });
+
+  it('applies only to the named order', async () => {
+    const a = await createMiniOrder(fx.sim, fx.receiver.url);
+    const b = await createMiniOrder(fx.sim, fx.receiver.url);
+    fx.sim.scenario({ kind: 'duplicate', merOrderId: b.merOrderId });
+    fx.sim.pay(a.merOrderId);
+    await fx.receiver.waitFor(1);
+    await settle();
+    expect(fx.receiver.received).toHaveLength(1);
+    fx.sim.pay(b.merOrderId);
+    await fx.receiver.waitFor(3);
+  });
+});
+
+describe('API scenarios', () => {
+  const query = () => call(fx.sim.url, '/v1/netpay/query', { instMid: 'MINIDEFAULT', merOrderId: orderId() });
+
+  it('slow: the next N calls answer after delayMs, then calls are fast again', async () => {
+    fx.sim.scenario({ kind: 'slow', delayMs: 120, count: 2 });
+    for (let i = 0; i < 2; i++) {
+      const t = Date.now();
+      expect((await query()).json.errCode).toBe('NO_ORDER');
+      expect(Date.now() - t).toBeGreaterThanOrEqual(110);
+    }
+    const t = Date.now();
+    await query();
+    expect(Date.now() - t).toBeLessThan(100);
+  });
+
+  it('http-error: the next N calls get a plain 5xx; by default nothing happened', async () => {
+    await postScenario({ kind: 'http-error', status: 502, count: 2 });
+    const merOrderId = orderId();
+    const first = await createMiniOrder(fx.sim, undefined, { merOrderId });
+    expect(first.answer.status).toBe(502);
+    expect(first.answer.json).toEqual({});
+    expect(first.answer.text).toMatch(/502/);
+    expect((await query()).status).toBe(502);
+    expect(fx.sim.order(merOrderId)).toBeUndefined();
+    expect((await query()).status).toBe(200);
+  });
+
+  it('http-error with apply: the order exists although the client saw 503', async () => {
+    fx.sim.scenario({ kind: 'http-error', apply: true });
+    const merOrderId = orderId();
+    expect((await createMiniOrder(fx.sim, undefined, { merOrderId })).answer.status).toBe(503);
+    expect(fx.sim.order(merOrderId)?.status).toBe('NEW_ORDER');
+  });
+
+  it('errcode: an ambiguous errCode; by default the call took effect', async () => {
+    fx.sim.scenario({ kind: 'errcode', errCode: 'ORDER_PROCESSING', path: '/v1/netpay/wx/unified-order' });
+    // Other paths are untouched.
+    expect((await query()).json.errCode).toBe('NO_ORDER');
+    const merOrderId = orderId();
+    const { answer } = await createMiniOrder(fx.sim, undefined, { merOrderId });
+    expect(answer.json).toMatchObject({ errCode: 'ORDER_PROCESSING', mid: CREDS.mid });
+    expect(answer.json.miniPayRequest).toBeUndefined();
+    expect(fx.sim.order(merOrderId)?.status).toBe('NEW_ORDER');
+  });
+
+  it('errcode without apply: nothing happened', async () => {
+    fx.sim.scenario({ kind: 'errcode', errCode: 'TIMEOUT', apply: false });
+    const merOrderId = orderId();
+    expect((await createMiniOrder(fx.sim, undefined, { merOrderId })).answer.json.errCode).toBe('TIMEOUT');
+    expect(fx.sim.order(merOrderId)).toBeUndefined();
+  });
+
+  it('does not touch requests that fail authentication', async () => {
+    fx.sim.scenario({ kind: 'errcode' });
+    const bad = await call(fx.sim.url, '/v1/netpay/query', { instMid: 'MINIDEFAULT', merOrderId: orderId() }, { appKey: 'x' });
+    expect(bad.json.errCode).toBe('BAD_SIGN');
+    expect((await query()).json.errCode).toBe('ORDER_PROCESSING');
+  });
+});
+
+describe('the /_sim/scenarios endpoint', () => {
+  it('lists, validates and clears scenarios', async () => {
+    const added = await postScenario({ kind: 'slow', delayMs: 10, count: 3, path: '/v1/netpay/query' });
+    expect(added.json).toMatchObject({ id: 1, remaining: 3, scenario: { kind: 'slow', delayMs: 10, count: 3 } });
+    const listed = await fetch(`${fx.sim.url}/_sim/scenarios`).then((r) => r.json() as Promise<{ scenarios: unknown[] }>);
+    expect(listed.scenarios).toHaveLength(1);
+    const bad = await postScenario({ kind: 'errcode', errCode: 'SUCCESS' });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error).toMatch(/errCode/);
+    expect((await postScenario({ kind: 'nope' })).status).toBe(400);
+    const cleared = await fetch(`${fx.sim.url}/_sim/scenarios`, { method: 'DELETE' });
+    expect(cleared.status).toBe(200);
+    expect(fx.sim.deliveries).toHaveLength(0);
+  });
+});
