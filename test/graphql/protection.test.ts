@@ -69,11 +69,11 @@ describe('protection', () => {
 
     it('refuses an expensive query (large pages nested under fragments)', async () => {
       const node = 'merOrderId status events { id status at source previousStatus } refunds { refundOrderId status } ' + 'a: version b: mid c: tid ';
-      // One full page is fine; three of them in one document are not.
+      // One page of 100 is fine; four of them in one document are not.
       const page = (alias: string) => `${alias}: payments(first: 100) { edges { node { ${node} } } }`;
       const one = await gql(dev.url, `{ ${page('p')} }`);
       expect(one.errors).toBeUndefined();
-      const res = await gql(dev.url, `{ ${page('p')} ${page('q')} ${page('r')} }`);
+      const res = await gql(dev.url, `{ ${page('p')} ${page('q')} ${page('r')} ${page('s')} }`);
       expect(res.status).toBe(400);
       expect(res.errors?.[0]?.message).toMatch(/too expensive/);
     });
