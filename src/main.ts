@@ -1,34 +1,33 @@
 /**
- * Entry point: read the config, open the database, start the simulator when no UMS_BASE_URL is
- * set, build the server, listen, and drain on SIGTERM/SIGINT.
+ * Entry point: read the config, start one gateway instance (src/app.ts), and drain it on
+ * SIGTERM/SIGINT: stop taking work, finish in-flight requests (a notification being stored is
+ * answered; anything not answered SUCCESS is retried by UMS), finish the scheduler's round, close
+ * the database.
  */
 import 'reflect-metadata';
+import { startGateway } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
-import { buildServer } from './http/server.js';
 
 async function main(config: Config): Promise<void> {
   const log = createLogger(config.logLevel);
-  const closers: (() => Promise<void>)[] = [];
+  if (config.umsBaseUrl === undefined) {
+    log.warn('simulator mode: no UMS_BASE_URL, payments go to the built-in UMS simulator');
+  }
+  if (config.apiKeys.length === 0) {
+    log.warn('GATEWAY_API_KEYS is unset: the GraphQL API is open to everyone (acceptable in simulator mode only)');
+  }
+  log.info({ database: config.databaseUrl ? 'postgres' : `pglite (${config.pgliteDataDir})` }, 'opening the database');
 
-  const app = await buildServer({ log, ready: async () => true });
-  closers.unshift(() => app.close());
-
-  await app.listen({ port: config.port, host: config.host });
-  log.info({ url: `http://${config.host}:${config.port}` }, 'gateway listening');
+  const gateway = await startGateway(config, { log });
+  log.info({ url: gateway.url, graphql: `${gateway.url}/graphql` }, 'gateway listening');
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down: draining requests');
-    for (const close of closers) {
-      try {
-        await close();
-      } catch (err) {
-        log.error({ err }, 'error while shutting down');
-      }
-    }
+    log.info({ signal }, 'shutting down: draining requests, subscriptions and the sync round');
+    await gateway.close();
     log.info('stopped');
     process.exit(0);
   };
