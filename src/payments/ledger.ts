@@ -10,7 +10,7 @@
  * listeners only when the transaction commits, so subscribers never see a change that was rolled
  * back. Subscribers read the committed row; the payload only carries ids.
  */
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Database, Transaction } from '../db/database.js';
 import {
   paymentEvents,
@@ -395,6 +395,9 @@ function nextSyncAfter(next: PaymentStatus, reason: TransitionReason, planned: D
   return isOpen(next) ? planned : null;
 }
 
+/** PaymentStatusNotice as JSON, built by Postgres from the inserted event row. */
+const noticeSql = sql<string>`pg_notify(${PAYMENT_STATUS_CHANNEL}, json_build_object('merOrderId', ${paymentEvents.merOrderId}, 'version', ${paymentEvents.version}, 'eventId', ${paymentEvents.id})::text)::text`;
+
 async function appendEvent(
   tx: Transaction,
   payment: PaymentRow,
@@ -403,7 +406,8 @@ async function appendEvent(
   reason: string,
   options: ApplyOptions,
 ): Promise<PaymentEventRow> {
-  const [event] = await tx
+  // pg_notify rides on the insert's RETURNING: one round trip instead of two on the hot path.
+  const [inserted] = await tx
     .insert(paymentEvents)
     .values({
       merOrderId: payment.merOrderId,
@@ -416,9 +420,8 @@ async function appendEvent(
       payload: options.payload ?? null,
       at: payment.updatedAt,
     })
-    .returning();
-  if (!event) throw new Error('payment_events insert returned nothing');
-  const notice: PaymentStatusNotice = { merOrderId: payment.merOrderId, version: payment.version, eventId: event.id };
-  await tx.execute(sql`select pg_notify(${PAYMENT_STATUS_CHANNEL}, ${JSON.stringify(notice)})`);
+    .returning({ ...getTableColumns(paymentEvents), notified: noticeSql });
+  if (!inserted) throw new Error('payment_events insert returned nothing');
+  const { notified: _notified, ...event } = inserted;
   return event;
 }

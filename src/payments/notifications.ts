@@ -12,7 +12,6 @@
  * attempt (400) without touching a payment; a storage failure answers 503 so UMS retries, and the
  * rolled-back transaction leaves nothing half-written.
  */
-import { eq } from 'drizzle-orm';
 import type { Logger } from '../log.js';
 import type { Database } from '../db/database.js';
 import { notifications } from '../db/schema.js';
@@ -51,6 +50,9 @@ export type RejectionReason =
   | 'bad-signature'
   | `invalid-field:${string}`;
 
+/** The dedupe key was taken after this copy had changed something: roll back, record a copy. */
+class RedeliveryRace extends Error {}
+
 class Rejection extends Error {
   constructor(
     readonly reason: RejectionReason,
@@ -87,57 +89,42 @@ export async function applyNotification(
 
   const dedupeKey = dedupeKeyOf(fields, report);
   try {
-    const result = await db.transaction(async (tx) => {
-      const [stored] = await tx
+    const base = {
+      contentType: raw.contentType,
+      rawBody: raw.body,
+      verified: true,
+      keyIndex,
+      notifyId: fields.notifyId || null,
+      merOrderId: report.merOrderId,
+      status: report.status,
+    };
+    const recordCopy = async (executor: Database) => {
+      const [copy] = await executor
         .insert(notifications)
-        .values({
-          contentType: raw.contentType,
-          rawBody: raw.body,
-          verified: true,
-          keyIndex,
-          notifyId: fields.notifyId || null,
-          merOrderId: report.merOrderId,
-          status: report.status,
-          dedupeKey,
-          outcome: 'received',
-        })
-        .onConflictDoNothing({ target: notifications.dedupeKey })
+        .values({ ...base, outcome: 'duplicate', reason: 'redelivery' })
         .returning({ id: notifications.id });
-
-      if (!stored) {
-        // The first copy was committed together with its effect: this one only goes on record.
-        const [copy] = await tx
+      return { outcome: 'duplicate' as const, reason: 'redelivery', notificationId: copy?.id, version: undefined };
+    };
+    let result: { outcome: ApplyOutcome; reason: string; notificationId: number | undefined; version: number | undefined };
+    try {
+      result = await db.transaction(async (tx) => {
+        // Apply first (the row lock orders racing copies), then claim the dedupe key: a copy whose
+        // first delivery already committed finds the state moved and is a duplicate either way.
+        const applied = await applyReportInTransaction(tx, report, 'NOTIFY', { payload: withoutSign(fields) });
+        const [stored] = await tx
           .insert(notifications)
-          .values({
-            contentType: raw.contentType,
-            rawBody: raw.body,
-            verified: true,
-            keyIndex,
-            notifyId: fields.notifyId || null,
-            merOrderId: report.merOrderId,
-            status: report.status,
-            outcome: 'duplicate',
-            reason: 'redelivery',
-          })
+          .values({ ...base, dedupeKey, outcome: applied.outcome, reason: applied.reason, paymentEventId: applied.event?.id ?? null })
+          .onConflictDoNothing({ target: notifications.dedupeKey })
           .returning({ id: notifications.id });
-        return { outcome: 'duplicate' as const, reason: 'redelivery', notificationId: copy?.id, version: undefined };
-      }
-
-      const applied = await applyReportInTransaction(tx, report, 'NOTIFY', {
-        notificationId: stored.id,
-        payload: withoutSign(fields),
+        if (stored) return { outcome: applied.outcome, reason: applied.reason, notificationId: stored.id, version: applied.payment.version };
+        // Someone stored this very notification before us. If we changed anything, undo it.
+        if (applied.outcome === 'duplicate' || applied.outcome === 'stale') return recordCopy(tx);
+        throw new RedeliveryRace();
       });
-      await tx
-        .update(notifications)
-        .set({ outcome: applied.outcome, reason: applied.reason, paymentEventId: applied.event?.id ?? null })
-        .where(eq(notifications.id, stored.id));
-      return {
-        outcome: applied.outcome,
-        reason: applied.reason,
-        notificationId: stored.id,
-        version: applied.payment.version,
-      };
-    });
+    } catch (err) {
+      if (!(err instanceof RedeliveryRace)) throw err;
+      result = await recordCopy(db);
+    }
     const line = {
       merOrderId: report.merOrderId,
       status: report.status,
