@@ -1,0 +1,131 @@
+/**
+ * `paymentStatusChanged` over graphql-ws with a real client: current state first, then each
+ * change the ledger commits, filtered by order or merchant; the connection rules of the socket.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { pgliteDatabase, type TestDatabase } from '../support/db.js';
+import { newOrder, orderId, pay } from './fixtures.js';
+import { collect, gql, sleep, startGateway, wsClient, type TestGateway } from './harness.js';
+
+const SUBSCRIPTION = `subscription Watch($id: ID, $mid: String) {
+  paymentStatusChanged(merOrderId: $id, mid: $mid) { status previousStatus source at payment { merOrderId version status mid } }
+}`;
+
+interface Change {
+  paymentStatusChanged: { status: string; previousStatus: string | null; source: string; at: string; payment: { merOrderId: string; version: number; status: string; mid: string } };
+}
+
+describe('paymentStatusChanged', () => {
+  let h: TestDatabase;
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    h = await pgliteDatabase();
+    gw = await startGateway({ handle: h, extra: { wsInitTimeoutMs: 300 } });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await h?.close();
+  });
+
+  it('emits the current state first, then every change, once', async () => {
+    const id = await newOrder(h.db);
+    const { client } = wsClient(gw.wsUrl);
+    const sub = collect<Change>(client, SUBSCRIPTION, { id });
+    await sub.next(1);
+    expect(sub.results[0]?.data?.paymentStatusChanged).toMatchObject({ status: 'NEW_ORDER', previousStatus: null, source: 'MUTATION', payment: { merOrderId: id, version: 1 } });
+
+    await pay(h.db, id);
+    await sub.next(2);
+    expect(sub.results[1]?.data?.paymentStatusChanged).toMatchObject({
+      status: 'TRADE_SUCCESS',
+      previousStatus: 'NEW_ORDER',
+      source: 'NOTIFY',
+      payment: { merOrderId: id, version: 2, status: 'TRADE_SUCCESS' },
+    });
+    await pay(h.db, id); // a duplicate report changes nothing, so nothing is pushed
+    await sleep(200);
+    expect(sub.results).toHaveLength(2);
+    sub.dispose();
+    await client.dispose();
+  });
+
+  it('waits for an order that does not exist yet', async () => {
+    const id = orderId();
+    const { client } = wsClient(gw.wsUrl);
+    const sub = collect<Change>(client, SUBSCRIPTION, { id });
+    await sleep(100);
+    expect(sub.results).toHaveLength(0);
+    await newOrder(h.db, { merOrderId: id });
+    await sub.next(1);
+    expect(sub.results[0]?.data?.paymentStatusChanged).toMatchObject({ status: 'NEW_ORDER', payment: { merOrderId: id, version: 1 } });
+    sub.dispose();
+    await client.dispose();
+  });
+
+  it("filters by merchant (mid) and by order, and doesn't leak others' changes", async () => {
+    const mine = '898111111111111';
+    const { client } = wsClient(gw.wsUrl);
+    const byMid = collect<Change>(client, SUBSCRIPTION, { mid: mine });
+    const other = await newOrder(h.db, { merOrderId: orderId() });
+    const byOrder = collect<Change>(client, SUBSCRIPTION, { id: other });
+    await byOrder.next(1);
+    const a = await newOrder(h.db, { mid: mine });
+    await pay(h.db, other);
+    await pay(h.db, a, 100, mine);
+    await byMid.next(2);
+    await byOrder.next(2);
+    await sleep(100);
+    expect(byMid.results.map((r) => [r.data?.paymentStatusChanged.payment.merOrderId, r.data?.paymentStatusChanged.status])).toEqual([
+      [a, 'NEW_ORDER'],
+      [a, 'TRADE_SUCCESS'],
+    ]);
+    expect(byOrder.results.map((r) => r.data?.paymentStatusChanged.status)).toEqual(['NEW_ORDER', 'TRADE_SUCCESS']);
+    byMid.dispose();
+    byOrder.dispose();
+    await client.dispose();
+  });
+
+  it('counts open subscriptions and operations in /metrics', async () => {
+    const { client } = wsClient(gw.wsUrl);
+    const id = await newOrder(h.db);
+    const sub = collect<Change>(client, SUBSCRIPTION, { id });
+    await sub.next(1);
+    await gql(gw.url, 'query ListPayments { payments(first: 1) { edges { cursor } } }');
+    const open = await (await fetch(gw.url.replace('/graphql', '/metrics'))).text();
+    expect(open).toMatch(/^graphql_subscriptions_open 1$/m);
+    expect(open).toMatch(/graphql_operation_duration_seconds_count\{operation="ListPayments",type="query",outcome="success"\} 1/);
+    sub.dispose();
+    await client.dispose();
+    await sleep(100);
+    const closed = await (await fetch(gw.url.replace('/graphql', '/metrics'))).text();
+    expect(closed).toMatch(/^graphql_subscriptions_open 0$/m);
+  });
+
+  it('applies the same limits over the socket', async () => {
+    const { client } = wsClient(gw.wsUrl);
+    let inner = 'name';
+    for (let i = 0; i < 26; i++) inner = `ofType { ${inner} }`;
+    const sub = collect(client, `{ __type(name: "Payment") { ${inner} } }`);
+    await sub.settled();
+    const errors = sub.error as { message: string }[];
+    expect(errors[0]?.message).toMatch(/nested \d+ levels deep/);
+    await client.dispose();
+  });
+
+  it('closes a socket that never sends connection_init (4408)', async () => {
+    const socket = new WebSocket(gw.wsUrl, 'graphql-transport-ws');
+    const code = await new Promise<number>((resolve) => socket.on('close', (c) => resolve(c)));
+    expect(code).toBe(4408);
+  });
+
+  it('refuses a WebSocket speaking another subprotocol', async () => {
+    const socket = new WebSocket(gw.wsUrl, 'graphql-ws');
+    const code = await new Promise<number>((resolve) => {
+      socket.on('close', (c) => resolve(c));
+      socket.on('error', () => {});
+    });
+    expect(code).not.toBe(1000);
+  });
+});
