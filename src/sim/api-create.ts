@@ -48,6 +48,10 @@ export function createOrder(engine: SimEngine, channel: ChannelSpec, body: JsonO
   const orderDesc = optionalText(body, 'orderDesc', 255);
   const attachedData = optionalText(body, 'attachedData', 255);
 
+  if (merOrderId.length > 27) {
+    // Accepted (sandbox answers show longer ids) but outside what every source agrees on (§5.1).
+    engine.log?.warn({ merOrderId, length: merOrderId.length }, 'ums-sim: merOrderId longer than 27 characters');
+  }
   const existing = engine.store.get(merOrderId);
   if (existing) {
     if (reopen && existing.channel === channel && existing.totalAmount === totalAmount && engine.store.isOpen(existing)) {

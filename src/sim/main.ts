@@ -4,6 +4,7 @@
  */
 import { ConfigError, loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
+import { simulatorOptionsFromConfig } from './from-config.js';
 import { startSimulator } from './simulator.js';
 
 async function main(): Promise<void> {
@@ -18,20 +19,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
-  const sim = await startSimulator({
-    port: config.umsSimPort,
-    host: config.host,
-    credentials: {
-      appId: config.umsAppId,
-      appKey: config.umsAppKey.reveal(),
-      notifyKey: config.umsNotifyKey.reveal(),
-      sourceId: config.umsSourceId,
-      mid: config.umsMid,
-      tid: config.umsTid,
-    },
-    notifyBackoffMs: config.umsSimNotifyBackoffMs,
-    log,
-  });
+  const sim = await startSimulator(simulatorOptionsFromConfig(config, log));
   log.info({ url: sim.url, appId: config.umsAppId, mid: config.umsMid, tid: config.umsTid, sourceId: config.umsSourceId }, `UMS simulator listening on ${sim.url}`);
 
   const stop = (signal: string) => {
