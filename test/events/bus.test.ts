@@ -1,0 +1,176 @@
+/**
+ * The payment event bus: in process, and over Postgres LISTEN/NOTIFY (PGlite always, a real
+ * server when TEST_DATABASE_URL is set): each committed change reaches every instance once,
+ * including after the LISTEN connection was dropped.
+ */
+import { sql } from 'drizzle-orm';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { PaymentEventRow, PaymentRow } from '../../src/db/schema.js';
+import { InProcessBus, PAYMENT_EVENTS_CHANNEL, PostgresBus, type PaymentChange } from '../../src/events/bus.js';
+import { parseAnnouncement } from '../../src/events/postgres-bus.js';
+import { PAYMENT_STATUS_CHANNEL } from '../../src/payments/ledger.js';
+import { describeEachDatabase, describePostgres, onServer, postgresDatabase, type TestDatabase } from '../support/db.js';
+import { newOrder, pay } from '../graphql/fixtures.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await sleep(10);
+  }
+}
+
+function recorder(bus: { subscribe(l: (c: PaymentChange) => void): () => void }) {
+  const seen: PaymentChange[] = [];
+  const stop = bus.subscribe((c) => seen.push(c));
+  return { seen, stop, of: (id: string) => seen.filter((c) => c.event.merOrderId === id).map((c) => `${c.event.version}:${c.event.status}`) };
+}
+
+describe('InProcessBus', () => {
+  const change = { event: { id: 1, merOrderId: 'x', version: 2 } as PaymentEventRow, payment: { merOrderId: 'x' } as PaymentRow };
+
+  it('delivers to every listener, survives a throwing one, and stops after unsubscribe or close', async () => {
+    const errors: unknown[] = [];
+    const bus = new InProcessBus((err) => errors.push(err));
+    const a: PaymentChange[] = [];
+    const b: PaymentChange[] = [];
+    bus.subscribe(() => {
+      throw new Error('boom');
+    });
+    const stopA = bus.subscribe((c) => a.push(c));
+    bus.subscribe((c) => b.push(c));
+    bus.publish(change);
+    expect([a.length, b.length, errors.length]).toEqual([1, 1, 1]);
+    stopA();
+    bus.publish(change);
+    expect([a.length, b.length]).toEqual([1, 2]);
+    await bus.close();
+    bus.publish(change);
+    expect(b.length).toBe(2);
+  });
+});
+
+describe('announcements', () => {
+  it('listens on the channel the ledger notifies', () => {
+    expect(PAYMENT_EVENTS_CHANNEL).toBe(PAYMENT_STATUS_CHANNEL);
+  });
+
+  it('reads the ledger payload, a bare id, and refuses anything else', () => {
+    expect(parseAnnouncement('{"merOrderId":"3194a","version":2,"eventId":17}')).toEqual({ id: 17 });
+    expect(parseAnnouncement('42')).toEqual({ id: 42 });
+    expect(parseAnnouncement('{"merOrderId":"3194a","version":2}')).toEqual({ merOrderId: '3194a', version: 2 });
+    expect(parseAnnouncement('DROP TABLE')).toBeUndefined();
+    expect(parseAnnouncement('{"id":"x"}')).toBeUndefined();
+  });
+});
+
+describeEachDatabase('PostgresBus', (kind) => {
+  let h: TestDatabase;
+  let bus: PostgresBus;
+
+  beforeAll(async () => {
+    h = await kind.open();
+  });
+  afterEach(async () => {
+    await bus?.close();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('delivers each committed change once, with the committed rows', async () => {
+    const outcomes: string[] = [];
+    bus = await PostgresBus.start({ db: h.db, listener: h, catchUpIntervalMs: 0, onNotification: (o) => outcomes.push(o) });
+    const r = recorder(bus);
+    const id = await newOrder(h.db);
+    await pay(h.db, id);
+    await waitFor(() => r.of(id).length === 2);
+    await bus.catchUp(); // nothing new: no second delivery
+    await sleep(50);
+    expect(r.of(id)).toEqual(['1:NEW_ORDER', '2:TRADE_SUCCESS']);
+    const last = r.seen.at(-1) as PaymentChange;
+    expect(last.payment).toMatchObject({ merOrderId: id, status: 'TRADE_SUCCESS', version: 2 });
+    expect(last.event).toMatchObject({ previousStatus: 'NEW_ORDER', source: 'NOTIFY' });
+    expect(outcomes.filter((o) => o === 'delivered')).toHaveLength(2);
+  });
+
+  it('does not replay history from before it started', async () => {
+    const before = await newOrder(h.db);
+    bus = await PostgresBus.start({ db: h.db, listener: h, catchUpIntervalMs: 0 });
+    const r = recorder(bus);
+    await bus.catchUp();
+    expect(r.of(before)).toEqual([]);
+  });
+
+  it('catches up on an event whose notification never arrived', async () => {
+    bus = await PostgresBus.start({ db: h.db, listener: h, catchUpIntervalMs: 50 });
+    const r = recorder(bus);
+    const id = await newOrder(h.db);
+    await waitFor(() => r.of(id).length === 1);
+    // An event committed without pg_notify: only the catch-up can find it.
+    await h.db.execute(sql`update payments set status = 'WAIT_BUYER_PAY', version = 2 where mer_order_id = ${id}`);
+    await h.db.execute(
+      sql`insert into payment_events (mer_order_id, source, previous_status, status, version) values (${id}, 'SYNC', 'NEW_ORDER', 'WAIT_BUYER_PAY', 2)`,
+    );
+    await waitFor(() => r.of(id).length === 2);
+    await sleep(150); // several more catch-up rounds
+    expect(r.of(id)).toEqual(['1:NEW_ORDER', '2:WAIT_BUYER_PAY']);
+  });
+});
+
+describePostgres('PostgresBus across instances (real Postgres)', () => {
+  let h: TestDatabase;
+  let other: Awaited<ReturnType<typeof import('../../src/db/database.js').openDatabase>>;
+  const buses: PostgresBus[] = [];
+
+  beforeAll(async () => {
+    h = await postgresDatabase();
+    const { openDatabase } = await import('../../src/db/database.js');
+    other = await openDatabase({ url: h.url as string });
+  });
+  afterEach(async () => {
+    await Promise.all(buses.splice(0).map((b) => b.close()));
+  });
+  afterAll(async () => {
+    await other?.close();
+    await h?.close();
+  });
+
+  it('a change written by one instance reaches the other, once each', async () => {
+    const a = await PostgresBus.start({ db: h.db, listener: h, catchUpIntervalMs: 0 });
+    const b = await PostgresBus.start({ db: other.db, listener: other, catchUpIntervalMs: 0 });
+    buses.push(a, b);
+    const ra = recorder(a);
+    const rb = recorder(b);
+    const id = await newOrder(h.db);
+    await pay(other.db, id);
+    await waitFor(() => ra.of(id).length === 2 && rb.of(id).length === 2);
+    await sleep(100);
+    expect(ra.of(id)).toEqual(['1:NEW_ORDER', '2:TRADE_SUCCESS']);
+    expect(rb.of(id)).toEqual(['1:NEW_ORDER', '2:TRADE_SUCCESS']);
+  });
+
+  it('reconnects after its LISTEN connection is killed and misses nothing', async () => {
+    const bus = await PostgresBus.start({ db: other.db, listener: other, catchUpIntervalMs: 500 });
+    buses.push(bus);
+    const r = recorder(bus);
+    const id = await newOrder(h.db);
+    await waitFor(() => r.of(id).length === 1);
+
+    const killed = await onServer(
+      (s) => s`select pg_terminate_backend(pid) as ok from pg_stat_activity where datname = ${h.name as string} and query ilike 'listen%'`,
+    );
+    expect(killed.length).toBeGreaterThan(0);
+    // Written while the listener is (probably) still reconnecting: its NOTIFY may be lost.
+    await pay(h.db, id);
+    await waitFor(() => r.of(id).length === 2, 10_000);
+    await sleep(1200); // past two catch-up rounds
+    expect(r.of(id)).toEqual(['1:NEW_ORDER', '2:TRADE_SUCCESS']);
+
+    // And the re-established LISTEN hears new changes.
+    const next = await newOrder(h.db);
+    await waitFor(() => r.of(next).length === 1, 10_000);
+  });
+});
