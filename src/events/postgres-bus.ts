@@ -20,8 +20,8 @@ import { paymentEvents, payments } from '../db/schema.js';
 import type { Logger } from '../log.js';
 import { InProcessBus, type PaymentBus, type PaymentChange, type PaymentChangeListener } from './bus.js';
 
-/** The channel the ledger notifies on, inside the transaction that appends a payment event. */
-export const PAYMENT_EVENTS_CHANNEL = 'payment_events';
+/** The channel the ledger notifies on (ledger.ts PAYMENT_STATUS_CHANNEL), inside the transaction that appends a payment event. */
+export const PAYMENT_EVENTS_CHANNEL = 'payment_status';
 
 /** What the bus needs of the database handle: LISTEN, and a hook for each (re)connection. */
 export interface ListenSource {
