@@ -141,10 +141,14 @@ export function startSyncScheduler(options: SyncSchedulerOptions): SyncScheduler
     const before = claim.payment;
     const merOrderId = before.merOrderId;
     try {
-      let after = await commands.syncPayment(before, 'SYNC');
-      if (claim.expired && isOpen(after.status as PaymentStatus)) {
-        after = await commands.closePayment(after, 'SYNC');
+      let after: PaymentRow;
+      if (claim.expired && isOpen(before.status as PaymentStatus)) {
+        // Close at UMS, not only here. A paid order cannot be closed: UMS refuses, and
+        // closePayment then queries and stores the truth (TRADE_SUCCESS).
+        after = await commands.closePayment(before, 'SYNC');
         if (after.status === 'TRADE_CLOSED') report.closed.push(merOrderId);
+      } else {
+        after = await commands.syncPayment(before, 'SYNC');
       }
       if (after.status !== before.status) report.changed.push({ merOrderId, from: before.status, to: after.status });
       // Settled (or flagged for a person): no more questions. Open: the claim already planned the next.
