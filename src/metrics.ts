@@ -56,6 +56,28 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   };
 }
 
+/** A label value from outside (service names come from admins' callUms): short and plain, else `other`. */
+function safeLabel(value: string | undefined, fallback: string): string {
+  if (!value) return fallback;
+  return /^[A-Za-z0-9_./-]{1,64}$/.test(value) ? value : 'other';
+}
+
+/**
+ * For `new UmsClient({ onCall })`: one observation per UMS call. `errCode` is UMS's errCode, or
+ * the client's outcome in capitals when UMS gave none (`UNKNOWN` for a timeout, `ERROR`).
+ */
+export function observeUmsCall(metrics: Metrics): (info: { service: string; errCode?: string; outcome: string; ms: number }) => void {
+  return (info) => {
+    const errCode = info.errCode ?? (info.outcome === 'ok' ? 'SUCCESS' : info.outcome.toUpperCase());
+    metrics.umsCalls.observe({ service: safeLabel(info.service, 'unknown'), errCode: safeLabel(errCode, 'other') }, info.ms / 1000);
+  };
+}
+
+/** For `notifyRoute({ onOutcome })`: one count per notification, by outcome (applied, duplicate, rejected…). */
+export function observeNotification(metrics: Metrics): (result: { outcome: string }) => void {
+  return (result) => metrics.notifications.inc({ outcome: safeLabel(result.outcome, 'other') });
+}
+
 /** `GET /metrics` in the Prometheus text format. */
 export function metricsPlugin(metrics: Metrics): FastifyPluginAsync {
   return async (app) => {
