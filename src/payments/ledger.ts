@@ -9,6 +9,11 @@
  * `pg_notify('payment_status', {merOrderId, version, eventId})`, which Postgres delivers to
  * listeners only when the transaction commits, so subscribers never see a change that was rolled
  * back. Subscribers read the committed row; the payload only carries ids.
+ *
+ * Prepared statements: a Drizzle prepared query is bound to the connection it was built on, and
+ * a transaction runs on a connection of its own, so the hot statements are built per call but
+ * named (`.prepare(name)`), which makes postgres.js keep them prepared on each connection (the
+ * server parses and plans them once). PGlite ignores the name.
  */
 import { and, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Database, Transaction } from '../db/database.js';
@@ -193,7 +198,9 @@ export async function applyReportInTransaction(
       updatedAt: now,
     })
     .where(eq(payments.merOrderId, current.merOrderId))
-    .returning();
+    .returning()
+    .prepare('ledger_apply_payment')
+    .execute();
   if (!payment) throw new Error(`payment ${current.merOrderId} vanished while locked`);
   const event = await appendEvent(tx, payment, from, source, decision.reason, options);
   return { outcome: 'applied', reason: decision.reason, payment, event };
@@ -241,7 +248,7 @@ export async function scheduleSync(
 // ---------------------------------------------------------------------------------------------
 
 async function lockPayment(tx: Transaction, merOrderId: string): Promise<PaymentRow | undefined> {
-  const [row] = await tx.select().from(payments).where(eq(payments.merOrderId, merOrderId)).for('update');
+  const [row] = await tx.select().from(payments).where(eq(payments.merOrderId, merOrderId)).for('update').prepare('ledger_lock_payment').execute();
   return row;
 }
 
@@ -420,7 +427,9 @@ async function appendEvent(
       payload: options.payload ?? null,
       at: payment.updatedAt,
     })
-    .returning({ ...getTableColumns(paymentEvents), notified: noticeSql });
+    .returning({ ...getTableColumns(paymentEvents), notified: noticeSql })
+    .prepare('ledger_append_event')
+    .execute();
   if (!inserted) throw new Error('payment_events insert returned nothing');
   const { notified: _notified, ...event } = inserted;
   return event;

@@ -115,7 +115,9 @@ export async function applyNotification(
           .insert(notifications)
           .values({ ...base, dedupeKey, outcome: applied.outcome, reason: applied.reason, paymentEventId: applied.event?.id ?? null })
           .onConflictDoNothing({ target: notifications.dedupeKey })
-          .returning({ id: notifications.id });
+          .returning({ id: notifications.id })
+          .prepare('notify_store')
+          .execute();
         if (stored) return { outcome: applied.outcome, reason: applied.reason, notificationId: stored.id, version: applied.payment.version };
         // Someone stored this very notification before us. If we changed anything, undo it.
         if (applied.outcome === 'duplicate' || applied.outcome === 'stale') return recordCopy(tx);
