@@ -110,7 +110,7 @@ async function openPostgres(url: string, opts: OpenDatabaseOptions, folder: stri
   });
   const db = drizzlePostgres(client, { schema });
   try {
-    await migratePostgres(db, { migrationsFolder: folder });
+    await migratePostgresOnce(url, folder);
   } catch (err) {
     await client.end({ timeout: 1 }).catch(() => {});
     throw new DatabaseOpenError(`could not migrate the Postgres database: ${safeMessage(err)}`);
@@ -129,6 +129,28 @@ async function openPostgres(url: string, opts: OpenDatabaseOptions, folder: stri
       await client.end({ timeout: 5 });
     },
   };
+}
+
+/** Any constant: instances of the gateway agree on it to migrate one at a time. */
+const MIGRATION_LOCK = 7_312_024_001;
+
+/**
+ * Several instances starting together must not run the same migration twice: the first takes a
+ * session advisory lock, the others wait and then find nothing left to do. One connection
+ * (max 1) so the lock, the migration's transaction and the unlock share a session.
+ */
+async function migratePostgresOnce(url: string, folder: string): Promise<void> {
+  const single = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 });
+  try {
+    await single`select pg_advisory_lock(${MIGRATION_LOCK})`;
+    try {
+      await migratePostgres(drizzlePostgres(single), { migrationsFolder: folder });
+    } finally {
+      await single`select pg_advisory_unlock(${MIGRATION_LOCK})`;
+    }
+  } finally {
+    await single.end({ timeout: 5 });
+  }
 }
 
 async function openPglite(opts: OpenDatabaseOptions, folder: string): Promise<Opened> {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase, migrationsFolder } from '../../src/db/database.js';
 import { payments } from '../../src/db/schema.js';
-import { describeEachDatabase, type TestDatabase } from '../support/db.js';
+import { describeEachDatabase, describePostgres, onServer, postgresDatabase, urlFor, type TestDatabase } from '../support/db.js';
 
 describeEachDatabase('openDatabase', (kind) => {
   let handle: TestDatabase | undefined;
@@ -63,4 +63,24 @@ it('keeps PGlite files in PGLITE_DATA_DIR across restarts', async () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describePostgres('openDatabase on a real server', () => {
+  it('lets several instances start on one fresh database at once', async () => {
+    const first = await postgresDatabase();
+    try {
+      // The fresh database is migrated; run three more starts at the same time on a second one.
+      const name = `${first.name}_b`;
+      await onServer((sql) => sql.unsafe(`CREATE DATABASE ${name}`));
+      try {
+        const handles = await Promise.all([0, 1, 2].map(() => openDatabase({ url: urlFor(name) })));
+        for (const h of handles) expect(await h.ready()).toBe(true);
+        await Promise.all(handles.map((h) => h.close()));
+      } finally {
+        await onServer((sql) => sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+      }
+    } finally {
+      await first.close();
+    }
+  });
 });
