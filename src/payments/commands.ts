@@ -66,6 +66,11 @@ export interface PaymentServiceOptions {
   simulator?: SimulatorControl;
   /** How long simulatePayment waits for the notification before asking UMS itself. Default 5 s. */
   simulateWaitMs?: number;
+  /**
+   * An order without an expireTime that UMS still does not know after this long is closed here
+   * (UMS's own default order lifetime is 30 minutes). Default 35 minutes.
+   */
+  unknownAtUmsCloseMs?: number;
   idempotency?: Idempotency;
   now?: () => Date;
 }
@@ -82,6 +87,7 @@ export class PaymentService implements PaymentCommands {
   readonly #log: Logger | undefined;
   readonly #simulator: SimulatorControl | undefined;
   readonly #simulateWaitMs: number;
+  readonly #unknownAtUmsCloseMs: number;
   readonly #idempotency: Idempotency;
   readonly #now: () => Date;
 
@@ -94,6 +100,7 @@ export class PaymentService implements PaymentCommands {
     this.#log = options.log;
     this.#simulator = options.simulator;
     this.#simulateWaitMs = options.simulateWaitMs ?? 5_000;
+    this.#unknownAtUmsCloseMs = options.unknownAtUmsCloseMs ?? 35 * 60_000;
     this.#now = options.now ?? (() => new Date());
     this.#idempotency = options.idempotency ?? new Idempotency(options.db, { now: this.#now });
     if (!this.#simulator) this.simulatePayment = undefined;
@@ -231,6 +238,9 @@ export class PaymentService implements PaymentCommands {
         report = reportFromQuery(merOrderId, answer);
       }
     } catch (err) {
+      if (err instanceof UmsBusinessError && err.errCode === 'NO_ORDER' && neverReachedUms(payment.status)) {
+        return this.#unknownAtUms(payment, source);
+      }
       throw toPaymentError(err, { merOrderId });
     }
     if (!report) {
@@ -238,6 +248,26 @@ export class PaymentService implements PaymentCommands {
       return payment;
     }
     const applied = await applyReport(this.#db, report, source, { payload: { answer: 'query', status: report.status } });
+    return applied.payment;
+  }
+
+  /**
+   * UMS does not know an order we have as NEW_ORDER or UNKNOWN: an H5 page never opened, or a
+   * create that never arrived. Normal while the order is young; once it has expired (or is older
+   * than UMS's own order lifetime) nobody can pay it any more, so it is closed here.
+   */
+  async #unknownAtUms(payment: PaymentRow, source: EventSource): Promise<PaymentRow> {
+    const now = this.#now().getTime();
+    const expired = payment.expireTime !== null && payment.expireTime.getTime() <= now;
+    const tooOld = now - payment.createdAt.getTime() > this.#unknownAtUmsCloseMs;
+    if (!expired && !tooOld) {
+      this.#log?.debug({ merOrderId: payment.merOrderId }, 'payment query: UMS does not know the order yet');
+      return payment;
+    }
+    const applied = await applyReport(this.#db, { merOrderId: payment.merOrderId, status: 'TRADE_CLOSED' }, source, {
+      payload: { answer: 'query', errCode: 'NO_ORDER', closed: expired ? 'expired, never reached UMS' : 'never reached UMS' },
+    });
+    this.#log?.info({ merOrderId: payment.merOrderId }, 'payment closed: UMS never had the order and it can no longer be paid');
     return applied.payment;
   }
 
@@ -448,6 +478,11 @@ export class PaymentService implements PaymentCommands {
     const channel = payment.channel as PaymentChannel | null;
     return channel && (PAYMENT_CHANNELS as readonly string[]).includes(channel) ? instMidFor(channel) : 'MINIDEFAULT';
   }
+}
+
+/** Statuses in which "UMS has no such order" is plausible rather than alarming. */
+function neverReachedUms(status: string): boolean {
+  return status === 'NEW_ORDER' || status === 'UNKNOWN';
 }
 
 export function createPaymentCommands(options: PaymentServiceOptions): PaymentService {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DEMO } from '../../src/config.js';
 import { payments } from '../../src/db/schema.js';
+import { PaymentService } from '../../src/payments/commands.js';
 import { describeEachDatabase } from '../support/db.js';
 import { WECHAT, startSlice, type Slice } from '../sync/harness.js';
 
@@ -95,6 +96,17 @@ describeEachDatabase('payment commands against the simulator', (kind) => {
     expect(['NEW_ORDER', 'WAIT_BUYER_PAY', 'UNKNOWN']).toContain(synced.status);
     s.sim.pay(payment.merOrderId, { notify: false });
     expect((await s.service.sync(payment.merOrderId)).status).toBe('TRADE_SUCCESS');
+  });
+
+  it('an H5 order UMS has not seen yet stays NEW_ORDER on sync; once it can no longer be paid it is closed', async () => {
+    const { payment } = await s.service.create({ channel: 'H5_WECHAT', totalAmount: 66 }, {});
+    const synced = await s.service.sync(payment.merOrderId);
+    expect(synced).toMatchObject({ status: 'NEW_ORDER', version: payment.version });
+
+    const impatient = new PaymentService({ db: s.database.db, ums: s.ops, client: s.client, sourceId: DEMO.sourceId, syncAfterMs: 60_000, unknownAtUmsCloseMs: 0 });
+    const closed = await impatient.sync(payment.merOrderId);
+    expect(closed.status).toBe('TRADE_CLOSED');
+    expect((await s.events(payment.merOrderId)).at(-1)).toMatchObject({ status: 'TRADE_CLOSED', payload: { errCode: 'NO_ORDER' } });
   });
 
   it('a merOrderId given twice is a CONFLICT before UMS is called', async () => {
