@@ -4,7 +4,7 @@
  * clients (fetch for HTTP, graphql-ws over `ws` for subscriptions).
  */
 import 'reflect-metadata';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { createClient, type Client } from 'graphql-ws';
 import type { FormattedExecutionResult } from 'graphql';
 import { pino } from 'pino';
@@ -39,6 +39,8 @@ export interface GatewayOptions {
   db?: Database;
   extra?: Partial<GraphQLDeps>;
   catchUpIntervalMs?: number;
+  /** More route plugins on the same app (e.g. the notify endpoint). */
+  plugins?: (metrics: Metrics) => FastifyPluginAsync[];
 }
 
 /** Commands that refuse everything: for tests that only read. */
@@ -70,7 +72,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
     metrics,
     ...options.extra,
   });
-  const app = await buildServer({ log: silent, ready: () => options.handle.ready(), plugins: [graphql.plugin, metricsPlugin(metrics)] });
+  const app = await buildServer({ log: silent, ready: () => options.handle.ready(), plugins: [graphql.plugin, metricsPlugin(metrics), ...(options.plugins?.(metrics) ?? [])] });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
