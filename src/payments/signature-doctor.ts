@@ -78,7 +78,12 @@ interface Variant {
   suspectFields?: string[];
 }
 
-export function diagnoseSignature(fields: Fields, keys: DoctorKeys): SignatureDiagnosis {
+/**
+ * Diagnoses a notification's signature. `keys` is either the named slots or, as the notify path
+ * holds them, the list of communication keys (current first, then the previous one).
+ */
+export function diagnoseSignature(fields: Fields, keyList: DoctorKeys | readonly string[]): SignatureDiagnosis {
+  const keys: DoctorKeys = isKeyList(keyList) ? { current: keyList[0] ?? '', previous: keyList[1] } : keyList;
   const received = fields.sign;
   const declared = fields.signType;
   const signTypeDeclared = declared === undefined ? null : declared;
@@ -231,7 +236,20 @@ export function diagnoseSignature(fields: Fields, keys: DoctorKeys): SignatureDi
   };
 }
 
+/**
+ * One line for a log entry or the stored attempt's `reason` column, e.g.
+ * `bad-signature/wrong-key: well-formed SHA256 notification (signType present) that no configured key verifies…`.
+ */
+export function diagnosisLine(d: SignatureDiagnosis): string {
+  const fields = d.suspectFields.length > 0 ? ` [fields: ${d.suspectFields.join(', ')}]` : '';
+  return `${d.ok ? 'signature' : 'bad-signature'}/${d.cause}: ${d.summary}${fields}`;
+}
+
 // ---------------------------------------------------------------------------------------------
+
+function isKeyList(keys: DoctorKeys | readonly string[]): keys is readonly string[] {
+  return Array.isArray(keys);
+}
 
 function variantsOf(fields: Fields, algorithm: NotifySignType): Variant[] {
   const variants: Variant[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diagnoseSignature, type SignatureDiagnosis } from '../../src/payments/signature-doctor.js';
+import { diagnoseSignature, diagnosisLine, type SignatureDiagnosis } from '../../src/payments/signature-doctor.js';
 import { notifySign } from '../../src/ums/sign.js';
 import { vectors } from '../support/vectors.js';
 
@@ -106,6 +106,15 @@ describe('diagnoseSignature', () => {
     expect(d.cause).toBe('missing-field');
     expect(d.suspectFields).toEqual(['notifyId']);
     expect(d.hints.join(' ')).toMatch(/fixed field list/);
+  });
+
+  it('takes the key list as the notify path holds it, and sums up in one line', () => {
+    const d = diagnoseSignature({ ...base, sign: goodSign }, [OTHER_KEY, KEY]);
+    expect(d.cause).toBe('valid-with-previous-key');
+    const wrong = diagnoseSignature({ ...base, sign: goodSign }, [OTHER_KEY]);
+    const line = diagnosisLine(wrong);
+    expect(line).toMatch(/^bad-signature\/wrong-key: well-formed MD5 notification \(signType present\)/);
+    for (const secret of [KEY, OTHER_KEY, goodSign]) expect(line).not.toContain(secret);
   });
 
   it('reports a missing sign, a malformed sign, an unsupported signType and a length mismatch', () => {
