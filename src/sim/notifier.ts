@@ -12,6 +12,8 @@ import type { Logger } from 'pino';
 import { notifySign, type NotifySignType } from '../ums/sign.js';
 import * as fake from './fake-ids.js';
 
+const MAX_KEPT = 10_000;
+
 export interface DeliveryAttempt {
   attempt: number;
   at: Date;
@@ -58,7 +60,9 @@ export interface NotifierOptions {
 }
 
 export class Notifier extends EventEmitter<{ attempt: [Delivery, DeliveryAttempt]; settled: [Delivery] }> {
+  /** The latest deliveries (at most MAX_KEPT), oldest first. */
   readonly deliveries: Delivery[] = [];
+  #nextId = 1;
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #abort = new AbortController();
   #closed = false;
@@ -79,7 +83,7 @@ export class Notifier extends EventEmitter<{ attempt: [Delivery, DeliveryAttempt
       signed.sign = notifySign(signed, key, this.options.signType);
     }
     const delivery: Delivery = {
-      id: this.deliveries.length + 1,
+      id: this.#nextId++,
       url,
       notifyId: signed.notifyId ?? '',
       merOrderId: signed.merOrderId ?? signed.billNo ?? '',
@@ -91,6 +95,8 @@ export class Notifier extends EventEmitter<{ attempt: [Delivery, DeliveryAttempt
       attempts: [],
     };
     this.deliveries.push(delivery);
+    // A simulator left running for days must not grow without bound.
+    if (this.deliveries.length > MAX_KEPT) this.deliveries.splice(0, this.deliveries.length - MAX_KEPT);
     this.#schedule(delivery, 0, opts.delayMs ?? 0);
     return delivery;
   }

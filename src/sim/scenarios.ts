@@ -71,9 +71,14 @@ export class ScenarioBook {
     return entry;
   }
 
-  /** The API scenario for this call, if one is pending (used up by one). */
-  takeApi(path: string): ApiScenario | undefined {
-    const entry = this.#pending.find((p) => isApi(p.scenario) && (p.scenario.path === undefined || p.scenario.path === path));
+  /**
+   * The API scenario for this call, if one is pending (used up by one). `explicitOnly`: only a
+   * scenario whose `path` names this path (the token endpoint).
+   */
+  takeApi(path: string, explicitOnly = false): ApiScenario | undefined {
+    const entry = this.#pending.find(
+      (p) => isApi(p.scenario) && (p.scenario.path === path || (!explicitOnly && p.scenario.path === undefined)),
+    );
     if (!entry) return undefined;
     this.#use(entry);
     return entry.scenario as ApiScenario;

@@ -23,6 +23,14 @@ const MAX_BODY_BYTES = 1024 * 1024;
 
 class BodyTooLarge extends Error {}
 
+/** An answer before it is written: JSON, a redirect, or (simulated failures) plain text. */
+interface Outcome {
+  status: number;
+  json?: Record<string, unknown>;
+  location?: string;
+  plain?: string;
+}
+
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -123,12 +131,18 @@ export class SimServer {
     }
 
     if (method === 'POST' && path === TOKEN_PATH) {
-      try {
-        return sendJson(res, 200, tokenAnswer(parseJsonObject(raw), this.auth));
-      } catch (err) {
-        if (err instanceof SimRejection) return sendJson(res, err.httpStatus === 200 ? 400 : err.httpStatus, { errCode: err.errCode, errInfo: err.message });
-        throw err;
-      }
+      const run = (): Outcome => {
+        try {
+          return { status: 200, json: tokenAnswer(parseJsonObject(raw), this.auth) };
+        } catch (err) {
+          if (err instanceof SimRejection) {
+            return { status: err.httpStatus === 200 ? 400 : err.httpStatus, json: { errCode: err.errCode, errInfo: err.message } };
+          }
+          throw err;
+        }
+      };
+      // Token requests meet only scenarios aimed at this path: others are about business calls.
+      return this.#finish(res, this.engine.scenarios.takeApi(path, true), run, {});
     }
 
     const getChannel = method === 'GET' ? channelFor('GET', path) : undefined;
@@ -154,8 +168,7 @@ export class SimServer {
       throw err;
     }
 
-    const scenario = this.engine.scenarios.takeApi(path);
-    const run = (): { status: number; json?: Record<string, unknown>; location?: string } => {
+    const run = (): Outcome => {
       try {
         if (getChannel) {
           const order = createOrder(this.engine, getChannel, body, true);
@@ -170,6 +183,11 @@ export class SimServer {
         throw err;
       }
     };
+    return this.#finish(res, this.engine.scenarios.takeApi(path), run, body);
+  }
+
+  /** Runs the call under its scenario (if any) and writes the answer. */
+  async #finish(res: ServerResponse, scenario: ApiScenario | undefined, run: () => Outcome, body: JsonObject): Promise<void> {
     const outcome = this.#withScenario(scenario, run, body);
     if (scenario?.kind === 'slow') await this.#sleep(scenario.delayMs);
     if (res.destroyed) return;
@@ -185,11 +203,7 @@ export class SimServer {
   }
 
   /** Runs the call as the scenario says: normally, not at all, or with its answer replaced. */
-  #withScenario(
-    scenario: ApiScenario | undefined,
-    run: () => { status: number; json?: Record<string, unknown>; location?: string },
-    body: JsonObject,
-  ): { status: number; json?: Record<string, unknown>; location?: string; plain?: string } {
+  #withScenario(scenario: ApiScenario | undefined, run: () => Outcome, body: JsonObject): Outcome {
     if (!scenario || scenario.kind === 'slow') return run();
     if (scenario.apply) run();
     if (scenario.kind === 'http-error') return { status: scenario.status, plain: `simulated HTTP ${scenario.status}` };

@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyNotifySign } from '../../src/ums/sign.js';
 import { createMiniOrder, startFixture, type Fixture } from './support/fixture.js';
-import { CREDS, call, orderId, rawPost } from './support/raw.js';
+import { CREDS, call, fetchToken, orderId, rawPost } from './support/raw.js';
 
 let fx: Fixture;
 beforeEach(async () => {
@@ -146,6 +146,16 @@ describe('API scenarios', () => {
     const merOrderId = orderId();
     expect((await createMiniOrder(fx.sim, undefined, { merOrderId })).answer.json.errCode).toBe('TIMEOUT');
     expect(fx.sim.order(merOrderId)).toBeUndefined();
+  });
+
+  it('reaches the token endpoint only when aimed at it', async () => {
+    fx.sim.scenario({ kind: 'errcode' });
+    expect((await fetchToken(fx.sim.url)).json.errCode).toBe('0000');
+    fx.sim.scenario({ kind: 'http-error', path: '/v1/token/access' });
+    expect((await fetchToken(fx.sim.url)).status).toBe(503);
+    expect((await fetchToken(fx.sim.url)).json.errCode).toBe('0000');
+    // The unscoped errcode scenario is still waiting for a business call.
+    expect((await query()).json.errCode).toBe('ORDER_PROCESSING');
   });
 
   it('does not touch requests that fail authentication', async () => {
