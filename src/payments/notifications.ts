@@ -12,6 +12,7 @@
  * attempt (400) without touching a payment; a storage failure answers 503 so UMS retries, and the
  * rolled-back transaction leaves nothing half-written.
  */
+import { DrizzleQueryError } from 'drizzle-orm/errors';
 import type { Logger } from '../log.js';
 import type { Database } from '../db/database.js';
 import { notifications } from '../db/schema.js';
@@ -335,11 +336,16 @@ function dropUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
-/** An error for the log: class and message (driver messages carry no secrets of ours). */
+/**
+ * An error for the log: class, code and the driver's own message. Drizzle's wrapper message
+ * repeats the query's parameters, which here include the raw body and its `sign`: never log it.
+ */
 function describeError(err: unknown): { type: string; message: string; code?: string } {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return { type: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}) };
+  const root = err instanceof DrizzleQueryError && err.cause !== undefined ? err.cause : err;
+  if (root instanceof Error) {
+    const code = (root as { code?: unknown }).code;
+    const message = root instanceof DrizzleQueryError ? 'query failed' : root.message;
+    return { type: root.name, message, ...(typeof code === 'string' ? { code } : {}) };
   }
-  return { type: typeof err, message: String(err) };
+  return { type: typeof root, message: 'non-error thrown' };
 }

@@ -30,13 +30,15 @@ describeEachDatabase('POST /notify/ums', (kind) => {
   let base: string;
   let keys: string[] = [NOTIFY_KEY];
   const outcomes: NotificationResult[] = [];
+  const logLines: string[] = [];
+  const routeLog = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
 
   beforeAll(async () => {
     h = await kind.open();
     app = await buildServer({
       log: silent,
       ready: () => h.ready(),
-      plugins: [notifyRoute({ db: h.db, keys: () => keys, log: silent, onOutcome: (o) => outcomes.push(o) })],
+      plugins: [notifyRoute({ db: h.db, keys: () => keys, log: routeLog, onOutcome: (o) => outcomes.push(o) })],
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address();
@@ -150,6 +152,23 @@ describeEachDatabase('POST /notify/ums', (kind) => {
     expect(res).toEqual({ status: 200, text: 'SUCCESS' });
     expect(await paymentOf(merOrderId)).toMatchObject({ status: 'TRADE_SUCCESS', version: 2 });
     expect((await notificationsOf(merOrderId)).map((n) => n.outcome)).toEqual(['applied', 'stale']);
+  });
+
+  it('a refund that arrives before the success (whose notice was lost) moves forward; the late success is stale', async () => {
+    const merOrderId = await order(1000);
+    const pay = { totalAmount: '1000', buyerPayAmount: '1000', receiptAmount: '1000' };
+    const refund = formBody(signed(notificationFields(merOrderId, { ...pay, status: 'TRADE_REFUND', refundOrderId: `${merOrderId}R`, refundAmount: '1000' })));
+    expect(await post(refund)).toEqual({ status: 200, text: 'SUCCESS' });
+    const after = await paymentOf(merOrderId);
+    expect(after).toMatchObject({ status: 'TRADE_REFUND', refundedAmount: 1000, version: 2 });
+    // The scheduler is asked to confirm it with a query.
+    expect(after?.nextSyncAt).toBeInstanceOf(Date);
+    expect(await post(formBody(signed(notificationFields(merOrderId, pay))))).toEqual({ status: 200, text: 'SUCCESS' });
+    expect(await paymentOf(merOrderId)).toMatchObject({ status: 'TRADE_REFUND', version: 2 });
+    expect((await notificationsOf(merOrderId)).map((n) => [n.outcome, n.reason])).toEqual([
+      ['applied', 'refund-without-success'],
+      ['stale', 'older-status'],
+    ]);
   });
 
   it('applies partial refunds, each once, and the alias REFUND', async () => {
@@ -293,22 +312,42 @@ describeEachDatabase('POST /notify/ums', (kind) => {
   it('a storage failure answers 503 FAILED, writes nothing, and the retry succeeds', async () => {
     const merOrderId = await order();
     const body = formBody(signed(notificationFields(merOrderId)));
-    // Make the last write of the transaction fail: the notification row written before it must
-    // disappear with the rollback.
+    // Make the last write of the transaction (storing the notification) fail: the payment update
+    // and the event written before it must disappear with the rollback.
     await h.db.execute(sql.raw(`create or replace function fail_event() returns trigger language plpgsql as $$
       begin raise exception 'disk full (simulated)'; end $$`));
-    await h.db.execute(sql.raw('create trigger fail_event before insert on payment_events for each row execute function fail_event()'));
+    await h.db.execute(sql.raw('create trigger fail_event before insert on notifications for each row execute function fail_event()'));
+    const sign = new URLSearchParams(body).get('sign') ?? 'no sign';
+    const linesBefore = logLines.length;
     try {
       expect(await post(body)).toEqual({ status: 503, text: 'FAILED' });
+      const logged = logLines.slice(linesBefore).join('');
+      expect(logged).toContain('notification could not be stored');
+      // The driver's error repeats the query parameters (the raw body): none of it may be logged.
+      expect(logged).not.toContain(sign);
+      expect(logged).not.toContain('raw_body');
       expect(await notificationsOf(merOrderId)).toEqual([]);
       expect(await paymentOf(merOrderId)).toMatchObject({ status: 'NEW_ORDER', version: 1 });
+      expect(await eventsOf(merOrderId)).toHaveLength(1);
     } finally {
-      await h.db.execute(sql.raw('drop trigger fail_event on payment_events'));
+      await h.db.execute(sql.raw('drop trigger fail_event on notifications'));
       await h.db.execute(sql.raw('drop function fail_event()'));
     }
     expect(await post(body)).toEqual({ status: 200, text: 'SUCCESS' });
     expect(await paymentOf(merOrderId)).toMatchObject({ status: 'TRADE_SUCCESS', version: 2 });
     expect((await notificationsOf(merOrderId)).map((n) => n.outcome)).toEqual(['applied']);
+  });
+
+  it('no log line carries a signature or the communication key', async () => {
+    const merOrderId = await order();
+    const good = signed(notificationFields(merOrderId));
+    const forged = signed(notificationFields(merOrderId), 'forger-key');
+    const linesBefore = logLines.length;
+    await post(formBody(forged));
+    await post(formBody(good));
+    const logged = logLines.slice(linesBefore).join('');
+    expect(logged).toContain(merOrderId);
+    for (const secret of [good.sign, forged.sign, NOTIFY_KEY, 'forger-key']) expect(logged).not.toContain(secret);
   });
 
   it('the stored body verifies again: what we kept is what was signed', async () => {
