@@ -232,7 +232,10 @@ export async function insertRefundRequest(
   return row;
 }
 
-/** Sets when the sync scheduler should next ask UMS about an order (null: no need). */
+/**
+ * Sets when the sync scheduler should next ask UMS about an order (null: no need). Scheduling
+ * only: no version, no event, `updatedAt` unchanged. Accepts a transaction (it is a Database).
+ */
 export async function scheduleSync(
   db: Database,
   merOrderId: string,
@@ -243,6 +246,11 @@ export async function scheduleSync(
     .update(payments)
     .set(syncAttempts === undefined ? { nextSyncAt } : { nextSyncAt, syncAttempts })
     .where(eq(payments.merOrderId, merOrderId));
+}
+
+/** Sets when the sync scheduler should next ask UMS about a refund; status and amounts untouched. */
+export async function scheduleRefundSync(db: Database, refundOrderId: string, nextSyncAt: Date | null): Promise<void> {
+  await db.update(refunds).set({ nextSyncAt }).where(eq(refunds.refundOrderId, refundOrderId));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ import {
   insertNewOrder,
   insertRefundRequest,
   PAYMENT_STATUS_CHANNEL,
+  scheduleRefundSync,
+  scheduleSync,
   type PaymentStatusNotice,
 } from '../../src/payments/ledger.js';
 import { PaymentError } from '../../src/payments/errors.js';
@@ -131,5 +133,18 @@ describeEachDatabase('ledger', (kind) => {
     const [row] = await h.db.select().from(payments).where(eq(payments.merOrderId, merOrderId));
     expect(row?.version).toBe(2);
     expect(await eventsOf(merOrderId)).toHaveLength(2);
+  });
+
+  it('schedules syncs of payments and refunds without touching their state', async () => {
+    const merOrderId = await newOrder();
+    const at = new Date('2030-01-01T00:00:00Z');
+    await scheduleSync(h.db, merOrderId, at, 3);
+    const [row] = await h.db.select().from(payments).where(eq(payments.merOrderId, merOrderId));
+    expect(row).toMatchObject({ nextSyncAt: at, syncAttempts: 3, version: 1, status: 'NEW_ORDER' });
+    const refundOrderId = `${merOrderId}R`;
+    await insertRefundRequest(h.db, { refundOrderId, merOrderId, refundAmount: 10 });
+    await scheduleRefundSync(h.db, refundOrderId, at);
+    const [refund] = await h.db.select().from(refunds).where(eq(refunds.refundOrderId, refundOrderId));
+    expect(refund).toMatchObject({ nextSyncAt: at, status: 'PROCESSING' });
   });
 });
