@@ -1,0 +1,81 @@
+/**
+ * The generated typed client, used as a frontend would: typed documents over HTTP and graphql-ws,
+ * against the real commands and simulator. Also: the committed schema.graphql matches the code.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CreatePaymentDocument,
+  GetPaymentDocument,
+  SimulatePaymentDocument,
+  WatchPaymentDocument,
+  request,
+  watch,
+  type PaymentStatus,
+} from '../../src/graphql/client/index.js';
+import { buildGatewaySchema, printGatewaySchema } from '../../src/graphql/schema.js';
+import { pgliteDatabase, type TestDatabase } from '../support/db.js';
+import { startFullGateway, type FullGateway } from './full-gateway.js';
+import { wsClient } from './harness.js';
+
+describe('typed client', () => {
+  let h: TestDatabase;
+  let gw: FullGateway;
+
+  beforeAll(async () => {
+    h = await pgliteDatabase();
+    gw = await startFullGateway(h);
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await h?.close();
+  });
+
+  it('creates, watches and pays with typed documents', async () => {
+    const created = await request(gw.url, CreatePaymentDocument, { input: { channel: 'QR_CODE', totalAmount: 1250 } });
+    expect(created.errors).toBeUndefined();
+    const merOrderId = created.data!.createPayment.payment.merOrderId;
+
+    const { client } = wsClient(gw.wsUrl);
+    const changes = watch(client, WatchPaymentDocument, { merOrderId });
+    const statuses: PaymentStatus[] = [];
+    const first = await changes.next();
+    statuses.push(first.value?.data?.paymentStatusChanged.status as PaymentStatus);
+
+    const paid = await request(gw.url, SimulatePaymentDocument, { merOrderId });
+    expect(paid.data?.simulatePayment.status).toBe('TRADE_SUCCESS');
+    while (!statuses.includes('TRADE_SUCCESS')) {
+      const next = await changes.next();
+      if (next.done) break;
+      statuses.push(next.value.data?.paymentStatusChanged.status as PaymentStatus);
+    }
+    expect(statuses.at(-1)).toBe('TRADE_SUCCESS');
+    await changes.return?.();
+    await client.dispose();
+
+    const read = await request(gw.url, GetPaymentDocument, { merOrderId });
+    expect(read.data?.payment?.events.map((e) => e.status)).toContain('TRADE_SUCCESS');
+  });
+});
+
+describe('schema.graphql', () => {
+  it('is the schema the code builds (run npm run codegen when this fails)', async () => {
+    const committed = readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8');
+    expect(printGatewaySchema(await buildGatewaySchema({ simulatorMode: true }))).toBe(committed);
+  });
+
+  it('has every name of CONTRACT.md', () => {
+    const sdl = readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8');
+    for (const name of [
+      'scalar DateTime', 'scalar JSON', 'enum PaymentStatus', 'enum PaymentChannel', 'enum EventSource', 'type Payment ', 'type PaymentEvent',
+      'type Refund', 'type PaymentEdge', 'type PageInfo', 'type PaymentConnection', 'input CreatePaymentInput', 'type CreatePaymentPayload',
+      'input RefundPaymentInput', 'type PaymentStatusChange', 'payment(merOrderId: ID!): Payment',
+      'payments(', 'first: Int = 20', 'createPayment(input: CreatePaymentInput!): CreatePaymentPayload!', 'syncPayment(merOrderId: ID!): Payment!',
+      'closePayment(merOrderId: ID!): Payment!', 'refundPayment(input: RefundPaymentInput!): Refund!',
+      'callUms(body: JSON!, service: String!, version: String = "v1"): JSON!', 'simulatePayment(merOrderId: ID!, outcome: PaymentStatus = TRADE_SUCCESS): Payment!',
+      'paymentStatusChanged(merOrderId: ID, mid: String): PaymentStatusChange!',
+    ]) {
+      expect(sdl, name).toContain(name);
+    }
+  });
+});
