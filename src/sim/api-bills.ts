@@ -12,16 +12,10 @@ import { SimRejection, badRequest } from './errors.js';
 import * as fake from './fake-ids.js';
 import { billPayment, billStatusOf } from './messages.js';
 import type { JsonObject, SimOrder } from './types.js';
-import { amount, billDate, checkCommon, checkInstMid, expiry, merchantOrderId, optionalText } from './validate.js';
+import { amount, billDate, checkCommon, checkInstMid, expiry, merchantOrderId, optionalText, optionalUrl } from './validate.js';
 
 const BILLS = channelFor('POST', '/v1/netpay/bills/get-qrcode')!;
 const notFound = () => new SimRejection('NO_ORDER', '无法找到指定的订单');
-
-function url(body: JsonObject, name: string): string | undefined {
-  const value = optionalText(body, name);
-  if (value !== undefined && !/^https?:\/\/\S+$/.test(value)) throw badRequest(`${name} must be an http(s) URL`);
-  return value;
-}
 
 export function getQrCodeAnswer(engine: SimEngine, body: JsonObject): Record<string, unknown> {
   const { credentials } = engine;
@@ -32,8 +26,8 @@ export function getQrCodeAnswer(engine: SimEngine, body: JsonObject): Record<str
   const totalAmount = amount(body, 'totalAmount');
   const now = engine.now();
   const expiresAt = expiry(body, now);
-  const notifyUrl = url(body, 'notifyUrl');
-  const returnUrl = url(body, 'returnUrl');
+  const notifyUrl = optionalUrl(body, 'notifyUrl');
+  const returnUrl = optionalUrl(body, 'returnUrl');
   const billDesc = optionalText(body, 'billDesc', 255);
   if (engine.store.get(billNo)) throw new SimRejection('DUP_ORDER', `重复的订单请求: billNo ${billNo} already exists`);
   const order: SimOrder = {

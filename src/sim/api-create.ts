@@ -7,14 +7,8 @@ import type { SimEngine } from './engine.js';
 import { MER_NAME } from './messages.js';
 import { SimRejection, badRequest } from './errors.js';
 import type { ChannelSpec, JsonObject, SimOrder } from './types.js';
-import { amount, checkCommon, checkInstMid, expiry, merchantOrderId, optionalText, requiredText } from './validate.js';
+import { amount, checkCommon, checkInstMid, expiry, merchantOrderId, optionalText, optionalUrl, requiredText } from './validate.js';
 
-
-function url(body: JsonObject, name: string): string | undefined {
-  const value = optionalText(body, name);
-  if (value !== undefined && !/^https?:\/\/\S+$/.test(value)) throw badRequest(`${name} must be an http(s) URL`);
-  return value;
-}
 
 /** Channel-specific required fields, checked before anything is stored. */
 function checkChannelFields(channel: ChannelSpec, instMid: string, body: JsonObject): void {
@@ -43,8 +37,8 @@ export function createOrder(engine: SimEngine, channel: ChannelSpec, body: JsonO
   checkChannelFields(channel, instMid, body);
   const now = engine.now();
   const expiresAt = expiry(body, now);
-  const notifyUrl = url(body, 'notifyUrl');
-  const returnUrl = url(body, 'returnUrl');
+  const notifyUrl = optionalUrl(body, 'notifyUrl');
+  const returnUrl = optionalUrl(body, 'returnUrl');
   const orderDesc = optionalText(body, 'orderDesc', 255);
   const attachedData = optionalText(body, 'attachedData', 255);
 

@@ -23,6 +23,13 @@ export function optionalText(body: JsonObject, name: string, max = 255): string 
   return value;
 }
 
+/** notifyUrl / returnUrl: an http(s) URL when present. */
+export function optionalUrl(body: JsonObject, name: string): string | undefined {
+  const value = optionalText(body, name);
+  if (value !== undefined && !/^https?:\/\/\S+$/.test(value)) throw badRequest(`${name} must be an http(s) URL`);
+  return value;
+}
+
 export function requiredText(body: JsonObject, name: string, max = 255): string {
   const value = optionalText(body, name, max);
   if (value === undefined) throw badRequest(`${name} is required`);
