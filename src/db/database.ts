@@ -52,9 +52,10 @@ export interface DatabaseHandle {
   ready(): Promise<boolean>;
   /**
    * LISTEN on a channel. postgres.js keeps a dedicated connection and re-listens after a
-   * reconnect; PGlite delivers notifications of its own (single) connection.
+   * reconnect; PGlite delivers notifications of its own (single) connection. `onListen` runs
+   * each time the LISTEN is (re)established, so a subscriber can catch up on what it missed.
    */
-  listen(channel: string, onPayload: (payload: string) => void): Promise<Subscription>;
+  listen(channel: string, onPayload: (payload: string) => void, onListen?: () => void): Promise<Subscription>;
   /** Closes the pool or the embedded database; idempotent. */
   close(): Promise<void>;
 }
@@ -119,8 +120,8 @@ async function openPostgres(url: string, opts: OpenDatabaseOptions, folder: stri
   return {
     db,
     driver: 'postgres',
-    async listen(channel, onPayload) {
-      const { unlisten } = await client.listen(channel, onPayload);
+    async listen(channel, onPayload, onListen) {
+      const { unlisten } = await client.listen(channel, onPayload, onListen);
       return { close: () => unlisten().catch(() => {}) };
     },
     async close() {
@@ -167,8 +168,9 @@ async function openPglite(opts: OpenDatabaseOptions, folder: string): Promise<Op
   return {
     db,
     driver: 'pglite',
-    async listen(channel, onPayload) {
+    async listen(channel, onPayload, onListen) {
       const unsubscribe = await client.listen(channel, onPayload);
+      onListen?.();
       return { close: () => unsubscribe().catch(() => {}) };
     },
     async close() {

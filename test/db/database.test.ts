@@ -35,7 +35,9 @@ describeEachDatabase('openDatabase', (kind) => {
   it('delivers NOTIFY payloads to a listener, only after commit', async () => {
     handle = await kind.open();
     const got: string[] = [];
-    const sub = await handle.listen('test_channel', (p) => got.push(p));
+    let listening = 0;
+    const sub = await handle.listen('test_channel', (p) => got.push(p), () => listening++);
+    await expect.poll(() => listening).toBe(1);
     await handle.db.transaction(async (tx) => {
       await tx.execute(sql`select pg_notify('test_channel', 'hello')`);
       await new Promise((r) => setTimeout(r, 50));
