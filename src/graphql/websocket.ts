@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { NoSchemaIntrospectionCustomRule, specifiedRules, validate, type GraphQLSchema } from 'graphql';
+import { NoSchemaIntrospectionCustomRule, getOperationAST, specifiedRules, validate, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { identify, type Caller } from './auth.js';
@@ -57,8 +57,10 @@ export function attachWebSocket(options: WebSocketOptions): GraphQLWebSocket {
       },
       context: (ctx) => createContext(services, ctx.extra.caller ?? { kind: 'anonymous', reason: 'missing' }),
       validate: (schema, document) => validate(schema, document, rules),
-      onSubscribe(_ctx, _id, payload) {
-        options.recorder.record(payload.operationName, 'ws', 'success', 0);
+      onOperation(_ctx, _id, payload, args) {
+        // Counted when the operation starts: a subscription's "latency" would be its lifetime.
+        const operation = getOperationAST(args.document, args.operationName);
+        options.recorder.record(payload.operationName ?? operation?.name?.value, operation?.operation ?? 'unknown', 'success', 0);
       },
       onNext(_ctx, _id, _payload, _args, result) {
         if (!result.errors) return undefined;

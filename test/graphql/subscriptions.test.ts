@@ -22,7 +22,7 @@ describe('paymentStatusChanged', () => {
 
   beforeAll(async () => {
     h = await pgliteDatabase();
-    gw = await startGateway({ handle: h, extra: { wsInitTimeoutMs: 300 } });
+    gw = await startGateway({ handle: h, extra: { wsInitTimeoutMs: 300, wsKeepAliveMs: 100 } });
   });
   afterAll(async () => {
     await gw?.close();
@@ -96,6 +96,7 @@ describe('paymentStatusChanged', () => {
     const open = await (await fetch(gw.url.replace('/graphql', '/metrics'))).text();
     expect(open).toMatch(/^graphql_subscriptions_open 1$/m);
     expect(open).toMatch(/graphql_operation_duration_seconds_count\{operation="ListPayments",type="query",outcome="success"\} 1/);
+    expect(open).toMatch(/graphql_operation_duration_seconds_count\{operation="Watch",type="subscription",outcome="success"\} \d+/);
     sub.dispose();
     await client.dispose();
     await sleep(100);
@@ -118,6 +119,18 @@ describe('paymentStatusChanged', () => {
     const socket = new WebSocket(gw.wsUrl, 'graphql-transport-ws');
     const code = await new Promise<number>((resolve) => socket.on('close', (c) => resolve(c)));
     expect(code).toBe(4408);
+  });
+
+  it('pings an idle connection to keep it alive and detect dead peers', async () => {
+    const socket = new WebSocket(gw.wsUrl, 'graphql-transport-ws');
+    let pings = 0;
+    socket.on('ping', () => (pings += 1));
+    await new Promise((resolve) => socket.on('open', resolve));
+    socket.send(JSON.stringify({ type: 'connection_init' }));
+    await sleep(450);
+    expect(pings).toBeGreaterThanOrEqual(2);
+    expect(socket.readyState).toBe(WebSocket.OPEN);
+    socket.close();
   });
 
   it('refuses a WebSocket speaking another subprotocol', async () => {
