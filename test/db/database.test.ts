@@ -85,4 +85,21 @@ describePostgres('openDatabase on a real server', () => {
       await first.close();
     }
   });
+
+  it('listens again after the connection is cut, and says so through onListen', async () => {
+    const h = await postgresDatabase();
+    try {
+      const got: string[] = [];
+      let listening = 0;
+      const sub = await h.listen('test_channel', (p) => got.push(p), () => listening++);
+      await expect.poll(() => listening).toBe(1);
+      await onServer((sql) => sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${h.name as string} and pid <> pg_backend_pid()`);
+      await expect.poll(() => listening, { timeout: 15_000 }).toBe(2);
+      await h.db.execute(sql`select pg_notify('test_channel', 'after reconnect')`);
+      await expect.poll(() => got, { timeout: 5000 }).toEqual(['after reconnect']);
+      await sub.close();
+    } finally {
+      await h.close();
+    }
+  });
 });
