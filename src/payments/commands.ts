@@ -330,18 +330,7 @@ export class PaymentService implements PaymentCommands {
 
     let answer: RefundResponse;
     try {
-      answer = isBillsChannel(payment.channel as PaymentChannel)
-        ? await this.#ums.billsRefund({
-            billNo: merOrderId,
-            billDate: beijingDate(payment.createdAt),
-            refundOrderId,
-            refundAmount,
-            ...optional('refundDesc', input.description),
-          })
-        : await this.#ums.refund(
-            { merOrderId, refundOrderId, refundAmount, ...optional('refundDesc', input.description) },
-            this.#instMid(payment),
-          );
+      answer = await this.#sendRefund(payment, refund);
     } catch (err) {
       if (err instanceof UmsError && err.outcomeUnknown) {
         this.#log?.warn({ merOrderId, refundOrderId, errCode: err.errCode }, 'refund: outcome unknown; refund-query will settle it');
@@ -354,6 +343,18 @@ export class PaymentService implements PaymentCommands {
     const row = await this.#recordRefund(payment, refund, answer, refundStatusOf(answer), 'MUTATION');
     this.#log?.info({ merOrderId, refundOrderId, refundAmount, status: row.status }, 'refund answered');
     return row;
+  }
+
+  /** POST the refund (bills refund for QR codes); the refund row carries every field needed. */
+  #sendRefund(payment: PaymentRow, refund: RefundRow): Promise<RefundResponse> {
+    const common = {
+      refundOrderId: refund.refundOrderId,
+      refundAmount: refund.refundAmount,
+      ...optional('refundDesc', refund.description),
+    };
+    return isBillsChannel(payment.channel as PaymentChannel)
+      ? this.#ums.billsRefund({ billNo: payment.merOrderId, billDate: beijingDate(payment.createdAt), ...common })
+      : this.#ums.refund({ merOrderId: payment.merOrderId, ...common }, this.#instMid(payment));
   }
 
   /**
@@ -398,11 +399,23 @@ export class PaymentService implements PaymentCommands {
    */
   async settleRefund(refund: RefundRow, source: EventSource): Promise<RefundRow> {
     const payment = await this.#load(refund.merOrderId);
+    const ids = { merOrderId: refund.merOrderId, refundOrderId: refund.refundOrderId };
     let answer: RefundResponse;
     try {
-      answer = await this.#ums.refundQuery({ merOrderId: refund.merOrderId, refundOrderId: refund.refundOrderId }, this.#instMid(payment));
+      answer = await this.#ums.refundQuery(ids, this.#instMid(payment));
     } catch (err) {
-      throw toPaymentError(err, { merOrderId: refund.merOrderId, refundOrderId: refund.refundOrderId });
+      if (!(err instanceof UmsBusinessError && err.errCode === 'NO_ORDER')) throw toPaymentError(err, ids);
+      // UMS has no such refund: our request never arrived. Send it again with the SAME
+      // refundOrderId, which UMS deduplicates (a refund that did arrive is answered, not repeated).
+      this.#log?.warn(ids, 'refund unknown at UMS; resending it with the same refundOrderId');
+      try {
+        answer = await this.#sendRefund(payment, refund);
+      } catch (resendErr) {
+        if (resendErr instanceof UmsError && !resendErr.outcomeUnknown && !(resendErr instanceof UmsAuthError)) {
+          await this.#recordRefund(payment, refund, undefined, 'FAIL', source);
+        }
+        throw toPaymentError(resendErr, ids);
+      }
     }
     return this.#recordRefund(payment, refund, answer, refundStatusOf(answer), source);
   }

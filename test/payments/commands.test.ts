@@ -167,6 +167,20 @@ describeEachDatabase('payment commands against the simulator', (kind) => {
     await expect(s.service.refund({ merOrderId: '3194NOSUCHORDER2', refundAmount: 1 }, {})).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('QR codes go through the bills API: paid by scan, refunded, and an unpaid one closed', async () => {
+    const { payment } = await s.service.create({ channel: 'QR_CODE', totalAmount: 3000, description: '停车费' }, {});
+    s.sim.pay(payment.merOrderId, { notify: false });
+    const paid = await s.service.sync(payment.merOrderId);
+    expect(paid).toMatchObject({ status: 'TRADE_SUCCESS' });
+    const refund = await s.service.refund({ merOrderId: payment.merOrderId, refundAmount: 1000 }, {});
+    expect(refund.status).toBe('SUCCESS');
+    expect(await s.payment(payment.merOrderId)).toMatchObject({ status: 'TRADE_REFUND', refundedAmount: 1000 });
+
+    const unpaid = await s.service.create({ channel: 'QR_CODE', totalAmount: 500 }, {});
+    expect((await s.service.close(unpaid.payment.merOrderId)).status).toBe('TRADE_CLOSED');
+    expect(s.sim.order(unpaid.payment.merOrderId)?.status).toBe('TRADE_CLOSED');
+  });
+
   it('callUms signs any call and answers what UMS said, refusals included', async () => {
     const { payment } = await s.service.create({ ...WECHAT, totalAmount: 300 }, {});
     const answer = (await s.service.callUms('netpay/query', 'v1', { mid: DEMO.mid, tid: DEMO.tid, instMid: 'MINIDEFAULT', merOrderId: payment.merOrderId })) as Record<string, unknown>;

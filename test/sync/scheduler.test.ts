@@ -15,7 +15,7 @@ import type { EventSource } from '../../src/payments/status.js';
 import { UmsClient } from '../../src/ums/client.js';
 import { UmsOperations } from '../../src/ums/operations.js';
 import { describeEachDatabase, describePostgres, pgliteDatabase, postgresDatabase, type TestDatabase } from '../support/db.js';
-import { startUmsPeer, type UmsPeer } from '../support/ums-peer.js';
+import { startUmsPeer, type PeerReply, type PeerRequest, type UmsPeer } from '../support/ums-peer.js';
 import { WECHAT, eventually, silent, startSlice, type Slice } from './harness.js';
 
 const AFTER_MS = 200;
@@ -166,6 +166,20 @@ describe('a refund that first answers PROCESSING', () => {
   let client: UmsClient;
   let service: PaymentService;
   let refundQueryAnswer: Record<string, unknown> = {};
+  const refundAnswer = (req: PeerRequest, refundStatus: string): PeerReply => ({
+    json: {
+      errCode: 'SUCCESS',
+      mid: DEMO.mid,
+      tid: DEMO.tid,
+      merOrderId: req.json?.merOrderId,
+      totalAmount: 500,
+      status: 'TRADE_SUCCESS',
+      refundStatus,
+      refundOrderId: req.json?.refundOrderId,
+      refundAmount: req.json?.refundAmount,
+    },
+  });
+  let refundReply: (req: PeerRequest) => PeerReply = (req) => refundAnswer(req, 'PROCESSING');
 
   beforeAll(async () => {
     database = await pgliteDatabase();
@@ -179,11 +193,13 @@ describe('a refund that first answers PROCESSING', () => {
     });
     peer.on('/v1/netpay/wx/unified-order', (req) => ({ json: { ...common(req), status: 'NEW_ORDER', targetSys: 'WXPay', miniPayRequest: { package: 'prepay_id=x' } } }));
     peer.on('/v1/netpay/query', (req) => ({ json: { ...common(req), status: 'TRADE_SUCCESS', payTime: '2026-01-01 10:00:00', buyerPayAmount: 500 } }));
-    peer.on('/v1/netpay/refund', (req) => ({
-      json: { ...common(req), status: 'TRADE_SUCCESS', refundStatus: 'PROCESSING', refundOrderId: req.json?.refundOrderId, refundAmount: req.json?.refundAmount },
-    }));
-    peer.on('/v1/netpay/refund-query', (req) => ({ json: { ...common(req), refundOrderId: req.json?.refundOrderId, ...refundQueryAnswer } }));
-    client = new UmsClient({ baseUrl: peer.baseUrl, appId: DEMO.appId, appKey: DEMO.appKey });
+    peer.on('/v1/netpay/refund', (req) => refundReply(req));
+    peer.on('/v1/netpay/refund-query', (req) =>
+      refundQueryAnswer.errCode === 'NO_ORDER'
+        ? { json: { errCode: 'NO_ORDER', errMsg: '无法找到指定的订单' } }
+        : { json: { ...common(req), refundOrderId: req.json?.refundOrderId, ...refundQueryAnswer } },
+    );
+    client = new UmsClient({ baseUrl: peer.baseUrl, appId: DEMO.appId, appKey: DEMO.appKey, headersTimeoutMs: 300 });
     const ops = new UmsOperations(client, { mid: DEMO.mid, tid: DEMO.tid, sourceId: DEMO.sourceId, notifyUrl: 'http://127.0.0.1:9/notify/ums' });
     service = new PaymentService({ db: database.db, ums: ops, client, sourceId: DEMO.sourceId, syncAfterMs: AFTER_MS, log: silent });
   });
@@ -223,6 +239,29 @@ describe('a refund that first answers PROCESSING', () => {
     expect(row).toMatchObject({ status: 'TRADE_REFUND', refundedAmount: 200 });
     const settled = await database.db.query.refunds.findFirst({ where: (r, { eq: is }) => is(r.refundOrderId, refund.refundOrderId) });
     expect(settled).toMatchObject({ status: 'SUCCESS', refundTargetOrderId: '50300509862026' });
+  });
+
+  it('resends a timed-out refund that UMS never received with the SAME refundOrderId, never a new one', async () => {
+    const { payment } = await service.create({ ...WECHAT, totalAmount: 500 }, {});
+    await service.sync(payment.merOrderId);
+    refundReply = (req) => ({ ...refundAnswer(req, 'SUCCESS'), delayHeadersMs: 1_000 });
+    const refund = await service.refund({ merOrderId: payment.merOrderId, refundAmount: 100 }, {});
+    expect(refund.status).toBe('UNKNOWN');
+
+    refundQueryAnswer = { errCode: 'NO_ORDER' };
+    refundReply = (req) => refundAnswer(req, 'SUCCESS');
+    const scheduler = startSyncScheduler({ db: database.db, commands: service, config: { afterMs: AFTER_MS, intervalMs: 50, autoStart: false }, log: silent });
+    try {
+      await new Promise((r) => setTimeout(r, AFTER_MS + 20));
+      const report = await scheduler.runOnce();
+      expect(report.refundsSettled).toContainEqual({ refundOrderId: refund.refundOrderId, status: 'SUCCESS' });
+    } finally {
+      await scheduler.stop();
+    }
+    const sent = peer.requests.filter((r) => r.path === '/v1/netpay/refund' && r.json?.merOrderId === payment.merOrderId);
+    expect(sent.map((r) => r.json?.refundOrderId)).toEqual([refund.refundOrderId, refund.refundOrderId]);
+    const [row] = await database.db.select().from(payments).where(eq(payments.merOrderId, payment.merOrderId));
+    expect(row).toMatchObject({ status: 'TRADE_REFUND', refundedAmount: 100 });
   });
 });
 

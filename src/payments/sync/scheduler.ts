@@ -16,7 +16,7 @@ import type { Database } from '../../db/database.js';
 import type { PaymentRow, RefundRow } from '../../db/schema.js';
 import type { Logger } from '../../log.js';
 import { PaymentError } from '../errors.js';
-import type { Idempotency } from '../idempotency.js';
+import { Idempotency } from '../idempotency.js';
 import { scheduleSync } from '../ledger.js';
 import { isOpen, type EventSource, type PaymentStatus } from '../status.js';
 import { claimDuePayments, claimDueRefunds, type ClaimedPayment } from './claims.js';
@@ -48,7 +48,7 @@ export interface SyncSchedulerOptions {
   commands: SyncCommands;
   config: SyncSchedulerConfig;
   log?: Logger;
-  /** When given, expired Idempotency-Keys are purged once per round. */
+  /** Purges expired Idempotency-Keys once per round; by default one over `db`. */
   idempotency?: Idempotency;
   now?: () => Date;
 }
@@ -84,6 +84,7 @@ export function startSyncScheduler(options: SyncSchedulerOptions): SyncScheduler
   const gaps = config.gaps ?? DEFAULT_GAPS;
   const limit = config.batchSize ?? 100;
   const concurrency = Math.max(1, config.concurrency ?? 4);
+  const idempotency = options.idempotency ?? new Idempotency(db, { now });
 
   let current: Promise<RoundReport> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -112,12 +113,10 @@ export function startSyncScheduler(options: SyncSchedulerOptions): SyncScheduler
     report.refunds = dueRefunds.map((r) => r.refundOrderId);
     await inParallel(dueRefunds, concurrency, (r) => settleOne(r, report));
 
-    if (options.idempotency) {
-      try {
-        report.purgedIdempotencyKeys = await options.idempotency.purgeExpired();
-      } catch (err) {
-        log?.warn({ err: safeError(err) }, 'sync: purging idempotency keys failed');
-      }
+    try {
+      report.purgedIdempotencyKeys = await idempotency.purgeExpired();
+    } catch (err) {
+      log?.warn({ err: safeError(err) }, 'sync: purging idempotency keys failed');
     }
 
     report.ms = now().getTime() - startedAt.getTime();
