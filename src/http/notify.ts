@@ -39,9 +39,13 @@ export function notifyRoute(deps: NotifyRouteDeps): FastifyPluginAsync {
       const tooLarge = err.statusCode === 413 || err.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
       const status = tooLarge ? 413 : err.statusCode !== undefined && err.statusCode < 500 ? 400 : 503;
       deps.log.warn({ status, code: err.code }, 'notification refused before parsing');
-      if (tooLarge || status === 400) {
-        deps.onOutcome?.({ outcome: 'rejected', httpStatus: 400, body: 'FAILED', reason: tooLarge ? 'too-large' : 'bad-request' });
-      }
+      deps.onOutcome?.(
+        tooLarge
+          ? { outcome: 'rejected', httpStatus: 413, body: 'FAILED', reason: 'too-large' }
+          : status === 400
+            ? { outcome: 'rejected', httpStatus: 400, body: 'FAILED', reason: 'bad-request' }
+            : { outcome: 'failed', httpStatus: 503, body: 'FAILED', reason: 'server-error' },
+      );
       return failed(reply, status);
     });
 

@@ -25,8 +25,8 @@ export type NotificationOutcome = ApplyOutcome | 'rejected' | 'failed';
 
 export interface NotificationResult {
   outcome: NotificationOutcome;
-  /** What the endpoint answers: 200 SUCCESS, 400 FAILED (rejected), 503 FAILED (not stored). */
-  httpStatus: 200 | 400 | 503;
+  /** What the endpoint answers: 200 SUCCESS, 400 FAILED (rejected), 413 FAILED (too large, refused by the route), 503 FAILED (not stored). */
+  httpStatus: 200 | 400 | 413 | 503;
   body: 'SUCCESS' | 'FAILED';
   /** Why: the rejection cause, or the ledger's reason. Never carries a key or a signature. */
   reason?: string;

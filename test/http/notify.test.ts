@@ -286,6 +286,7 @@ describeEachDatabase('POST /notify/ums', (kind) => {
     const merOrderId = await order();
     const huge = formBody(signed(notificationFields(merOrderId, { attachedData: 'x'.repeat(70 * 1024) })));
     expect(await post(huge)).toEqual({ status: 413, text: 'FAILED' });
+    expect(outcomes.at(-1)).toMatchObject({ outcome: 'rejected', httpStatus: 413 });
     const res = await fetch(`${base}/notify/ums`, { method: 'POST', body: new Uint8Array(Buffer.from('a=b')) });
     expect({ status: res.status, text: await res.text() }).toEqual({ status: 400, text: 'FAILED' });
     expect((await paymentOf(merOrderId))?.version).toBe(1);
