@@ -142,3 +142,25 @@ describe('paymentStatusChanged', () => {
     expect(code).not.toBe(1000);
   });
 });
+
+describe('shutdown', () => {
+  it('app.close() ends open subscriptions with 1001 Going Away and stops promptly', async () => {
+    const h = await pgliteDatabase();
+    const gw = await startGateway({ handle: h });
+    try {
+      const id = await newOrder(h.db);
+      const { client, closed } = wsClient(gw.wsUrl);
+      const sub = collect<Change>(client, SUBSCRIPTION, { id });
+      await sub.next(1);
+      const started = Date.now();
+      await gw.close();
+      expect((await closed).code).toBe(1001);
+      expect(Date.now() - started).toBeLessThan(3000);
+      const open = (await gw.metrics.registry.getSingleMetricAsString('graphql_subscriptions_open')).trim().split('\n').at(-1);
+      expect(open).toBe('graphql_subscriptions_open 0');
+      await client.dispose();
+    } finally {
+      await h.close();
+    }
+  });
+});
