@@ -86,6 +86,7 @@ export class PostgresBus implements PaymentBus {
   #queue: Announcement[] = [];
   #draining: Promise<void> | undefined;
   #listens = 0;
+  #catchingUp: Promise<void> | undefined;
   #closed = false;
 
   private constructor(options: PostgresBusOptions) {
@@ -123,7 +124,15 @@ export class PostgresBus implements PaymentBus {
   }
 
   /** Delivers committed events this instance has not delivered yet (after a reconnect, on a timer). */
-  async catchUp(): Promise<void> {
+  catchUp(): Promise<void> {
+    // One round at a time: a slow database must not pile up overlapping catch-ups.
+    this.#catchingUp ??= this.#catchUpRounds().finally(() => {
+      this.#catchingUp = undefined;
+    });
+    return this.#catchingUp;
+  }
+
+  async #catchUpRounds(): Promise<void> {
     for (;;) {
       if (this.#closed) return;
       const from = Math.max(this.#floorId, this.#highestId - LOOKBACK);
@@ -147,6 +156,7 @@ export class PostgresBus implements PaymentBus {
     await this.#local.close();
     await this.#subscription?.close();
     await this.#draining;
+    await this.#catchingUp?.catch(() => {});
   }
 
   /** Called by the driver each time the LISTEN is (re)established; every one after the first is a reconnect. */

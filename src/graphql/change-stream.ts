@@ -49,7 +49,7 @@ export function changeStream(options: ChangeStreamOptions): AsyncIterableIterato
   const early: PaymentChange[] = [];
 
   const enqueue = (merOrderId: string, version: number, value: StatusChangeValue): void => {
-    if (floor && floor.merOrderId === merOrderId && version <= floor.version) return;
+    if (done || (floor && floor.merOrderId === merOrderId && version <= floor.version)) return;
     const next = waiting.shift();
     if (next) return next.resolve({ value, done: false });
     if (buffered.length >= maxBuffered) {
