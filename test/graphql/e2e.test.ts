@@ -116,6 +116,25 @@ describeEachDatabase('GraphQL end to end', (kind) => {
     expect(q.data!.payment.refunds).toEqual([{ refundOrderId: first.data!.refundPayment.refundOrderId, refundAmount: 300 }]);
   });
 
+  it('a UMS timeout leaves the payment UNKNOWN, answered without an error', async () => {
+    gw.sim.scenario({ kind: 'slow', delayMs: 3_000, count: 1 });
+    const created = await gql<Created>(gw.url, CREATE, { input: { channel: 'WECHAT_MINI', totalAmount: 700, subOpenId: 'oQx9a5bC7dE1fG3hJ5kL7mN9pQr' } });
+    expect(created.errors).toBeUndefined();
+    expect(created.data!.createPayment.payment.status).toBe('UNKNOWN');
+    gw.sim.clearScenarios();
+  });
+
+  it('an ambiguous refund answer stays pending, never failed', async () => {
+    const created = await gql<Created>(gw.url, CREATE, { input: { channel: 'QR_CODE', totalAmount: 900 } });
+    const id = created.data!.createPayment.payment.merOrderId;
+    await gql(gw.url, SIMULATE, { id });
+    gw.sim.scenario({ kind: 'errcode', errCode: 'ORDER_PROCESSING', apply: false, count: 1 });
+    const refunded = await gql<{ refundPayment: { status: string } }>(gw.url, REFUND, { input: { merOrderId: id, refundAmount: 100 } });
+    expect(refunded.errors).toBeUndefined();
+    expect(['PROCESSING', 'UNKNOWN']).toContain(refunded.data!.refundPayment.status);
+    gw.sim.clearScenarios();
+  });
+
   it('answers domain errors with their codes', async () => {
     const missing = await gql(gw.url, 'mutation { syncPayment(merOrderId: "3194000000000000000") { status } }');
     expect(missing.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
