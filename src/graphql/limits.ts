@@ -92,7 +92,7 @@ export function queryLimitsRule(limits: QueryLimits = DEFAULT_LIMITS): (context:
           walk(operation.selectionSet, 0, new Set());
         } catch (err) {
           if (!(err instanceof LimitExceeded)) throw err;
-          context.reportError(new GraphQLError(err.message, { nodes: [operation], extensions: { code: 'QUERY_TOO_COMPLEX' } }));
+          context.reportError(new GraphQLError(err.message, { nodes: [operation], extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
         }
         return false; // nothing below needs this rule
       },

@@ -51,6 +51,7 @@ describe('protection', () => {
       const res = await gql(dev.url, ofTypeChain(26));
       expect(res.status).toBe(400);
       expect(res.errors?.[0]?.message).toMatch(/nested \d+ levels deep/);
+      expect(res.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
       expect(res.data).toBeUndefined();
     });
 

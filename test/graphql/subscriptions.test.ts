@@ -110,8 +110,9 @@ describe('paymentStatusChanged', () => {
     for (let i = 0; i < 26; i++) inner = `ofType { ${inner} }`;
     const sub = collect(client, `{ __type(name: "Payment") { ${inner} } }`);
     await sub.settled();
-    const errors = sub.error as { message: string }[];
+    const errors = sub.error as { message: string; extensions?: { code?: string } }[];
     expect(errors[0]?.message).toMatch(/nested \d+ levels deep/);
+    expect(errors[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
     await client.dispose();
   });
 
