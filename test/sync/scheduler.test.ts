@@ -241,6 +241,27 @@ describe('a refund that first answers PROCESSING', () => {
     expect(settled).toMatchObject({ status: 'SUCCESS', refundTargetOrderId: '50300509862026' });
   });
 
+  it('does not ask again every round about an open order whose answer needs a person (amount mismatch)', async () => {
+    const { payment } = await service.create({ ...WECHAT, totalAmount: 700 }, {});
+    // The peer's query answers WAIT_BUYER_PAY with totalAmount 500 (not 700): flagged for review.
+    peer.on('/v1/netpay/query', (req) => ({
+      json: { errCode: 'SUCCESS', mid: DEMO.mid, tid: DEMO.tid, merOrderId: req.json?.merOrderId, totalAmount: 500, status: 'WAIT_BUYER_PAY' },
+    }));
+    const scheduler = startSyncScheduler({ db: database.db, commands: service, config: { afterMs: AFTER_MS, intervalMs: 50, autoStart: false }, log: silent });
+    try {
+      await new Promise((r) => setTimeout(r, AFTER_MS + 20));
+      expect((await scheduler.runOnce()).payments).toContain(payment.merOrderId);
+      const [row] = await database.db.select().from(payments).where(eq(payments.merOrderId, payment.merOrderId));
+      expect(row).toMatchObject({ needsReview: true, status: 'NEW_ORDER' });
+      expect(row!.nextSyncAt!.getTime() - Date.now()).toBeGreaterThan(50_000);
+    } finally {
+      await scheduler.stop();
+      peer.on('/v1/netpay/query', (req) => ({
+        json: { errCode: 'SUCCESS', mid: DEMO.mid, tid: DEMO.tid, merOrderId: req.json?.merOrderId, totalAmount: 500, status: 'TRADE_SUCCESS', payTime: '2026-01-01 10:00:00', buyerPayAmount: 500 },
+      }));
+    }
+  });
+
   it('resends a timed-out refund that UMS never received with the SAME refundOrderId, never a new one', async () => {
     const { payment } = await service.create({ ...WECHAT, totalAmount: 500 }, {});
     await service.sync(payment.merOrderId);

@@ -27,6 +27,8 @@ export interface ClaimedPayment {
   expired: boolean;
   /** This was the last question (older than the last gap step). */
   lastTry: boolean;
+  /** When the claim planned the next question (null: none). */
+  next: Date | null;
 }
 
 /** Due payments: next_sync_at reached and no news for afterMs (or past expiry). */
@@ -56,7 +58,7 @@ export async function claimDuePayments(db: Database, options: ClaimOptions): Pro
       const next = nextSyncAt(payment.createdAt, now, gaps, payment.expireTime);
       await scheduleSync(tx, payment.merOrderId, next, payment.syncAttempts + 1);
       const expired = payment.expireTime !== null && payment.expireTime.getTime() <= now.getTime();
-      claimed.push({ payment, expired, lastTry: next === null });
+      claimed.push({ payment, expired, lastTry: next === null, next });
     }
     return claimed;
   });

@@ -151,7 +151,12 @@ export function startSyncScheduler(options: SyncSchedulerOptions): SyncScheduler
       }
       if (after.status !== before.status) report.changed.push({ merOrderId, from: before.status, to: after.status });
       // Settled (or flagged for a person): no more questions. Open: the claim already planned the next.
-      if (!isOpen(after.status as PaymentStatus) && after.nextSyncAt !== null) await scheduleSync(db, merOrderId, null);
+      if (!isOpen(after.status as PaymentStatus)) {
+        if (after.nextSyncAt !== null) await scheduleSync(db, merOrderId, null);
+      } else if (after.needsReview && after.nextSyncAt?.getTime() !== claim.next?.getTime()) {
+        // A review flag asks for a query "now"; that query was this one: keep the planned gap.
+        await scheduleSync(db, merOrderId, claim.next);
+      }
       if (claim.lastTry && isOpen(after.status as PaymentStatus)) {
         log?.warn({ merOrderId, status: after.status }, 'sync: still open after a day of questions; giving up, needs an operator');
       }
