@@ -6,7 +6,8 @@
  * Wiring (main.ts):
  *   const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log, metrics });
  *   buildServer({ plugins: [graphql.plugin, metricsPlugin(metrics), …] })
- *   …at shutdown, app.close() drains it (a preClose hook); graphql.close() is there too.
+ *   …at shutdown, app.close() drains it (WebSockets in preClose, Apollo in onClose);
+ *   graphql.close() does both, for a caller that never built the app.
  */
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -121,7 +122,10 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
       },
     });
     app.route({ method: ['GET', 'POST', 'OPTIONS'], url: GRAPHQL_PATH, handler });
-    app.addHook('preClose', async () => close());
+    // WebSockets first (preClose): open upgrades would keep the HTTP server from closing.
+    // Apollo last (onClose): HTTP requests still in flight finish before it stops.
+    app.addHook('preClose', async () => socket?.close());
+    app.addHook('onClose', async () => close());
   };
 
   return { plugin, close };
