@@ -110,7 +110,7 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
       validationRules: [queryLimitsRule(limits)],
       plugins,
       logger: deps.log,
-      // main.ts owns the process signals; app.close() stops Apollo through the preClose hook.
+      // main.ts owns the process signals; app.close() stops Apollo through the onClose hook.
       stopOnTerminationSignals: false,
     });
     await apollo.start();
