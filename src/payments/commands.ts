@@ -511,6 +511,8 @@ export function firstSyncAt(now: Date, afterMs: number, expireTime: Date | undef
 /** A UmsError as the PaymentError the API user sees: refusal or unavailability, never secrets. */
 export function toPaymentError(err: unknown, details: { merOrderId?: string; refundOrderId?: string }): PaymentError {
   if (err instanceof PaymentError) return err;
+  // The operations refused the input before sending (validation here should have caught it).
+  if (err instanceof UmsInputError) return new PaymentError('BAD_USER_INPUT', err.message, details);
   if (err instanceof UmsBusinessError && !err.outcomeUnknown) {
     const text = err.errMsg ? `: ${err.errMsg}` : err.meaning ? ` (${err.meaning})` : '';
     return new PaymentError('UMS_REJECTED', `UMS refused with ${err.errCode}${text}`, { ...details, errCode: err.errCode }, { cause: err });
