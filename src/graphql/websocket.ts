@@ -49,7 +49,10 @@ export function attachWebSocket(options: WebSocketOptions): GraphQLWebSocket {
       connectionInitWaitTimeout: options.initTimeoutMs,
       onConnect(ctx) {
         const params = ctx.connectionParams ?? {};
-        const caller = identify(params.authorization ?? params.Authorization, services.config.apiKeys);
+        // connectionParams as CONTRACT.md says; the upgrade request's own header for server-side
+        // clients that can set one.
+        const presented = params.authorization ?? params.Authorization ?? ctx.extra.request.headers.authorization;
+        const caller = identify(presented, services.config.apiKeys);
         // false: graphql-ws closes the socket with 4403 Forbidden.
         if (caller.kind === 'anonymous') return false;
         ctx.extra.caller = caller;
