@@ -3,8 +3,7 @@
  * `StatusReport`. Pure functions: the one place where answer fields meet our vocabulary, so a
  * notification (notifications.ts) and an active query end in the same status table.
  */
-import type { StatusReport } from '../ledger.js';
-import type { RefundStatus } from '../ledger.js';
+import type { RefundStatus, StatusReport } from '../ledger.js';
 import { normaliseStatus, type PaymentStatus } from '../status.js';
 import { parseBeijing } from '../../ums/time.js';
 import type { BillsQueryResponse, NetpayResponse, QueryResponse, RefundResponse } from '../../ums/types.js';
