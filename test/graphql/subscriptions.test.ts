@@ -104,6 +104,19 @@ describe('paymentStatusChanged', () => {
     expect(closed).toMatch(/^graphql_subscriptions_open 0$/m);
   });
 
+  it('fans one change out to many sockets, once each', async () => {
+    const id = await newOrder(h.db);
+    const clients = Array.from({ length: 40 }, () => wsClient(gw.wsUrl).client);
+    const subs = clients.flatMap((client) => [0, 1, 2].map(() => collect<Change>(client, SUBSCRIPTION, { id })));
+    await Promise.all(subs.map((s) => s.next(1)));
+    await pay(h.db, id);
+    await Promise.all(subs.map((s) => s.next(2)));
+    await sleep(100);
+    for (const s of subs) expect(s.results.map((r) => r.data?.paymentStatusChanged.status)).toEqual(['NEW_ORDER', 'TRADE_SUCCESS']);
+    subs.forEach((s) => s.dispose());
+    await Promise.all(clients.map((c) => c.dispose()));
+  });
+
   it('applies the same limits over the socket', async () => {
     const { client } = wsClient(gw.wsUrl);
     let inner = 'name';
