@@ -152,6 +152,24 @@ describePostgres('PostgresBus across instances (real Postgres)', () => {
     expect(rb.of(id)).toEqual(['1:NEW_ORDER', '2:TRADE_SUCCESS']);
   });
 
+  it('catches up as soon as the LISTEN connection is back (no timer needed)', async () => {
+    const bus = await PostgresBus.start({ db: other.db, listener: other, catchUpIntervalMs: 0 });
+    buses.push(bus);
+    const r = recorder(bus);
+    const id = await newOrder(h.db);
+    await waitFor(() => r.of(id).length === 1);
+    // Committed without pg_notify: nothing rings; only a catch-up can find it.
+    await h.db.execute(sql`update payments set status = 'WAIT_BUYER_PAY', version = 2 where mer_order_id = ${id}`);
+    await h.db.execute(
+      sql`insert into payment_events (mer_order_id, source, previous_status, status, version) values (${id}, 'SYNC', 'NEW_ORDER', 'WAIT_BUYER_PAY', 2)`,
+    );
+    await sleep(100);
+    expect(r.of(id)).toEqual(['1:NEW_ORDER']);
+    await onServer((s) => s`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${h.name as string} and query ilike 'listen%'`);
+    await waitFor(() => r.of(id).length === 2, 10_000);
+    expect(r.of(id)).toEqual(['1:NEW_ORDER', '2:WAIT_BUYER_PAY']);
+  });
+
   it('reconnects after its LISTEN connection is killed and misses nothing', async () => {
     const bus = await PostgresBus.start({ db: other.db, listener: other, catchUpIntervalMs: 500 });
     buses.push(bus);
