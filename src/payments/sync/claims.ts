@@ -7,10 +7,10 @@
  * them in the same round; UMS is then asked outside any lock. If this instance dies mid-round,
  * the rows simply come due again at their next gap.
  */
-import { and, asc, eq, inArray, isNotNull, isNull, lte, or, sql } from 'drizzle-orm';
-import type { Database, Transaction } from '../../db/database.js';
+import { and, asc, inArray, isNotNull, isNull, lte, or } from 'drizzle-orm';
+import type { Database } from '../../db/database.js';
 import { payments, refunds, type PaymentRow, type RefundRow } from '../../db/schema.js';
-import { scheduleSync } from '../ledger.js';
+import { scheduleRefundSync, scheduleSync } from '../ledger.js';
 import { nextSyncAt, type GapStep } from './gaps.js';
 
 export interface ClaimOptions {
@@ -80,13 +80,4 @@ export async function claimDueRefunds(db: Database, options: ClaimOptions): Prom
     }
     return rows;
   });
-}
-
-/**
- * Moves a refund's next_sync_at. This belongs in ledger.ts next to `scheduleSync` (the ledger is
- * the single writer of refunds); it lives here until H3 adds `scheduleRefundSync` there. It
- * touches only the scheduling column, never the refund's status or amounts.
- */
-async function scheduleRefundSync(tx: Transaction, refundOrderId: string, at: Date | null): Promise<void> {
-  await tx.update(refunds).set({ nextSyncAt: at, updatedAt: sql`${refunds.updatedAt}` }).where(eq(refunds.refundOrderId, refundOrderId));
 }
