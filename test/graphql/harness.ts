@@ -183,8 +183,8 @@ export function collect<T>(client: Client, query: string, variables: Record<stri
       return completed;
     },
     /** Waits until `count` results have arrived. */
-    next: (count: number, timeoutMs = 5000) => until(() => results.length >= count, timeoutMs, `${count} result(s)`),
-    settled: (timeoutMs = 5000) => until(() => error !== undefined || completed, timeoutMs, 'error or completion'),
+    next: (count: number, timeoutMs = 15_000) => until(() => results.length >= count, timeoutMs, `${count} result(s)`),
+    settled: (timeoutMs = 15_000) => until(() => error !== undefined || completed, timeoutMs, 'error or completion'),
     dispose,
   };
 }
