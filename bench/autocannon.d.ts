@@ -34,6 +34,8 @@ declare module 'autocannon' {
     body?: string | Buffer;
     /** Called before every request; returns the request to send. */
     setupRequest?: (request: RequestSpec, context: Record<string, unknown>) => RequestSpec;
+    /** Called with every answer. */
+    onResponse?: (status: number, body: string, context: Record<string, unknown>) => void;
   }
 
   export interface Options {
@@ -46,7 +48,6 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     body?: string | Buffer;
     requests?: RequestSpec[];
-    expectBody?: string;
   }
 
   export interface Instance extends Promise<Result> {

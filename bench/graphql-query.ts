@@ -1,14 +1,17 @@
 /**
  * Figure 2: GraphQL `payment(merOrderId)` queries per second (Apollo over Fastify, the real schema
  * and resolvers), against node:http doing the same primary-key SELECT and JSON encoding.
- * Requests cycle through a pool of seeded payments; both sides are checked to answer the row.
+ * Requests cycle through a pool of seeded payments; both sides are checked to answer the row
+ * before the load starts. Measured in alternating slices (alternate.ts).
  */
-import { withChild, type BenchChild } from './children.js';
+import { alternate, sliceSeconds } from './alternate.js';
+import { BenchChild } from './children.js';
 import { PAYMENT_QUERY } from './documents.js';
 import { figure, spec, type BenchContext, type FigureResult } from './figure.js';
-import { load, type LoadResult } from './load.js';
+import { once, type LoadOptions } from './load.js';
 
 const POOL = 2000;
+type Side = 'gateway' | 'baseline';
 
 function body(id: string): string {
   return JSON.stringify({ operationName: 'Payment', query: PAYMENT_QUERY, variables: { merOrderId: id } });
@@ -21,45 +24,56 @@ async function check(url: string, id: string): Promise<void> {
   if (json.data?.payment?.merOrderId !== id) throw new Error(`query check failed at ${url}: ${JSON.stringify(json).slice(0, 300)}`);
 }
 
-async function queryLoad(context: BenchContext, child: BenchChild, prefix: string): Promise<LoadResult> {
-  await check(child.url, `${prefix}0`);
+function options(context: BenchContext, url: string, prefix: string): LoadOptions {
   let i = 0;
-  return load({
-    url: child.url,
+  return {
+    url,
     path: '/graphql',
     headers: { 'content-type': 'application/json' },
     next: () => body(`${prefix}${i++ % POOL}`),
     connections: context.connections,
-    warmupSeconds: context.warmupSeconds,
+    warmupSeconds: 0,
     seconds: context.seconds,
-  });
+  };
 }
 
 export async function queryFigures(context: BenchContext): Promise<FigureResult[]> {
   const prefix = `3194${context.runTag}Q`;
-  const gw = await withChild(spec(context, 'gateway'), async (child) => {
-    await child.call('seed', { prefix, count: POOL });
-    return queryLoad(context, child, prefix);
-  });
-  context.log(`query gateway: ${gw.perSecond.toFixed(0)} q/s, p50 ${gw.p50} ms, p99 ${gw.p99} ms, ${gw.failed} failed`);
-  // With Postgres the baseline reads the rows the gateway stored; with PGlite it seeds its own.
-  const base = await withChild(spec(context, 'query-baseline'), async (child) => {
-    await child.call('seed', { prefix, count: POOL });
-    return queryLoad(context, child, prefix);
-  });
-  context.log(`query baseline: ${base.perSecond.toFixed(0)} q/s, p50 ${base.p50} ms, p99 ${base.p99} ms, ${base.failed} failed`);
-  const ratio = gw.perSecond / base.perSecond;
-  return [
-    figure({
-      name: 'GraphQL payment(merOrderId)',
-      value: gw.perSecond,
-      unit: 'req/s',
-      baseline: 'node:http + the same primary-key SELECT (postgres.js, prepared) + JSON encoding',
-      baselineValue: base.perSecond,
-      digits: 0,
-      target: 'ratio ≥ 0.5',
-      met: ratio >= 0.5,
-      notes: `${POOL} payments queried in turn; p50/p99 ${gw.p50}/${gw.p99} ms vs ${base.p50}/${base.p99} ms; failed ${gw.failed} vs ${base.failed}`,
-    }),
-  ];
+  const children: BenchChild[] = [];
+  try {
+    const gateway = await BenchChild.start(spec(context, 'gateway'));
+    children.push(gateway);
+    await gateway.call('seed', { prefix, count: POOL });
+    // With Postgres the baseline reads the rows the gateway stored; with PGlite it seeds its own.
+    const baselineChild = await BenchChild.start(spec(context, 'query-baseline'));
+    children.push(baselineChild);
+    await baselineChild.call('seed', { prefix, count: POOL });
+    const load: Record<Side, LoadOptions> = { gateway: options(context, gateway.url, prefix), baseline: options(context, baselineChild.url, prefix) };
+    for (const side of ['gateway', 'baseline'] as const) {
+      await check(load[side].url, `${prefix}0`);
+      await once(load[side], context.warmupSeconds);
+    }
+    const slices = 3;
+    const results = await alternate<Side>(['gateway', 'baseline'], slices, (side) => once(load[side], sliceSeconds(context.seconds, slices)));
+    const gw = results.gateway;
+    const base = results.baseline;
+    context.log(`query gateway: ${gw.perSecond.toFixed(0)} q/s, p50 ${gw.p50} ms, p99 ${gw.p99} ms, ${gw.failed} failed`);
+    context.log(`query baseline: ${base.perSecond.toFixed(0)} q/s, p50 ${base.p50} ms, p99 ${base.p99} ms, ${base.failed} failed`);
+    const ratio = gw.perSecond / base.perSecond;
+    return [
+      figure({
+        name: 'GraphQL payment(merOrderId)',
+        value: gw.perSecond,
+        unit: 'req/s',
+        baseline: 'node:http + the same primary-key SELECT (postgres.js, prepared) + JSON encoding',
+        baselineValue: base.perSecond,
+        digits: 0,
+        target: 'ratio ≥ 0.5',
+        met: ratio >= 0.5,
+        notes: `${POOL} payments queried in turn; ${slices} alternating slices per side; p50/p99 ${gw.p50}/${gw.p99} ms vs ${base.p50}/${base.p99} ms; failed ${gw.failed} vs ${base.failed}`,
+      }),
+    ];
+  } finally {
+    for (const child of children) await child.stop();
+  }
 }
