@@ -15,12 +15,13 @@ import { createGraphQL } from './graphql/plugin.js';
 import { buildServer } from './http/server.js';
 import { notifyRoute } from './http/notify.js';
 import { createLogger, type Logger } from './log.js';
-import { createMetrics, metricsPlugin, type Metrics } from './metrics.js';
+import { createMetrics, metricsPlugin, observeNotification, observeUmsCall, type Metrics } from './metrics.js';
 import { createPaymentCommands } from './payments/commands.js';
 import { Idempotency } from './payments/idempotency.js';
 import { startSyncScheduler, type SyncScheduler } from './payments/sync/scheduler.js';
 import { UmsClient } from './ums/client.js';
 import { merchantFromConfig, UmsOperations } from './ums/operations.js';
+import { simulatorOptionsFromConfig } from './sim/from-config.js';
 import { startSimulator, type UmsSimulator } from './sim/simulator.js';
 
 export interface GatewayOptions {
@@ -71,21 +72,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
 
     let simulator = options.simulator;
     if (config.umsBaseUrl === undefined && simulator === undefined) {
-      simulator = await startSimulator({
-        port: config.umsSimPort,
-        host: config.host,
-        credentials: {
-          appId: config.umsAppId,
-          appKey: config.umsAppKey.reveal(),
-          notifyKey: config.umsNotifyKey.reveal(),
-          sourceId: config.umsSourceId,
-          mid: config.umsMid,
-          tid: config.umsTid,
-        },
-        notifyBackoffMs: config.umsSimNotifyBackoffMs,
-        notifyUrl: config.umsNotifyUrl,
-        log: log.child({ room: 'sim' }),
-      });
+      simulator = await startSimulator(simulatorOptionsFromConfig(config, log));
       const started = simulator;
       closers.push({ name: 'simulator', close: () => started.close() });
       log.info({ url: simulator.url }, 'UMS simulator listening (no UMS_BASE_URL: simulator mode)');
@@ -96,7 +83,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     const client = UmsClient.fromConfig(config, {
       ...(simulator ? { baseUrl: simulator.url } : {}),
       logger: log.child({ room: 'ums' }),
-      onCall: (call) => metrics.umsCalls.observe({ service: call.service, errCode: call.errCode ?? call.outcome }, call.ms / 1000),
+      onCall: observeUmsCall(metrics),
     });
     closers.push({ name: 'ums client', close: () => client.close() });
     const ums = new UmsOperations(client, merchantFromConfig(config));
@@ -135,7 +122,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       log,
       ready: () => database.ready(),
       plugins: [
-        notifyRoute({ db, keys: () => keys, log: log.child({ room: 'notify' }), onOutcome: (r) => metrics.notifications.inc({ outcome: r.outcome }) }),
+        notifyRoute({ db, keys: () => keys, log: log.child({ room: 'notify' }), onOutcome: observeNotification(metrics) }),
         graphql.plugin,
         metricsPlugin(metrics),
       ],
