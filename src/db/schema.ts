@@ -120,6 +120,8 @@ export const notifications = pgTable(
     outcome: text('outcome').notNull(),
     /** Why (rejection cause, decideTransition's reason). */
     reason: text('reason'),
+    /** For a signature that did not verify: the signature doctor's verdict, for an operator. */
+    diagnosis: text('diagnosis'),
     paymentEventId: bigint('payment_event_id', { mode: 'number' }),
   },
   (t) => [

@@ -17,6 +17,7 @@ import type { Logger } from '../log.js';
 import type { Database } from '../db/database.js';
 import { notifications } from '../db/schema.js';
 import { verifyNotifySign } from '../ums/sign.js';
+import { diagnoseSignature, diagnosisLine } from './signature-doctor.js';
 import { parseBeijing } from '../ums/time.js';
 import { applyReportInTransaction, type ApplyOutcome, type StatusReport } from './ledger.js';
 import { normaliseStatus } from './status.js';
@@ -60,6 +61,8 @@ class Rejection extends Error {
     readonly fields?: Readonly<Record<string, string>>,
     readonly verified = false,
     readonly keyIndex?: number,
+    /** Why the signature failed, in an operator's terms (signature doctor); never a key. */
+    readonly diagnosis?: string,
   ) {
     super(reason);
   }
@@ -79,7 +82,8 @@ export async function applyNotification(
     fields = parseNotificationBody(raw);
     const verdict = verifyNotifySign(fields, keys);
     if (!verdict.ok) {
-      throw new Rejection(verdict.reason === 'mismatch' ? 'bad-signature' : verdict.reason, fields);
+      const diagnosis = diagnosisLine(diagnoseSignature(fields, keys));
+      throw new Rejection(verdict.reason === 'mismatch' ? 'bad-signature' : verdict.reason, fields, false, undefined, diagnosis);
     }
     keyIndex = verdict.keyIndex;
     report = reportFrom(fields, keyIndex);
@@ -316,6 +320,7 @@ async function reject(db: Database, raw: RawNotification, rejection: Rejection, 
         status: fields?.status?.slice(0, 32) || null,
         outcome: 'rejected',
         reason: rejection.reason,
+        diagnosis: rejection.diagnosis ?? null,
       })
       .returning({ id: notifications.id });
     notificationId = row?.id;
@@ -323,7 +328,8 @@ async function reject(db: Database, raw: RawNotification, rejection: Rejection, 
     // The answer stays 400: the body is wrong whether or not we could keep a copy of it.
     log.error({ err: describeError(err), reason: rejection.reason }, 'rejected notification could not be stored for audit');
   }
-  log.warn({ merOrderId, reason: rejection.reason, notificationId }, 'notification rejected');
+  // `diagnosis`, not `signature`: the logger censors any field named signature.
+  log.warn({ merOrderId, reason: rejection.reason, diagnosis: rejection.diagnosis, notificationId }, 'notification rejected');
   return { outcome: 'rejected', httpStatus: 400, body: 'FAILED', reason: rejection.reason, merOrderId, notificationId };
 }
 

@@ -233,6 +233,21 @@ describeEachDatabase('POST /notify/ums', (kind) => {
       await expectRejected(merOrderId, formBody(signed(notificationFields(merOrderId), 'not-the-key')), 'bad-signature');
     });
 
+    it('a bad signature is diagnosed for the operator, in the stored attempt and the log, without the key', async () => {
+      const merOrderId = await order();
+      const linesBefore = logLines.length;
+      const f = signed(notificationFields(merOrderId), 'not-the-key');
+      const body = formBody(f);
+      await expectRejected(merOrderId, body, 'bad-signature');
+      const [row] = await h.db.select().from(notifications).where(eq(notifications.rawBody, body));
+      expect(row?.diagnosis).toMatch(/^bad-signature\/wrong-key: /);
+      const logged = logLines.slice(linesBefore).join('');
+      expect(logged).toContain('bad-signature/wrong-key');
+      expect(logged).not.toContain(NOTIFY_KEY);
+      expect(logged).not.toContain(f.sign);
+      expect(row?.diagnosis).not.toContain(NOTIFY_KEY);
+    });
+
     it('a tampered amount', async () => {
       const merOrderId = await order();
       const f = signed(notificationFields(merOrderId));
