@@ -36,11 +36,15 @@ export function spec(context: BenchContext, role: ChildRole): ChildSpec {
 }
 
 export function figure(input: Omit<FigureResult, 'ratio'> & { digits?: number }): FigureResult {
-  const { digits = 1, ...rest } = input;
+  const { digits = 1, name, value, unit, baseline, baselineValue, ...extra } = input;
+  // The contract's keys first, in its order; target, met and notes after.
   return {
-    ...rest,
-    value: round(rest.value, digits),
-    baselineValue: round(rest.baselineValue, digits),
-    ratio: round(rest.value / rest.baselineValue, 2),
+    name,
+    value: round(value, digits),
+    unit,
+    baseline,
+    baselineValue: round(baselineValue, digits),
+    ratio: round(value / baselineValue, 2),
+    ...extra,
   };
 }
