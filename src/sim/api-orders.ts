@@ -45,16 +45,18 @@ export function refundFields(order: SimOrder, refund: RefundRecord): Record<stri
     refundTargetOrderId: refund.refundTargetOrderId,
     refundAmount: refund.refundAmount,
     refundInvoiceAmount: refund.refundAmount,
-    refundPayTime: dateTime(refund.refundPayTime),
-    refundSettleDate: date(refund.refundPayTime),
-    refundFunds: `现金:${refund.refundAmount}`,
+    // Only a refund that went through has a time and funds to report.
+    ...(refund.refundStatus === 'SUCCESS'
+      ? { refundPayTime: dateTime(refund.refundPayTime), refundSettleDate: date(refund.refundPayTime), refundFunds: `现金:${refund.refundAmount}` }
+      : {}),
     ...(refund.refundDesc ? { refundDesc: refund.refundDesc } : {}),
   };
 }
 
 /**
  * Refunds `refundAmount` of a paid order. The same refundOrderId again returns the earlier refund
- * (idempotent); more than what remains is refused; a refund notifies TRADE_REFUND.
+ * (idempotent); more than what remains (PROCESSING refunds hold their amount) is refused; a refund
+ * notifies TRADE_REFUND once it has gone through.
  */
 export function performRefund(engine: SimEngine, order: SimOrder, body: JsonObject): RefundRecord {
   const refundAmount = amount(body, 'refundAmount');
@@ -65,21 +67,21 @@ export function performRefund(engine: SimEngine, order: SimOrder, body: JsonObje
   const refundDesc = optionalText(body, 'refundDesc', 255);
 
   const earlier = order.refunds.find((r) => r.refundOrderId === refundOrderId);
-  if (earlier) return earlier;
+  if (earlier) {
+    engine.settleDueRefunds(order);
+    return earlier;
+  }
   const owner = engine.store.refundOwner(refundOrderId);
   if (owner) throw new SimRejection('DUP_ORDER', `refundOrderId ${refundOrderId} was already used for order ${owner.merOrderId}`);
   if (engine.store.get(refundOrderId)) throw badRequest('refundOrderId must differ from every merOrderId');
   if (order.status !== 'TRADE_SUCCESS' && order.status !== 'TRADE_REFUND') {
     throw new SimRejection('OPERATION_NOT_ALLOWED', `订单状态不允许退款: order is ${order.status}`);
   }
-  const remaining = order.totalAmount - order.refundedAmount;
+  const remaining = order.totalAmount - order.refundedAmount - engine.store.pendingRefundAmount(order);
   if (refundAmount > remaining) {
     throw new SimRejection('OPERATION_NOT_ALLOWED', `退款金额超过可退金额: ${refundAmount} > ${remaining} fen remaining`);
   }
-  const refund = engine.store.refund(order, refundOrderId, refundAmount, refundDesc);
-  engine.log?.info({ merOrderId: order.merOrderId, refundOrderId, refundAmount }, 'ums-sim: refunded');
-  engine.notify(order, 'TRADE_REFUND', refund);
-  return refund;
+  return engine.refund(order, refundOrderId, refundAmount, refundDesc);
 }
 
 export function refundAnswer(engine: SimEngine, body: JsonObject): Record<string, unknown> {
@@ -89,7 +91,8 @@ export function refundAnswer(engine: SimEngine, body: JsonObject): Record<string
 
 /**
  * refund-query: `merOrderId` is the original order (plus `refundOrderId`), or, as two integrations
- * send it, the refund's own id. Without refundOrderId the latest refund answers.
+ * send it, the refund's own id. Without refundOrderId the latest refund answers. A PROCESSING
+ * refund answers PROCESSING until it settles (the `refund-processing` scenario).
  */
 export function refundQueryAnswer(engine: SimEngine, body: JsonObject): Record<string, unknown> {
   const instMid = checkCommon(body, engine.credentials);
@@ -104,6 +107,8 @@ export function refundQueryAnswer(engine: SimEngine, body: JsonObject): Record<s
   if (!order || order.instMid !== instMid) throw notFound();
   const refund = wanted === undefined ? order.refunds.at(-1) : order.refunds.find((r) => r.refundOrderId === wanted);
   if (!refund) throw notFound();
+  // A PROCESSING refund whose time has come answers (and notifies) its final status now.
+  engine.settleDueRefunds(order);
   return {
     ...refundFields(order, refund),
     payTime: order.payTime ? dateTime(order.payTime) : undefined,

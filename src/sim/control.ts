@@ -60,7 +60,8 @@ function route(engine: SimEngine, tokens: TokenStore, method: string, path: stri
       const order = engine.order(merOrderId);
       const status = (input.status ?? order.status) as OrderStatus;
       if (!STATUSES.includes(status)) throw new ControlError(400, `status must be one of ${STATUSES.join(', ')}`);
-      const refund = status === 'TRADE_REFUND' ? order.refunds.at(-1) : undefined;
+      // The latest refund that went through (a PROCESSING or FAILed one was never announced).
+      const refund = status === 'TRADE_REFUND' ? order.refunds.filter((r) => r.refundStatus === 'SUCCESS').at(-1) : undefined;
       const deliveries = engine.notify(order, status, refund);
       if (deliveries.length === 0) throw new ControlError(409, 'the order has no notifyUrl and no default notify URL is configured');
       return { status: 200, json: { deliveries: deliveries.map(deliveryView) } };
@@ -89,6 +90,7 @@ function route(engine: SimEngine, tokens: TokenStore, method: string, path: stri
     return { status: 200, json: { expired: tokens.expireAll() } };
   }
   if (method === 'POST' && path === '/_sim/reset') {
+    engine.stopTimers();
     engine.store.clear();
     engine.scenarios.clear();
     return { status: 200, json: { reset: true } };

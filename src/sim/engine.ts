@@ -28,6 +28,8 @@ export interface PayOptions {
 }
 
 export class SimEngine {
+  readonly #timers = new Set<NodeJS.Timeout>();
+
   /** Base URL of the simulator, known once it listens (the cashier and QR links point at it). */
   baseUrl = '';
 
@@ -58,6 +60,56 @@ export class SimEngine {
     this.log?.info({ merOrderId, status: order.status }, 'ums-sim: order settled');
     const deliveries = options.notify === false ? [] : this.notify(order, order.status);
     return { order, deliveries };
+  }
+
+  /**
+   * Records a new refund: at once (SUCCESS, TRADE_REFUND notified), or, under a
+   * `refund-processing` scenario, PROCESSING until it settles: by a timer after `settleAfterMs`,
+   * or when refund-query (or the same refund again) looks at it once that time has come.
+   */
+  refund(order: SimOrder, refundOrderId: string, refundAmount: number, refundDesc?: string): RefundRecord {
+    const scenario = this.scenarios.takeRefund(order.merOrderId);
+    const ids = { merOrderId: order.merOrderId, refundOrderId, refundAmount };
+    if (!scenario) {
+      const refund = this.store.refund(order, refundOrderId, refundAmount, refundDesc);
+      this.log?.info(ids, 'ums-sim: refunded');
+      this.notify(order, 'TRADE_REFUND', refund);
+      return refund;
+    }
+    const settlesAt = new Date(this.now().getTime() + scenario.settleAfterMs);
+    const refund = this.store.refund(order, refundOrderId, refundAmount, refundDesc, { settlesAt, outcome: scenario.outcome });
+    this.log?.info({ ...ids, settlesAt, outcome: scenario.outcome }, 'ums-sim: refund processing');
+    // With 0 nobody needs waking: the first refund-query settles it.
+    if (scenario.settleAfterMs > 0) {
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        this.#settle(order, refund);
+      }, scenario.settleAfterMs);
+      timer.unref();
+      this.#timers.add(timer);
+    }
+    return refund;
+  }
+
+  /** Settles the order's PROCESSING refunds whose time has come (what a look at UMS would find). */
+  settleDueRefunds(order: SimOrder): void {
+    const now = this.now().getTime();
+    for (const refund of order.refunds) {
+      if (refund.pending && refund.pending.settlesAt.getTime() <= now) this.#settle(order, refund);
+    }
+  }
+
+  /** Cancels every pending settlement timer (close, reset); the refunds stay PROCESSING. */
+  stopTimers(): void {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+  }
+
+  #settle(order: SimOrder, refund: RefundRecord): void {
+    if (!this.store.settleRefund(order, refund)) return;
+    this.log?.info({ merOrderId: order.merOrderId, refundOrderId: refund.refundOrderId, refundStatus: refund.refundStatus }, 'ums-sim: refund settled');
+    // A failed refund moved no money: there is nothing to announce.
+    if (refund.refundStatus === 'SUCCESS') this.notify(order, 'TRADE_REFUND', refund);
   }
 
   /** Sends the notification for `order` at `status` (with `refund` for TRADE_REFUND), shaped by scenarios. */

@@ -13,6 +13,11 @@
  *   stale       after it has settled, deliver the order's previous status with a fresh notifyId
  *   wrong-key   sign it with a key the merchant does not have (every attempt)
  *   delay       hold it `delayMs` before the first attempt
+ * Refund scenario (the next new refund, optionally only of one `merOrderId`):
+ *   refund-processing  answer it `refundStatus: PROCESSING` and keep it pending; refund-query
+ *               answers PROCESSING until `settleAfterMs` (default 0) has passed, then `outcome`
+ *               (default SUCCESS: the money goes back and TRADE_REFUND is notified; FAIL: nothing
+ *               is refunded)
  */
 import { z } from 'zod';
 
@@ -31,13 +36,20 @@ export const scenarioSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('stale'), merOrderId }),
   z.object({ kind: z.literal('wrong-key'), merOrderId }),
   z.object({ kind: z.literal('delay'), delayMs: z.number().int().min(0).max(86_400_000), merOrderId }),
+  z.object({
+    kind: z.literal('refund-processing'),
+    merOrderId,
+    settleAfterMs: z.number().int().min(0).max(86_400_000).default(0),
+    outcome: z.enum(['SUCCESS', 'FAIL']).default('SUCCESS'),
+  }),
 ]);
 
 /** What a caller may pass (defaults filled in on the way in). */
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type Scenario = z.output<typeof scenarioSchema>;
 export type ApiScenario = Extract<Scenario, { kind: 'slow' | 'http-error' | 'errcode' }>;
-export type NotifyScenario = Exclude<Scenario, ApiScenario>;
+export type RefundScenario = Extract<Scenario, { kind: 'refund-processing' }>;
+export type NotifyScenario = Exclude<Scenario, ApiScenario | RefundScenario>;
 
 export interface PendingScenario {
   id: number;
@@ -48,6 +60,10 @@ export interface PendingScenario {
 
 function isApi(s: Scenario): s is ApiScenario {
   return s.kind === 'slow' || s.kind === 'http-error' || s.kind === 'errcode';
+}
+
+function isRefund(s: Scenario): s is RefundScenario {
+  return s.kind === 'refund-processing';
 }
 
 /** Thrown for a scenario request that does not parse; the message names the problem. */
@@ -89,13 +105,23 @@ export class ScenarioBook {
     const taken: NotifyScenario[] = [];
     for (const entry of [...this.#pending]) {
       const s = entry.scenario;
-      if (isApi(s) || (s.merOrderId !== undefined && s.merOrderId !== merOrderId)) continue;
+      if (isApi(s) || isRefund(s) || (s.merOrderId !== undefined && s.merOrderId !== merOrderId)) continue;
       // One scenario of each kind per notification.
       if (taken.some((t) => t.kind === s.kind)) continue;
       taken.push(s);
       this.#use(entry);
     }
     return taken;
+  }
+
+  /** The refund scenario for a new refund of this order, if one is pending (used up). */
+  takeRefund(merOrderId: string): RefundScenario | undefined {
+    const entry = this.#pending.find(
+      (p) => isRefund(p.scenario) && (p.scenario.merOrderId === undefined || p.scenario.merOrderId === merOrderId),
+    );
+    if (!entry) return undefined;
+    this.#use(entry);
+    return entry.scenario as RefundScenario;
   }
 
   list(): readonly PendingScenario[] {

@@ -115,6 +115,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<UmsSimu
     close: () => {
       closed ??= new Promise<void>((resolve) => {
         notifier.close();
+        engine.stopTimers();
         sim.server.close(() => resolve());
         sim.shutdown();
       });

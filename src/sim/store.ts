@@ -5,7 +5,7 @@
  */
 import { date } from './clock.js';
 import * as fake from './fake-ids.js';
-import type { OrderStatus, PayOutcome, RefundRecord, SimOrder } from './types.js';
+import type { OrderStatus, PayOutcome, PendingRefund, RefundRecord, SimOrder } from './types.js';
 
 const OPEN: readonly OrderStatus[] = ['NEW_ORDER', 'WAIT_BUYER_PAY'];
 
@@ -83,21 +83,48 @@ export class OrderStore {
     this.#move(order, 'TRADE_CLOSED');
   }
 
-  refund(order: SimOrder, refundOrderId: string, refundAmount: number, refundDesc?: string): RefundRecord {
+  /**
+   * Records a refund. Without `pending` the money goes back at once; with it the refund is
+   * PROCESSING and holds its amount until settleRefund.
+   */
+  refund(order: SimOrder, refundOrderId: string, refundAmount: number, refundDesc?: string, pending?: PendingRefund): RefundRecord {
     const refund: RefundRecord = {
       refundOrderId,
       refundAmount,
       refundTargetOrderId: fake.refundTargetOrderId(this.now()),
-      refundStatus: 'SUCCESS',
+      refundStatus: pending ? 'PROCESSING' : 'SUCCESS',
       refundPayTime: this.now(),
       ...(refundDesc === undefined ? {} : { refundDesc }),
+      ...(pending ? { pending } : {}),
     };
     order.refunds.push(refund);
-    order.refundedAmount += refundAmount;
     this.#refundOwners.set(refundOrderId, order.merOrderId);
+    if (!pending) this.#refunded(order, refund);
+    return refund;
+  }
+
+  /** Ends a PROCESSING refund as it was told to; false when it was no longer pending. */
+  settleRefund(order: SimOrder, refund: RefundRecord): boolean {
+    const pending = refund.pending;
+    if (!pending) return false;
+    delete refund.pending;
+    refund.refundStatus = pending.outcome;
+    if (pending.outcome === 'SUCCESS') {
+      refund.refundPayTime = this.now();
+      this.#refunded(order, refund);
+    }
+    return true;
+  }
+
+  /** Fen held by PROCESSING refunds (not refunded yet, not refundable again either). */
+  pendingRefundAmount(order: SimOrder): number {
+    return order.refunds.reduce((sum, r) => (r.refundStatus === 'PROCESSING' ? sum + r.refundAmount : sum), 0);
+  }
+
+  #refunded(order: SimOrder, refund: RefundRecord): void {
+    order.refundedAmount += refund.refundAmount;
     // Partial and full refunds both leave the order at TRADE_REFUND (what UMS's query shows).
     this.#move(order, 'TRADE_REFUND', true);
-    return refund;
   }
 
   #move(order: SimOrder, status: OrderStatus, repeat = false): void {

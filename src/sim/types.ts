@@ -52,13 +52,25 @@ export interface ChannelSpec {
   family: 'netpay' | 'bills';
 }
 
+/** PROCESSING only under the `refund-processing` scenario, until the refund settles. */
+export type RefundStatus = 'SUCCESS' | 'PROCESSING' | 'FAIL';
+
+/** How a PROCESSING refund will end, and from when on (the simulator's clock). */
+export interface PendingRefund {
+  settlesAt: Date;
+  outcome: 'SUCCESS' | 'FAIL';
+}
+
 export interface RefundRecord {
   refundOrderId: string;
   refundAmount: number;
   refundTargetOrderId: string;
-  refundStatus: 'SUCCESS';
+  refundStatus: RefundStatus;
+  /** When the refund was answered; once SUCCESS, when the money went back. */
   refundPayTime: Date;
   refundDesc?: string;
+  /** Set while refundStatus is PROCESSING. */
+  pending?: PendingRefund;
 }
 
 export interface StatusStep {

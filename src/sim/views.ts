@@ -18,7 +18,8 @@ export interface OrderView {
   notifyUrl?: string;
   expiresAt: string;
   history: { status: string; at: string }[];
-  refunds: { refundOrderId: string; refundAmount: number; refundStatus: string; refundPayTime: string }[];
+  /** `settlesAt` and `outcome` while a refund is PROCESSING (the refund-processing scenario). */
+  refunds: { refundOrderId: string; refundAmount: number; refundStatus: string; refundPayTime: string; settlesAt?: string; outcome?: string }[];
   billNo?: string;
   billDate?: string;
   qrCodeId?: string;
@@ -46,6 +47,7 @@ export function orderView(order: SimOrder): OrderView {
       refundAmount: r.refundAmount,
       refundStatus: r.refundStatus,
       refundPayTime: r.refundPayTime.toISOString(),
+      ...(r.pending ? { settlesAt: r.pending.settlesAt.toISOString(), outcome: r.pending.outcome } : {}),
     })),
     ...(order.channel.family === 'bills' ? { billNo: order.merOrderId, billDate: order.billDate, qrCodeId: order.qrCodeId } : {}),
   };
