@@ -32,8 +32,15 @@ export interface BurstOptions {
   timeoutMs: number;
 }
 
+export interface BurstResult {
+  /** In the order of `notifications`. */
+  answers: Answer[];
+  /** `SUCCESS` answers that arrived after `after.run` was called (drained in-flight requests). */
+  successAfterTrigger: number;
+}
+
 /** Sends every notification once (no retries) and returns the answers in the same order. */
-export async function fireBurst(options: BurstOptions): Promise<Answer[]> {
+export async function fireBurst(options: BurstOptions): Promise<BurstResult> {
   const pool = new Pool(options.url, {
     connections: options.concurrency,
     pipelining: 1,
@@ -45,6 +52,7 @@ export async function fireBurst(options: BurstOptions): Promise<Answer[]> {
   let next = 0;
   let answered = 0;
   let fired = false;
+  let successAfterTrigger = 0;
 
   const send = async (n: Notification): Promise<Answer> => {
     try {
@@ -67,8 +75,10 @@ export async function fireBurst(options: BurstOptions): Promise<Answer[]> {
   const worker = async () => {
     while (next < options.notifications.length) {
       const index = next++;
-      answers[index] = await send(options.notifications[index]!);
+      const answer = await send(options.notifications[index]!);
+      answers[index] = answer;
       answered++;
+      if (fired && answer.kind === 'SUCCESS') successAfterTrigger++;
       if (!fired && answered >= options.after.answers) {
         fired = true;
         options.after.run();
@@ -81,7 +91,7 @@ export async function fireBurst(options: BurstOptions): Promise<Answer[]> {
   } finally {
     await pool.destroy();
   }
-  return answers;
+  return { answers, successAfterTrigger };
 }
 
 /** How many answers of each kind, e.g. `{ SUCCESS: 180, FAILED: 3, 'no-answer': 217 }`. */

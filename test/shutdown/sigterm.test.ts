@@ -42,6 +42,7 @@ afterEach(async () => {
 
 interface Run {
   answers: Answer[];
+  successAfterSigterm: number;
   exitAfterSigtermMs: number;
 }
 
@@ -49,29 +50,36 @@ interface Run {
 async function burstAndSigterm(env: GatewayEnv, burst: readonly Notification[]): Promise<Run> {
   const gateway = await spawnGateway(env);
   running = gateway;
-  await waitUntilReady(gateway, READY_WITHIN_MS);
+  try {
+    await waitUntilReady(gateway, READY_WITHIN_MS);
 
-  let sigtermAt = 0;
-  const answers = await fireBurst({
-    url: gateway.url,
-    notifications: burst,
-    concurrency: CONCURRENCY,
-    timeoutMs: 15_000,
-    after: {
-      answers: SIGTERM_AFTER,
-      run: () => {
-        sigtermAt = Date.now();
-        gateway.signal('SIGTERM');
+    let sigtermAt = 0;
+    const { answers, successAfterTrigger } = await fireBurst({
+      url: gateway.url,
+      notifications: burst,
+      concurrency: CONCURRENCY,
+      timeoutMs: 15_000,
+      after: {
+        answers: SIGTERM_AFTER,
+        run: () => {
+          sigtermAt = Date.now();
+          gateway.signal('SIGTERM');
+        },
       },
-    },
-  });
-  expect(sigtermAt, 'SIGTERM was never sent').toBeGreaterThan(0);
+    });
+    expect(sigtermAt, 'SIGTERM was never sent').toBeGreaterThan(0);
 
-  const exit = await exitWithin(gateway, Math.max(0, sigtermAt + EXIT_WITHIN_MS - Date.now()));
-  expect(exit, `the gateway had not exited ${EXIT_WITHIN_MS} ms after SIGTERM:\n${gateway.output()}`).toBeDefined();
-  expect(exit, `the gateway's exit after SIGTERM:\n${gateway.output()}`).toEqual({ code: 0, signal: null });
-  running = undefined;
-  return { answers, exitAfterSigtermMs: Date.now() - sigtermAt };
+    const exit = await exitWithin(gateway, Math.max(0, sigtermAt + EXIT_WITHIN_MS - Date.now()));
+    const exitAfterSigtermMs = Date.now() - sigtermAt;
+    expect(exit, `the gateway had not exited ${EXIT_WITHIN_MS} ms after SIGTERM:\n${gateway.output()}`).toBeDefined();
+    expect(exit, `the gateway's exit after SIGTERM:\n${gateway.output()}`).toEqual({ code: 0, signal: null });
+    return { answers, successAfterSigterm: successAfterTrigger, exitAfterSigtermMs };
+  } finally {
+    // After a failure it may still run: kill it before the caller removes its data directory or
+    // drops its database.
+    await gateway.kill();
+    running = undefined;
+  }
 }
 
 /** The assertions of this file, on the database the gateway used. */
@@ -85,7 +93,7 @@ async function expectNothingLost(db: Database, burst: readonly Notification[], r
   const drainJson = answers.filter((a) => a.kind === 'FAILED' && a.text !== 'FAILED').length;
   const errors = [...new Set(answers.flatMap((a) => (a.kind === 'no-answer' ? [a.error] : [])))];
   console.info(
-    `[${driver}] ${burst.length} notifications: ${counts.SUCCESS} SUCCESS, ${counts.FAILED} 503 (${drainJson} of them Fastify's drain JSON), ` +
+    `[${driver}] ${burst.length} notifications: ${counts.SUCCESS} SUCCESS (${run.successAfterSigterm} after SIGTERM), ${counts.FAILED} 503 (${drainJson} of them Fastify's drain JSON), ` +
       `${counts['no-answer']} unanswered (${errors.join(', ') || 'none'}), ${counts.unexpected} unexpected; ` +
       `${storedAnyway} not answered SUCCESS but stored (UMS's retry will be a duplicate); exit ${run.exitAfterSigtermMs} ms after SIGTERM`,
   );
