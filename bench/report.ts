@@ -1,6 +1,6 @@
 /** The markdown table on stdout and bench/results/latest.json (CONTRACT.md). */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, platform, release, totalmem } from 'node:os';
+import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { dirname } from 'node:path';
 import type { FigureResult } from './figure.js';
 
@@ -23,7 +23,13 @@ export function markdownTable(results: readonly FigureResult[]): string {
   return lines.join('\n');
 }
 
-export function writeResults(path: string, machineText: string, results: readonly FigureResult[]): void {
+/** The 1-minute load average: other work on the machine during the run shows here. */
+export function load1(): number {
+  return Math.round((loadavg()[0] ?? 0) * 100) / 100;
+}
+
+export function writeResults(path: string, machineText: string, results: readonly FigureResult[], loadAverage: { start: number; end: number }): void {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, `${JSON.stringify({ machine: machineText, date: new Date().toISOString(), results }, null, 2)}\n`);
+  const document = { machine: machineText, date: new Date().toISOString(), loadAverage1m: loadAverage, results };
+  writeFileSync(path, `${JSON.stringify(document, null, 2)}\n`);
 }

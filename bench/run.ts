@@ -15,7 +15,7 @@ import { fanoutFigures } from './fanout.js';
 import type { BenchContext, FigureResult } from './figure.js';
 import { queryFigures } from './graphql-query.js';
 import { notifyFigures } from './notify.js';
-import { machine, markdownTable, writeResults } from './report.js';
+import { load1, machine, markdownTable, writeResults } from './report.js';
 import { umsClientFigures } from './ums-client.js';
 
 const FIGURES: Record<string, (context: BenchContext) => Promise<FigureResult[]>> = {
@@ -39,9 +39,11 @@ async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
   for (const name of only ?? []) if (!FIGURES[name]) throw new Error(`BENCH_ONLY: unknown figure ${name} (known: ${Object.keys(FIGURES).join(', ')})`);
   const started = Date.now();
+  const loadAtStart = load1();
   const database = await createBenchDatabase();
   const log = (line: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${line}\n`);
   log(`database: ${database.description}`);
+  log(`1-minute load average at start: ${loadAtStart} (2 cores; above ~0.5 something else is running and every figure is noisier)`);
   const context: BenchContext = {
     database,
     seconds: positive('BENCH_SECONDS', 6),
@@ -62,10 +64,11 @@ async function main(): Promise<void> {
   }
 
   const machineText = machine(database.description);
-  process.stdout.write(`\n## Benchmarks (${new Date().toISOString()})\n\n${machineText}\n\n${markdownTable(results)}\n\n`);
+  const loadAverage = { start: loadAtStart, end: load1() };
+  process.stdout.write(`\n## Benchmarks (${new Date().toISOString()})\n\n${machineText}\n1-minute load average: ${loadAverage.start} at start, ${loadAverage.end} at the end\n\n${markdownTable(results)}\n\n`);
   process.stdout.write('Ratios are gateway / baseline: for req/s and calls/s higher is better, for ms and KB lower is better.\n');
   if (!only) {
-    writeResults(RESULTS, machineText, results);
+    writeResults(RESULTS, machineText, results, loadAverage);
     process.stdout.write(`Written to bench/results/latest.json in ${((Date.now() - started) / 1000).toFixed(0)} s.\n`);
   }
 }
