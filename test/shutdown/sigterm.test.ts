@@ -23,7 +23,7 @@ const NOTIFICATIONS = 400;
 const CONCURRENCY = 50;
 /** SIGTERM once this many answers have come back: mid-burst, with ~CONCURRENCY in flight. */
 const SIGTERM_AFTER = 100;
-const READY_WITHIN_MS = 20_000;
+const READY_WITHIN_MS = 30_000;
 const EXIT_WITHIN_MS = 20_000;
 
 function burstOf(count: number): Notification[] {
@@ -106,16 +106,16 @@ async function expectNothingLost(db: Database, burst: readonly Notification[], r
 
   // Every SUCCESS is stored and applied to its payment, completely.
   const lost = burst.filter((_, i) => answers[i]!.kind === 'SUCCESS' && effects[i] !== 'applied');
-  expect(lost.map((n) => ({ merOrderId: n.merOrderId, state: ledger.byOrder.get(n.merOrderId) })), 'answered SUCCESS, not stored').toEqual([]);
+  expect(lost.map((n) => ({ merOrderId: n.merOrderId, state: ledger.byOrder.get(n.merOrderId) })), `${lost.length} answered SUCCESS but not stored`).toEqual([]);
   // Everything else was either applied completely or not at all (UMS retries it).
   const partial = burst.filter((_, i) => effects[i] === 'inconsistent');
-  expect(partial.map((n) => ({ merOrderId: n.merOrderId, state: ledger.byOrder.get(n.merOrderId) })), 'half-written').toEqual([]);
+  expect(partial.map((n) => ({ merOrderId: n.merOrderId, state: ledger.byOrder.get(n.merOrderId) })), `${partial.length} half-written`).toEqual([]);
   // And no payment anywhere lacks an event of its history.
   expect(ledger.halfWritten).toEqual([]);
 }
 
 describe('SIGTERM during a burst of notifications leaves every one either stored or unanswered', () => {
-  it('PGlite (data directory on disk)', { timeout: 60_000 }, async () => {
+  it('PGlite (data directory on disk)', { timeout: 90_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ums-shutdown-'));
     const pgliteDataDir = join(dir, 'pgdata');
     try {
@@ -141,7 +141,7 @@ describe('SIGTERM during a burst of notifications leaves every one either stored
     }
   });
 
-  it.skipIf(!TEST_DATABASE_URL)('Postgres (a fresh database on TEST_DATABASE_URL; skipped without it)', { timeout: 60_000 }, async () => {
+  it.skipIf(!TEST_DATABASE_URL)('Postgres (a fresh database on TEST_DATABASE_URL; skipped without it)', { timeout: 90_000 }, async () => {
     const h = await postgresDatabase();
     try {
       const burst = burstOf(NOTIFICATIONS);
