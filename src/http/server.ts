@@ -21,7 +21,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     bodyLimit: 1024 * 1024,
     // Shutdown waits for in-flight requests but must not hang on idle keep-alive sockets.
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // A request already on an open connection when shutdown starts is served, not refused:
+    // Fastify answers it with `Connection: close`, the database closes only after app.close()
+    // has drained it, so a late notification is stored and answered SUCCESS instead of getting
+    // a JSON 503 where UMS expects the plain `FAILED` vocabulary.
+    return503OnClosing: false,
     // One structured line per notification or UMS call is written by those rooms; per-request
     // access logs would double them.
     logController: new LogController({ disableRequestLogging: true }),

@@ -100,6 +100,8 @@ async function expectNothingLost(db: Database, burst: readonly Notification[], r
 
   // A valid, signed notification never gets anything but SUCCESS, 503 or silence.
   expect(answers.filter((a) => a.kind === 'unexpected')).toEqual([]);
+  // CONTRACT.md: every answer that is not SUCCESS is the plain body FAILED, during a drain too.
+  expect(drainJson).toBe(0);
   // The SIGTERM really landed mid-burst: some were answered SUCCESS, some were not.
   expect(counts.SUCCESS).toBeGreaterThanOrEqual(SIGTERM_AFTER / 2);
   expect(counts.SUCCESS, 'every notification was answered SUCCESS: the SIGTERM missed the burst').toBeLessThan(burst.length);
