@@ -86,7 +86,7 @@ const SCOPES: readonly Scope[] = ['read', 'pay', 'refund', 'admin'];
 
 function parseApiKeys(raw: string | undefined): ApiKey[] {
   if (raw === undefined || raw.trim() === '') return [];
-  return raw.split(',').map((entry) => {
+  const keys = raw.split(',').map((entry) => {
     const [key, scopeText] = entry.trim().split(':');
     if (!key || !scopeText) {
       throw new ConfigError('GATEWAY_API_KEYS: expected key:scope+scope,… (e.g. pk_web:read+pay,sk_ops:admin)');
@@ -99,6 +99,13 @@ function parseApiKeys(raw: string | undefined): ApiKey[] {
     }
     return { key: new Secret(key), scopes: new Set(scopes as Scope[]) };
   });
+  const seen = new Set<string>();
+  for (const { key } of keys) {
+    // Named by position, never by value: the key is a secret.
+    if (seen.has(key.reveal())) throw new ConfigError('GATEWAY_API_KEYS: the same key is listed twice (give each key one entry)');
+    seen.add(key.reveal());
+  }
+  return keys;
 }
 
 function parseBackoff(raw: string | undefined): number[] {
@@ -191,10 +198,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pgliteDataDir: nonEmpty('PGLITE_DATA_DIR', env.PGLITE_DATA_DIR, '.data/pglite'),
     umsBaseUrl,
     umsAppId: nonEmpty('UMS_APP_ID', env.UMS_APP_ID, DEMO.appId),
-    umsAppKey: new Secret(nonEmpty('UMS_APP_KEY', env.UMS_APP_KEY, DEMO.appKey)),
+    umsAppKey: new Secret(nonEmpty('UMS_APP_KEY', env.UMS_APP_KEY, DEMO.appKey).trim()),
     umsAuthMode: authMode,
-    umsNotifyKey: new Secret(nonEmpty('UMS_NOTIFY_KEY', env.UMS_NOTIFY_KEY, DEMO.notifyKey)),
-    umsNotifyKeyPrevious: env.UMS_NOTIFY_KEY_PREVIOUS?.trim() ? new Secret(env.UMS_NOTIFY_KEY_PREVIOUS) : undefined,
+    umsNotifyKey: new Secret(nonEmpty('UMS_NOTIFY_KEY', env.UMS_NOTIFY_KEY, DEMO.notifyKey).trim()),
+    // Trimmed: a trailing newline from a secrets file would otherwise break every verification.
+    umsNotifyKeyPrevious: env.UMS_NOTIFY_KEY_PREVIOUS?.trim() ? new Secret(env.UMS_NOTIFY_KEY_PREVIOUS.trim()) : undefined,
     umsSourceId: sourceId,
     umsMid: nonEmpty('UMS_MID', env.UMS_MID, DEMO.mid),
     umsTid: nonEmpty('UMS_TID', env.UMS_TID, DEMO.tid),
