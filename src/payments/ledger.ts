@@ -81,7 +81,24 @@ export interface ApplyOptions {
   notificationId?: number;
   /** The report as received, kept on the event for operators (never include `sign`). */
   payload?: unknown;
+  /**
+   * Apply the report only if the locked payment is still open (NEW_ORDER, WAIT_BUYER_PAY or
+   * UNKNOWN). For changes decided locally from a row read earlier, such as a close after a
+   * timeout: between that read and this write a payment may have arrived, and TRADE_CLOSED
+   * outranks TRADE_SUCCESS, so without this guard a paid order would be closed.
+   *
+   * When the payment is no longer open nothing is applied and the outcome is `stale` with reason
+   * `not-open`. If it is TRADE_SUCCESS or TRADE_REFUND it is also flagged for review
+   * (`close-attempt-on-paid-order`): we tried to close an order whose money had moved.
+   * A payment that does not exist yet is created from the report as usual (unknown order).
+   */
+  onlyIfOpen?: boolean;
 }
+
+/** Outcome reason when `onlyIfOpen` found the payment no longer open. */
+export const NOT_OPEN_REASON = 'not-open';
+/** Review reason when `onlyIfOpen` found the payment paid (or refunded). */
+export const CLOSE_OF_PAID_ORDER_REASON = 'close-attempt-on-paid-order';
 
 /** A new order, stored as NEW_ORDER before UMS is called, so a crash leaves a trace. */
 export interface NewOrder {
@@ -134,7 +151,10 @@ export async function insertNewOrder(db: Database, order: NewOrder): Promise<{ p
   });
 }
 
-/** `applyReportInTransaction` in a transaction of its own (a savepoint when `db` is one). */
+/**
+ * `applyReportInTransaction` in a transaction of its own (a savepoint when `db` is one).
+ * Pass `{ onlyIfOpen: true }` for a change decided locally (see ApplyOptions.onlyIfOpen).
+ */
 export async function applyReport(
   db: Database,
   report: StatusReport,
@@ -162,6 +182,8 @@ export async function applyReportInTransaction(
     current = await lockPayment(tx, report.merOrderId);
     if (!current) throw new Error(`payment ${report.merOrderId} vanished while being created`);
   }
+
+  if (options.onlyIfOpen && !isOpen(current.status as PaymentStatus)) return refuseNotOpen(tx, current);
 
   const mismatch = crossCheck(current, report);
   if (mismatch) return flagForReview(tx, current, mismatch);
@@ -296,6 +318,13 @@ async function flagForReview(tx: Transaction, current: PaymentRow, reason: strin
     .where(eq(payments.merOrderId, current.merOrderId))
     .returning();
   return { outcome: 'review', reason, payment: payment ?? current };
+}
+
+/** `onlyIfOpen` and the payment has moved on: apply nothing; a paid order also needs a person. */
+async function refuseNotOpen(tx: Transaction, current: PaymentRow): Promise<ApplyResult> {
+  const paid = current.status === 'TRADE_SUCCESS' || current.status === 'TRADE_REFUND';
+  const payment = paid ? (await flagForReview(tx, current, CLOSE_OF_PAID_ORDER_REASON)).payment : current;
+  return { outcome: 'stale', reason: NOT_OPEN_REASON, payment };
 }
 
 async function createFromReport(
