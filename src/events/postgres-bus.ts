@@ -13,6 +13,13 @@
  *   payment_events past the highest id it has seen. It looks back a little below that id, because
  *   identity values are taken before commit and a later id can commit first; a bounded set of
  *   delivered ids keeps every event delivered once.
+ * - An announced event whose read failed is remembered by id and read again by the next
+ *   catch-up, however many later events were delivered meanwhile (the look-back alone would lose
+ *   it once LOOKBACK newer events had been seen).
+ * - At start the bus marks the events already committed near the top as known (not delivered)
+ *   instead of ignoring everything up to max(id): an event whose id was taken before the start
+ *   but which commits after it is delivered. Once LISTEN is up, one catch-up takes in what
+ *   committed while it was being set up, so `start()` resolves with nothing pending.
  */
 import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
@@ -78,12 +85,18 @@ export class PostgresBus implements PaymentBus {
   readonly #onNotification: (outcome: NotificationOutcome) => void;
   #subscription: { close(): Promise<void> } | undefined;
   #timer: NodeJS.Timeout | undefined;
-  /** Events at or below this id happened before the bus started: never delivered. */
+  /**
+   * Events at or below this id happened before the bus started: never delivered. It sits LOOKBACK
+   * below the highest id committed at start; the committed ids above it are in #delivered.
+   */
   #floorId = 0;
   #highestId = 0;
   readonly #delivered = new Set<number>();
   readonly #deliveredOrder: number[] = [];
   #queue: Announcement[] = [];
+  /** Announced ids whose read failed: the next catch-up reads them, whatever their age. */
+  readonly #unreadIds = new Set<number>();
+  #unreadKeys: { merOrderId: string; version: number }[] = [];
   #draining: Promise<void> | undefined;
   #listens = 0;
   #catchingUp: Promise<void> | undefined;
@@ -96,17 +109,28 @@ export class PostgresBus implements PaymentBus {
     this.#local = new InProcessBus((err) => this.#log?.error({ err }, 'payment change listener failed'));
   }
 
-  /** Reads where history stands, then LISTENs; changes committed from then on are delivered. */
+  /**
+   * Reads where history stands, LISTENs, then catches up once on what committed meanwhile (to
+   * nobody: there is no subscriber yet). Every change committed after it resolves is delivered,
+   * including one whose id was taken before (a transaction in flight at start).
+   */
   static async start(options: PostgresBusOptions): Promise<PostgresBus> {
     const bus = new PostgresBus(options);
     const [row] = await options.db.select({ max: sql<string | number | null>`max(${paymentEvents.id})` }).from(paymentEvents);
-    bus.#floorId = Number(row?.max ?? 0);
-    bus.#highestId = bus.#floorId;
+    const highest = Number(row?.max ?? 0);
+    bus.#floorId = Math.max(0, highest - LOOKBACK);
+    bus.#highestId = highest;
+    // The ids in (floor, highest] that are committed already are history; the gaps among them may
+    // be transactions still in flight, delivered when they commit.
+    const known = await options.db.select({ id: paymentEvents.id }).from(paymentEvents).where(gt(paymentEvents.id, bus.#floorId));
+    for (const { id } of known) bus.#remember(id);
     bus.#subscription = await options.listener.listen(
       options.channel ?? PAYMENT_EVENTS_CHANNEL,
       (payload) => bus.#announce(payload),
       () => bus.#listening(),
     );
+    // What committed between the reads above and the LISTEN rang no bell here.
+    await bus.catchUp().catch((err: unknown) => bus.#log?.warn({ err }, 'payment event catch-up failed'));
     const every = options.catchUpIntervalMs ?? 5000;
     if (every > 0) {
       bus.#timer = setInterval(() => void bus.catchUp().catch((err: unknown) => bus.#log?.warn({ err }, 'payment event catch-up failed')), every);
@@ -133,6 +157,7 @@ export class PostgresBus implements PaymentBus {
   }
 
   async #catchUpRounds(): Promise<void> {
+    await this.#readUnread();
     for (;;) {
       if (this.#closed) return;
       const from = Math.max(this.#floorId, this.#highestId - LOOKBACK);
@@ -149,6 +174,24 @@ export class PostgresBus implements PaymentBus {
     }
   }
 
+  /** Reads the announced events whose first read failed; each is forgotten once read. */
+  async #readUnread(): Promise<void> {
+    while (this.#unreadIds.size > 0 && !this.#closed) {
+      const ids = [...this.#unreadIds].slice(0, CATCH_UP_BATCH);
+      const rows = await this.#read(inArray(paymentEvents.id, ids));
+      for (const change of rows) this.#deliver(change, 'catch-up');
+      // An id with no row was announced by a transaction that committed it: it cannot vanish,
+      // but if it did there is nothing to deliver, so it is not kept forever either.
+      for (const id of ids) this.#unreadIds.delete(id);
+    }
+    while (this.#unreadKeys.length > 0 && !this.#closed) {
+      const { merOrderId, version } = this.#unreadKeys[0] as { merOrderId: string; version: number };
+      const rows = await this.#read(and(eq(paymentEvents.merOrderId, merOrderId), eq(paymentEvents.version, version)));
+      for (const change of rows) this.#deliver(change, 'catch-up');
+      this.#unreadKeys.shift();
+    }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -159,7 +202,10 @@ export class PostgresBus implements PaymentBus {
     await this.#catchingUp?.catch(() => {});
   }
 
-  /** Called by the driver each time the LISTEN is (re)established; every one after the first is a reconnect. */
+  /**
+   * Called by the driver each time the LISTEN is (re)established; every one after the first is a
+   * reconnect. The first is covered by the catch-up that start() runs once listen() resolves.
+   */
   #listening(): void {
     this.#listens += 1;
     if (this.#listens > 1) {
@@ -199,11 +245,20 @@ export class PostgresBus implements PaymentBus {
         for (const change of rows) this.#deliver(change, 'notify');
         for (let i = rows.length; i < batch.length; i++) this.#onNotification('missing');
       } catch (err) {
-        // The catch-up will find these events; the bus keeps running.
+        // The next catch-up reads these events by id, however old they are by then; the bus keeps running.
+        for (const id of ids) this.#unreadIds.add(id);
+        this.#unreadKeys.push(...keyed);
         for (let i = 0; i < batch.length; i++) this.#onNotification('error');
         this.#log?.warn({ err }, 'could not read announced payment events; the catch-up will retry');
       }
     }
+  }
+
+  /** Marks an id as delivered, forgetting the oldest beyond REMEMBERED. */
+  #remember(id: number): void {
+    this.#delivered.add(id);
+    this.#deliveredOrder.push(id);
+    if (this.#deliveredOrder.length > REMEMBERED) this.#delivered.delete(this.#deliveredOrder.shift() as number);
   }
 
   #read(where: ReturnType<typeof eq> | undefined): Promise<PaymentChange[]> {
@@ -221,9 +276,7 @@ export class PostgresBus implements PaymentBus {
       if (via === 'notify') this.#onNotification('duplicate');
       return;
     }
-    this.#delivered.add(id);
-    this.#deliveredOrder.push(id);
-    if (this.#deliveredOrder.length > REMEMBERED) this.#delivered.delete(this.#deliveredOrder.shift() as number);
+    this.#remember(id);
     if (id > this.#highestId) this.#highestId = id;
     if (via === 'notify') this.#onNotification('delivered');
     this.#local.publish(change);

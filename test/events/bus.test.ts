@@ -4,6 +4,7 @@
  * including after the LISTEN connection was dropped.
  */
 import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PaymentEventRow, PaymentRow } from '../../src/db/schema.js';
 import { InProcessBus, PAYMENT_EVENTS_CHANNEL, PostgresBus, type PaymentChange } from '../../src/events/bus.js';
@@ -104,6 +105,59 @@ describeEachDatabase('PostgresBus', (kind) => {
     expect(r.of(before)).toEqual([]);
   });
 
+  it('delivers an announced event whose read failed, even after more than the look-back of later events', async () => {
+    let failSelects = 0;
+    // The bus's database, with one select that fails on demand (a transient error).
+    const flaky = new Proxy(h.db, {
+      get(target, prop, receiver) {
+        if (prop === 'select') {
+          return (...args: Parameters<typeof target.select>) => {
+            if (failSelects > 0) {
+              failSelects -= 1;
+              throw new Error('transient');
+            }
+            return target.select(...args);
+          };
+        }
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const outcomes: string[] = [];
+    bus = await PostgresBus.start({ db: flaky, listener: h, catchUpIntervalMs: 0, onNotification: (o) => outcomes.push(o) });
+    const r = recorder(bus);
+    failSelects = 1;
+    const unlucky = await newOrder(h.db);
+    await waitFor(() => outcomes.includes('error'));
+    const later: string[] = [];
+    for (let i = 0; i < 250; i++) later.push(await newOrder(h.db));
+    await waitFor(() => later.every((id) => r.of(id).length === 1));
+    expect(r.of(unlucky)).toEqual([]);
+    await bus.catchUp();
+    expect(r.of(unlucky)).toEqual(['1:NEW_ORDER']);
+    await bus.catchUp(); // read once: not delivered again
+    expect(r.of(unlucky)).toEqual(['1:NEW_ORDER']);
+    expect(r.seen).toHaveLength(251);
+  });
+
+  it('treats what committed while LISTEN was being set up as history, not as late news', async () => {
+    let during = '';
+    // A LISTEN that takes a while: an order commits before it is established (its NOTIFY is lost).
+    const slowListen = {
+      listen: async (...args: Parameters<TestDatabase['listen']>) => {
+        during = await newOrder(h.db);
+        return h.listen(...args);
+      },
+    };
+    bus = await PostgresBus.start({ db: h.db, listener: slowListen, catchUpIntervalMs: 0 });
+    const r = recorder(bus);
+    const after = await newOrder(h.db);
+    await waitFor(() => r.of(after).length === 1);
+    await bus.catchUp();
+    expect(r.of(during)).toEqual([]);
+    expect(r.of(after)).toEqual(['1:NEW_ORDER']);
+  });
+
   it('catches up on an event whose notification never arrived', async () => {
     bus = await PostgresBus.start({ db: h.db, listener: h, catchUpIntervalMs: 50 });
     const r = recorder(bus);
@@ -150,6 +204,38 @@ describePostgres('PostgresBus across instances (real Postgres)', () => {
     await sleep(100);
     expect(ra.of(id)).toEqual(['1:NEW_ORDER', '2:TRADE_SUCCESS']);
     expect(rb.of(id)).toEqual(['1:NEW_ORDER', '2:TRADE_SUCCESS']);
+  });
+
+  it('delivers an event whose id was taken before start but which committed after it', async () => {
+    const id = await newOrder(h.db);
+    const writer = postgres(h.url as string, { max: 1, onnotice: () => {} });
+    try {
+      let release = (): void => {};
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let taken = (): void => {};
+      const idTaken = new Promise<void>((resolve) => (taken = resolve));
+      // A transaction in flight across the start: its event id is below ids that commit first.
+      const inFlight = writer.begin(async (tx) => {
+        await tx`update payments set status = 'WAIT_BUYER_PAY', version = 2 where mer_order_id = ${id}`;
+        const [row] = await tx`insert into payment_events (mer_order_id, source, previous_status, status, version)
+          values (${id}, 'SYNC', 'NEW_ORDER', 'WAIT_BUYER_PAY', 2) returning id`;
+        await tx`select pg_notify(${PAYMENT_EVENTS_CHANNEL}, ${JSON.stringify({ merOrderId: id, version: 2, eventId: Number(row?.id) })})`;
+        taken();
+        await gate;
+      });
+      await idTaken;
+      await newOrder(h.db); // a higher id, committed before the start
+      const bus = await PostgresBus.start({ db: h.db, listener: h, catchUpIntervalMs: 0 });
+      buses.push(bus);
+      const r = recorder(bus);
+      release();
+      await inFlight;
+      await waitFor(() => r.of(id).length === 1, 5000);
+      await bus.catchUp();
+      expect(r.of(id)).toEqual(['2:WAIT_BUYER_PAY']);
+    } finally {
+      await writer.end({ timeout: 5 });
+    }
   });
 
   it('catches up as soon as the LISTEN connection is back (no timer needed)', async () => {
