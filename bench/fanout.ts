@@ -5,15 +5,17 @@
  * POSTed to /notify/ums; each subscriber's delay is from just before the POST to the arrival of
  * the change (store → commit → NOTIFY → bus read → GraphQL execution per subscriber → send).
  * Baseline: node:http + ws, the same store (form, MD5, one upsert), then one message to every open
- * socket. Rounds run one after another (3 warm-up, then the measured ones); p50/p99/max are over
- * every receipt of the measured rounds, and "last" is each round's slowest receipt.
+ * socket. Rounds run one after another, alternating gateway and baseline (3 warm-up rounds each
+ * first); p50/p99/max are over every receipt of the measured rounds, and "last" is each round's
+ * slowest receipt. Receipts are timestamped by the driver, which handles the 1,000 messages of a
+ * round on one core: that share is in both sides' figures.
  *
  * Memory: in the measured process, after forced GC, heap used + external (and RSS, in the notes)
  * before and after opening 1,000 and then 5,000 idle subscriptions (each its own WebSocket),
  * divided by the count.
  */
 import { loadConfig } from '../src/config.js';
-import { withChild, type BenchChild } from './children.js';
+import { BenchChild } from './children.js';
 import { figure, spec, type BenchContext, type FigureResult } from './figure.js';
 import type { MemorySample } from './ipc.js';
 import { FORM, paidNotification } from './notifications.js';
@@ -40,12 +42,20 @@ async function waitForSubscriptions(child: BenchChild, count: number): Promise<v
   await until(`${count} subscriptions`, async () => (await child.call<number>('subscriptions')) === count);
 }
 
-async function measure(context: BenchContext, child: BenchChild, protocol: SubscriberProtocol, prefix: string, rounds: number): Promise<Side> {
+interface Prepared {
+  subscribers: Subscribers;
+  memory: Side['memory'];
+  /** One round: POST the next notification, resolve with each subscriber's delay. */
+  round(): Promise<number[]>;
+}
+
+/** Warm-up, memory at 1,000 and 5,000, then 1,000 subscribers left open for the rounds. */
+async function prepare(context: BenchContext, child: BenchChild, protocol: SubscriberProtocol, prefix: string): Promise<Prepared> {
   const mid = loadConfig({}).umsMid;
   const subscribers = new Subscribers(child.url, protocol, mid);
-  let round = 0;
-  const notifyOnce = async (): Promise<number[]> => {
-    const n = round++;
+  let next = 0;
+  const round = async (): Promise<number[]> => {
+    const n = next++;
     const id = `${prefix}${n}`;
     return subscribers.receipts(id, async () => {
       const response = await fetch(`${child.url}/notify/ums`, { method: 'POST', headers: { 'content-type': FORM }, body: paidNotification(id, `${prefix}-n${n}`) });
@@ -57,7 +67,7 @@ async function measure(context: BenchContext, child: BenchChild, protocol: Subsc
   // Warm the code paths (first subscription, first fan-out) before the memory baseline.
   await subscribers.open(20);
   await waitForSubscriptions(child, 20);
-  for (let i = 0; i < WARMUP_ROUNDS; i++) await notifyOnce();
+  for (let i = 0; i < WARMUP_ROUNDS; i++) await round();
   await subscribers.close();
   await waitForSubscriptions(child, 0);
 
@@ -74,36 +84,52 @@ async function measure(context: BenchContext, child: BenchChild, protocol: Subsc
   await subscribers.close(open - SUBSCRIBERS);
   await waitForSubscriptions(child, SUBSCRIBERS);
   context.log(`fan-out ${protocol}: memory per idle subscription ${memory.map((m) => `${m.count}: ${m.rssKb.toFixed(1)} KB RSS, ${m.heapKb.toFixed(1)} KB heap`).join('; ')}`);
+  for (let i = 0; i < WARMUP_ROUNDS; i++) await round();
+  return { subscribers, memory, round };
+}
 
-  for (let i = 0; i < WARMUP_ROUNDS; i++) await notifyOnce();
-  const delays: number[] = [];
-  const lasts: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    const got = await notifyOnce();
-    delays.push(...got);
-    lasts.push(Math.max(...got));
-    await sleep(50);
-  }
-  await subscribers.close();
+function summary(context: BenchContext, name: string, side: Side): void {
+  const { delays, lasts } = side;
   context.log(
-    `fan-out ${protocol}: ${SUBSCRIBERS} subscribers × ${rounds} rounds: p50 ${percentile(delays, 0.5).toFixed(1)} ms, p99 ${percentile(delays, 0.99).toFixed(1)} ms, max ${Math.max(...delays).toFixed(1)} ms, last receipt median ${median(lasts).toFixed(1)} ms`,
+    `fan-out ${name}: ${SUBSCRIBERS} subscribers × ${lasts.length} rounds: p50 ${percentile(delays, 0.5).toFixed(1)} ms, p99 ${percentile(delays, 0.99).toFixed(1)} ms, max ${Math.max(...delays).toFixed(1)} ms, last receipt median ${median(lasts).toFixed(1)} ms`,
   );
-  return { delays, lasts, memory };
 }
 
 export async function fanoutFigures(context: BenchContext): Promise<FigureResult[]> {
   const rounds = 20;
   const pool = WARMUP_ROUNDS * 2 + rounds;
-  const basePrefix = `3194${context.runTag}FB`;
-  const base = await withChild(spec(context, 'fanout-baseline'), async (child) => {
-    await child.call('seed', { prefix: basePrefix, count: pool });
-    return measure(context, child, 'raw', basePrefix, rounds);
-  });
-  const prefix = `3194${context.runTag}F`;
-  const gw = await withChild(spec(context, 'gateway'), async (child) => {
-    await child.call('seed', { prefix, count: pool });
-    return measure(context, child, 'graphql-ws', prefix, rounds);
-  });
+  const children: BenchChild[] = [];
+  const prepared: Prepared[] = [];
+  const base: Side = { delays: [], lasts: [], memory: [] };
+  const gw: Side = { delays: [], lasts: [], memory: [] };
+  try {
+    const baseChild = await BenchChild.start(spec(context, 'fanout-baseline'));
+    children.push(baseChild);
+    const gatewayChild = await BenchChild.start(spec(context, 'gateway'));
+    children.push(gatewayChild);
+    await baseChild.call('seed', { prefix: `3194${context.runTag}FB`, count: pool });
+    await gatewayChild.call('seed', { prefix: `3194${context.runTag}F`, count: pool });
+    const baseSide = await prepare(context, baseChild, 'raw', `3194${context.runTag}FB`);
+    prepared.push(baseSide);
+    const gatewaySide = await prepare(context, gatewayChild, 'graphql-ws', `3194${context.runTag}F`);
+    prepared.push(gatewaySide);
+    base.memory = baseSide.memory;
+    gw.memory = gatewaySide.memory;
+    // Rounds alternate between the two sides (see alternate.ts for why).
+    for (let i = 0; i < rounds; i++) {
+      for (const [side, into] of [[gatewaySide, gw], [baseSide, base]] as const) {
+        const got = await side.round();
+        into.delays.push(...got);
+        into.lasts.push(Math.max(...got));
+        await sleep(50);
+      }
+    }
+    summary(context, 'gateway', gw);
+    summary(context, 'baseline', base);
+  } finally {
+    for (const side of prepared) await side.subscribers.close();
+    for (const child of children) await child.stop();
+  }
 
   const baseline = 'node:http + ws: the same store, then one pre-encoded message to every open socket';
   const stat = (side: Side, q: number) => (q === 1 ? Math.max(...side.delays) : percentile(side.delays, q));
