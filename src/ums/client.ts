@@ -6,7 +6,8 @@
  * - The body is serialised once, and those exact bytes are both signed and sent (§1.1).
  * - Every failure is a typed `UmsError` whose `outcomeUnknown` says whether UMS may have acted.
  * - An answer is read into memory only up to `maxResponseBytes`; a bigger one is a protocol error.
- * - In token mode, one token per (baseUrl, appId), refreshed early, single-flight; a refused
+ * - In token mode, one token per (baseUrl, appId), refreshed early in the background (a failing
+ *   token endpoint fails calls only once the cached token has expired), single-flight; a refused
  *   token is refetched once and the call retried once.
  * - The appKey, tokens, Authorization headers and signatures never reach a log line, a metric or
  *   an error message.
@@ -23,7 +24,7 @@ import type { Logger } from '../log.js';
 import { Secret, type Config } from '../config.js';
 import { formParamUrl, newNonce, openBodySigHeader, tokenSignature } from './sign.js';
 import { beijingCompact, beijingDateTime } from './time.js';
-import { TokenCache, type AccessToken, type FetchedToken } from './token.js';
+import { TokenCache, type AccessToken, type BackgroundRefreshOutcome, type FetchedToken } from './token.js';
 import {
   UmsAuthError,
   UmsBusinessError,
@@ -171,7 +172,9 @@ export class UmsClient {
     this.#maxBytes = options.maxResponseBytes ?? DEFAULTS.maxResponseBytes;
     this.#logger = options.logger;
     this.#onCall = options.onCall;
-    this.#tokens = options.tokenCache ?? new TokenCache();
+    // Early refreshes run in the background (token.ts); without this line a failing token endpoint
+    // would stay silent until the cached token expired. The message is built from safe parts only.
+    this.#tokens = options.tokenCache ?? new TokenCache({ onBackgroundRefresh: (outcome) => this.#reportRefresh(outcome) });
     this.#now = options.now ?? (() => new Date());
     this.#pool = new Pool(url.origin, {
       connections: options.connections ?? DEFAULTS.connections,
@@ -423,6 +426,17 @@ export class UmsClient {
       });
     }
     return { status: statusCode, json: unwrapData(json as Record<string, unknown>) };
+  }
+
+  #reportRefresh(outcome: BackgroundRefreshOutcome): void {
+    if (outcome.ok || !this.#logger) return;
+    const { error } = outcome;
+    const message = error instanceof Error ? error.message : String(error);
+    this.#logger.warn(
+      // Not under `err`: pino's err serializer would replace the type with 'Object'.
+      { tokenRefreshError: { type: error instanceof Error ? error.name : typeof error, message } },
+      'ums token refresh failed; the cached token is still used until it expires',
+    );
   }
 
   #report(info: UmsCallInfo, error?: unknown): void {

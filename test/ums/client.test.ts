@@ -11,7 +11,7 @@ import {
   UmsProtocolError,
   UmsTransportError,
 } from '../../src/ums/errors.js';
-import { TokenCache } from '../../src/ums/token.js';
+import { TokenCache, type BackgroundRefreshOutcome } from '../../src/ums/token.js';
 import { peerBeijingCompact, startUmsPeer, type UmsPeer } from '../support/ums-peer.js';
 
 const APP_ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
@@ -141,7 +141,9 @@ describe('OPEN-ACCESS-TOKEN', () => {
 
   it('sends the §2.1 token request and refreshes once less than 5 minutes remain', async () => {
     let now = 1_700_000_000_000;
-    const c = client({ authMode: 'token', tokenCache: new TokenCache({ now: () => now }) });
+    let refreshed: (outcome: BackgroundRefreshOutcome) => void = () => {};
+    const tokenCache = new TokenCache({ now: () => now, onBackgroundRefresh: (outcome) => refreshed(outcome) });
+    const c = client({ authMode: 'token', tokenCache });
     await c.call('netpay/query', 'v1', {});
     const tokenBody = peer.tokenRequests[0]!.json!;
     expect(Object.keys(tokenBody).sort()).toEqual(['appId', 'nonce', 'signMethod', 'signature', 'timestamp']);
@@ -151,10 +153,15 @@ describe('OPEN-ACCESS-TOKEN', () => {
     await c.call('netpay/query', 'v1', {});
     expect(peer.tokenRequests).toHaveLength(1);
 
-    now += 2 * 60_000; // 4 minutes left
+    now += 2 * 60_000; // 4 minutes left: this call still uses the valid token, and a new one is fetched meanwhile
+    const refresh = new Promise<BackgroundRefreshOutcome>((resolve) => (refreshed = resolve));
     await c.call('netpay/query', 'v1', {});
+    expect(peer.requests[2]!.headers.authorization).toBe(`OPEN-ACCESS-TOKEN AccessToken=${peer.issuedTokens[0]}`);
+    expect(await refresh).toEqual({ ok: true });
     expect(peer.tokenRequests).toHaveLength(2);
-    expect(peer.requests[2]!.headers.authorization).toBe(`OPEN-ACCESS-TOKEN AccessToken=${peer.issuedTokens[1]}`);
+    await c.call('netpay/query', 'v1', {});
+    expect(peer.requests[3]!.headers.authorization).toBe(`OPEN-ACCESS-TOKEN AccessToken=${peer.issuedTokens[1]}`);
+    expect(peer.tokenRequests).toHaveLength(2);
   });
 
   it('a refused token is refetched once and the call retried once', async () => {
