@@ -143,6 +143,12 @@ export const refunds = pgTable(
     /** PROCESSING, SUCCESS, FAIL or UNKNOWN (PROTOCOL.md §6.1 refundStatus). */
     status: text('status').notNull(),
     refundTargetOrderId: text('refund_target_order_id'),
+    /**
+     * When `refundAmount` was added to the payment's `refundedAmount`; null: not counted yet. Set in
+     * the same write that counts it (and that makes the refund SUCCESS), so a refund is counted at
+     * most once whatever its status did before (a FAIL later reported SUCCESS, a redelivery).
+     */
+    countedAt: instant('counted_at'),
     description: text('description'),
     nextSyncAt: instant('next_sync_at'),
     createdAt: instant('created_at').notNull().defaultNow(),

@@ -95,6 +95,8 @@ export interface ApplyOptions {
   onlyIfOpen?: boolean;
 }
 
+/** Review reason when a refund we had recorded as FAIL is reported SUCCESS (it is then counted). */
+export const REFUND_SUCCEEDED_AFTER_FAIL = 'refund-succeeded-after-fail';
 /** Outcome reason when `onlyIfOpen` found the payment no longer open. */
 export const NOT_OPEN_REASON = 'not-open';
 /** Review reason when `onlyIfOpen` found the payment paid (or refunded). */
@@ -193,14 +195,17 @@ export async function applyReportInTransaction(
     return flagForReview(tx, current, 'mismatch:refundOrderId');
   }
   const refundStatus: RefundStatus = report.refund?.status ?? 'SUCCESS';
-  const newRefund = report.refund !== undefined && refundStatus === 'SUCCESS' && existingRefund?.status !== 'SUCCESS';
+  // Counted or not is the refund row's own fact, not its status: a refund we had marked FAIL may
+  // still be reported SUCCESS (money moved after all), and must then be counted exactly once.
+  const newRefund = report.refund !== undefined && refundStatus === 'SUCCESS' && !existingRefund?.countedAt;
+  const succeededAfterFail = newRefund && existingRefund?.status === 'FAIL';
 
   const from = current.status as PaymentStatus;
   const wasPaid = await wasEverPaid(tx, current);
   const decision = decideTransition(from, report.status, { wasPaid, newRefund });
 
   if (decision.kind === 'review') return flagForReview(tx, current, decision.reason);
-  if (report.refund) await upsertRefund(tx, current.merOrderId, report.refund, existingRefund);
+  if (report.refund) await upsertRefund(tx, current.merOrderId, report.refund, existingRefund, newRefund && decision.kind === 'apply');
   if (decision.kind !== 'apply') {
     const filled = await fillMissingFields(tx, current, report);
     return { outcome: decision.kind, reason: decision.reason, payment: filled };
@@ -215,6 +220,8 @@ export async function applyReportInTransaction(
       status: decision.next,
       version: sql`${payments.version} + 1`,
       refundedAmount: sql`${payments.refundedAmount} + ${counted}`,
+      // We had recorded this refund as failed, yet UMS says the money went back: a person must look.
+      ...(succeededAfterFail ? { needsReview: true, reviewReason: REFUND_SUCCEEDED_AFTER_FAIL } : {}),
       nextSyncAt: nextSyncAfter(decision.next, decision.reason, current.nextSyncAt, now),
       lastEventAt: now,
       updatedAt: now,
@@ -363,7 +370,7 @@ async function createFromReport(
     .onConflictDoNothing({ target: payments.merOrderId })
     .returning();
   if (!payment) return undefined;
-  if (report.refund) await upsertRefund(tx, payment.merOrderId, report.refund, undefined);
+  if (report.refund) await upsertRefund(tx, payment.merOrderId, report.refund, undefined, refundSucceeded);
   const event = await appendEvent(tx, payment, null, source, 'unknown-order', options);
   return { outcome: 'created', reason: 'unknown-order', payment, event };
 }
@@ -397,35 +404,46 @@ async function fillMissingFields(tx: Transaction, current: PaymentRow, report: S
   return payment ?? current;
 }
 
+/**
+ * Stores what a report says about a refund. `countNow`: this very write adds the refund to the
+ * payment's refundedAmount, so the row becomes SUCCESS and is marked counted here; a SUCCESS row
+ * is therefore always a counted one.
+ */
 async function upsertRefund(
   tx: Transaction,
   merOrderId: string,
   refund: NonNullable<StatusReport['refund']>,
   existing: RefundRow | undefined,
+  countNow: boolean,
 ): Promise<void> {
   const incoming: RefundStatus = refund.status ?? 'SUCCESS';
   const now = new Date();
+  const counted = countNow ? { status: 'SUCCESS', countedAt: now } : undefined;
   if (!existing) {
+    const status = counted?.status ?? incoming;
     await tx.insert(refunds).values({
       refundOrderId: refund.refundOrderId,
       merOrderId,
       refundAmount: refund.refundAmount,
-      status: incoming,
+      status,
+      countedAt: counted?.countedAt ?? null,
       refundTargetOrderId: refund.refundTargetOrderId ?? null,
-      nextSyncAt: incoming === 'PROCESSING' || incoming === 'UNKNOWN' ? now : null,
+      nextSyncAt: status === 'PROCESSING' || status === 'UNKNOWN' ? now : null,
       createdAt: now,
       updatedAt: now,
     });
     return;
   }
-  // SUCCESS and FAIL are final (§6.1): a late PROCESSING must not undo them.
+  // SUCCESS and FAIL are final (§6.1): a late PROCESSING must not undo them. Only a counted
+  // SUCCESS may replace a FAIL (handled by `counted`).
   const final = existing.status === 'SUCCESS' || existing.status === 'FAIL';
-  const status = final ? existing.status : incoming;
+  const status = counted?.status ?? (final ? existing.status : incoming);
   const settled = status === 'SUCCESS' || status === 'FAIL';
   await tx
     .update(refunds)
     .set({
       status,
+      ...(counted ? { countedAt: counted.countedAt } : {}),
       refundTargetOrderId: refund.refundTargetOrderId ?? existing.refundTargetOrderId,
       nextSyncAt: settled ? null : existing.nextSyncAt,
       updatedAt: now,

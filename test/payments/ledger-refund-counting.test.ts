@@ -1,0 +1,72 @@
+/**
+ * A refund is counted into refundedAmount exactly once, in the write that makes it SUCCESS,
+ * whatever its row said before (FAIL, PROCESSING) and whatever status the report carries.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { pino } from 'pino';
+import { payments, refunds } from '../../src/db/schema.js';
+import { applyReport, insertNewOrder, insertRefundRequest } from '../../src/payments/ledger.js';
+import { applyNotification } from '../../src/payments/notifications.js';
+import { describeEachDatabase, type TestDatabase } from '../support/db.js';
+import { FORM, MID, NOTIFY_KEY, TID, formBody, newOrderId, notificationFields, signed } from './notification-fixtures.js';
+
+const silent = pino({ level: 'silent' });
+
+describeEachDatabase('ledger refund counting', (kind) => {
+  let h: TestDatabase;
+  beforeAll(async () => {
+    h = await kind.open();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  const paidOrder = async (totalAmount = 1000) => {
+    const merOrderId = newOrderId();
+    await insertNewOrder(h.db, { merOrderId, totalAmount, mid: MID, tid: TID, channel: 'WECHAT_MINI' });
+    await applyReport(h.db, { merOrderId, status: 'TRADE_SUCCESS', totalAmount, mid: MID, tid: TID }, 'NOTIFY');
+    return merOrderId;
+  };
+  const paymentOf = async (merOrderId: string) => (await h.db.select().from(payments).where(eq(payments.merOrderId, merOrderId)))[0]!;
+  const refundOf = async (refundOrderId: string) => (await h.db.select().from(refunds).where(eq(refunds.refundOrderId, refundOrderId)))[0]!;
+  const notify = (fields: Record<string, string>) =>
+    applyNotification(h.db, { body: formBody(signed(fields)), contentType: FORM }, [NOTIFY_KEY], silent);
+
+  it('a refund recorded FAIL and then reported SUCCESS by three notices is counted once, becomes SUCCESS and is flagged', async () => {
+    const merOrderId = await paidOrder(1000);
+    const refundOrderId = newOrderId();
+    await insertRefundRequest(h.db, { refundOrderId, merOrderId, refundAmount: 300 });
+    await applyReport(h.db, { merOrderId, status: 'TRADE_SUCCESS', refund: { refundOrderId, refundAmount: 300, status: 'FAIL' } }, 'MUTATION');
+    expect(await refundOf(refundOrderId)).toMatchObject({ status: 'FAIL', countedAt: null });
+
+    const answers = [];
+    for (let i = 0; i < 3; i++) {
+      answers.push(await notify(notificationFields(merOrderId, { totalAmount: '1000', status: 'TRADE_REFUND', refundOrderId, refundAmount: '300' })));
+    }
+    expect(answers.map((a) => a.body)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS']);
+    expect(answers[0]).toMatchObject({ outcome: 'applied' });
+
+    expect(await paymentOf(merOrderId)).toMatchObject({
+      status: 'TRADE_REFUND',
+      refundedAmount: 300,
+      needsReview: true,
+      reviewReason: 'refund-succeeded-after-fail',
+    });
+    const refund = await refundOf(refundOrderId);
+    expect(refund.status).toBe('SUCCESS');
+    expect(refund.countedAt).toBeInstanceOf(Date);
+  });
+
+  it('a late FAIL or PROCESSING does not undo a counted SUCCESS, and a second SUCCESS counts nothing', async () => {
+    const merOrderId = await paidOrder(1000);
+    const refundOrderId = newOrderId();
+    await applyReport(h.db, { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId, refundAmount: 200 } }, 'NOTIFY');
+    await applyReport(h.db, { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId, refundAmount: 200, status: 'FAIL' } }, 'SYNC');
+    await applyReport(h.db, { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId, refundAmount: 200, status: 'PROCESSING' } }, 'SYNC');
+    const again = await applyReport(h.db, { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId, refundAmount: 200 } }, 'SYNC');
+    expect(again.outcome).toBe('duplicate');
+    expect(await paymentOf(merOrderId)).toMatchObject({ refundedAmount: 200, needsReview: false });
+    expect(await refundOf(refundOrderId)).toMatchObject({ status: 'SUCCESS' });
+  });
+});
