@@ -53,6 +53,13 @@ async function main(): Promise<void> {
     log,
   };
   const results: FigureResult[] = [];
+  // Ctrl-C: the children exit with us (IPC disconnect); the fresh database must not stay behind.
+  const interrupted = (signal: NodeJS.Signals) => {
+    log(`${signal}: dropping the bench database`);
+    void database.drop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     for (const [name, run] of Object.entries(FIGURES)) {
       if (only && !only.includes(name)) continue;
