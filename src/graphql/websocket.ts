@@ -5,10 +5,12 @@
  * - No key, or a wrong one, when keys are configured: the socket is closed with 4403 Forbidden.
  * - A client that does not send `connection_init` within `initTimeoutMs` is closed (4408).
  * - ws-level ping/pong every `keepAliveMs` drops dead peers.
+ * - Subscriptions only (ws-admission.ts): a query or mutation is refused with BAD_REQUEST and
+ *   pointed at HTTP POST /graphql.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { NoSchemaIntrospectionCustomRule, getOperationAST, specifiedRules, validate, type GraphQLSchema } from 'graphql';
+import { NoSchemaIntrospectionCustomRule, getOperationAST, specifiedRules, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { identify, type Caller } from './auth.js';
@@ -16,6 +18,7 @@ import { createContext, type GraphQLServices } from './context.js';
 import { maskErrors } from './errors.js';
 import { queryLimitsRule, type QueryLimits } from './limits.js';
 import type { OperationRecorder } from './operation-metrics.js';
+import { admitOperation } from './ws-admission.js';
 
 export interface WebSocketOptions {
   server: Server;
@@ -59,7 +62,10 @@ export function attachWebSocket(options: WebSocketOptions): GraphQLWebSocket {
         return true;
       },
       context: (ctx) => createContext(services, ctx.extra.caller ?? { kind: 'anonymous', reason: 'missing' }),
-      validate: (schema, document) => validate(schema, document, rules),
+      // Parses and validates itself (graphql-ws's own validate is not used once this is set).
+      onSubscribe(_ctx, _id, payload) {
+        return admitOperation(payload, { schema: options.schema, rules, schemaDetails: options.introspection });
+      },
       onOperation(_ctx, _id, payload, args) {
         // Counted when the operation starts: a subscription's "latency" would be its lifetime.
         const operation = getOperationAST(args.document, args.operationName);
