@@ -97,6 +97,10 @@ export interface ApplyOptions {
 
 /** Review reason when a refund we had recorded as FAIL is reported SUCCESS (it is then counted). */
 export const REFUND_SUCCEEDED_AFTER_FAIL = 'refund-succeeded-after-fail';
+/** Reason of an applied change that only counted a refund (the reported status was not news). */
+export const REFUND_COUNTED_REASON = 'refund-counted';
+/** Review reason when a refund is reported for an order never known as paid, with no status to apply. */
+export const REFUND_ON_UNPAID_ORDER = 'refund-on-unpaid-order';
 /** Outcome reason when `onlyIfOpen` found the payment no longer open. */
 export const NOT_OPEN_REASON = 'not-open';
 /** Review reason when `onlyIfOpen` found the payment paid (or refunded). */
@@ -205,24 +209,34 @@ export async function applyReportInTransaction(
   const decision = decideTransition(from, report.status, { wasPaid, newRefund });
 
   if (decision.kind === 'review') return flagForReview(tx, current, decision.reason);
-  if (report.refund) await upsertRefund(tx, current.merOrderId, report.refund, existingRefund, newRefund && decision.kind === 'apply');
-  if (decision.kind !== 'apply') {
+  if (decision.kind !== 'apply' && !newRefund) {
+    if (report.refund) await upsertRefund(tx, current.merOrderId, report.refund, existingRefund, false);
     const filled = await fillMissingFields(tx, current, report);
     return { outcome: decision.kind, reason: decision.reason, payment: filled };
   }
+  // Counting a refund UMS says succeeded is separate from the status decision: a report whose
+  // status is a duplicate or stale (TRADE_CLOSED again, after a full refund) may still carry a
+  // refund we have not counted. Count it; the status stays. Money back on an order never paid
+  // is not counted automatically.
+  if (decision.kind !== 'apply' && !wasPaid) return flagForReview(tx, current, REFUND_ON_UNPAID_ORDER);
+  const applying = decision.kind === 'apply';
+  const next = applying ? decision.next : from;
+  const reason = applying ? decision.reason : REFUND_COUNTED_REASON;
 
+  if (report.refund) await upsertRefund(tx, current.merOrderId, report.refund, existingRefund, newRefund);
   const counted = newRefund && report.refund ? (existingRefund?.refundAmount ?? report.refund.refundAmount) : 0;
   const now = new Date();
   const [payment] = await tx
     .update(payments)
     .set({
-      ...reportedFields(current, report),
-      status: decision.next,
+      // A stale report may only fill what we lack; an applied one brings its fields.
+      ...(applying ? reportedFields(current, report) : missingFields(current, report)),
+      status: next,
       version: sql`${payments.version} + 1`,
       refundedAmount: sql`${payments.refundedAmount} + ${counted}`,
       // We had recorded this refund as failed, yet UMS says the money went back: a person must look.
       ...(succeededAfterFail ? { needsReview: true, reviewReason: REFUND_SUCCEEDED_AFTER_FAIL } : {}),
-      nextSyncAt: nextSyncAfter(decision.next, decision.reason, current.nextSyncAt, now),
+      nextSyncAt: applying ? nextSyncAfter(next, decision.reason, current.nextSyncAt, now) : current.nextSyncAt,
       lastEventAt: now,
       updatedAt: now,
     })
@@ -231,8 +245,8 @@ export async function applyReportInTransaction(
     .prepare('ledger_apply_payment')
     .execute();
   if (!payment) throw new Error(`payment ${current.merOrderId} vanished while locked`);
-  const event = await appendEvent(tx, payment, from, source, decision.reason, options);
-  return { outcome: 'applied', reason: decision.reason, payment, event };
+  const event = await appendEvent(tx, payment, from, source, reason, options);
+  return { outcome: 'applied', reason, payment, event };
 }
 
 /** Records a refund request (PROCESSING) before UMS is asked, so a crash leaves a trace. */
@@ -389,16 +403,21 @@ function reportedFields(current: PaymentRow, report: StatusReport): Partial<type
   };
 }
 
+/** The reported fields we lack (null so far); values we have are never replaced by a stale report. */
+function missingFields(current: PaymentRow, report: StatusReport): Partial<typeof payments.$inferInsert> {
+  const fields = reportedFields(current, report);
+  return Object.fromEntries(
+    Object.entries(fields).filter(([name, value]) => value !== null && value !== undefined && current[name as keyof PaymentRow] === null),
+  );
+}
+
 /** A duplicate may still carry a field we lacked (a query answer after the notice): keep it. */
 async function fillMissingFields(tx: Transaction, current: PaymentRow, report: StatusReport): Promise<PaymentRow> {
-  const fields = reportedFields(current, report);
-  const missing = Object.entries(fields).filter(
-    ([name, value]) => value !== null && value !== undefined && current[name as keyof PaymentRow] === null,
-  );
-  if (missing.length === 0) return current;
+  const missing = missingFields(current, report);
+  if (Object.keys(missing).length === 0) return current;
   const [payment] = await tx
     .update(payments)
-    .set({ ...Object.fromEntries(missing), updatedAt: new Date() })
+    .set({ ...missing, updatedAt: new Date() })
     .where(eq(payments.merOrderId, current.merOrderId))
     .returning();
   return payment ?? current;

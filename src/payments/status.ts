@@ -68,7 +68,12 @@ export function normaliseStatus(raw: string): PaymentStatus | undefined {
 export interface TransitionContext {
   /** The payment was known as paid at some point (a success or refund applied, refunds counted). */
   wasPaid?: boolean;
-  /** The report carries a refund that has not been counted yet. */
+  /**
+   * The report carries a refund that has not been counted yet. It only shapes the status decision
+   * (another partial refund, a refund after a close); whether the refund is counted is the
+   * ledger's business and does not depend on this decision (a duplicate status may still carry
+   * an uncounted refund, which the ledger counts while keeping the status).
+   */
   newRefund?: boolean;
 }
 

@@ -70,3 +70,67 @@ describeEachDatabase('ledger refund counting', (kind) => {
     expect(await refundOf(refundOrderId)).toMatchObject({ status: 'SUCCESS' });
   });
 });
+
+describeEachDatabase('ledger refund counting apart from the status decision', (kind) => {
+  let h: TestDatabase;
+  beforeAll(async () => {
+    h = await kind.open();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+  const paymentOf = async (merOrderId: string) => (await h.db.select().from(payments).where(eq(payments.merOrderId, merOrderId)))[0]!;
+  const refundOf = async (refundOrderId: string) => (await h.db.select().from(refunds).where(eq(refunds.refundOrderId, refundOrderId)))[0]!;
+  const notify = (fields: Record<string, string>) =>
+    applyNotification(h.db, { body: formBody(signed(fields)), contentType: FORM }, [NOTIFY_KEY], silent);
+
+  it('counts a new refund carried by a TRADE_CLOSED notice on an order already closed after a refund; the order stays closed', async () => {
+    const merOrderId = newOrderId();
+    await insertNewOrder(h.db, { merOrderId, totalAmount: 1000, mid: MID, tid: TID });
+    await applyReport(h.db, { merOrderId, status: 'TRADE_SUCCESS', totalAmount: 1000 }, 'NOTIFY');
+    const r1 = newOrderId();
+    await notify(notificationFields(merOrderId, { totalAmount: '1000', status: 'TRADE_REFUND', refundOrderId: r1, refundAmount: '400' }));
+    await applyReport(h.db, { merOrderId, status: 'TRADE_CLOSED', totalAmount: 1000 }, 'SYNC');
+    const before = await paymentOf(merOrderId);
+
+    const r2 = newOrderId();
+    const notice = await notify(notificationFields(merOrderId, { totalAmount: '1000', status: 'TRADE_CLOSED', refundOrderId: r2, refundAmount: '600' }));
+    expect(notice).toMatchObject({ httpStatus: 200, outcome: 'applied', reason: 'refund-counted', version: before.version + 1 });
+    // The refund command or refund-query then says SUCCESS too: nothing more is counted.
+    const later = await applyReport(h.db, { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId: r2, refundAmount: 600, status: 'SUCCESS' } }, 'MUTATION');
+    expect(later.outcome).toBe('stale');
+
+    expect(await paymentOf(merOrderId)).toMatchObject({ status: 'TRADE_CLOSED', refundedAmount: 1000, needsReview: false });
+    expect(await refundOf(r2)).toMatchObject({ status: 'SUCCESS', refundAmount: 600 });
+  });
+
+  it('a stale TRADE_SUCCESS answer carrying a finished refund counts it; the status stays TRADE_REFUND', async () => {
+    const merOrderId = newOrderId();
+    await insertNewOrder(h.db, { merOrderId, totalAmount: 1000, mid: MID, tid: TID });
+    await applyReport(h.db, { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId: `${merOrderId}a`, refundAmount: 100 } }, 'NOTIFY');
+    // A query answer that is older than what we know (TRADE_SUCCESS) but knows of a second refund.
+    const r = await applyReport(
+      h.db,
+      { merOrderId, status: 'TRADE_SUCCESS', refund: { refundOrderId: `${merOrderId}b`, refundAmount: 50, status: 'SUCCESS' } },
+      'SYNC',
+    );
+    expect(r).toMatchObject({ outcome: 'applied', reason: 'refund-counted' });
+    expect(r.payment).toMatchObject({ status: 'TRADE_REFUND', refundedAmount: 150 });
+  });
+
+  it('a refund carried by a duplicate close of an order never paid is not counted but flagged', async () => {
+    const merOrderId = newOrderId();
+    await insertNewOrder(h.db, { merOrderId, totalAmount: 1000, mid: MID, tid: TID });
+    await applyReport(h.db, { merOrderId, status: 'TRADE_CLOSED' }, 'SYNC');
+    const r = await applyReport(h.db, { merOrderId, status: 'TRADE_CLOSED', refund: { refundOrderId: `${merOrderId}r`, refundAmount: 600 } }, 'NOTIFY');
+    expect(r).toMatchObject({ outcome: 'review', reason: 'refund-on-unpaid-order' });
+    expect(r.payment).toMatchObject({ status: 'TRADE_CLOSED', refundedAmount: 0, needsReview: true });
+    expect(await h.db.select().from(refunds).where(eq(refunds.merOrderId, merOrderId))).toEqual([]);
+  });
+
+  it('never leaves a SUCCESS refund uncounted: every SUCCESS row is counted', async () => {
+    const rows = await h.db.select().from(refunds).where(eq(refunds.status, 'SUCCESS'));
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.filter((r) => r.countedAt === null)).toEqual([]);
+  });
+});
