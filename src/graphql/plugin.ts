@@ -41,6 +41,11 @@ export interface GraphQLDeps {
   wsInitTimeoutMs?: number;
   /** graphql-ws: ws ping period (default 12000 ms). */
   wsKeepAliveMs?: number;
+  /**
+   * graphql-ws: subscriptions one socket may have open at once (default 100); one more is
+   * refused with extensions.code RATE_LIMITED.
+   */
+  wsMaxSubscriptionsPerConnection?: number;
 }
 
 export interface GraphQLRoom {
@@ -51,6 +56,9 @@ export interface GraphQLRoom {
 }
 
 export const GRAPHQL_PATH = '/graphql';
+
+/** Enough for any real screen (one per order shown, or one per merchant); far below abuse. */
+export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 
 export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
   const services: GraphQLServices = {
@@ -89,6 +97,7 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
       recorder,
       initTimeoutMs: deps.wsInitTimeoutMs ?? 3000,
       keepAliveMs: deps.wsKeepAliveMs ?? 12_000,
+      maxSubscriptionsPerConnection: deps.wsMaxSubscriptionsPerConnection ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
     });
 
     const plugins: ApolloServerPlugin<GraphQLContext>[] = [

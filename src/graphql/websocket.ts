@@ -7,10 +7,13 @@
  * - ws-level ping/pong every `keepAliveMs` drops dead peers.
  * - Subscriptions only (ws-admission.ts): a query or mutation is refused with BAD_REQUEST and
  *   pointed at HTTP POST /graphql.
+ * - At most `maxSubscriptionsPerConnection` operations open at once on one socket; one more is
+ *   refused with RATE_LIMITED (the others keep running), so one key cannot pin thousands of
+ *   streams on one connection.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { NoSchemaIntrospectionCustomRule, getOperationAST, specifiedRules, type GraphQLSchema } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, getOperationAST, specifiedRules, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { identify, type Caller } from './auth.js';
@@ -30,6 +33,8 @@ export interface WebSocketOptions {
   recorder: OperationRecorder;
   initTimeoutMs: number;
   keepAliveMs: number;
+  /** Concurrent subscriptions one socket may hold. */
+  maxSubscriptionsPerConnection: number;
 }
 
 export interface GraphQLWebSocket {
@@ -63,7 +68,15 @@ export function attachWebSocket(options: WebSocketOptions): GraphQLWebSocket {
       },
       context: (ctx) => createContext(services, ctx.extra.caller ?? { kind: 'anonymous', reason: 'missing' }),
       // Parses and validates itself (graphql-ws's own validate is not used once this is set).
-      onSubscribe(_ctx, _id, payload) {
+      onSubscribe(ctx, _id, payload) {
+        // graphql-ws has already reserved this id, so the count includes the new operation.
+        if (Object.keys(ctx.subscriptions).length > options.maxSubscriptionsPerConnection) {
+          return [
+            new GraphQLError(`At most ${options.maxSubscriptionsPerConnection} subscriptions may be open on one connection; complete one first`, {
+              extensions: { code: 'RATE_LIMITED' },
+            }),
+          ];
+        }
         return admitOperation(payload, { schema: options.schema, rules, schemaDetails: options.introspection });
       },
       onOperation(_ctx, _id, payload, args) {

@@ -5,8 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PaymentCommands } from '../../src/payments/commands-api.js';
+import { DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION } from '../../src/graphql/plugin.js';
 import { pgliteDatabase, type TestDatabase } from '../support/db.js';
-import { newOrder } from './fixtures.js';
+import { newOrder, pay } from './fixtures.js';
 import { bearer, collect, gql, noCommands, startGateway, wsClient, type TestGateway } from './harness.js';
 
 const KEYS = 'k_read:read,k_pay:pay';
@@ -87,6 +88,64 @@ describe('operations over the WebSocket', () => {
     expect(errors[0]?.message).toBe('Cannot query field "paymentStatusChangd" on type "Subscription".');
     const http = await gql(prod.url, 'subscription { paymentStatusChangd { status } }', {}, bearer('k_read'));
     expect(http.errors?.[0]?.message).toBe(errors[0]?.message);
+    await client.dispose();
+  });
+});
+
+describe('subscriptions per connection', () => {
+  const WATCH = 'subscription($id: ID) { paymentStatusChanged(merOrderId: $id) { status } }';
+  const BY_MERCHANT = 'subscription { paymentStatusChanged(mid: "898310000000001") { status } }';
+  let h: TestDatabase;
+  let capped: TestGateway;
+  let plain: TestGateway;
+
+  beforeAll(async () => {
+    h = await pgliteDatabase();
+    capped = await startGateway({ handle: h, apiKeys: KEYS, extra: { wsMaxSubscriptionsPerConnection: 3 } });
+    plain = await startGateway({ handle: h, apiKeys: KEYS });
+  });
+  afterAll(async () => {
+    await capped?.close();
+    await plain?.close();
+    await h?.close();
+  });
+
+  it('refuses one more than the cap with RATE_LIMITED; the open ones keep running, and a freed slot can be reused', async () => {
+    const ids = [await newOrder(h.db), await newOrder(h.db), await newOrder(h.db), await newOrder(h.db)];
+    const { client } = wsClient(capped.wsUrl, { authorization: 'Bearer k_read' });
+    const open = ids.slice(0, 3).map((id) => collect<{ paymentStatusChanged: { status: string } }>(client, WATCH, { id }));
+    await Promise.all(open.map((s) => s.next(1)));
+    const refused = collect(client, WATCH, { id: ids[3] });
+    await refused.settled();
+    const errors = refused.error as WsErrors;
+    expect(errors[0]?.extensions?.code).toBe('RATE_LIMITED');
+    expect(errors[0]?.message).toMatch(/At most 3 subscriptions/);
+
+    // Another socket has its own allowance.
+    const other = wsClient(capped.wsUrl, { authorization: 'Bearer k_read' });
+    const elsewhere = collect(other.client, WATCH, { id: ids[3] });
+    await elsewhere.next(1);
+
+    await pay(h.db, ids[0] as string);
+    await open[0]?.next(2);
+    expect(open[0]?.results.map((r) => r.data?.paymentStatusChanged.status)).toEqual(['NEW_ORDER', 'TRADE_SUCCESS']);
+
+    open[1]?.dispose();
+    const again = collect(client, WATCH, { id: ids[3] });
+    await again.next(1);
+    expect(again.error).toBeUndefined();
+    await client.dispose();
+    await other.client.dispose();
+  });
+
+  it(`defaults to ${DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION} per connection`, async () => {
+    expect(DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION).toBe(100);
+    const { client } = wsClient(plain.wsUrl, { authorization: 'Bearer k_read' });
+    const open = Array.from({ length: DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION }, () => collect(client, BY_MERCHANT));
+    const refused = collect(client, BY_MERCHANT);
+    await refused.settled();
+    expect((refused.error as WsErrors)[0]?.extensions?.code).toBe('RATE_LIMITED');
+    expect(open.filter((s) => s.error !== undefined)).toHaveLength(0);
     await client.dispose();
   });
 });
