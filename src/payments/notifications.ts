@@ -195,7 +195,15 @@ function parseJson(body: string): Record<string, string> {
   return fields;
 }
 
-const FEN = /^(0|[1-9]\d{0,11})$/;
+/**
+ * The largest amount a notification may carry: the amount columns are Postgres `integer` (int4).
+ * UMS caps an order at 100,000,000 fen, so anything above this is not a real amount; it is
+ * rejected as `invalid-field:<name>` (400, stored for audit with the verified flag) rather than
+ * failing the insert and answering 503 for every retry.
+ */
+export const MAX_NOTIFIED_FEN = 2_147_483_647;
+/** Whole fen, no sign, no leading zeros, at most 10 digits (then compared with MAX_NOTIFIED_FEN). */
+const FEN = /^(0|[1-9]\d{0,9})$/;
 
 /** The ledger's view of a verified notification; throws Rejection for a field we cannot use. */
 function reportFrom(signed: Readonly<Record<string, string>>, keyIndex: number): StatusReport {
@@ -210,7 +218,7 @@ function reportFrom(signed: Readonly<Record<string, string>>, keyIndex: number):
   const fen = (name: string): number | undefined => {
     const v = text(name);
     if (v === undefined) return undefined;
-    if (!FEN.test(v)) invalid(name);
+    if (!FEN.test(v) || Number(v) > MAX_NOTIFIED_FEN) invalid(name);
     return Number(v);
   };
 

@@ -276,6 +276,31 @@ describeEachDatabase('POST /notify/ums', (kind) => {
       await expectRejected(merOrderId, formBody(signed(notificationFields(merOrderId, { totalAmount: '1.00' }))), 'invalid-field:totalAmount');
     });
 
+    it('an authentic body whose amounts do not fit an integer column (instead of 503 for every retry)', async () => {
+      const merOrderId = await order();
+      await expectRejected(merOrderId, formBody(signed(notificationFields(merOrderId, { totalAmount: '3000000000' }))), 'invalid-field:totalAmount');
+      await expectRejected(merOrderId, formBody(signed(notificationFields(merOrderId, { buyerPayAmount: '2147483648' }))), 'invalid-field:buyerPayAmount');
+      await expectRejected(merOrderId, formBody(signed(notificationFields(merOrderId, { receiptAmount: '-1' }))), 'invalid-field:receiptAmount');
+      await expectRejected(
+        merOrderId,
+        formBody(signed(notificationFields(merOrderId, { status: 'TRADE_REFUND', refundOrderId: `${merOrderId}R`, refundAmount: '99999999999' }))),
+        'invalid-field:refundAmount',
+      );
+      const unknownOrder = newOrderId();
+      const body = formBody(signed(notificationFields(unknownOrder, { totalAmount: '3000000000' })));
+      expect(await post(body)).toEqual({ status: 400, text: 'FAILED' });
+      const [stored] = await h.db.select().from(notifications).where(eq(notifications.rawBody, body));
+      expect(stored).toMatchObject({ outcome: 'rejected', reason: 'invalid-field:totalAmount', verified: true, merOrderId: unknownOrder });
+      expect(await paymentOf(unknownOrder)).toBeUndefined();
+    });
+
+    it('an authentic body at the largest storable amount is stored, not rejected', async () => {
+      const merOrderId = newOrderId();
+      const body = formBody(signed(notificationFields(merOrderId, { totalAmount: '2147483647', buyerPayAmount: '2147483647', receiptAmount: '0' })));
+      expect(await post(body)).toEqual({ status: 200, text: 'SUCCESS' });
+      expect(await paymentOf(merOrderId)).toMatchObject({ totalAmount: 2147483647, needsReview: true });
+    });
+
     it('an authentic body with a status nobody knows', async () => {
       const merOrderId = await order();
       await expectRejected(merOrderId, formBody(signed(notificationFields(merOrderId, { status: 'PAID_MAYBE' }))), 'invalid-field:status');
