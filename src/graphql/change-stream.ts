@@ -23,6 +23,8 @@ export interface ChangeStreamOptions {
   /** The current state to emit first (undefined: none), read after subscribing. */
   initial?: () => Promise<StatusChangeValue | undefined>;
   maxBuffered?: number;
+  /** Why `initial` failed (the subscriber only sees a generic error): for the log. */
+  onInitialError?: (err: unknown) => void;
   onOpen?: () => void;
   onClose?: () => void;
 }
@@ -88,7 +90,8 @@ export function changeStream(options: ChangeStreamOptions): AsyncIterableIterato
         enqueue(first.payment.merOrderId, first.payment.version, first);
         floor = { merOrderId: first.payment.merOrderId, version: first.payment.version };
       })
-      .catch(() => {
+      .catch((err: unknown) => {
+        options.onInitialError?.(err);
         failure = new GraphQLError('Could not read the current state of the payment', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
         finish();
       })

@@ -15,7 +15,7 @@ interface Filter {
 }
 
 function subscribe({ args, context }: SubscribeResolverData<unknown, Filter, GraphQLContext>): AsyncIterable<StatusChangeValue> {
-  const { db, bus, metrics } = context.services;
+  const { db, bus, metrics, log } = context.services;
   const merOrderId = args.merOrderId ?? undefined;
   const mid = args.mid ?? undefined;
   return changeStream({
@@ -36,6 +36,8 @@ function subscribe({ args, context }: SubscribeResolverData<unknown, Filter, Gra
               at: last?.version === payment.version ? last.at : payment.updatedAt,
             };
           },
+    // The subscriber is told only that the read failed; the cause (a driver error) goes to the log.
+    onInitialError: (err) => log.error({ err, merOrderId }, 'could not read the current state of a payment for a subscription'),
     onOpen: () => metrics.subscriptionsOpen.inc(),
     onClose: () => metrics.subscriptionsOpen.dec(),
   });
