@@ -32,7 +32,7 @@ import type {
   SimulatedOutcome,
 } from './commands-api.js';
 import { PaymentError, badInput } from './errors.js';
-import { Idempotency } from './idempotency.js';
+import { Idempotency, idempotentOrderId, type Attempt } from './idempotency.js';
 import { applyReport, insertNewOrder, insertRefundRequest, type RefundStatus, type StatusReport } from './ledger.js';
 import { isOpen, type EventSource, type PaymentStatus } from './status.js';
 import {
@@ -111,25 +111,75 @@ export class PaymentService implements PaymentCommands {
 
   async create(input: CreatePaymentInput, opts: CommandOptions = {}): Promise<CreatePaymentResult> {
     this.#validateCreate(input);
-    return this.#idempotency.run('createPayment', opts.idempotencyKey, input, () => this.#create(input));
+    return this.#idempotency.run('createPayment', opts.idempotencyKey, input, (attempt) => this.#create(input, attempt));
   }
 
-  async #create(input: CreatePaymentInput): Promise<CreatePaymentResult> {
+  async #create(input: CreatePaymentInput, attempt: Attempt): Promise<CreatePaymentResult> {
     const { channel, totalAmount } = input;
-    const merOrderId = input.merOrderId ?? generateOrderId(this.#sourceId);
+    const { id: merOrderId, ours } = this.#orderIdFor(input.merOrderId, attempt);
     const now = this.#now();
-    const { payment } = await insertNewOrder(this.#db, {
-      merOrderId,
-      totalAmount,
-      mid: this.#ums.merchant.mid,
-      tid: this.#ums.merchant.tid,
-      channel,
-      instMid: instMidFor(channel),
-      ...(input.description !== undefined ? { description: input.description } : {}),
-      ...(input.expireTime !== undefined ? { expireTime: input.expireTime } : {}),
-      nextSyncAt: firstSyncAt(now, this.#syncAfterMs, input.expireTime),
-    });
+    let payment: PaymentRow;
+    try {
+      ({ payment } = await insertNewOrder(this.#db, {
+        merOrderId,
+        totalAmount,
+        mid: this.#ums.merchant.mid,
+        tid: this.#ums.merchant.tid,
+        channel,
+        instMid: instMidFor(channel),
+        ...(input.description !== undefined ? { description: input.description } : {}),
+        ...(input.expireTime !== undefined ? { expireTime: input.expireTime } : {}),
+        nextSyncAt: firstSyncAt(now, this.#syncAfterMs, input.expireTime),
+      }));
+    } catch (err) {
+      // An earlier run under this Idempotency-Key stored the order: carry it on, never a new one.
+      if (!(ours && err instanceof PaymentError && err.code === 'CONFLICT')) throw err;
+      return this.#resumeCreate(input, await this.#load(merOrderId));
+    }
+    return this.#sendCreate(input, payment);
+  }
 
+  /**
+   * The id of a new order or refund: the caller's, else one derived from the Idempotency-Key (the
+   * same on every retry), else a fresh one. `ours`: a row already stored under this id was
+   * stored by an earlier run under the same key and input, so it is to be resumed.
+   */
+  #orderIdFor(given: string | undefined, attempt: Attempt): { id: string; ours: boolean } {
+    if (given !== undefined) return { id: given, ours: attempt.resumed };
+    if (attempt.seed !== undefined) return { id: idempotentOrderId(this.#sourceId, attempt.seed), ours: true };
+    return { id: generateOrderId(this.#sourceId), ours: false };
+  }
+
+  /**
+   * A retry (or take-over) finds the order an earlier run stored. Still NEW_ORDER: UMS may never
+   * have heard of it, so the create is sent again with the SAME merOrderId (UMS answers DUP_ORDER
+   * if it did: outcome unknown, then asked). Otherwise the order is answered as it stands.
+   */
+  async #resumeCreate(input: CreatePaymentInput, payment: PaymentRow): Promise<CreatePaymentResult> {
+    const merOrderId = payment.merOrderId;
+    if (payment.totalAmount !== input.totalAmount || payment.channel !== input.channel) {
+      throw new PaymentError('CONFLICT', `a payment with merOrderId ${merOrderId} already exists`, { merOrderId });
+    }
+    this.#log?.warn({ merOrderId, status: payment.status }, 'payment create: resuming an earlier attempt under the same Idempotency-Key');
+    if (payment.status !== 'NEW_ORDER') return { payment: await this.#syncQuietly(payment) };
+    const result = await this.#sendCreate(input, payment);
+    if (result.payment.status !== 'UNKNOWN') return result;
+    return { payment: await this.#syncQuietly(result.payment) };
+  }
+
+  /** Asks UMS about an order whose state is in doubt; on failure the scheduler will ask later. */
+  async #syncQuietly(payment: PaymentRow): Promise<PaymentRow> {
+    if (!isOpen(payment.status as PaymentStatus)) return payment;
+    try {
+      return await this.syncPayment(payment, 'MUTATION');
+    } catch {
+      return payment;
+    }
+  }
+
+  async #sendCreate(input: CreatePaymentInput, payment: PaymentRow): Promise<CreatePaymentResult> {
+    const { channel, totalAmount } = input;
+    const merOrderId = payment.merOrderId;
     let created;
     try {
       created = await this.#ums.createOrder(channel, {
@@ -320,14 +370,38 @@ export class PaymentService implements PaymentCommands {
     if (typeof input.merOrderId !== 'string' || input.merOrderId === '') throw badInput('merOrderId', 'merOrderId is required');
     if (input.refundOrderId !== undefined) this.#checkId('refundOrderId', input.refundOrderId);
     checkText('description', input.description);
-    return this.#idempotency.run('refundPayment', opts.idempotencyKey, input, () => this.#refund(input));
+    return this.#idempotency.run('refundPayment', opts.idempotencyKey, input, (attempt) => this.#refund(input, attempt));
   }
 
-  async #refund(input: RefundPaymentInput): Promise<RefundRow> {
-    const { merOrderId, refundAmount } = input;
-    const refundOrderId = input.refundOrderId ?? generateOrderId(this.#sourceId);
+  async #refund(input: RefundPaymentInput, attempt: Attempt): Promise<RefundRow> {
+    const { id: refundOrderId, ours } = this.#orderIdFor(input.refundOrderId, attempt);
+    if (ours) {
+      // An earlier run under this Idempotency-Key may have stored (and sent) this very refund.
+      const [earlier] = await this.#db.select().from(refunds).where(eq(refunds.refundOrderId, refundOrderId));
+      if (earlier) return this.#resumeRefund(input, earlier);
+    }
     const { payment, refund } = await this.#reserveRefund(input, refundOrderId);
+    return this.#askRefund(payment, refund);
+  }
 
+  /**
+   * A retry (or take-over) finds the refund an earlier run stored. Still pending: the refund is
+   * sent again with the SAME refundOrderId, which UMS deduplicates (a refund that arrived is
+   * answered, not repeated). Settled: answered as it stands. Never a second refundOrderId.
+   */
+  async #resumeRefund(input: RefundPaymentInput, refund: RefundRow): Promise<RefundRow> {
+    const ids = { merOrderId: refund.merOrderId, refundOrderId: refund.refundOrderId };
+    if (refund.merOrderId !== input.merOrderId || refund.refundAmount !== input.refundAmount) {
+      throw new PaymentError('CONFLICT', `a refund with refundOrderId ${refund.refundOrderId} already exists`, ids);
+    }
+    this.#log?.warn({ ...ids, status: refund.status }, 'refund: resuming an earlier attempt under the same Idempotency-Key');
+    if (!(PENDING_REFUND_STATUSES as readonly string[]).includes(refund.status)) return refund;
+    return this.#askRefund(await this.#load(refund.merOrderId), refund);
+  }
+
+  /** Sends a stored (PROCESSING or UNKNOWN) refund to UMS and records the answer. */
+  async #askRefund(payment: PaymentRow, refund: RefundRow): Promise<RefundRow> {
+    const { merOrderId, refundOrderId, refundAmount } = refund;
     let answer: RefundResponse;
     try {
       answer = await this.#sendRefund(payment, refund);

@@ -10,10 +10,17 @@
  * What is stored: the result, or the PaymentError of a request that got as far as UMS
  * (UMS_REJECTED, UMS_UNAVAILABLE), so a retry with the same key never creates a second order
  * with a new id. A request refused before anything was stored (bad input, not found, conflict)
- * or that failed unexpectedly releases its key: nothing happened under it, so a retry may run.
+ * releases its key: nothing happened under it, so a retry may run.
+ *
+ * A request that failed unexpectedly (the database, say, after UMS had accepted the order or the
+ * refund) may have moved money, so its key is NOT released: it is marked for a retry, stays bound
+ * to its input, and the next request with that key and input runs again as a resumption
+ * (`Attempt.resumed`). So does a take-over of a claim whose request died. The ids sent to UMS
+ * come from `Attempt.seed`, the same on every run under one key and input (idempotentOrderId),
+ * so a resumption asks UMS about the SAME merOrderId / refundOrderId, never a new one.
  */
 import { createHash } from 'node:crypto';
-import { and, eq, isNull, lt } from 'drizzle-orm';
+import { and, eq, isNull, lt, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { idempotencyKeys } from '../db/schema.js';
 import { PaymentError, type PaymentErrorCode, type PaymentErrorDetails } from './errors.js';
@@ -41,7 +48,24 @@ const RELEASING_CODES: ReadonlySet<PaymentErrorCode> = new Set(['BAD_USER_INPUT'
 /** Longest Idempotency-Key accepted (Stripe's limit). */
 export const MAX_KEY_LENGTH = 255;
 
-type Stored = { result: unknown } | { error: { code: PaymentErrorCode; message: string; details: PaymentErrorDetails } };
+type Stored =
+  | { result: unknown }
+  | { error: { code: PaymentErrorCode; message: string; details: PaymentErrorDetails } }
+  /** Not an answer: the last attempt failed unexpectedly; the next one resumes its work. */
+  | { retry: { at: string; error: string } };
+
+/** What the work learns about the run it is part of. */
+export interface Attempt {
+  /**
+   * sha256 (hex) of the operation, the key and the input: the same on every run under one key,
+   * retries and take-overs included. Undefined without a key. Ids sent to UMS derive from it.
+   */
+  readonly seed: string | undefined;
+  /** An earlier run under this key started and gave no answer (failed unexpectedly or died). */
+  readonly resumed: boolean;
+}
+
+const NO_KEY: Attempt = { seed: undefined, resumed: false };
 
 export class Idempotency {
   readonly #db: Database;
@@ -62,17 +86,18 @@ export class Idempotency {
    * Runs `work` at most once per (key, operation) and input; without a key, simply runs it.
    * `request` is the input that the key is bound to (compared by a hash of its canonical JSON).
    */
-  async run<T>(operation: IdempotentOperation, key: string | undefined, request: unknown, work: () => Promise<T>): Promise<T> {
-    if (key === undefined) return work();
+  async run<T>(operation: IdempotentOperation, key: string | undefined, request: unknown, work: (attempt: Attempt) => Promise<T>): Promise<T> {
+    if (key === undefined) return work(NO_KEY);
     if (key.trim() === '' || key.length > MAX_KEY_LENGTH) {
       throw new PaymentError('BAD_USER_INPUT', `Idempotency-Key must be 1..${MAX_KEY_LENGTH} characters`, { field: 'idempotencyKey' });
     }
     const requestHash = hashRequest(operation, request);
+    const seed = attemptSeed(operation, key, requestHash);
     const deadline = Date.now() + this.#waitMs;
 
     for (;;) {
       const claimed = await this.#claim(key, operation, requestHash);
-      if (claimed) return this.#runClaimed(key, operation, work);
+      if (claimed) return this.#runClaimed(key, operation, { seed, resumed: false }, work);
 
       const row = await this.#read(key, operation);
       if (!row) continue; // released or purged between our insert and read: claim again
@@ -82,22 +107,17 @@ export class Idempotency {
           'this Idempotency-Key was already used with a different input; use a new key for a new request',
         );
       }
-      if (row.response !== null && row.response !== undefined) return replay<T>(row.response as Stored);
+      const stored = row.response === null || row.response === undefined ? undefined : (row.response as Stored);
+      if (stored && !('retry' in stored)) return replay<T>(stored);
 
-      // The first request is still running (or died): wait for its answer, or take over.
+      // The last attempt failed unexpectedly (retry marker), or the first request is still running
+      // or died: resume the former at once, wait for the latter's answer or take it over. The key
+      // stays claimed throughout, so its input and its ids never change.
       const age = this.#now().getTime() - row.createdAt.getTime();
-      if (age > this.#abandonAfterMs) {
-        // Only that very claim (same created_at, still unanswered): never one taken over meanwhile.
-        await this.#db
-          .delete(idempotencyKeys)
-          .where(
-            and(
-              eq(idempotencyKeys.key, key),
-              eq(idempotencyKeys.operation, operation),
-              isNull(idempotencyKeys.response),
-              eq(idempotencyKeys.createdAt, row.createdAt),
-            ),
-          );
+      if (stored || age > this.#abandonAfterMs) {
+        if (await this.#takeOver(key, operation, row.createdAt, stored !== undefined)) {
+          return this.#runClaimed(key, operation, { seed, resumed: true }, work);
+        }
         continue;
       }
       if (Date.now() > deadline) {
@@ -128,6 +148,26 @@ export class Idempotency {
     return inserted.length === 1;
   }
 
+  /**
+   * Claims a key whose last attempt gave no answer: only that very state (same created_at, still
+   * marked or unanswered), so of two requests taking over at once exactly one wins.
+   */
+  async #takeOver(key: string, operation: IdempotentOperation, createdAt: Date, marked: boolean): Promise<boolean> {
+    const rows = await this.#db
+      .update(idempotencyKeys)
+      .set({ response: null, createdAt: this.#now() })
+      .where(
+        and(
+          eq(idempotencyKeys.key, key),
+          eq(idempotencyKeys.operation, operation),
+          eq(idempotencyKeys.createdAt, createdAt),
+          marked ? sql`${idempotencyKeys.response} ? 'retry'` : isNull(idempotencyKeys.response),
+        ),
+      )
+      .returning({ key: idempotencyKeys.key });
+    return rows.length === 1;
+  }
+
   async #read(key: string, operation: IdempotentOperation) {
     const rows = await this.#db
       .select()
@@ -137,23 +177,55 @@ export class Idempotency {
     return rows[0];
   }
 
-  async #runClaimed<T>(key: string, operation: IdempotentOperation, work: () => Promise<T>): Promise<T> {
+  async #runClaimed<T>(key: string, operation: IdempotentOperation, attempt: Attempt, work: (attempt: Attempt) => Promise<T>): Promise<T> {
     const where = and(eq(idempotencyKeys.key, key), eq(idempotencyKeys.operation, operation));
     let result: T;
     try {
-      result = await work();
+      result = await work(attempt);
     } catch (err) {
-      if (err instanceof PaymentError && !RELEASING_CODES.has(err.code)) {
+      if (err instanceof PaymentError && RELEASING_CODES.has(err.code)) {
+        await this.#db.delete(idempotencyKeys).where(where);
+      } else if (err instanceof PaymentError) {
         const stored: Stored = { error: { code: err.code, message: err.message, details: err.details } };
         await this.#db.update(idempotencyKeys).set({ response: encode(stored) }).where(where);
       } else {
-        await this.#db.delete(idempotencyKeys).where(where);
+        // Unexpected (the database, a bug): UMS may have acted. Keep the key bound to this input
+        // and let the next request resume the same ids. If even this write fails, the claim stays
+        // unanswered and is taken over after abandonAfterMs, which resumes the same way.
+        const stored: Stored = { retry: { at: this.#now().toISOString(), error: err instanceof Error ? err.name : 'Error' } };
+        await this.#db
+          .update(idempotencyKeys)
+          .set({ response: encode(stored) })
+          .where(where)
+          .catch(() => undefined);
       }
       throw err;
     }
     await this.#db.update(idempotencyKeys).set({ response: encode({ result }) }).where(where);
     return result;
   }
+}
+
+/** The seed of every run under one (operation, key, input). */
+function attemptSeed(operation: string, key: string, requestHash: string): string {
+  return createHash('sha256').update(`${operation}\n${key}\n${requestHash}`, 'utf8').digest('hex');
+}
+
+const ID_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/**
+ * The merOrderId / refundOrderId of an idempotent request: the source number, then 23 letters
+ * and digits from the attempt's seed (27 characters, like generated ids). The same seed always
+ * gives the same id, so a retry or a take-over asks UMS about the order it may already have.
+ */
+export function idempotentOrderId(sourceId: string, seed: string): string {
+  let n = BigInt(`0x${seed}`);
+  let suffix = '';
+  for (let i = 0; i < 23; i++) {
+    suffix += ID_ALPHABET[Number(n % 62n)];
+    n /= 62n;
+  }
+  return sourceId + suffix;
 }
 
 /** sha256 of the operation and the canonical JSON of the input (sorted keys, no undefined). */
@@ -197,7 +269,7 @@ function decode(value: unknown): unknown {
   return value;
 }
 
-function replay<T>(stored: Stored): T {
+function replay<T>(stored: Exclude<Stored, { retry: unknown }>): T {
   if ('error' in stored) {
     throw new PaymentError(stored.error.code, stored.error.message, stored.error.details);
   }

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { PaymentError } from '../../src/payments/errors.js';
-import { Idempotency, hashRequest } from '../../src/payments/idempotency.js';
+import { Idempotency, hashRequest, idempotentOrderId, type Attempt } from '../../src/payments/idempotency.js';
+import { isOrderIdFor } from '../../src/ums/ids.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
 
 describeEachDatabase('Idempotency-Key', (kind) => {
@@ -108,5 +109,44 @@ describeEachDatabase('Idempotency-Key', (kind) => {
     await expect(idem.run('createPayment', key, { v: 1 }, async () => 'never')).rejects.toMatchObject({ code: 'CONFLICT' });
     now = new Date(now.getTime() + 61_000);
     expect(await idem.run('createPayment', key, { v: 1 }, async () => 'taken over')).toBe('taken over');
+  });
+
+  it('keeps a key that failed unexpectedly: the retry resumes with the same seed; another input is refused', async () => {
+    const idem = new Idempotency(database.db);
+    const key = freshKey();
+    const seen: Attempt[] = [];
+    const dbDown = new Error('connection terminated');
+    await expect(
+      idem.run('refundPayment', key, { r: 1 }, async (attempt) => {
+        seen.push(attempt);
+        throw dbDown;
+      }),
+    ).rejects.toBe(dbDown);
+    await expect(idem.run('refundPayment', key, { r: 2 }, async () => 'other')).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+    expect(await idem.run('refundPayment', key, { r: 1 }, async (attempt) => (seen.push(attempt), 'resumed'))).toBe('resumed');
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toMatchObject({ resumed: false });
+    expect(seen[1]).toMatchObject({ resumed: true, seed: seen[0]!.seed });
+    expect(seen[0]!.seed).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('a take-over runs with the seed of the request that died, marked resumed', async () => {
+    let now = new Date('2026-05-01T00:00:00Z');
+    const idem = new Idempotency(database.db, { now: () => now, abandonAfterMs: 60_000, waitMs: 200 });
+    const key = freshKey();
+    const first = await idem.run('createPayment', key, { v: 9 }, async (attempt) => attempt).catch(() => undefined);
+    // Make it look unanswered, as a crash leaves it.
+    await database.db.execute(sql`update idempotency_keys set response = null where key = ${key}`);
+    now = new Date(now.getTime() + 61_000);
+    const taken = await idem.run('createPayment', key, { v: 9 }, async (attempt) => attempt);
+    expect(taken).toEqual({ seed: first?.seed, resumed: true });
+  });
+
+  it('derives one well-formed order id per seed', () => {
+    const a = idempotentOrderId('3194', 'ab'.repeat(32));
+    expect(a).toBe(idempotentOrderId('3194', 'ab'.repeat(32)));
+    expect(a).not.toBe(idempotentOrderId('3194', 'ac'.repeat(32)));
+    expect(a).toHaveLength(27);
+    expect(isOrderIdFor('3194', a)).toBe(true);
   });
 });

@@ -1,0 +1,173 @@
+/**
+ * An Idempotency-Key retried after the database failed AFTER UMS had accepted the order or the
+ * refund (or after the request died outright) must ask UMS about the SAME merOrderId /
+ * refundOrderId again, never send a second order or a second refund under a new id.
+ *
+ * The database failure is real: a trigger raises on the write that records UMS's answer, once.
+ * UMS is a scripted peer that behaves like UMS on repeats: a create with a known merOrderId is
+ * DUP_ORDER, a refund with a known refundOrderId answers the earlier refund.
+ */
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { eq, sql } from 'drizzle-orm';
+import { DEMO } from '../../src/config.js';
+import { payments, refunds } from '../../src/db/schema.js';
+import { PaymentService } from '../../src/payments/commands.js';
+import { Idempotency } from '../../src/payments/idempotency.js';
+import { applyReport } from '../../src/payments/ledger.js';
+import { UmsClient } from '../../src/ums/client.js';
+import { UmsOperations } from '../../src/ums/operations.js';
+import { describeEachDatabase, type TestDatabase } from '../support/db.js';
+import { startUmsPeer, type PeerRequest, type UmsPeer } from '../support/ums-peer.js';
+import { WECHAT, silent } from '../sync/harness.js';
+
+/** The database error raised by test_fault(), however the driver wraps it. */
+function isInjectedFault(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause) if (/injected fault/.test(e.message)) return true;
+  return false;
+}
+
+const CREATE_PATH = '/v1/netpay/wx/unified-order';
+const REFUND_PATH = '/v1/netpay/refund';
+
+describeEachDatabase('commands retried under one Idempotency-Key after a failure', (kind) => {
+  let database: TestDatabase;
+  let peer: UmsPeer;
+  let client: UmsClient;
+  let ops: UmsOperations;
+  let service: PaymentService;
+  const umsOrders = new Map<string, number>();
+  const umsRefunds = new Map<string, number>();
+
+  beforeAll(async () => {
+    database = await kind.open();
+    peer = await startUmsPeer({ appId: DEMO.appId, appKey: DEMO.appKey });
+    const base = (req: PeerRequest) => ({ errCode: 'SUCCESS', mid: DEMO.mid, tid: DEMO.tid, merOrderId: req.json?.merOrderId });
+    peer.on(CREATE_PATH, (req) => {
+      const merOrderId = String(req.json?.merOrderId);
+      if (umsOrders.has(merOrderId)) return { json: { errCode: 'DUP_ORDER', errMsg: '重复订单' } };
+      umsOrders.set(merOrderId, Number(req.json?.totalAmount));
+      return { json: { ...base(req), totalAmount: req.json?.totalAmount, status: 'WAIT_BUYER_PAY', miniPayRequest: { signType: 'RSA' } } };
+    });
+    peer.on('/v1/netpay/query', (req) => {
+      const total = umsOrders.get(String(req.json?.merOrderId));
+      if (total === undefined) return { json: { errCode: 'NO_ORDER', errMsg: '无法找到指定的订单' } };
+      return { json: { ...base(req), totalAmount: total, status: 'WAIT_BUYER_PAY' } };
+    });
+    peer.on(REFUND_PATH, (req) => {
+      // UMS deduplicates refunds by refundOrderId: a repeat answers the earlier refund.
+      const refundOrderId = String(req.json?.refundOrderId);
+      umsRefunds.set(refundOrderId, Number(req.json?.refundAmount));
+      return { json: { ...base(req), refundOrderId, refundAmount: req.json?.refundAmount, refundStatus: 'SUCCESS', status: 'TRADE_REFUND' } };
+    });
+    client = new UmsClient({ baseUrl: peer.baseUrl, appId: DEMO.appId, appKey: DEMO.appKey });
+    ops = new UmsOperations(client, { mid: DEMO.mid, tid: DEMO.tid, sourceId: DEMO.sourceId, notifyUrl: 'http://127.0.0.1:9/notify/ums' });
+    service = new PaymentService({ db: database.db, ums: ops, client, sourceId: DEMO.sourceId, syncAfterMs: 60_000, log: silent });
+
+    // Faults on demand: a row in test_faults makes the matching write fail.
+    await database.db.execute(sql`create table test_faults (name text primary key)`);
+    await database.db.execute(
+      sql.raw(`create function test_fault() returns trigger language plpgsql as $$
+        begin
+          if exists (select 1 from test_faults where name = tg_argv[0]) then
+            raise exception 'injected fault: %', tg_argv[0];
+          end if;
+          return new;
+        end $$`),
+    );
+    // Recording UMS's answer to a create (any event but 'created') / to a refund.
+    await database.db.execute(
+      sql.raw(`create trigger fault_event before insert on payment_events for each row when (new.reason <> 'created') execute function test_fault('event')`),
+    );
+    await database.db.execute(sql.raw(`create trigger fault_refund before update on refunds for each row execute function test_fault('refund')`));
+    // The retry marker itself: with it failing, the request looks as if it had died.
+    await database.db.execute(sql.raw(`create trigger fault_key before update on idempotency_keys for each row execute function test_fault('key')`));
+  });
+  afterAll(async () => {
+    await client?.close();
+    await peer?.close();
+    await database?.close();
+  });
+  beforeEach(async () => {
+    await clearFaults();
+  });
+
+  const fault = (...names: string[]) => Promise.all(names.map((n) => database.db.execute(sql`insert into test_faults values (${n})`)));
+  const clearFaults = () => database.db.execute(sql`delete from test_faults`);
+  const sentIds = (path: string, field: string) => peer.requests.filter((r) => r.path === path).map((r) => String(r.json?.[field]));
+
+  async function paidOrder(totalAmount: number): Promise<string> {
+    const { payment } = await service.create({ ...WECHAT, totalAmount }, {});
+    await applyReport(database.db, { merOrderId: payment.merOrderId, status: 'TRADE_SUCCESS', totalAmount }, 'NOTIFY');
+    return payment.merOrderId;
+  }
+
+  it('a refund whose answer could not be stored is retried with the same refundOrderId: one refund at UMS', async () => {
+    const merOrderId = await paidOrder(1000);
+    const input = { merOrderId, refundAmount: 300 };
+    const key = `refund-db-${merOrderId}`;
+    const before = sentIds(REFUND_PATH, 'refundOrderId').length;
+
+    await fault('refund');
+    await expect(service.refund(input, { idempotencyKey: key })).rejects.toSatisfy(isInjectedFault);
+    await clearFaults();
+
+    const retried = await service.refund(input, { idempotencyKey: key });
+    const sent = sentIds(REFUND_PATH, 'refundOrderId').slice(before);
+    expect(new Set(sent)).toEqual(new Set([retried.refundOrderId]));
+    expect(retried).toMatchObject({ status: 'SUCCESS', refundAmount: 300 });
+    const rows = await database.db.select().from(refunds).where(eq(refunds.merOrderId, merOrderId));
+    expect(rows).toHaveLength(1);
+    const [payment] = await database.db.select().from(payments).where(eq(payments.merOrderId, merOrderId));
+    expect(payment).toMatchObject({ status: 'TRADE_REFUND', refundedAmount: 300 });
+    // The key stays bound to its input while it waits for the retry.
+    expect(await service.refund(input, { idempotencyKey: key })).toMatchObject({ refundOrderId: retried.refundOrderId, status: 'SUCCESS' });
+  });
+
+  it('a refund request that died mid-way is taken over with the same refundOrderId', async () => {
+    let now = new Date();
+    const idempotency = new Idempotency(database.db, { now: () => now, abandonAfterMs: 60_000, waitMs: 100 });
+    const impatient = new PaymentService({ db: database.db, ums: ops, client, sourceId: DEMO.sourceId, syncAfterMs: 60_000, log: silent, idempotency });
+    const merOrderId = await paidOrder(1000);
+    const input = { merOrderId, refundAmount: 400 };
+    const key = `refund-died-${merOrderId}`;
+    const before = sentIds(REFUND_PATH, 'refundOrderId').length;
+
+    // Neither the answer nor the retry marker can be written: the claim stays as a crash leaves it.
+    await fault('refund', 'key');
+    await expect(impatient.refund(input, { idempotencyKey: key })).rejects.toSatisfy(isInjectedFault);
+    await clearFaults();
+    await expect(impatient.refund(input, { idempotencyKey: key })).rejects.toMatchObject({ code: 'CONFLICT' });
+
+    now = new Date(now.getTime() + 61_000);
+    const taken = await impatient.refund(input, { idempotencyKey: key });
+    expect(new Set(sentIds(REFUND_PATH, 'refundOrderId').slice(before))).toEqual(new Set([taken.refundOrderId]));
+    expect(await database.db.select().from(refunds).where(eq(refunds.merOrderId, merOrderId))).toHaveLength(1);
+    expect(taken).toMatchObject({ status: 'SUCCESS', refundAmount: 400 });
+  });
+
+  it('an order whose answer could not be stored is retried with the same merOrderId: one order at UMS', async () => {
+    const key = `create-db-${Date.now()}`;
+    const input = { ...WECHAT, totalAmount: 555, description: 'retry' };
+    const before = sentIds(CREATE_PATH, 'merOrderId').length;
+
+    await fault('event');
+    await expect(service.create(input, { idempotencyKey: key })).rejects.toSatisfy(isInjectedFault);
+    await clearFaults();
+
+    const retried = await service.create(input, { idempotencyKey: key });
+    const sent = sentIds(CREATE_PATH, 'merOrderId').slice(before);
+    expect(new Set(sent)).toEqual(new Set([retried.payment.merOrderId]));
+    // UMS said DUP_ORDER to the repeat: the gateway asked, and stores what UMS knows.
+    expect(retried.payment).toMatchObject({ status: 'WAIT_BUYER_PAY', totalAmount: 555 });
+    const rows = await database.db.select().from(payments).where(eq(payments.description, 'retry'));
+    expect(rows).toHaveLength(1);
+  });
+
+  it('the key of a failed request stays bound to its input: another input is refused', async () => {
+    const key = `create-bound-${Date.now()}`;
+    await fault('event');
+    await expect(service.create({ ...WECHAT, totalAmount: 556 }, { idempotencyKey: key })).rejects.toSatisfy(isInjectedFault);
+    await clearFaults();
+    await expect(service.create({ ...WECHAT, totalAmount: 557 }, { idempotencyKey: key })).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+  });
+});
