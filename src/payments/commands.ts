@@ -226,6 +226,7 @@ export class PaymentService implements PaymentCommands {
     if (!(err instanceof UmsError)) throw err; // a bug or the database: the row stays NEW_ORDER for the scheduler
     await applyReport(this.#db, { merOrderId, status: 'TRADE_CLOSED' }, 'MUTATION', {
       payload: { answer: 'create', outcome: 'refused', errCode: err.errCode ?? null, error: err.name },
+      onlyIfOpen: true,
     });
     this.#log?.warn({ merOrderId, errCode: err.errCode }, 'payment create refused; order closed');
     throw toPaymentError(err, { merOrderId });
@@ -314,9 +315,13 @@ export class PaymentService implements PaymentCommands {
       this.#log?.debug({ merOrderId: payment.merOrderId }, 'payment query: UMS does not know the order yet');
       return payment;
     }
+    // Decided here from a row read before the query: a payment may have been stored meanwhile
+    // (the buyer paid, the notice came), and a close must never override it.
     const applied = await applyReport(this.#db, { merOrderId: payment.merOrderId, status: 'TRADE_CLOSED' }, source, {
       payload: { answer: 'query', errCode: 'NO_ORDER', closed: expired ? 'expired, never reached UMS' : 'never reached UMS' },
+      onlyIfOpen: true,
     });
+    if (applied.outcome === 'stale') return applied.payment;
     this.#log?.info({ merOrderId: payment.merOrderId }, 'payment closed: UMS never had the order and it can no longer be paid');
     return applied.payment;
   }
@@ -343,9 +348,12 @@ export class PaymentService implements PaymentCommands {
       // QR codes: bills close needs the qrCodeId, which is not stored; netpay close by billNo works
       // for a one-off bill (the simulator and the netpay API accept it).
       const answer = await this.#ums.close({ merOrderId }, this.#instMid(payment));
-      // errCode SUCCESS on close means the order is closed, whatever else the answer says.
+      // errCode SUCCESS on close means the order is closed, whatever else the answer says; but it
+      // is our reading of the answer, not a status UMS reported, so it only closes what is still
+      // open (a notice of payment may have been stored while UMS was being asked).
       const applied = await applyReport(this.#db, { merOrderId, status: 'TRADE_CLOSED' }, source, {
         payload: { answer: 'close', errCode: answer.errCode },
+        onlyIfOpen: true,
       });
       return applied.payment;
     } catch (err) {
