@@ -10,7 +10,10 @@ import { GraphQLError } from 'graphql';
 import type { PaymentBus, PaymentChange } from '../events/bus.js';
 
 export interface StatusChangeValue {
+  /** As read when the change was delivered: may already be past `version` (a later change follows). */
   payment: PaymentChange['payment'];
+  /** The payment's version after this change. */
+  version: number;
   previousStatus: string | null;
   status: string;
   source: string;
@@ -32,6 +35,7 @@ export interface ChangeStreamOptions {
 export function toStatusChange(change: PaymentChange): StatusChangeValue {
   return {
     payment: change.payment,
+    version: change.event.version,
     previousStatus: change.event.previousStatus,
     status: change.event.status,
     source: change.event.source,

@@ -2,6 +2,7 @@
  * `paymentStatusChanged` over graphql-ws with a real client: current state first, then each
  * change the ledger commits, filtered by order or merchant; the connection rules of the socket.
  */
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { pgliteDatabase, type TestDatabase } from '../support/db.js';
@@ -47,6 +48,27 @@ describe('paymentStatusChanged', () => {
     await pay(h.db, id); // a duplicate report changes nothing, so nothing is pushed
     await sleep(200);
     expect(sub.results).toHaveLength(2);
+    sub.dispose();
+    await client.dispose();
+  });
+
+  it("carries each change's own version; its payment is the one read at delivery, which may be newer", async () => {
+    const id = await newOrder(h.db);
+    const { client } = wsClient(gw.wsUrl);
+    const query = 'subscription($id: ID) { paymentStatusChanged(merOrderId: $id) { version status previousStatus payment { version status } } }';
+    const sub = collect<{ paymentStatusChanged: { version: number; status: string; previousStatus: string | null; payment: { version: number; status: string } } }>(client, query, { id });
+    await sub.next(1);
+    // Two changes committed before the bus reads either (no NOTIFY: only the catch-up finds them).
+    await h.db.execute(sql`update payments set status = 'TRADE_SUCCESS', version = 3 where mer_order_id = ${id}`);
+    await h.db.execute(sql`insert into payment_events (mer_order_id, source, previous_status, status, version) values
+      (${id}, 'SYNC', 'NEW_ORDER', 'WAIT_BUYER_PAY', 2), (${id}, 'SYNC', 'WAIT_BUYER_PAY', 'TRADE_SUCCESS', 3)`);
+    await gw.bus.catchUp();
+    await sub.next(3);
+    expect(sub.results.map((r) => r.data?.paymentStatusChanged)).toEqual([
+      { version: 1, status: 'NEW_ORDER', previousStatus: null, payment: { version: 1, status: 'NEW_ORDER' } },
+      { version: 2, status: 'WAIT_BUYER_PAY', previousStatus: 'NEW_ORDER', payment: { version: 3, status: 'TRADE_SUCCESS' } },
+      { version: 3, status: 'TRADE_SUCCESS', previousStatus: 'WAIT_BUYER_PAY', payment: { version: 3, status: 'TRADE_SUCCESS' } },
+    ]);
     sub.dispose();
     await client.dispose();
   });

@@ -30,6 +30,7 @@ function subscribe({ args, context }: SubscribeResolverData<unknown, Filter, Gra
             const last = await latestEvent(db, merOrderId);
             return {
               payment,
+              version: payment.version,
               previousStatus: last?.version === payment.version ? last.previousStatus : null,
               status: payment.status,
               source: last?.source ?? 'MUTATION',

@@ -61,10 +61,18 @@ export class RefundPaymentInput {
   description?: string;
 }
 
-@ObjectType({ description: 'A change of a payment, pushed to subscribers' })
+@ObjectType({
+  description:
+    'A change of a payment, pushed to subscribers. version, status, previousStatus, source and at describe this change; ' +
+    'payment is the payment as read when the change was delivered, so when changes follow each other closely it may ' +
+    'already show a later one (payment.version > version). That later change is pushed next.',
+})
 export class PaymentStatusChange {
-  @Field(() => Payment)
+  @Field(() => Payment, { description: 'The payment as it stood when this change was delivered (may be newer than the change: compare version)' })
   payment!: Payment;
+
+  @Field(() => Int, { description: "The payment's version after this change" })
+  version!: number;
 
   @Field(() => PaymentStatusEnum, { nullable: true })
   previousStatus!: PaymentStatus | null;
