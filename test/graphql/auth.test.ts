@@ -30,6 +30,7 @@ function echoCommands(h: TestDatabase, merOrderId: () => string): PaymentCommand
       refundTargetOrderId: null,
       description: null,
       nextSyncAt: null,
+      countedAt: null,
       createdAt: new Date(),
       updatedAt: new Date(),
     }),
