@@ -581,9 +581,14 @@ function rebrand(error: UmsError, service: string): UmsError {
   return new UmsAuthError(message, undefined, options);
 }
 
-/** Lenient amount/number reading: a JSON number or a numeric string; anything else `undefined`. */
+/**
+ * Amount (fen) or count reading: a JSON number or a string of digits that is a non-negative safe
+ * integer. Anything else (negative, decimal, exponent, empty, out of range) is `undefined`, so a
+ * malformed amount is treated as absent rather than stored as money we never had.
+ */
 export function toNumber(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) return Number(value);
-  return undefined;
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  if (typeof value !== 'string' || !/^\s*\d+\s*$/.test(value)) return undefined;
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : undefined;
 }
