@@ -42,6 +42,7 @@ import {
   reportFromQuery,
   reportFromRefund,
 } from './sync/reports.js';
+import { REFUND_IN_DOUBT, flagForReview } from './sync/review.js';
 
 export const MAX_AMOUNT_FEN = 100_000_000;
 const MAX_TEXT = 255;
@@ -404,11 +405,15 @@ export class PaymentService implements PaymentCommands {
     }
     this.#log?.warn({ ...ids, status: refund.status }, 'refund: resuming an earlier attempt under the same Idempotency-Key');
     if (!(PENDING_REFUND_STATUSES as readonly string[]).includes(refund.status)) return refund;
-    return this.#askRefund(await this.#load(refund.merOrderId), refund);
+    return this.#askRefund(await this.#load(refund.merOrderId), refund, { resent: true });
   }
 
-  /** Sends a stored (PROCESSING or UNKNOWN) refund to UMS and records the answer. */
-  async #askRefund(payment: PaymentRow, refund: RefundRow): Promise<RefundRow> {
+  /**
+   * Sends a stored (PROCESSING or UNKNOWN) refund to UMS and records the answer. `resent`: an
+   * earlier run may have sent it already, so even a clear refusal now does not prove that no
+   * money moved (the first request may have been carried out).
+   */
+  async #askRefund(payment: PaymentRow, refund: RefundRow, how: { resent: boolean } = { resent: false }): Promise<RefundRow> {
     const { merOrderId, refundOrderId, refundAmount } = refund;
     let answer: RefundResponse;
     try {
@@ -419,6 +424,11 @@ export class PaymentService implements PaymentCommands {
         return this.#recordRefund(payment, refund, undefined, 'UNKNOWN', 'MUTATION');
       }
       if (!(err instanceof UmsError)) throw err; // the refund stays PROCESSING for refund-query
+      if (how.resent || !refundCertainlyNotMade(err)) {
+        // Answered as pending (UNKNOWN), like an ambiguous outcome: refund-query keeps asking.
+        await this.#refundInDoubt(payment, refund, err, 'MUTATION');
+        return this.#refundRow(refund);
+      }
       await this.#recordRefund(payment, refund, undefined, 'FAIL', 'MUTATION');
       throw toPaymentError(err, { merOrderId, refundOrderId });
     }
@@ -493,13 +503,32 @@ export class PaymentService implements PaymentCommands {
       try {
         answer = await this.#sendRefund(payment, refund);
       } catch (resendErr) {
+        // A refund-query NO_ORDER may only lag behind a refund UMS did make, so a refused resend
+        // is no proof that the refund failed: it stays pending (UNKNOWN) and a person looks.
         if (resendErr instanceof UmsError && !resendErr.outcomeUnknown && !(resendErr instanceof UmsAuthError)) {
-          await this.#recordRefund(payment, refund, undefined, 'FAIL', source);
+          await this.#refundInDoubt(payment, refund, resendErr, source);
         }
         throw toPaymentError(resendErr, ids);
       }
     }
     return this.#recordRefund(payment, refund, answer, refundStatusOf(answer), source);
+  }
+
+  /**
+   * UMS said no, but that does not prove that no refund was made: the refund is recorded UNKNOWN
+   * (still pending, so the remaining amount stays reserved), refund-query keeps asking, and the
+   * payment is flagged for an operator.
+   */
+  async #refundInDoubt(payment: PaymentRow, refund: RefundRow, err: UmsError, source: EventSource): Promise<void> {
+    const ids = { merOrderId: refund.merOrderId, refundOrderId: refund.refundOrderId };
+    this.#log?.warn({ ...ids, errCode: err.errCode }, 'refund: UMS refused, but the refund may have been made; left UNKNOWN for review');
+    await this.#recordRefund(payment, refund, undefined, 'UNKNOWN', source);
+    await flagForReview(this.#db, refund.merOrderId, `${REFUND_IN_DOUBT}:${refund.refundOrderId}`);
+  }
+
+  async #refundRow(refund: RefundRow): Promise<RefundRow> {
+    const [row] = await this.#db.select().from(refunds).where(eq(refunds.refundOrderId, refund.refundOrderId));
+    return row ?? refund;
   }
 
   async #recordRefund(
@@ -573,6 +602,19 @@ export class PaymentService implements PaymentCommands {
     const channel = payment.channel as PaymentChannel | null;
     return channel && (PAYMENT_CHANNELS as readonly string[]).includes(channel) ? instMidFor(channel) : 'MINIDEFAULT';
   }
+}
+
+/**
+ * After a refund request failed without an ambiguous outcome: is it certain that no refund was
+ * made? Yes when UMS refused the request with one of its documented, unambiguous errCodes
+ * (BAD_REQUEST, OPERATION_NOT_ALLOWED, …), or when the request never left or was refused at the
+ * door (credentials, configuration, input checked before sending, no connection). An errCode we
+ * do not know is not a clear refusal.
+ */
+function refundCertainlyNotMade(err: UmsError): boolean {
+  if (err.outcomeUnknown) return false;
+  if (err instanceof UmsBusinessError) return err.meaning !== undefined;
+  return true;
 }
 
 /** Statuses in which "UMS has no such order" is plausible rather than alarming. */
