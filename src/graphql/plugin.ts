@@ -10,7 +10,7 @@
  *   graphql.close() does both, for a caller that never built the app.
  */
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyPluginAsync } from 'fastify';
@@ -102,6 +102,8 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
 
     const plugins: ApolloServerPlugin<GraphQLContext>[] = [
       operationMetricsPlugin(recorder),
+      // No cache hints are used: computing a cache policy for every field is pure overhead.
+      ApolloServerPluginCacheControlDisabled(),
       sandbox
         ? ApolloServerPluginLandingPageLocalDefault({ embed: { endpointIsEditable: false, runTelemetry: false }, footer: false, includeCookies: false })
         : ApolloServerPluginLandingPageDisabled(),
