@@ -15,7 +15,7 @@
  * named (`.prepare(name)`), which makes postgres.js keep them prepared on each connection (the
  * server parses and plans them once). PGlite ignores the name.
  */
-import { and, eq, getTableColumns, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, ne, sql } from 'drizzle-orm';
 import type { Database, Transaction } from '../db/database.js';
 import {
   paymentEvents,
@@ -62,6 +62,11 @@ export interface StatusReport {
     status?: RefundStatus;
     refundTargetOrderId?: string;
   };
+  /**
+   * A refund amount reported with no id at all (no refundOrderId, refundTargetOrderId or
+   * notifyId): it cannot be counted exactly once, so the payment is flagged for review instead.
+   */
+  unidentifiedRefundAmount?: number;
 }
 
 export type ApplyOutcome = 'applied' | 'duplicate' | 'stale' | 'review' | 'created';
@@ -97,6 +102,28 @@ export interface ApplyOptions {
 
 /** Review reason when a refund we had recorded as FAIL is reported SUCCESS (it is then counted). */
 export const REFUND_SUCCEEDED_AFTER_FAIL = 'refund-succeeded-after-fail';
+/** Review reason when the refunds counted add up to more than the order's totalAmount. */
+export const REFUNDED_MORE_THAN_PAID = 'refunded-more-than-paid';
+/** Review reason when a report says money went back but names no refund we could count once. */
+export const REFUND_WITHOUT_ID = 'refund-without-id';
+/** Prefix of refund ids we make up for a refund UMS reported without our refundOrderId. */
+export const SYNTHETIC_REFUND_PREFIX = 'ums:';
+
+/**
+ * The id under which a refund reported without our refundOrderId (say, made in the UMS merchant
+ * portal) is stored and counted once: UMS's refundTargetOrderId when present (`ums:<id>`), else
+ * the notification's notifyId (`ums:notify:<id>`); undefined when neither exists.
+ */
+export function syntheticRefundId(ids: { refundTargetOrderId?: string; notifyId?: string }): string | undefined {
+  if (ids.refundTargetOrderId) return `${SYNTHETIC_REFUND_PREFIX}${ids.refundTargetOrderId}`;
+  if (ids.notifyId) return `${SYNTHETIC_REFUND_PREFIX}notify:${ids.notifyId}`;
+  return undefined;
+}
+
+export function isSyntheticRefundId(refundOrderId: string): boolean {
+  return refundOrderId.startsWith(SYNTHETIC_REFUND_PREFIX);
+}
+
 /** Reason of an applied change that only counted a refund (the reported status was not news). */
 export const REFUND_COUNTED_REASON = 'refund-counted';
 /** Review reason when a refund is reported for an order never known as paid, with no status to apply. */
@@ -194,14 +221,21 @@ export async function applyReportInTransaction(
   const mismatch = crossCheck(current, report);
   if (mismatch) return flagForReview(tx, current, mismatch);
 
-  const existingRefund = report.refund ? await lockRefund(tx, report.refund.refundOrderId) : undefined;
+  // Money went back but the report names no refund at all: we cannot count it once, so a person must.
+  if (report.unidentifiedRefundAmount !== undefined) return flagForReview(tx, current, REFUND_WITHOUT_ID);
+
+  const found = report.refund ? await findRefund(tx, current.merOrderId, report.refund) : undefined;
+  const refund = found?.refund;
+  const existingRefund = found?.existing;
   if (existingRefund && existingRefund.merOrderId !== current.merOrderId) {
     return flagForReview(tx, current, 'mismatch:refundOrderId');
   }
-  const refundStatus: RefundStatus = report.refund?.status ?? 'SUCCESS';
+  const refundStatus: RefundStatus = refund?.status ?? 'SUCCESS';
   // Counted or not is the refund row's own fact, not its status: a refund we had marked FAIL may
   // still be reported SUCCESS (money moved after all), and must then be counted exactly once.
-  const newRefund = report.refund !== undefined && refundStatus === 'SUCCESS' && !existingRefund?.countedAt;
+  const markCounted = refund !== undefined && refundStatus === 'SUCCESS' && !existingRefund?.countedAt;
+  // Its money may already be in refundedAmount under the synthetic id of a notice that lacked ours.
+  const newRefund = markCounted && !found?.countedAsTwin;
   const succeededAfterFail = newRefund && existingRefund?.status === 'FAIL';
 
   const from = current.status as PaymentStatus;
@@ -210,7 +244,7 @@ export async function applyReportInTransaction(
 
   if (decision.kind === 'review') return flagForReview(tx, current, decision.reason);
   if (decision.kind !== 'apply' && !newRefund) {
-    if (report.refund) await upsertRefund(tx, current.merOrderId, report.refund, existingRefund, false);
+    if (refund) await upsertRefund(tx, current.merOrderId, refund, existingRefund, markCounted);
     const filled = await fillMissingFields(tx, current, report);
     return { outcome: decision.kind, reason: decision.reason, payment: filled };
   }
@@ -223,8 +257,8 @@ export async function applyReportInTransaction(
   const next = applying ? decision.next : from;
   const reason = applying ? decision.reason : REFUND_COUNTED_REASON;
 
-  if (report.refund) await upsertRefund(tx, current.merOrderId, report.refund, existingRefund, newRefund);
-  const counted = newRefund && report.refund ? (existingRefund?.refundAmount ?? report.refund.refundAmount) : 0;
+  if (refund) await upsertRefund(tx, current.merOrderId, refund, existingRefund, markCounted);
+  const counted = newRefund && refund ? (existingRefund?.refundAmount ?? refund.refundAmount) : 0;
   const now = new Date();
   const [payment] = await tx
     .update(payments)
@@ -234,8 +268,7 @@ export async function applyReportInTransaction(
       status: next,
       version: sql`${payments.version} + 1`,
       refundedAmount: sql`${payments.refundedAmount} + ${counted}`,
-      // We had recorded this refund as failed, yet UMS says the money went back: a person must look.
-      ...(succeededAfterFail ? { needsReview: true, reviewReason: REFUND_SUCCEEDED_AFTER_FAIL } : {}),
+      ...reviewAfterCounting(current, counted, succeededAfterFail),
       nextSyncAt: applying ? nextSyncAfter(next, decision.reason, current.nextSyncAt, now) : current.nextSyncAt,
       lastEventAt: now,
       updatedAt: now,
@@ -308,6 +341,34 @@ async function lockRefund(tx: Transaction, refundOrderId: string): Promise<Refun
   return row;
 }
 
+type ReportedRefund = NonNullable<StatusReport['refund']>;
+
+/**
+ * The refund row a report is about. One refund may reach us under two ids: ours (refundOrderId)
+ * and a synthetic one (`ums:…`) from a notice that did not carry ours; UMS's refundTargetOrderId
+ * ties them. A synthetic report about a refund we know under our id is about that row;
+ * `countedAsTwin` says that our row's money was already counted under the synthetic id.
+ */
+async function findRefund(
+  tx: Transaction,
+  merOrderId: string,
+  refund: ReportedRefund,
+): Promise<{ refund: ReportedRefund; existing: RefundRow | undefined; countedAsTwin: boolean }> {
+  const existing = await lockRefund(tx, refund.refundOrderId);
+  const target = refund.refundTargetOrderId ?? existing?.refundTargetOrderId ?? undefined;
+  if (target === undefined || existing?.countedAt) return { refund, existing, countedAsTwin: false };
+  const twins = await tx
+    .select()
+    .from(refunds)
+    .where(and(eq(refunds.merOrderId, merOrderId), eq(refunds.refundTargetOrderId, target), ne(refunds.refundOrderId, refund.refundOrderId)))
+    .for('update');
+  const synthetic = isSyntheticRefundId(refund.refundOrderId);
+  const ours = twins.find((t) => !isSyntheticRefundId(t.refundOrderId));
+  if (synthetic && ours && !existing) return { refund: { ...refund, refundOrderId: ours.refundOrderId }, existing: ours, countedAsTwin: false };
+  const countedAsTwin = !synthetic && twins.some((t) => isSyntheticRefundId(t.refundOrderId) && t.countedAt !== null);
+  return { refund, existing, countedAsTwin };
+}
+
 /** mid, tid and totalAmount must match what we stored; a mismatch is kept and flagged, not applied. */
 function crossCheck(current: PaymentRow, report: StatusReport): string | undefined {
   const wrong: string[] = [];
@@ -339,6 +400,17 @@ async function flagForReview(tx: Transaction, current: PaymentRow, reason: strin
     .where(eq(payments.merOrderId, current.merOrderId))
     .returning();
   return { outcome: 'review', reason, payment: payment ?? current };
+}
+
+/** Counted money a person must look at: a refund we had as failed, or more back than was paid. */
+function reviewAfterCounting(current: PaymentRow, counted: number, succeededAfterFail: boolean): Partial<typeof payments.$inferInsert> {
+  // We had recorded this refund as failed, yet UMS says the money went back.
+  if (succeededAfterFail) return { needsReview: true, reviewReason: REFUND_SUCCEEDED_AFTER_FAIL };
+  // One refund counted under two ids, or amounts we never knew: the sum cannot exceed the order.
+  if (counted > 0 && current.totalAmount > 0 && current.refundedAmount + counted > current.totalAmount) {
+    return { needsReview: true, reviewReason: REFUNDED_MORE_THAN_PAID };
+  }
+  return {};
 }
 
 /** `onlyIfOpen` and the payment has moved on: apply nothing; a paid order also needs a person. */

@@ -19,7 +19,7 @@ import { notifications } from '../db/schema.js';
 import { verifyNotifySign } from '../ums/sign.js';
 import { diagnoseSignature, diagnosisLine } from './signature-doctor.js';
 import { parseBeijing } from '../ums/time.js';
-import { applyReportInTransaction, type ApplyOutcome, type StatusReport } from './ledger.js';
+import { applyReportInTransaction, syntheticRefundId, type ApplyOutcome, type StatusReport } from './ledger.js';
 import { normaliseStatus } from './status.js';
 
 export type NotificationOutcome = ApplyOutcome | 'rejected' | 'failed';
@@ -248,14 +248,16 @@ function reportFrom(signed: Readonly<Record<string, string>>, keyIndex: number):
   };
   const refundOrderId = text('refundOrderId');
   const refundAmount = fen('refundAmount');
+  const refundTargetOrderId = text('refundTargetOrderId');
   if (refundOrderId !== undefined) {
     if (refundAmount === undefined) invalid('refundAmount');
-    report.refund = {
-      refundOrderId,
-      refundAmount: refundAmount as number,
-      status: 'SUCCESS',
-      refundTargetOrderId: text('refundTargetOrderId'),
-    };
+    report.refund = dropUndefined({ refundOrderId, refundAmount: refundAmount as number, status: 'SUCCESS' as const, refundTargetOrderId });
+  } else if (report.status === 'TRADE_REFUND' && refundAmount !== undefined && refundAmount > 0) {
+    // A refund without our refundOrderId (made in the UMS merchant portal, say): count it once under
+    // an id UMS gave it; with none at all the ledger flags the payment instead of guessing.
+    const syntheticId = syntheticRefundId({ refundTargetOrderId, notifyId: text('notifyId') });
+    if (syntheticId === undefined) report.unidentifiedRefundAmount = refundAmount;
+    else report.refund = dropUndefined({ refundOrderId: syntheticId, refundAmount, status: 'SUCCESS' as const, refundTargetOrderId });
   }
   return dropUndefined(report);
 }
@@ -306,7 +308,11 @@ function readableFields(signed: Readonly<Record<string, string>>): Readonly<Reco
  * Without notifyId: merOrderId + status + amounts.
  */
 export function dedupeKeyOf(fields: Readonly<Record<string, string>>, report: StatusReport): string {
-  const refund = report.refund ? `|${report.refund.refundOrderId}|${report.refund.refundAmount}` : '';
+  const refund = report.refund
+    ? `|${report.refund.refundOrderId}|${report.refund.refundAmount}`
+    : report.unidentifiedRefundAmount !== undefined
+      ? `||${report.unidentifiedRefundAmount}`
+      : '';
   if (fields.notifyId) return `n|${fields.notifyId}|${report.merOrderId}|${report.status}${refund}`;
   return `o|${report.merOrderId}|${report.status}|${report.totalAmount ?? ''}${refund}`;
 }
