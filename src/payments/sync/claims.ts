@@ -64,8 +64,17 @@ export async function claimDuePayments(db: Database, options: ClaimOptions): Pro
   });
 }
 
+export interface ClaimedRefund {
+  refund: RefundRow;
+  /**
+   * This was the last question (the refund is older than the last gap step): nothing will ask
+   * again, so a refund still pending afterwards must be handed to a person, not left silent.
+   */
+  lastTry: boolean;
+}
+
 /** Refunds still PROCESSING or UNKNOWN whose next_sync_at has come. */
-export async function claimDueRefunds(db: Database, options: ClaimOptions): Promise<RefundRow[]> {
+export async function claimDueRefunds(db: Database, options: ClaimOptions): Promise<ClaimedRefund[]> {
   const { now, limit, gaps } = options;
   return db.transaction(async (tx) => {
     const rows = await tx
@@ -75,9 +84,12 @@ export async function claimDueRefunds(db: Database, options: ClaimOptions): Prom
       .orderBy(asc(refunds.nextSyncAt))
       .limit(limit)
       .for('update', { skipLocked: true });
+    const claimed: ClaimedRefund[] = [];
     for (const refund of rows) {
-      await scheduleRefundSync(tx, refund.refundOrderId, nextSyncAt(refund.createdAt, now, gaps));
+      const next = nextSyncAt(refund.createdAt, now, gaps);
+      await scheduleRefundSync(tx, refund.refundOrderId, next);
+      claimed.push({ refund, lastTry: next === null });
     }
-    return rows;
+    return claimed;
   });
 }

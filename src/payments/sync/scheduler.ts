@@ -19,7 +19,8 @@ import { PaymentError } from '../errors.js';
 import { Idempotency } from '../idempotency.js';
 import { scheduleSync } from '../ledger.js';
 import { isOpen, type EventSource, type PaymentStatus } from '../status.js';
-import { claimDuePayments, claimDueRefunds, type ClaimedPayment } from './claims.js';
+import { claimDuePayments, claimDueRefunds, type ClaimedPayment, type ClaimedRefund } from './claims.js';
+import { markRefundUnsettled } from './review.js';
 import { DEFAULT_GAPS, type GapStep } from './gaps.js';
 
 /** What the scheduler needs from the commands (PaymentService implements it). */
@@ -110,7 +111,7 @@ export function startSyncScheduler(options: SyncSchedulerOptions): SyncScheduler
     await inParallel(claimed, concurrency, (c) => syncOne(c, report));
 
     const dueRefunds = await claimDueRefunds(db, claimOptions);
-    report.refunds = dueRefunds.map((r) => r.refundOrderId);
+    report.refunds = dueRefunds.map((r) => r.refund.refundOrderId);
     await inParallel(dueRefunds, concurrency, (r) => settleOne(r, report));
 
     try {
@@ -166,18 +167,30 @@ export function startSyncScheduler(options: SyncSchedulerOptions): SyncScheduler
     }
   }
 
-  async function settleOne(refund: RefundRow, report: RoundReport): Promise<void> {
+  async function settleOne({ refund, lastTry }: ClaimedRefund, report: RoundReport): Promise<void> {
+    let settled = false;
     try {
       const after = await commands.settleRefund(refund, 'SYNC');
-      if (after.status === 'SUCCESS' || after.status === 'FAIL') {
-        report.refundsSettled.push({ refundOrderId: refund.refundOrderId, status: after.status });
-      }
+      settled = after.status === 'SUCCESS' || after.status === 'FAIL';
+      if (settled) report.refundsSettled.push({ refundOrderId: refund.refundOrderId, status: after.status });
     } catch (err) {
       report.errors.push({ id: refund.refundOrderId, code: errorCode(err) });
       log?.warn(
         { merOrderId: refund.merOrderId, refundOrderId: refund.refundOrderId, code: errorCode(err), err: safeError(err) },
-        'sync: refund-query failed; will ask again',
+        lastTry ? 'sync: refund-query failed on the last try' : 'sync: refund-query failed; will ask again',
       );
+    }
+    if (settled || !lastTry) return;
+    // Nothing will ask again: without this the refund would stay pending for ever, silently
+    // holding its amount against the remaining-refundable check.
+    log?.warn(
+      { merOrderId: refund.merOrderId, refundOrderId: refund.refundOrderId },
+      'sync: refund still not settled after a day of questions; marked UNKNOWN, payment flagged for review',
+    );
+    try {
+      await markRefundUnsettled(db, refund);
+    } catch (err) {
+      log?.error({ refundOrderId: refund.refundOrderId, err: safeError(err) }, 'sync: could not flag an unsettled refund for review');
     }
   }
 
