@@ -369,12 +369,18 @@ async function findRefund(
   return { refund, existing, countedAsTwin };
 }
 
-/** mid, tid and totalAmount must match what we stored; a mismatch is kept and flagged, not applied. */
+/**
+ * mid, tid and totalAmount must match what we stored; a mismatch is kept and flagged, not applied.
+ * A field we never knew (an order first seen in a report that lacked it: '' or 0) is not checked;
+ * the report fills it (`unknownIdentity`).
+ */
 function crossCheck(current: PaymentRow, report: StatusReport): string | undefined {
   const wrong: string[] = [];
-  if (report.mid !== undefined && report.mid !== current.mid) wrong.push('mid');
-  if (report.tid !== undefined && report.tid !== current.tid) wrong.push('tid');
-  if (report.totalAmount !== undefined && report.totalAmount !== current.totalAmount) wrong.push('totalAmount');
+  if (report.mid !== undefined && current.mid !== UNKNOWN_TEXT && report.mid !== current.mid) wrong.push('mid');
+  if (report.tid !== undefined && current.tid !== UNKNOWN_TEXT && report.tid !== current.tid) wrong.push('tid');
+  if (report.totalAmount !== undefined && current.totalAmount !== UNKNOWN_AMOUNT && report.totalAmount !== current.totalAmount) {
+    wrong.push('totalAmount');
+  }
   return wrong.length > 0 ? `mismatch:${wrong.join(',')}` : undefined;
 }
 
@@ -434,9 +440,9 @@ async function createFromReport(
       merOrderId: report.merOrderId,
       status: report.status,
       version: 1,
-      totalAmount: report.totalAmount ?? 0,
-      mid: report.mid ?? '',
-      tid: report.tid ?? '',
+      totalAmount: report.totalAmount ?? UNKNOWN_AMOUNT,
+      mid: report.mid ?? UNKNOWN_TEXT,
+      tid: report.tid ?? UNKNOWN_TEXT,
       instMid: report.instMid ?? null,
       targetOrderId: report.targetOrderId ?? null,
       targetSys: report.targetSys ?? null,
@@ -461,9 +467,26 @@ async function createFromReport(
   return { outcome: 'created', reason: 'unknown-order', payment, event };
 }
 
+/**
+ * What an order first seen in a report stores for identity fields the report lacked (the columns
+ * are NOT NULL). Orders we create always have them: UMS amounts are at least 1 fen.
+ */
+const UNKNOWN_TEXT = '';
+const UNKNOWN_AMOUNT = 0;
+
+/** mid, tid and totalAmount we never knew and this report brings: filled on first sight. */
+function unknownIdentity(current: PaymentRow, report: StatusReport): Partial<typeof payments.$inferInsert> {
+  return {
+    ...(current.mid === UNKNOWN_TEXT && report.mid ? { mid: report.mid } : {}),
+    ...(current.tid === UNKNOWN_TEXT && report.tid ? { tid: report.tid } : {}),
+    ...(current.totalAmount === UNKNOWN_AMOUNT && report.totalAmount ? { totalAmount: report.totalAmount } : {}),
+  };
+}
+
 /** Non-status fields a report may bring; present values win, absent ones keep what we have. */
 function reportedFields(current: PaymentRow, report: StatusReport): Partial<typeof payments.$inferInsert> {
   return {
+    ...unknownIdentity(current, report),
     instMid: report.instMid ?? current.instMid,
     targetOrderId: report.targetOrderId ?? current.targetOrderId,
     targetSys: report.targetSys ?? current.targetSys,
@@ -478,9 +501,12 @@ function reportedFields(current: PaymentRow, report: StatusReport): Partial<type
 /** The reported fields we lack (null so far); values we have are never replaced by a stale report. */
 function missingFields(current: PaymentRow, report: StatusReport): Partial<typeof payments.$inferInsert> {
   const fields = reportedFields(current, report);
-  return Object.fromEntries(
-    Object.entries(fields).filter(([name, value]) => value !== null && value !== undefined && current[name as keyof PaymentRow] === null),
-  );
+  return {
+    ...Object.fromEntries(
+      Object.entries(fields).filter(([name, value]) => value !== null && value !== undefined && current[name as keyof PaymentRow] === null),
+    ),
+    ...unknownIdentity(current, report),
+  };
 }
 
 /** A duplicate may still carry a field we lacked (a query answer after the notice): keep it. */
