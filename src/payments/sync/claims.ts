@@ -7,7 +7,7 @@
  * them in the same round; UMS is then asked outside any lock. If this instance dies mid-round,
  * the rows simply come due again at their next gap.
  */
-import { and, asc, inArray, isNotNull, isNull, lte, or } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNotNull, isNull, lte, or } from 'drizzle-orm';
 import type { Database } from '../../db/database.js';
 import { payments, refunds, type PaymentRow, type RefundRow } from '../../db/schema.js';
 import { scheduleRefundSync, scheduleSync } from '../ledger.js';
@@ -91,5 +91,20 @@ export async function claimDueRefunds(db: Database, options: ClaimOptions): Prom
       claimed.push({ refund, lastTry: next === null });
     }
     return claimed;
+  });
+}
+
+/**
+ * Sets an order's next_sync_at to `next` only if it still holds `expected` (what the round saw in
+ * the answer it stored), the row locked meanwhile. The round decides outside any lock; a notice
+ * or a review flag stored after that answer may have set next_sync_at to "now" (ask again), and
+ * that must not be erased by a decision made on older news. Returns whether it was set.
+ */
+export async function rescheduleIfUnchanged(db: Database, merOrderId: string, expected: Date | null, next: Date | null): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx.select({ nextSyncAt: payments.nextSyncAt }).from(payments).where(eq(payments.merOrderId, merOrderId)).for('update');
+    if (!row || (row.nextSyncAt?.getTime() ?? null) !== (expected?.getTime() ?? null)) return false;
+    await scheduleSync(tx, merOrderId, next);
+    return true;
   });
 }

@@ -17,9 +17,8 @@ import type { PaymentRow, RefundRow } from '../../db/schema.js';
 import type { Logger } from '../../log.js';
 import { PaymentError } from '../errors.js';
 import { Idempotency } from '../idempotency.js';
-import { scheduleSync } from '../ledger.js';
 import { isOpen, type EventSource, type PaymentStatus } from '../status.js';
-import { claimDuePayments, claimDueRefunds, type ClaimedPayment, type ClaimedRefund } from './claims.js';
+import { claimDuePayments, claimDueRefunds, rescheduleIfUnchanged, type ClaimedPayment, type ClaimedRefund } from './claims.js';
 import { markRefundUnsettled } from './review.js';
 import { DEFAULT_GAPS, type GapStep } from './gaps.js';
 
@@ -152,11 +151,13 @@ export function startSyncScheduler(options: SyncSchedulerOptions): SyncScheduler
       }
       if (after.status !== before.status) report.changed.push({ merOrderId, from: before.status, to: after.status });
       // Settled (or flagged for a person): no more questions. Open: the claim already planned the next.
+      // Both only if next_sync_at is still what this round's answer left: a "now" set since (a
+      // notice, a review flag) is newer news and stands.
       if (!isOpen(after.status as PaymentStatus)) {
-        if (after.nextSyncAt !== null) await scheduleSync(db, merOrderId, null);
+        if (after.nextSyncAt !== null) await rescheduleIfUnchanged(db, merOrderId, after.nextSyncAt, null);
       } else if (after.needsReview && after.nextSyncAt?.getTime() !== claim.next?.getTime()) {
         // A review flag asks for a query "now"; that query was this one: keep the planned gap.
-        await scheduleSync(db, merOrderId, claim.next);
+        await rescheduleIfUnchanged(db, merOrderId, after.nextSyncAt, claim.next);
       }
       if (claim.lastTry && isOpen(after.status as PaymentStatus)) {
         log?.warn({ merOrderId, status: after.status }, 'sync: still open after a day of questions; giving up, needs an operator');
