@@ -6,7 +6,8 @@
  * with source SYNC:
  * - an open order with no news for `afterMs` is queried, again and again with growing gaps;
  * - an order past its expire_time that UMS still calls open is closed at UMS, not only locally;
- * - a refund PROCESSING or UNKNOWN is settled by refund-query.
+ * - a refund PROCESSING or UNKNOWN is settled by refund-query; one still pending when the gaps
+ *   run out is marked UNKNOWN and its payment flagged for review (review.ts), never left silent.
  * A round also purges Idempotency-Keys older than a day.
  *
  * `stop()` lets the round in progress finish (its claims are already pushed forward; finishing
