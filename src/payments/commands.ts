@@ -33,7 +33,7 @@ import type {
 } from './commands-api.js';
 import { PaymentError, badInput } from './errors.js';
 import { Idempotency, idempotentOrderId, type Attempt } from './idempotency.js';
-import { applyReport, insertNewOrder, insertRefundRequest, type RefundStatus, type StatusReport } from './ledger.js';
+import { applyReport, flagPaymentForReview, insertNewOrder, insertRefundRequest, type RefundStatus, type StatusReport } from './ledger.js';
 import { isOpen, type EventSource, type PaymentStatus } from './status.js';
 import {
   refundStatusOf,
@@ -42,7 +42,7 @@ import {
   reportFromQuery,
   reportFromRefund,
 } from './sync/reports.js';
-import { REFUND_IN_DOUBT, flagForReview } from './sync/review.js';
+import { REFUND_IN_DOUBT } from './sync/review.js';
 
 export const MAX_AMOUNT_FEN = 100_000_000;
 const MAX_TEXT = 255;
@@ -523,7 +523,7 @@ export class PaymentService implements PaymentCommands {
     const ids = { merOrderId: refund.merOrderId, refundOrderId: refund.refundOrderId };
     this.#log?.warn({ ...ids, errCode: err.errCode }, 'refund: UMS refused, but the refund may have been made; left UNKNOWN for review');
     await this.#recordRefund(payment, refund, undefined, 'UNKNOWN', source);
-    await flagForReview(this.#db, refund.merOrderId, `${REFUND_IN_DOUBT}:${refund.refundOrderId}`);
+    await flagPaymentForReview(this.#db, refund.merOrderId, `${REFUND_IN_DOUBT}:${refund.refundOrderId}`);
   }
 
   async #refundRow(refund: RefundRow): Promise<RefundRow> {

@@ -606,3 +606,19 @@ async function appendEvent(
   const { notified: _notified, ...event } = inserted;
   return event;
 }
+
+/**
+ * Flags a payment for an operator when something outside a report needs a person (e.g. a refund
+ * UMS will not settle). An operator flag, not payment state: no status change, no version, no
+ * event. An earlier reason is kept: the first anomaly is usually the one to look at.
+ */
+export async function flagPaymentForReview(db: Database, merOrderId: string, reason: string): Promise<void> {
+  await db
+    .update(payments)
+    .set({
+      needsReview: true,
+      reviewReason: sql`case when ${payments.needsReview} and ${payments.reviewReason} is not null then ${payments.reviewReason} else ${reason} end`,
+      updatedAt: new Date(),
+    })
+    .where(eq(payments.merOrderId, merOrderId));
+}

@@ -1,14 +1,13 @@
 /**
  * Flags a payment for an operator when the sync machinery cannot settle something on its own
  * (a refund whose fate UMS will not tell). `needs_review` / `review_reason` are operator flags,
- * not payment state: no status change, no version, no event. The ledger flags the cases it
- * decides itself with its own (unexported) flagForReview; this is the same write for the cases
- * decided here. An earlier reason is kept: the first anomaly is usually the one to look at.
+ * not payment state: no status change, no version, no event. The flag itself is
+ * written by the ledger (flagPaymentForReview), the single writer of payments.
  */
-import { eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { Database } from '../../db/database.js';
 import { payments, refunds, type RefundRow } from '../../db/schema.js';
-import { applyReport } from '../ledger.js';
+import { applyReport, flagPaymentForReview } from '../ledger.js';
 import type { PaymentStatus } from '../status.js';
 import { reportFromRefund } from './reports.js';
 
@@ -16,17 +15,6 @@ import { reportFromRefund } from './reports.js';
 export const REFUND_IN_DOUBT = 'refund-in-doubt';
 /** A refund still pending when the gaps ran out: `refund-unsettled:<refundOrderId>`. */
 export const REFUND_UNSETTLED = 'refund-unsettled';
-
-export async function flagForReview(db: Database, merOrderId: string, reason: string): Promise<void> {
-  await db
-    .update(payments)
-    .set({
-      needsReview: true,
-      reviewReason: sql`case when ${payments.needsReview} and ${payments.reviewReason} is not null then ${payments.reviewReason} else ${reason} end`,
-      updatedAt: new Date(),
-    })
-    .where(eq(payments.merOrderId, merOrderId));
-}
 
 /**
  * A refund still PROCESSING or UNKNOWN when the scheduler's gaps ran out: recorded UNKNOWN (we do
@@ -44,5 +32,5 @@ export async function markRefundUnsettled(db: Database, refund: RefundRow): Prom
   // A notice may have settled it meanwhile (SUCCESS and FAIL are final): then nobody is needed.
   const [now] = await db.select({ status: refunds.status }).from(refunds).where(eq(refunds.refundOrderId, refund.refundOrderId));
   if (now?.status !== 'UNKNOWN') return;
-  await flagForReview(db, refund.merOrderId, `${REFUND_UNSETTLED}:${refund.refundOrderId}`);
+  await flagPaymentForReview(db, refund.merOrderId, `${REFUND_UNSETTLED}:${refund.refundOrderId}`);
 }
