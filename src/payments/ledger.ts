@@ -104,6 +104,8 @@ export interface ApplyOptions {
 export const REFUND_SUCCEEDED_AFTER_FAIL = 'refund-succeeded-after-fail';
 /** Review reason when the refunds counted add up to more than the order's totalAmount. */
 export const REFUNDED_MORE_THAN_PAID = 'refunded-more-than-paid';
+/** Review reason when a report names a refund id already stored under another order (not counted). */
+export const REFUND_OF_ANOTHER_ORDER = 'mismatch:refundOrderId';
 /** Review reason when a report says money went back but names no refund we could count once. */
 export const REFUND_WITHOUT_ID = 'refund-without-id';
 /** Prefix of refund ids we make up for a refund UMS reported without our refundOrderId. */
@@ -228,7 +230,7 @@ export async function applyReportInTransaction(
   const refund = found?.refund;
   const existingRefund = found?.existing;
   if (existingRefund && existingRefund.merOrderId !== current.merOrderId) {
-    return flagForReview(tx, current, 'mismatch:refundOrderId');
+    return flagForReview(tx, current, REFUND_OF_ANOTHER_ORDER);
   }
   const refundStatus: RefundStatus = refund?.status ?? 'SUCCESS';
   // Counted or not is the refund row's own fact, not its status: a refund we had marked FAIL may
@@ -433,7 +435,13 @@ async function createFromReport(
   options: ApplyOptions,
 ): Promise<ApplyResult | undefined> {
   const now = new Date();
-  const refundSucceeded = report.refund !== undefined && (report.refund.status ?? 'SUCCESS') === 'SUCCESS';
+  // Refund ids are global (ours, and the synthetic `ums:…` ones): one already stored under another
+  // order is not this order's to insert or count (the insert would hit the primary key, roll the
+  // notification back and have UMS retry forever). The payment is stored; a person looks.
+  const elsewhere = report.refund ? await lockRefund(tx, report.refund.refundOrderId) : undefined;
+  const refund = elsewhere ? undefined : report.refund;
+  const reviewReason = elsewhere ? REFUND_OF_ANOTHER_ORDER : 'unknown-order';
+  const refundSucceeded = refund !== undefined && (refund.status ?? 'SUCCESS') === 'SUCCESS';
   const [payment] = await tx
     .insert(payments)
     .values({
@@ -451,9 +459,9 @@ async function createFromReport(
       settleDate: report.settleDate ?? null,
       buyerPayAmount: report.buyerPayAmount ?? null,
       receiptAmount: report.receiptAmount ?? null,
-      refundedAmount: refundSucceeded && report.refund ? report.refund.refundAmount : 0,
+      refundedAmount: refundSucceeded && refund ? refund.refundAmount : 0,
       needsReview: true,
-      reviewReason: 'unknown-order',
+      reviewReason,
       nextSyncAt: isOpen(report.status) ? now : null,
       lastEventAt: now,
       createdAt: now,
@@ -462,9 +470,9 @@ async function createFromReport(
     .onConflictDoNothing({ target: payments.merOrderId })
     .returning();
   if (!payment) return undefined;
-  if (report.refund) await upsertRefund(tx, payment.merOrderId, report.refund, undefined, refundSucceeded);
-  const event = await appendEvent(tx, payment, null, source, 'unknown-order', options);
-  return { outcome: 'created', reason: 'unknown-order', payment, event };
+  if (refund) await upsertRefund(tx, payment.merOrderId, refund, undefined, refundSucceeded);
+  const event = await appendEvent(tx, payment, null, source, reviewReason, options);
+  return { outcome: 'created', reason: reviewReason, payment, event };
 }
 
 /**
