@@ -106,6 +106,8 @@ export const REFUND_SUCCEEDED_AFTER_FAIL = 'refund-succeeded-after-fail';
 export const REFUNDED_MORE_THAN_PAID = 'refunded-more-than-paid';
 /** Review reason when a report names a refund id already stored under another order (not counted). */
 export const REFUND_OF_ANOTHER_ORDER = 'mismatch:refundOrderId';
+/** Review reason when a refund is counted that may be one already counted under another id. */
+export const REFUND_POSSIBLY_COUNTED_TWICE = 'refund-possibly-counted-twice';
 /** Review reason when a report says money went back but names no refund we could count once. */
 export const REFUND_WITHOUT_ID = 'refund-without-id';
 /** Prefix of refund ids we make up for a refund UMS reported without our refundOrderId. */
@@ -239,6 +241,7 @@ export async function applyReportInTransaction(
   // Its money may already be in refundedAmount under the synthetic id of a notice that lacked ours.
   const newRefund = markCounted && !found?.countedAsTwin;
   const succeededAfterFail = newRefund && existingRefund?.status === 'FAIL';
+  const maybeTwice = newRefund && refund !== undefined && (await mayBeCountedTwice(tx, current.merOrderId, refund, existingRefund));
 
   const from = current.status as PaymentStatus;
   const wasPaid = await wasEverPaid(tx, current);
@@ -270,7 +273,7 @@ export async function applyReportInTransaction(
       status: next,
       version: sql`${payments.version} + 1`,
       refundedAmount: sql`${payments.refundedAmount} + ${counted}`,
-      ...reviewAfterCounting(current, counted, succeededAfterFail),
+      ...reviewAfterCounting(current, counted, succeededAfterFail, maybeTwice),
       nextSyncAt: applying ? nextSyncAfter(next, decision.reason, current.nextSyncAt, now) : current.nextSyncAt,
       lastEventAt: now,
       updatedAt: now,
@@ -410,10 +413,35 @@ async function flagForReview(tx: Transaction, current: PaymentRow, reason: strin
   return { outcome: 'review', reason, payment: payment ?? current };
 }
 
+/**
+ * A refund about to be counted that nothing ties to the refunds already stored for the order, so
+ * it may be one of them under a second id (counted, but a person must look):
+ * - a synthetic one identified only by its notifyId (`ums:notify:…`), which never ties to anything;
+ * - a synthetic one while the order has refunds of ours with no refundTargetOrderId (not FAIL);
+ * - one of ours without refundTargetOrderId while the order has counted synthetic ones.
+ */
+async function mayBeCountedTwice(tx: Transaction, merOrderId: string, refund: ReportedRefund, existing: RefundRow | undefined): Promise<boolean> {
+  const synthetic = isSyntheticRefundId(refund.refundOrderId);
+  if (synthetic && refund.refundOrderId.startsWith(`${SYNTHETIC_REFUND_PREFIX}notify:`)) return true;
+  if (!synthetic && (refund.refundTargetOrderId ?? existing?.refundTargetOrderId)) return false;
+  const others = await tx
+    .select({ refundOrderId: refunds.refundOrderId, status: refunds.status, countedAt: refunds.countedAt, target: refunds.refundTargetOrderId })
+    .from(refunds)
+    .where(and(eq(refunds.merOrderId, merOrderId), ne(refunds.refundOrderId, refund.refundOrderId)));
+  if (synthetic) return others.some((o) => !isSyntheticRefundId(o.refundOrderId) && o.target === null && o.status !== 'FAIL');
+  return others.some((o) => isSyntheticRefundId(o.refundOrderId) && o.countedAt !== null);
+}
+
 /** Counted money a person must look at: a refund we had as failed, or more back than was paid. */
-function reviewAfterCounting(current: PaymentRow, counted: number, succeededAfterFail: boolean): Partial<typeof payments.$inferInsert> {
+function reviewAfterCounting(
+  current: PaymentRow,
+  counted: number,
+  succeededAfterFail: boolean,
+  maybeTwice: boolean,
+): Partial<typeof payments.$inferInsert> {
   // We had recorded this refund as failed, yet UMS says the money went back.
   if (succeededAfterFail) return { needsReview: true, reviewReason: REFUND_SUCCEEDED_AFTER_FAIL };
+  if (maybeTwice) return { needsReview: true, reviewReason: REFUND_POSSIBLY_COUNTED_TWICE };
   // One refund counted under two ids, or amounts we never knew: the sum cannot exceed the order.
   if (counted > 0 && current.totalAmount > 0 && current.refundedAmount + counted > current.totalAmount) {
     return { needsReview: true, reviewReason: REFUNDED_MORE_THAN_PAID };
