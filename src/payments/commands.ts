@@ -34,6 +34,7 @@ import type {
 import { PaymentError, badInput } from './errors.js';
 import { Idempotency, idempotentOrderId, type Attempt } from './idempotency.js';
 import { applyReport, flagPaymentForReview, insertNewOrder, insertRefundRequest, type RefundStatus, type StatusReport } from './ledger.js';
+import { MAX_AMOUNT_FEN } from './amounts.js';
 import { isOpen, type EventSource, type PaymentStatus } from './status.js';
 import {
   refundStatusOf,
@@ -44,7 +45,7 @@ import {
 } from './sync/reports.js';
 import { REFUND_IN_DOUBT } from './sync/review.js';
 
-export const MAX_AMOUNT_FEN = 100_000_000;
+export { MAX_AMOUNT_FEN };
 const MAX_TEXT = 255;
 
 /** The simulator's control, as `startSimulator` hands it out (structural: no import of src/sim). */

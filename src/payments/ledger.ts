@@ -25,6 +25,7 @@ import {
   type PaymentRow,
   type RefundRow,
 } from '../db/schema.js';
+import { MAX_STORABLE_FEN } from './amounts.js';
 import { PaymentError } from './errors.js';
 import { decideTransition, isOpen, STATUS_RANK, type EventSource, type PaymentStatus, type TransitionReason } from './status.js';
 
@@ -108,6 +109,8 @@ export const REFUNDED_MORE_THAN_PAID = 'refunded-more-than-paid';
 export const REFUND_OF_ANOTHER_ORDER = 'mismatch:refundOrderId';
 /** Review reason when a refund is counted that may be one already counted under another id. */
 export const REFUND_POSSIBLY_COUNTED_TWICE = 'refund-possibly-counted-twice';
+/** Review reason when counting a refund would take refundedAmount past what the column holds (not counted). */
+export const REFUNDED_AMOUNT_OVERFLOW = 'refunded-amount-overflow';
 /** Review reason when a report says money went back but names no refund we could count once. */
 export const REFUND_WITHOUT_ID = 'refund-without-id';
 /** Prefix of refund ids we make up for a refund UMS reported without our refundOrderId. */
@@ -262,8 +265,10 @@ export async function applyReportInTransaction(
   const next = applying ? decision.next : from;
   const reason = applying ? decision.reason : REFUND_COUNTED_REASON;
 
-  if (refund) await upsertRefund(tx, current.merOrderId, refund, existingRefund, markCounted);
   const counted = newRefund && refund ? (existingRefund?.refundAmount ?? refund.refundAmount) : 0;
+  // A sum the column cannot hold would throw, roll back and fail every retry: a person looks instead.
+  if (current.refundedAmount + counted > MAX_STORABLE_FEN) return flagForReview(tx, current, REFUNDED_AMOUNT_OVERFLOW);
+  if (refund) await upsertRefund(tx, current.merOrderId, refund, existingRefund, markCounted);
   const now = new Date();
   const [payment] = await tx
     .update(payments)

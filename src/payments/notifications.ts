@@ -20,6 +20,7 @@ import { verifyNotifySign } from '../ums/sign.js';
 import { diagnoseSignature, diagnosisLine } from './signature-doctor.js';
 import { parseBeijing } from '../ums/time.js';
 import { applyReportInTransaction, syntheticRefundId, type ApplyOutcome, type StatusReport } from './ledger.js';
+import { MAX_AMOUNT_FEN } from './amounts.js';
 import { normaliseStatus } from './status.js';
 
 export type NotificationOutcome = ApplyOutcome | 'rejected' | 'failed';
@@ -196,14 +197,12 @@ function parseJson(body: string): Record<string, string> {
 }
 
 /**
- * The largest amount a notification may carry: the amount columns are Postgres `integer` (int4).
- * UMS caps an order at 100,000,000 fen, so anything above this is not a real amount; it is
- * rejected as `invalid-field:<name>` (400, stored for audit with the verified flag) rather than
- * failing the insert and answering 503 for every retry.
+ * Whole fen, no sign, no leading zeros, at most 9 digits; then at most MAX_AMOUNT_FEN, the most UMS
+ * allows (amounts are 1..100000000). Anything larger is not a real amount: it is rejected as
+ * `invalid-field:<name>` (400, stored for audit with the verified flag) rather than reaching the
+ * ledger, where sums of such amounts would overflow the integer columns and fail every retry.
  */
-export const MAX_NOTIFIED_FEN = 2_147_483_647;
-/** Whole fen, no sign, no leading zeros, at most 10 digits (then compared with MAX_NOTIFIED_FEN). */
-const FEN = /^(0|[1-9]\d{0,9})$/;
+const FEN = /^(0|[1-9]\d{0,8})$/;
 
 /** The ledger's view of a verified notification; throws Rejection for a field we cannot use. */
 function reportFrom(signed: Readonly<Record<string, string>>, keyIndex: number): StatusReport {
@@ -218,7 +217,7 @@ function reportFrom(signed: Readonly<Record<string, string>>, keyIndex: number):
   const fen = (name: string): number | undefined => {
     const v = text(name);
     if (v === undefined) return undefined;
-    if (!FEN.test(v) || Number(v) > MAX_NOTIFIED_FEN) invalid(name);
+    if (!FEN.test(v) || Number(v) > MAX_AMOUNT_FEN) invalid(name);
     return Number(v);
   };
 

@@ -294,11 +294,18 @@ describeEachDatabase('POST /notify/ums', (kind) => {
       expect(await paymentOf(unknownOrder)).toBeUndefined();
     });
 
-    it('an authentic body at the largest storable amount is stored, not rejected', async () => {
+    it('an authentic body at the largest amount UMS allows (100000000 fen) is stored; one fen more is rejected', async () => {
       const merOrderId = newOrderId();
-      const body = formBody(signed(notificationFields(merOrderId, { totalAmount: '2147483647', buyerPayAmount: '2147483647', receiptAmount: '0' })));
+      const body = formBody(signed(notificationFields(merOrderId, { totalAmount: '100000000', buyerPayAmount: '100000000', receiptAmount: '0' })));
       expect(await post(body)).toEqual({ status: 200, text: 'SUCCESS' });
-      expect(await paymentOf(merOrderId)).toMatchObject({ totalAmount: 2147483647, needsReview: true });
+      expect(await paymentOf(merOrderId)).toMatchObject({ totalAmount: 100000000, needsReview: true });
+      const ours = await order();
+      await expectRejected(ours, formBody(signed(notificationFields(ours, { totalAmount: '100000001' }))), 'invalid-field:totalAmount');
+      await expectRejected(
+        ours,
+        formBody(signed(notificationFields(ours, { status: 'TRADE_REFUND', refundAmount: '2000000000', refundTargetOrderId: 'X1' }))),
+        'invalid-field:refundAmount',
+      );
     });
 
     it('an authentic body with a status nobody knows', async () => {
