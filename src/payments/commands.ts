@@ -11,7 +11,8 @@
  *   refund UNKNOWN) and is answered as such; the scheduler settles it by query, never by
  *   retrying with a new id.
  * - A clear refusal is recorded (order closed, refund FAIL, with UMS's errCode on the event) and
- *   thrown as PaymentError UMS_REJECTED.
+ *   thrown as PaymentError UMS_REJECTED; except for a create or refund RESENT under the same id,
+ *   which the first send may have carried out: that stays UNKNOWN for the query to settle.
  */
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
@@ -164,7 +165,7 @@ export class PaymentService implements PaymentCommands {
     }
     this.#log?.warn({ merOrderId, status: payment.status }, 'payment create: resuming an earlier attempt under the same Idempotency-Key');
     if (payment.status !== 'NEW_ORDER') return { payment: await this.#syncQuietly(payment) };
-    const result = await this.#sendCreate(input, payment);
+    const result = await this.#sendCreate(input, payment, { resent: true });
     if (result.payment.status !== 'UNKNOWN') return result;
     return { payment: await this.#syncQuietly(result.payment) };
   }
@@ -179,7 +180,11 @@ export class PaymentService implements PaymentCommands {
     }
   }
 
-  async #sendCreate(input: CreatePaymentInput, payment: PaymentRow): Promise<CreatePaymentResult> {
+  /**
+   * `resent`: an earlier run may have sent this create already, so even a clear refusal now does
+   * not prove that UMS has no such order (the first request may have created it).
+   */
+  async #sendCreate(input: CreatePaymentInput, payment: PaymentRow, how: { resent: boolean } = { resent: false }): Promise<CreatePaymentResult> {
     const { channel, totalAmount } = input;
     const merOrderId = payment.merOrderId;
     let created;
@@ -196,7 +201,7 @@ export class PaymentService implements PaymentCommands {
         ...(isBillsChannel(channel) ? { billDate: beijingDate(payment.createdAt) } : {}),
       });
     } catch (err) {
-      return { payment: await this.#createFailed(payment, err) };
+      return { payment: await this.#createFailed(payment, err, how) };
     }
 
     // H5: nothing was sent; UMS learns of the order when the browser opens the URL.
@@ -215,12 +220,17 @@ export class PaymentService implements PaymentCommands {
     };
   }
 
-  /** UMS did not say yes: UNKNOWN when it may have acted, else closed with UMS's reason, and thrown. */
-  async #createFailed(payment: PaymentRow, err: unknown): Promise<PaymentRow> {
+  /**
+   * UMS did not say yes: UNKNOWN when it may have acted (an ambiguous answer, or any refusal of a
+   * resent create: the first send may have created the order), else closed with UMS's reason, and
+   * thrown. An UNKNOWN order is settled by query (sync), never closed here.
+   */
+  async #createFailed(payment: PaymentRow, err: unknown, how: { resent: boolean }): Promise<PaymentRow> {
     const merOrderId = payment.merOrderId;
-    if (err instanceof UmsError && err.outcomeUnknown) {
+    if (err instanceof UmsError && (err.outcomeUnknown || how.resent)) {
+      const outcome = err.outcomeUnknown ? 'unknown' : 'refused-on-resend';
       const applied = await applyReport(this.#db, { merOrderId, status: 'UNKNOWN' }, 'MUTATION', {
-        payload: { answer: 'create', outcome: 'unknown', errCode: err.errCode ?? null, error: err.name },
+        payload: { answer: 'create', outcome, errCode: err.errCode ?? null, error: err.name },
       });
       this.#log?.warn({ merOrderId, errCode: err.errCode }, 'payment create: outcome unknown; the sync scheduler will query');
       return applied.payment;

@@ -1,0 +1,108 @@
+/**
+ * A create resent under the same Idempotency-Key (the first answer could not be stored) that UMS
+ * now refuses is not proof that no order exists at UMS: the first send may have created it. The
+ * payment becomes UNKNOWN and is settled by query, never closed locally.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { eq, sql } from 'drizzle-orm';
+import { DEMO } from '../../src/config.js';
+import { paymentEvents, payments } from '../../src/db/schema.js';
+import { PaymentService } from '../../src/payments/commands.js';
+import { UmsClient } from '../../src/ums/client.js';
+import { UmsOperations } from '../../src/ums/operations.js';
+import { describeEachDatabase, type TestDatabase } from '../support/db.js';
+import { startUmsPeer, type PeerRequest, type UmsPeer } from '../support/ums-peer.js';
+import { WECHAT, silent } from '../sync/harness.js';
+
+function isInjectedFault(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause) if (/injected fault/.test(e.message)) return true;
+  return false;
+}
+
+describeEachDatabase('commands: a resent create that UMS refuses', (kind) => {
+  let database: TestDatabase;
+  let peer: UmsPeer;
+  let client: UmsClient;
+  let service: PaymentService;
+  const umsOrders = new Map<string, number>();
+  let queryAnswers = true;
+
+  beforeAll(async () => {
+    database = await kind.open();
+    peer = await startUmsPeer({ appId: DEMO.appId, appKey: DEMO.appKey });
+    const base = (req: PeerRequest) => ({ errCode: 'SUCCESS', mid: DEMO.mid, tid: DEMO.tid, merOrderId: req.json?.merOrderId });
+    peer.on('/v1/netpay/wx/unified-order', (req) => {
+      const merOrderId = String(req.json?.merOrderId);
+      // A repeat is answered with a clear refusal (not DUP_ORDER), as a UMS in a bad mood might.
+      if (umsOrders.has(merOrderId)) return { json: { errCode: 'TARGET_FAIL', errMsg: '微信下单失败' } };
+      umsOrders.set(merOrderId, Number(req.json?.totalAmount));
+      return { json: { ...base(req), totalAmount: req.json?.totalAmount, status: 'WAIT_BUYER_PAY', miniPayRequest: { signType: 'RSA' } } };
+    });
+    peer.on('/v1/netpay/query', (req) => {
+      if (!queryAnswers) return { status: 503, json: {} };
+      const total = umsOrders.get(String(req.json?.merOrderId));
+      if (total === undefined) return { json: { errCode: 'NO_ORDER', errMsg: '无法找到指定的订单' } };
+      return { json: { ...base(req), totalAmount: total, status: 'WAIT_BUYER_PAY' } };
+    });
+    client = new UmsClient({ baseUrl: peer.baseUrl, appId: DEMO.appId, appKey: DEMO.appKey });
+    const ops = new UmsOperations(client, { mid: DEMO.mid, tid: DEMO.tid, sourceId: DEMO.sourceId, notifyUrl: 'http://127.0.0.1:9/notify/ums' });
+    service = new PaymentService({ db: database.db, ums: ops, client, sourceId: DEMO.sourceId, syncAfterMs: 60_000, log: silent });
+
+    // Recording UMS's answer to a create (any event but 'created') fails while test_faults says so.
+    await database.db.execute(sql`create table test_faults (name text primary key)`);
+    await database.db.execute(
+      sql.raw(`create function test_fault() returns trigger language plpgsql as $$
+        begin
+          if exists (select 1 from test_faults where name = tg_argv[0]) then
+            raise exception 'injected fault: %', tg_argv[0];
+          end if;
+          return new;
+        end $$`),
+    );
+    await database.db.execute(
+      sql.raw(`create trigger fault_event before insert on payment_events for each row when (new.reason <> 'created') execute function test_fault('event')`),
+    );
+  });
+  afterAll(async () => {
+    await client?.close();
+    await peer?.close();
+    await database?.close();
+  });
+
+  const failFirstAnswer = async (key: string, input: typeof WECHAT & { totalAmount: number; description: string }) => {
+    await database.db.execute(sql`insert into test_faults values ('event')`);
+    await expect(service.create(input, { idempotencyKey: key })).rejects.toSatisfy(isInjectedFault);
+    await database.db.execute(sql`delete from test_faults`);
+  };
+  const eventsOf = (merOrderId: string) =>
+    database.db.select().from(paymentEvents).where(eq(paymentEvents.merOrderId, merOrderId)).orderBy(paymentEvents.id);
+
+  it('is not closed: it is recorded UNKNOWN and the query that follows stores what UMS knows', async () => {
+    const key = `resent-refused-${Date.now()}`;
+    const input = { ...WECHAT, totalAmount: 777, description: 'resent-refused' };
+    await failFirstAnswer(key, input);
+
+    const retried = await service.create(input, { idempotencyKey: key });
+    expect(retried.payment).toMatchObject({ status: 'WAIT_BUYER_PAY', totalAmount: 777 });
+    const events = await eventsOf(retried.payment.merOrderId);
+    expect(events.map((e) => e.status)).toEqual(['NEW_ORDER', 'UNKNOWN', 'WAIT_BUYER_PAY']);
+    expect(events[1]).toMatchObject({ payload: { outcome: 'refused-on-resend', errCode: 'TARGET_FAIL' } });
+  });
+
+  it('stays UNKNOWN for the scheduler when UMS cannot be asked at once', async () => {
+    const key = `resent-refused-noquery-${Date.now()}`;
+    const input = { ...WECHAT, totalAmount: 778, description: 'resent-refused-noquery' };
+    await failFirstAnswer(key, input);
+
+    queryAnswers = false;
+    try {
+      const retried = await service.create(input, { idempotencyKey: key });
+      expect(retried.payment).toMatchObject({ status: 'UNKNOWN' });
+      const [row] = await database.db.select().from(payments).where(eq(payments.merOrderId, retried.payment.merOrderId));
+      expect(row).toMatchObject({ status: 'UNKNOWN', needsReview: false });
+      expect(row?.nextSyncAt).not.toBeNull();
+    } finally {
+      queryAnswers = true;
+    }
+  });
+});
