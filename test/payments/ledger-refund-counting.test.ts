@@ -2,42 +2,23 @@
  * A refund is counted into refundedAmount exactly once, in the write that makes it SUCCESS,
  * whatever its row said before (FAIL, PROCESSING) and whatever status the report carries.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { pino } from 'pino';
-import { payments, refunds } from '../../src/db/schema.js';
+import { refunds } from '../../src/db/schema.js';
 import { applyReport, insertNewOrder, insertRefundRequest } from '../../src/payments/ledger.js';
-import { applyNotification } from '../../src/payments/notifications.js';
-import { describeEachDatabase, type TestDatabase } from '../support/db.js';
-import { FORM, MID, NOTIFY_KEY, TID, formBody, newOrderId, notificationFields, signed } from './notification-fixtures.js';
-
-const silent = pino({ level: 'silent' });
+import { describeEachDatabase } from '../support/db.js';
+import { ledgerHarness } from './ledger-harness.js';
+import { MID, TID, newOrderId, notificationFields } from './notification-fixtures.js';
 
 describeEachDatabase('ledger refund counting', (kind) => {
-  let h: TestDatabase;
-  beforeAll(async () => {
-    h = await kind.open();
-  });
-  afterAll(async () => {
-    await h.close();
-  });
-
-  const paidOrder = async (totalAmount = 1000) => {
-    const merOrderId = newOrderId();
-    await insertNewOrder(h.db, { merOrderId, totalAmount, mid: MID, tid: TID, channel: 'WECHAT_MINI' });
-    await applyReport(h.db, { merOrderId, status: 'TRADE_SUCCESS', totalAmount, mid: MID, tid: TID }, 'NOTIFY');
-    return merOrderId;
-  };
-  const paymentOf = async (merOrderId: string) => (await h.db.select().from(payments).where(eq(payments.merOrderId, merOrderId)))[0]!;
-  const refundOf = async (refundOrderId: string) => (await h.db.select().from(refunds).where(eq(refunds.refundOrderId, refundOrderId)))[0]!;
-  const notify = (fields: Record<string, string>) =>
-    applyNotification(h.db, { body: formBody(signed(fields)), contentType: FORM }, [NOTIFY_KEY], silent);
+  const L = ledgerHarness(kind);
+  const { paidOrder, paymentOf, refundOf, notify } = L;
 
   it('a refund recorded FAIL and then reported SUCCESS by three notices is counted once, becomes SUCCESS and is flagged', async () => {
     const merOrderId = await paidOrder(1000);
     const refundOrderId = newOrderId();
-    await insertRefundRequest(h.db, { refundOrderId, merOrderId, refundAmount: 300 });
-    await applyReport(h.db, { merOrderId, status: 'TRADE_SUCCESS', refund: { refundOrderId, refundAmount: 300, status: 'FAIL' } }, 'MUTATION');
+    await insertRefundRequest(L.db, { refundOrderId, merOrderId, refundAmount: 300 });
+    await applyReport(L.db, { merOrderId, status: 'TRADE_SUCCESS', refund: { refundOrderId, refundAmount: 300, status: 'FAIL' } }, 'MUTATION');
     expect(await refundOf(refundOrderId)).toMatchObject({ status: 'FAIL', countedAt: null });
 
     const answers = [];
@@ -61,10 +42,10 @@ describeEachDatabase('ledger refund counting', (kind) => {
   it('a late FAIL or PROCESSING does not undo a counted SUCCESS, and a second SUCCESS counts nothing', async () => {
     const merOrderId = await paidOrder(1000);
     const refundOrderId = newOrderId();
-    await applyReport(h.db, { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId, refundAmount: 200 } }, 'NOTIFY');
-    await applyReport(h.db, { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId, refundAmount: 200, status: 'FAIL' } }, 'SYNC');
-    await applyReport(h.db, { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId, refundAmount: 200, status: 'PROCESSING' } }, 'SYNC');
-    const again = await applyReport(h.db, { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId, refundAmount: 200 } }, 'SYNC');
+    await applyReport(L.db, { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId, refundAmount: 200 } }, 'NOTIFY');
+    await applyReport(L.db, { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId, refundAmount: 200, status: 'FAIL' } }, 'SYNC');
+    await applyReport(L.db, { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId, refundAmount: 200, status: 'PROCESSING' } }, 'SYNC');
+    const again = await applyReport(L.db, { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId, refundAmount: 200 } }, 'SYNC');
     expect(again.outcome).toBe('duplicate');
     expect(await paymentOf(merOrderId)).toMatchObject({ refundedAmount: 200, needsReview: false });
     expect(await refundOf(refundOrderId)).toMatchObject({ status: 'SUCCESS' });
@@ -72,32 +53,23 @@ describeEachDatabase('ledger refund counting', (kind) => {
 });
 
 describeEachDatabase('ledger refund counting apart from the status decision', (kind) => {
-  let h: TestDatabase;
-  beforeAll(async () => {
-    h = await kind.open();
-  });
-  afterAll(async () => {
-    await h.close();
-  });
-  const paymentOf = async (merOrderId: string) => (await h.db.select().from(payments).where(eq(payments.merOrderId, merOrderId)))[0]!;
-  const refundOf = async (refundOrderId: string) => (await h.db.select().from(refunds).where(eq(refunds.refundOrderId, refundOrderId)))[0]!;
-  const notify = (fields: Record<string, string>) =>
-    applyNotification(h.db, { body: formBody(signed(fields)), contentType: FORM }, [NOTIFY_KEY], silent);
+  const L = ledgerHarness(kind);
+  const { paymentOf, refundOf, notify } = L;
 
   it('counts a new refund carried by a TRADE_CLOSED notice on an order already closed after a refund; the order stays closed', async () => {
     const merOrderId = newOrderId();
-    await insertNewOrder(h.db, { merOrderId, totalAmount: 1000, mid: MID, tid: TID });
-    await applyReport(h.db, { merOrderId, status: 'TRADE_SUCCESS', totalAmount: 1000 }, 'NOTIFY');
+    await insertNewOrder(L.db, { merOrderId, totalAmount: 1000, mid: MID, tid: TID });
+    await applyReport(L.db, { merOrderId, status: 'TRADE_SUCCESS', totalAmount: 1000 }, 'NOTIFY');
     const r1 = newOrderId();
     await notify(notificationFields(merOrderId, { totalAmount: '1000', status: 'TRADE_REFUND', refundOrderId: r1, refundAmount: '400' }));
-    await applyReport(h.db, { merOrderId, status: 'TRADE_CLOSED', totalAmount: 1000 }, 'SYNC');
+    await applyReport(L.db, { merOrderId, status: 'TRADE_CLOSED', totalAmount: 1000 }, 'SYNC');
     const before = await paymentOf(merOrderId);
 
     const r2 = newOrderId();
     const notice = await notify(notificationFields(merOrderId, { totalAmount: '1000', status: 'TRADE_CLOSED', refundOrderId: r2, refundAmount: '600' }));
     expect(notice).toMatchObject({ httpStatus: 200, outcome: 'applied', reason: 'refund-counted', version: before.version + 1 });
     // The refund command or refund-query then says SUCCESS too: nothing more is counted.
-    const later = await applyReport(h.db, { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId: r2, refundAmount: 600, status: 'SUCCESS' } }, 'MUTATION');
+    const later = await applyReport(L.db, { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId: r2, refundAmount: 600, status: 'SUCCESS' } }, 'MUTATION');
     expect(later.outcome).toBe('stale');
 
     expect(await paymentOf(merOrderId)).toMatchObject({ status: 'TRADE_CLOSED', refundedAmount: 1000, needsReview: false });
@@ -106,11 +78,11 @@ describeEachDatabase('ledger refund counting apart from the status decision', (k
 
   it('a stale TRADE_SUCCESS answer carrying a finished refund counts it; the status stays TRADE_REFUND', async () => {
     const merOrderId = newOrderId();
-    await insertNewOrder(h.db, { merOrderId, totalAmount: 1000, mid: MID, tid: TID });
-    await applyReport(h.db, { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId: `${merOrderId}a`, refundAmount: 100 } }, 'NOTIFY');
+    await insertNewOrder(L.db, { merOrderId, totalAmount: 1000, mid: MID, tid: TID });
+    await applyReport(L.db, { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId: `${merOrderId}a`, refundAmount: 100 } }, 'NOTIFY');
     // A query answer that is older than what we know (TRADE_SUCCESS) but knows of a second refund.
     const r = await applyReport(
-      h.db,
+      L.db,
       { merOrderId, status: 'TRADE_SUCCESS', refund: { refundOrderId: `${merOrderId}b`, refundAmount: 50, status: 'SUCCESS' } },
       'SYNC',
     );
@@ -120,16 +92,16 @@ describeEachDatabase('ledger refund counting apart from the status decision', (k
 
   it('a refund carried by a duplicate close of an order never paid is not counted but flagged', async () => {
     const merOrderId = newOrderId();
-    await insertNewOrder(h.db, { merOrderId, totalAmount: 1000, mid: MID, tid: TID });
-    await applyReport(h.db, { merOrderId, status: 'TRADE_CLOSED' }, 'SYNC');
-    const r = await applyReport(h.db, { merOrderId, status: 'TRADE_CLOSED', refund: { refundOrderId: `${merOrderId}r`, refundAmount: 600 } }, 'NOTIFY');
+    await insertNewOrder(L.db, { merOrderId, totalAmount: 1000, mid: MID, tid: TID });
+    await applyReport(L.db, { merOrderId, status: 'TRADE_CLOSED' }, 'SYNC');
+    const r = await applyReport(L.db, { merOrderId, status: 'TRADE_CLOSED', refund: { refundOrderId: `${merOrderId}r`, refundAmount: 600 } }, 'NOTIFY');
     expect(r).toMatchObject({ outcome: 'review', reason: 'refund-on-unpaid-order' });
     expect(r.payment).toMatchObject({ status: 'TRADE_CLOSED', refundedAmount: 0, needsReview: true });
-    expect(await h.db.select().from(refunds).where(eq(refunds.merOrderId, merOrderId))).toEqual([]);
+    expect(await L.db.select().from(refunds).where(eq(refunds.merOrderId, merOrderId))).toEqual([]);
   });
 
   it('never leaves a SUCCESS refund uncounted: every SUCCESS row is counted', async () => {
-    const rows = await h.db.select().from(refunds).where(eq(refunds.status, 'SUCCESS'));
+    const rows = await L.db.select().from(refunds).where(eq(refunds.status, 'SUCCESS'));
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.filter((r) => r.countedAt === null)).toEqual([]);
   });

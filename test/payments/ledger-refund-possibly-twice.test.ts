@@ -3,39 +3,20 @@
  * and under a synthetic id (a notice without our id). Nothing ties the two, so the second is
  * counted but the payment is flagged: refunded money must not silently double.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { eq } from 'drizzle-orm';
-import { pino } from 'pino';
-import { payments } from '../../src/db/schema.js';
-import { applyReport, insertNewOrder, insertRefundRequest } from '../../src/payments/ledger.js';
-import { applyNotification } from '../../src/payments/notifications.js';
-import { describeEachDatabase, type TestDatabase } from '../support/db.js';
-import { FORM, MID, NOTIFY_KEY, TID, formBody, newOrderId, notificationFields, signed } from './notification-fixtures.js';
-
-const silent = pino({ level: 'silent' });
+import { expect, it } from 'vitest';
+import { applyReport, insertRefundRequest } from '../../src/payments/ledger.js';
+import { describeEachDatabase } from '../support/db.js';
+import { ledgerHarness } from './ledger-harness.js';
+import { newOrderId, notificationFields } from './notification-fixtures.js';
 
 describeEachDatabase('ledger: a refund possibly counted twice', (kind) => {
-  let h: TestDatabase;
-  beforeAll(async () => {
-    h = await kind.open();
-  });
-  afterAll(async () => {
-    await h.close();
-  });
+  const L = ledgerHarness(kind);
+  const { paidOrder, paymentOf, notify } = L;
 
-  const paidOrder = async (totalAmount = 1000) => {
-    const merOrderId = newOrderId();
-    await insertNewOrder(h.db, { merOrderId, totalAmount, mid: MID, tid: TID });
-    await applyReport(h.db, { merOrderId, status: 'TRADE_SUCCESS', totalAmount }, 'NOTIFY');
-    return merOrderId;
-  };
-  const paymentOf = async (m: string) => (await h.db.select().from(payments).where(eq(payments.merOrderId, m)))[0]!;
-  const notify = (fields: Record<string, string>) =>
-    applyNotification(h.db, { body: formBody(signed(fields)), contentType: FORM }, [NOTIFY_KEY], silent);
   const ourRefundCounted = async (merOrderId: string, refundAmount: number) => {
     const refundOrderId = newOrderId();
-    await insertRefundRequest(h.db, { refundOrderId, merOrderId, refundAmount });
-    await applyReport(h.db, { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId, refundAmount } }, 'MUTATION');
+    await insertRefundRequest(L.db, { refundOrderId, merOrderId, refundAmount });
+    await applyReport(L.db, { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId, refundAmount } }, 'MUTATION');
     return refundOrderId;
   };
 
@@ -67,8 +48,8 @@ describeEachDatabase('ledger: a refund possibly counted twice', (kind) => {
     const merOrderId = await paidOrder();
     await notify(notificationFields(merOrderId, { totalAmount: '1000', status: 'TRADE_REFUND', refundAmount: '200', refundTargetOrderId: 'P2' }));
     const refundOrderId = newOrderId();
-    await insertRefundRequest(h.db, { refundOrderId, merOrderId, refundAmount: 100 });
-    await applyReport(h.db, { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId, refundAmount: 100, refundTargetOrderId: 'R2' } }, 'MUTATION');
+    await insertRefundRequest(L.db, { refundOrderId, merOrderId, refundAmount: 100 });
+    await applyReport(L.db, { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId, refundAmount: 100, refundTargetOrderId: 'R2' } }, 'MUTATION');
     expect(await paymentOf(merOrderId)).toMatchObject({ refundedAmount: 300, needsReview: false });
   });
 });

@@ -3,38 +3,21 @@
  * portal): counted once under UMS's refundTargetOrderId (else the notifyId), never twice when the
  * same refund is also known under our id, and flagged when nothing identifies it.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { pino } from 'pino';
-import { notifications, payments, refunds } from '../../src/db/schema.js';
-import { applyReport, insertNewOrder, insertRefundRequest } from '../../src/payments/ledger.js';
-import { applyNotification } from '../../src/payments/notifications.js';
-import { describeEachDatabase, type TestDatabase } from '../support/db.js';
-import { FORM, MID, NOTIFY_KEY, TID, formBody, newOrderId, notificationFields, signed } from './notification-fixtures.js';
-
-const silent = pino({ level: 'silent' });
+import { notifications, refunds } from '../../src/db/schema.js';
+import { applyReport, insertRefundRequest } from '../../src/payments/ledger.js';
+import { describeEachDatabase } from '../support/db.js';
+import { ledgerHarness } from './ledger-harness.js';
+import { newOrderId, notificationFields } from './notification-fixtures.js';
 
 describeEachDatabase('refund notices without our refundOrderId', (kind) => {
-  let h: TestDatabase;
-  beforeAll(async () => {
-    h = await kind.open();
-  });
-  afterAll(async () => {
-    await h.close();
-  });
+  const L = ledgerHarness(kind);
+  const { paidOrder, paymentOf, notify } = L;
 
-  const paidOrder = async (totalAmount = 1000) => {
-    const merOrderId = newOrderId();
-    await insertNewOrder(h.db, { merOrderId, totalAmount, mid: MID, tid: TID });
-    await applyReport(h.db, { merOrderId, status: 'TRADE_SUCCESS', totalAmount }, 'NOTIFY');
-    return merOrderId;
-  };
-  const paymentOf = async (merOrderId: string) => (await h.db.select().from(payments).where(eq(payments.merOrderId, merOrderId)))[0]!;
-  const refundsOf = (merOrderId: string) => h.db.select().from(refunds).where(eq(refunds.merOrderId, merOrderId));
+  const refundsOf = (merOrderId: string) => L.db.select().from(refunds).where(eq(refunds.merOrderId, merOrderId));
   const refundNotice = (merOrderId: string, extra: Record<string, string>) =>
     notificationFields(merOrderId, { totalAmount: '1000', status: 'TRADE_REFUND', ...extra });
-  const notify = (fields: Record<string, string>) =>
-    applyNotification(h.db, { body: formBody(signed(fields)), contentType: FORM }, [NOTIFY_KEY], silent);
 
   it('counts two portal refunds, each once, keyed on refundTargetOrderId; a redelivery counts nothing', async () => {
     const merOrderId = await paidOrder();
@@ -72,22 +55,22 @@ describeEachDatabase('refund notices without our refundOrderId', (kind) => {
     expect([ra.httpStatus, ra.outcome, ra.reason]).toEqual([200, 'review', 'refund-without-id']);
     expect([rb.outcome, rb.reason]).toEqual(['review', 'refund-without-id']);
     expect(await paymentOf(merOrderId)).toMatchObject({ refundedAmount: 0, needsReview: true, reviewReason: 'refund-without-id' });
-    const stored = await h.db.select().from(notifications).where(eq(notifications.merOrderId, merOrderId));
+    const stored = await L.db.select().from(notifications).where(eq(notifications.merOrderId, merOrderId));
     expect(stored.filter((n) => n.reason === 'refund-without-id')).toHaveLength(2);
   });
 
   it('a notice naming only refundTargetOrderId for a refund we know under our id counts it once', async () => {
     const merOrderId = await paidOrder();
     const refundOrderId = newOrderId();
-    await insertRefundRequest(h.db, { refundOrderId, merOrderId, refundAmount: 250 });
+    await insertRefundRequest(L.db, { refundOrderId, merOrderId, refundAmount: 250 });
     // The refund command's answer gave us UMS's id for it.
     await applyReport(
-      h.db,
+      L.db,
       { merOrderId, status: 'TRADE_SUCCESS', refund: { refundOrderId, refundAmount: 250, status: 'PROCESSING', refundTargetOrderId: '60000001' } },
       'MUTATION',
     );
     expect((await notify(refundNotice(merOrderId, { refundAmount: '250', refundTargetOrderId: '60000001' }))).outcome).toBe('applied');
-    await applyReport(h.db, { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId, refundAmount: 250, refundTargetOrderId: '60000001' } }, 'SYNC');
+    await applyReport(L.db, { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId, refundAmount: 250, refundTargetOrderId: '60000001' } }, 'SYNC');
     expect((await paymentOf(merOrderId)).refundedAmount).toBe(250);
     expect((await refundsOf(merOrderId)).map((r) => [r.refundOrderId, r.status])).toEqual([[refundOrderId, 'SUCCESS']]);
   });
@@ -95,10 +78,10 @@ describeEachDatabase('refund notices without our refundOrderId', (kind) => {
   it('our refund reported after the same refund was counted under its UMS id is not counted again', async () => {
     const merOrderId = await paidOrder();
     const refundOrderId = newOrderId();
-    await insertRefundRequest(h.db, { refundOrderId, merOrderId, refundAmount: 250 });
+    await insertRefundRequest(L.db, { refundOrderId, merOrderId, refundAmount: 250 });
     expect((await notify(refundNotice(merOrderId, { refundAmount: '250', refundTargetOrderId: '60000002' }))).outcome).toBe('applied');
     const ours = await applyReport(
-      h.db,
+      L.db,
       { merOrderId, status: 'TRADE_REFUND', refund: { refundOrderId, refundAmount: 250, refundTargetOrderId: '60000002' } },
       'SYNC',
     );
