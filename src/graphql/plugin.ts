@@ -14,12 +14,6 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Config } from '../config.js';
-import type { Database } from '../db/database.js';
-import type { PaymentBus } from '../events/bus.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
-import type { PaymentCommands } from '../payments/commands-api.js';
 import { identify } from './auth.js';
 import { createContext, type GraphQLContext, type GraphQLServices } from './context.js';
 import { maskError } from './errors.js';
@@ -28,14 +22,7 @@ import { OperationRecorder, operationMetricsPlugin } from './operation-metrics.j
 import { buildGatewaySchema } from './schema.js';
 import { attachWebSocket, type GraphQLWebSocket } from './websocket.js';
 
-export interface GraphQLDeps {
-  config: Config;
-  db: Database;
-  bus: PaymentBus;
-  commands: PaymentCommands;
-  simulatorMode: boolean;
-  log: Logger;
-  metrics: Metrics;
+export interface GraphQLDeps extends GraphQLServices {
   limits?: Partial<QueryLimits>;
   /** graphql-ws: how long a client may take to send connection_init (default 3000 ms). */
   wsInitTimeoutMs?: number;
@@ -61,15 +48,8 @@ export const GRAPHQL_PATH = '/graphql';
 export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 
 export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
-  const services: GraphQLServices = {
-    config: deps.config,
-    db: deps.db,
-    bus: deps.bus,
-    commands: deps.commands,
-    simulatorMode: deps.simulatorMode,
-    log: deps.log,
-    metrics: deps.metrics,
-  };
+  const { config, db, bus, commands, simulatorMode, log, metrics } = deps;
+  const services: GraphQLServices = { config, db, bus, commands, simulatorMode, log, metrics };
   const limits: QueryLimits = { ...DEFAULT_LIMITS, ...deps.limits };
   const sandbox = deps.config.graphqlSandbox;
   const recorder = new OperationRecorder(deps.metrics);
