@@ -3,7 +3,7 @@
  * subscription, the real payment commands and the UMS simulator posting real signed
  * notifications back. On PGlite always; on real Postgres also with two gateway instances.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase, describePostgres, postgresDatabase, type TestDatabase } from '../support/db.js';
 import { startFullGateway, type FullGateway } from './full-gateway.js';
 import { collect, gql, sleep, wsClient } from './harness.js';

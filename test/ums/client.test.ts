@@ -12,7 +12,7 @@ import {
   UmsTransportError,
 } from '../../src/ums/errors.js';
 import { TokenCache, type BackgroundRefreshOutcome } from '../../src/ums/token.js';
-import { peerBeijingCompact, startUmsPeer, type UmsPeer } from '../support/ums-peer.js';
+import { startUmsPeer, type UmsPeer } from '../support/ums-peer.js';
 
 const APP_ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 const APP_KEY = 'k9_test_app_key_0123456789abcdef';
