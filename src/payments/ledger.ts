@@ -99,6 +99,28 @@ export interface ApplyOptions {
    * A payment that does not exist yet is created from the report as usual (unknown order).
    */
   onlyIfOpen?: boolean;
+  /**
+   * Writes a plain forward move (the decision is `apply`/`forward`, no refund to count, nothing to
+   * review) instead of the ledger's own update and event insert, e.g. in one statement together
+   * with the caller's notification row (src/payments/forward-move.ts). It runs on the same
+   * transaction, after the lock and the decision; every other path is written by the ledger.
+   * It must update the payment to `move.payment` (version + 1), append the event and `pg_notify`
+   * exactly as the ledger would, and resolve to the event's id and the payment's new version.
+   */
+  writeForwardMove?: (move: ForwardMove) => Promise<{ eventId: number; version: number }>;
+}
+
+/** A decided forward move, for ApplyOptions.writeForwardMove: the row as it must be after the write. */
+export interface ForwardMove {
+  /** The locked row with the report's fields, the next status, version + 1 and the new times. */
+  payment: PaymentRow;
+  previousStatus: PaymentStatus;
+  source: EventSource;
+  reason: TransitionReason;
+  /** The event's payload (ApplyOptions.payload), null when none. */
+  payload: unknown;
+  /** The event's notificationId (ApplyOptions.notificationId), null when none. */
+  notificationId: number | null;
 }
 
 /** Review reason when a refund we had recorded as FAIL is reported SUCCESS (it is then counted). */
@@ -270,6 +292,11 @@ export async function applyReportInTransaction(
   if (current.refundedAmount + counted > MAX_STORABLE_FEN) return flagForReview(tx, current, REFUNDED_AMOUNT_OVERFLOW);
   if (refund) await upsertRefund(tx, current.merOrderId, refund, existingRefund, markCounted);
   const now = new Date();
+  // The hot path (a plain forward move: no refund counted, so no review either) may be written by
+  // the caller in one statement together with its own row; see ApplyOptions.writeForwardMove.
+  if (options.writeForwardMove && applying && decision.reason === 'forward' && refund === undefined) {
+    return applyForwardMove(options.writeForwardMove, current, report, next, from, source, options, now);
+  }
   const [payment] = await tx
     .update(payments)
     .set({
@@ -290,6 +317,49 @@ export async function applyReportInTransaction(
   if (!payment) throw new Error(`payment ${current.merOrderId} vanished while locked`);
   const event = await appendEvent(tx, payment, from, source, reason, options);
   return { outcome: 'applied', reason, payment, event };
+}
+
+/**
+ * The ledger's own update of a forward move, written by ApplyOptions.writeForwardMove: the same
+ * values (the row is locked, so the locked row plus the report is what the update would produce)
+ * and the same event row, without building the Drizzle queries.
+ */
+async function applyForwardMove(
+  write: NonNullable<ApplyOptions['writeForwardMove']>,
+  current: PaymentRow,
+  report: StatusReport,
+  next: PaymentStatus,
+  from: PaymentStatus,
+  source: EventSource,
+  options: ApplyOptions,
+  now: Date,
+): Promise<ApplyResult> {
+  const payment: PaymentRow = {
+    ...current,
+    ...reportedFields(current, report),
+    status: next,
+    version: current.version + 1,
+    nextSyncAt: nextSyncAfter(next, 'forward', current.nextSyncAt, now),
+    lastEventAt: now,
+    updatedAt: now,
+  };
+  const payload = options.payload ?? null;
+  const notificationId = options.notificationId ?? null;
+  const written = await write({ payment, previousStatus: from, source, reason: 'forward', payload, notificationId });
+  if (written.version !== payment.version) throw new Error(`payment ${current.merOrderId} changed while locked`);
+  const event: PaymentEventRow = {
+    id: written.eventId,
+    merOrderId: payment.merOrderId,
+    source,
+    previousStatus: from,
+    status: next,
+    version: payment.version,
+    reason: 'forward',
+    notificationId,
+    payload,
+    at: now,
+  };
+  return { outcome: 'applied', reason: 'forward', payment, event };
 }
 
 /** Records a refund request (PROCESSING) before UMS is asked, so a crash leaves a trace. */

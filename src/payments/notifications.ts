@@ -21,6 +21,7 @@ import { diagnoseSignature, diagnosisLine } from './signature-doctor.js';
 import { parseBeijing } from '../ums/time.js';
 import { applyReportInTransaction, syntheticRefundId, type ApplyOutcome, type StatusReport } from './ledger.js';
 import { MAX_AMOUNT_FEN } from './amounts.js';
+import { writeForwardMoveWithNotification } from './forward-move.js';
 import { normaliseStatus } from './status.js';
 
 export type NotificationOutcome = ApplyOutcome | 'rejected' | 'failed';
@@ -116,7 +117,22 @@ export async function applyNotification(
       result = await db.transaction(async (tx) => {
         // Apply first (the row lock orders racing copies), then claim the dedupe key: a copy whose
         // first delivery already committed finds the state moved and is a duplicate either way.
-        const applied = await applyReportInTransaction(tx, report, 'NOTIFY', { payload: withoutSign(fields) });
+        // The common case (a plain forward move) stores this notification in the same statement as
+        // the payment's update and event (forward-move.ts); every other path stores it below.
+        let storedWithMove: number | undefined;
+        const applied = await applyReportInTransaction(tx, report, 'NOTIFY', {
+          payload: withoutSign(fields),
+          writeForwardMove: async (move) => {
+            const written = await writeForwardMoveWithNotification(tx, move, { ...base, dedupeKey });
+            // Someone stored this very notification before us, and we changed something: undo it.
+            if (written.notificationId === undefined) throw new RedeliveryRace();
+            storedWithMove = written.notificationId;
+            return written;
+          },
+        });
+        if (storedWithMove !== undefined) {
+          return { outcome: applied.outcome, reason: applied.reason, notificationId: storedWithMove, version: applied.payment.version };
+        }
         const [stored] = await tx
           .insert(notifications)
           .values({ ...base, dedupeKey, outcome: applied.outcome, reason: applied.reason, paymentEventId: applied.event?.id ?? null })
