@@ -1,0 +1,67 @@
+/**
+ * The notification hot path writes a plain forward move in one statement (src/payments/forward-move.ts).
+ * What a user (or a subscriber) sees must be exactly what the ledger's own write produced: the
+ * payment, its event with the body as a JSON object, the stored notification, and the NOTIFY.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { asc, eq, sql } from 'drizzle-orm';
+import { pino } from 'pino';
+import { notifications, paymentEvents, payments } from '../../src/db/schema.js';
+import { applyNotification } from '../../src/payments/notifications.js';
+import { PAYMENT_STATUS_CHANNEL, insertNewOrder, type PaymentStatusNotice } from '../../src/payments/ledger.js';
+import { describeEachDatabase, type TestDatabase } from '../support/db.js';
+import { FORM, MID, NOTIFY_KEY, TID, formBody, newOrderId, notificationFields, signed } from '../payments/notification-fixtures.js';
+
+const silent = pino({ level: 'silent' });
+
+describeEachDatabase('a forward move from a notification, written in one statement', (kind) => {
+  let h: TestDatabase;
+  beforeAll(async () => {
+    h = await kind.open();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('stores the same payment, event, notification and NOTIFY as the ledger would', async () => {
+    const merOrderId = newOrderId();
+    await insertNewOrder(h.db, { merOrderId, totalAmount: 100, mid: MID, tid: TID, channel: 'WECHAT_MINI', nextSyncAt: new Date() });
+    const notices: PaymentStatusNotice[] = [];
+    const listening = await h.listen(PAYMENT_STATUS_CHANNEL, (payload) => notices.push(JSON.parse(payload) as PaymentStatusNotice));
+    try {
+      const fields = signed(notificationFields(merOrderId));
+      const result = await applyNotification(h.db, { body: formBody(fields), contentType: FORM }, [NOTIFY_KEY], silent);
+      expect(result).toMatchObject({ outcome: 'applied', reason: 'forward', httpStatus: 200, body: 'SUCCESS', version: 2 });
+
+      const [payment] = await h.db.select().from(payments).where(eq(payments.merOrderId, merOrderId));
+      expect(payment).toMatchObject({ status: 'TRADE_SUCCESS', version: 2, payTime: new Date('2026-11-27T04:30:05Z'), refundedAmount: 0, needsReview: false });
+      // Paid: the scheduler need not ask any more.
+      expect(payment?.nextSyncAt).toBeNull();
+
+      const events = await h.db.select().from(paymentEvents).where(eq(paymentEvents.merOrderId, merOrderId)).orderBy(asc(paymentEvents.id));
+      const event = events[1];
+      expect(event).toMatchObject({ source: 'NOTIFY', previousStatus: 'NEW_ORDER', status: 'TRADE_SUCCESS', version: 2, reason: 'forward', notificationId: null });
+      expect(event?.at).toEqual(payment?.updatedAt);
+      const { sign: _sign, ...unsigned } = fields;
+      expect(event?.payload).toEqual(unsigned);
+      const [kindOf] = await h.db
+        .select({ type: sql<string>`jsonb_typeof(${paymentEvents.payload})` })
+        .from(paymentEvents)
+        .where(eq(paymentEvents.id, event?.id ?? -1));
+      expect(kindOf?.type).toBe('object');
+
+      const stored = await h.db.select().from(notifications).where(eq(notifications.merOrderId, merOrderId));
+      expect(stored).toHaveLength(1);
+      expect(stored[0]).toMatchObject({ id: result.notificationId, verified: true, keyIndex: 0, outcome: 'applied', reason: 'forward', paymentEventId: event?.id });
+
+      await expect.poll(() => notices.filter((n) => n.merOrderId === merOrderId)).toEqual([{ merOrderId, version: 2, eventId: event?.id }]);
+
+      // The same notification again: a duplicate, nothing written but the copy.
+      const again = await applyNotification(h.db, { body: formBody(fields), contentType: FORM }, [NOTIFY_KEY], silent);
+      expect(again).toMatchObject({ outcome: 'duplicate', httpStatus: 200 });
+      expect(await h.db.select().from(paymentEvents).where(eq(paymentEvents.merOrderId, merOrderId))).toHaveLength(2);
+    } finally {
+      await listening.close();
+    }
+  });
+});
