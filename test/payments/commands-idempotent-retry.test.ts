@@ -8,7 +8,7 @@
  * DUP_ORDER, a refund with a known refundOrderId answers the earlier refund.
  */
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import { eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { DEMO } from '../../src/config.js';
 import { payments, refunds } from '../../src/db/schema.js';
 import { PaymentService } from '../../src/payments/commands.js';
@@ -19,12 +19,7 @@ import { UmsOperations } from '../../src/ums/operations.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
 import { startUmsPeer, type PeerRequest, type UmsPeer } from '../support/ums-peer.js';
 import { WECHAT, silent } from '../sync/harness.js';
-
-/** The database error raised by test_fault(), however the driver wraps it. */
-function isInjectedFault(err: unknown): boolean {
-  for (let e = err; e instanceof Error; e = e.cause) if (/injected fault/.test(e.message)) return true;
-  return false;
-}
+import { installFaults, isInjectedFault, type Faults } from '../support/faults.js';
 
 const CREATE_PATH = '/v1/netpay/wx/unified-order';
 const REFUND_PATH = '/v1/netpay/refund';
@@ -35,6 +30,7 @@ describeEachDatabase('commands retried under one Idempotency-Key after a failure
   let client: UmsClient;
   let ops: UmsOperations;
   let service: PaymentService;
+  let faults: Faults;
   const umsOrders = new Map<string, number>();
   const umsRefunds = new Map<string, number>();
 
@@ -63,24 +59,13 @@ describeEachDatabase('commands retried under one Idempotency-Key after a failure
     ops = new UmsOperations(client, { mid: DEMO.mid, tid: DEMO.tid, sourceId: DEMO.sourceId, notifyUrl: 'http://127.0.0.1:9/notify/ums' });
     service = new PaymentService({ db: database.db, ums: ops, client, sourceId: DEMO.sourceId, syncAfterMs: 60_000, log: silent });
 
-    // Faults on demand: a row in test_faults makes the matching write fail.
-    await database.db.execute(sql`create table test_faults (name text primary key)`);
-    await database.db.execute(
-      sql.raw(`create function test_fault() returns trigger language plpgsql as $$
-        begin
-          if exists (select 1 from test_faults where name = tg_argv[0]) then
-            raise exception 'injected fault: %', tg_argv[0];
-          end if;
-          return new;
-        end $$`),
-    );
-    // Recording UMS's answer to a create (any event but 'created') / to a refund.
-    await database.db.execute(
-      sql.raw(`create trigger fault_event before insert on payment_events for each row when (new.reason <> 'created') execute function test_fault('event')`),
-    );
-    await database.db.execute(sql.raw(`create trigger fault_refund before update on refunds for each row execute function test_fault('refund')`));
-    // The retry marker itself: with it failing, the request looks as if it had died.
-    await database.db.execute(sql.raw(`create trigger fault_key before update on idempotency_keys for each row execute function test_fault('key')`));
+    // Faults on demand: recording UMS's answer to a create (any event but 'created'), to a refund,
+    // and the retry marker itself (with it failing, the request looks as if it had died).
+    faults = await installFaults(database.db, [
+      { name: 'event', on: `before insert on payment_events for each row when (new.reason <> 'created')` },
+      { name: 'refund', on: 'before update on refunds for each row' },
+      { name: 'key', on: 'before update on idempotency_keys for each row' },
+    ]);
   });
   afterAll(async () => {
     await client?.close();
@@ -91,8 +76,8 @@ describeEachDatabase('commands retried under one Idempotency-Key after a failure
     await clearFaults();
   });
 
-  const fault = (...names: string[]) => Promise.all(names.map((n) => database.db.execute(sql`insert into test_faults values (${n})`)));
-  const clearFaults = () => database.db.execute(sql`delete from test_faults`);
+  const fault = (...names: string[]) => faults.on(...names);
+  const clearFaults = () => faults.clear();
   const sentIds = (path: string, field: string) => peer.requests.filter((r) => r.path === path).map((r) => String(r.json?.[field]));
 
   async function paidOrder(totalAmount: number): Promise<string> {

@@ -4,7 +4,7 @@
  * payment becomes UNKNOWN and is settled by query, never closed locally.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { DEMO } from '../../src/config.js';
 import { paymentEvents, payments } from '../../src/db/schema.js';
 import { PaymentService } from '../../src/payments/commands.js';
@@ -13,17 +13,14 @@ import { UmsOperations } from '../../src/ums/operations.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
 import { startUmsPeer, type PeerRequest, type UmsPeer } from '../support/ums-peer.js';
 import { WECHAT, silent } from '../sync/harness.js';
-
-function isInjectedFault(err: unknown): boolean {
-  for (let e = err; e instanceof Error; e = e.cause) if (/injected fault/.test(e.message)) return true;
-  return false;
-}
+import { installFaults, isInjectedFault, type Faults } from '../support/faults.js';
 
 describeEachDatabase('commands: a resent create that UMS refuses', (kind) => {
   let database: TestDatabase;
   let peer: UmsPeer;
   let client: UmsClient;
   let service: PaymentService;
+  let faults: Faults;
   const umsOrders = new Map<string, number>();
   let queryAnswers = true;
 
@@ -48,20 +45,10 @@ describeEachDatabase('commands: a resent create that UMS refuses', (kind) => {
     const ops = new UmsOperations(client, { mid: DEMO.mid, tid: DEMO.tid, sourceId: DEMO.sourceId, notifyUrl: 'http://127.0.0.1:9/notify/ums' });
     service = new PaymentService({ db: database.db, ums: ops, client, sourceId: DEMO.sourceId, syncAfterMs: 60_000, log: silent });
 
-    // Recording UMS's answer to a create (any event but 'created') fails while test_faults says so.
-    await database.db.execute(sql`create table test_faults (name text primary key)`);
-    await database.db.execute(
-      sql.raw(`create function test_fault() returns trigger language plpgsql as $$
-        begin
-          if exists (select 1 from test_faults where name = tg_argv[0]) then
-            raise exception 'injected fault: %', tg_argv[0];
-          end if;
-          return new;
-        end $$`),
-    );
-    await database.db.execute(
-      sql.raw(`create trigger fault_event before insert on payment_events for each row when (new.reason <> 'created') execute function test_fault('event')`),
-    );
+    // Recording UMS's answer to a create (any event but 'created') fails while the fault is on.
+    faults = await installFaults(database.db, [
+      { name: 'event', on: `before insert on payment_events for each row when (new.reason <> 'created')` },
+    ]);
   });
   afterAll(async () => {
     await client?.close();
@@ -70,9 +57,9 @@ describeEachDatabase('commands: a resent create that UMS refuses', (kind) => {
   });
 
   const failFirstAnswer = async (key: string, input: typeof WECHAT & { totalAmount: number; description: string }) => {
-    await database.db.execute(sql`insert into test_faults values ('event')`);
+    await faults.on('event');
     await expect(service.create(input, { idempotencyKey: key })).rejects.toSatisfy(isInjectedFault);
-    await database.db.execute(sql`delete from test_faults`);
+    await faults.clear();
   };
   const eventsOf = (merOrderId: string) =>
     database.db.select().from(paymentEvents).where(eq(paymentEvents.merOrderId, merOrderId)).orderBy(paymentEvents.id);
