@@ -5,7 +5,7 @@
  */
 import { dateTime } from './clock.js';
 import { channelFor } from './channels.js';
-import { cashierUrl } from './api-create.js';
+import { cashierUrl, newOrder } from './api-create.js';
 import { performRefund, refundFields } from './api-orders.js';
 import type { SimEngine } from './engine.js';
 import { SimRejection, badRequest } from './errors.js';
@@ -30,26 +30,19 @@ export function getQrCodeAnswer(engine: SimEngine, body: JsonObject): Record<str
   const returnUrl = optionalUrl(body, 'returnUrl');
   const billDesc = optionalText(body, 'billDesc', 255);
   if (engine.store.get(billNo)) throw new SimRejection('DUP_ORDER', `重复的订单请求: billNo ${billNo} already exists`);
-  const order: SimOrder = {
+  const order = newOrder(engine, {
     merOrderId: billNo,
     channel: BILLS,
     instMid,
-    mid: credentials.mid,
-    tid: credentials.tid,
     totalAmount,
-    status: 'NEW_ORDER',
-    history: [{ status: 'NEW_ORDER', at: now }],
-    createdAt: now,
+    now,
     expiresAt,
-    seqId: fake.seqId(now),
-    refunds: [],
-    refundedAmount: 0,
-    billDate: date,
-    qrCodeId: optionalText(body, 'qrCodeId', 64) ?? fake.qrCodeId(credentials.sourceId, now),
-    ...(notifyUrl ? { notifyUrl } : {}),
-    ...(returnUrl ? { returnUrl } : {}),
-    ...(billDesc ? { orderDesc: billDesc } : {}),
-  };
+    notifyUrl,
+    returnUrl,
+    orderDesc: billDesc,
+  });
+  order.billDate = date;
+  order.qrCodeId = optionalText(body, 'qrCodeId', 64) ?? fake.qrCodeId(credentials.sourceId, now);
   order.billQRCode = cashierUrl(engine, order);
   engine.store.add(order);
   engine.log?.info({ billNo, totalAmount }, 'ums-sim: bill QR code created');

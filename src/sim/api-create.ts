@@ -53,30 +53,40 @@ export function createOrder(engine: SimEngine, channel: ChannelSpec, body: JsonO
     }
     throw new SimRejection('DUP_ORDER', `重复的订单请求: merOrderId ${merOrderId} already exists`);
   }
-  const order: SimOrder = {
-    merOrderId,
-    channel,
-    instMid,
-    mid: credentials.mid,
-    tid: credentials.tid,
-    totalAmount,
+  const order = newOrder(engine, { merOrderId, channel, instMid, totalAmount, now, expiresAt, notifyUrl, returnUrl, orderDesc });
+  if (attachedData) order.attachedData = attachedData;
+  // Alipay hands out its trade number at creation (the mini program passes it to my.tradePay).
+  if (channel.targetSys.startsWith('Alipay')) order.targetOrderId = fake.targetOrderId(channel.targetSys, now);
+  engine.store.add(order);
+  engine.log?.info({ merOrderId, channel: channel.name, totalAmount }, 'ums-sim: order created');
+  return order;
+}
+
+/** A fresh NEW_ORDER of this merchant, with what every order (or bill) starts with. */
+export function newOrder(
+  engine: SimEngine,
+  init: Pick<SimOrder, 'merOrderId' | 'channel' | 'instMid' | 'totalAmount' | 'expiresAt'> & {
+    now: Date;
+    notifyUrl: string | undefined;
+    returnUrl: string | undefined;
+    orderDesc: string | undefined;
+  },
+): SimOrder {
+  const { now, notifyUrl, returnUrl, orderDesc, ...fields } = init;
+  return {
+    ...fields,
+    mid: engine.credentials.mid,
+    tid: engine.credentials.tid,
     status: 'NEW_ORDER',
     history: [{ status: 'NEW_ORDER', at: now }],
     createdAt: now,
-    expiresAt,
     seqId: fake.seqId(now),
     refunds: [],
     refundedAmount: 0,
     ...(notifyUrl ? { notifyUrl } : {}),
     ...(returnUrl ? { returnUrl } : {}),
     ...(orderDesc ? { orderDesc } : {}),
-    ...(attachedData ? { attachedData } : {}),
   };
-  // Alipay hands out its trade number at creation (the mini program passes it to my.tradePay).
-  if (channel.targetSys.startsWith('Alipay')) order.targetOrderId = fake.targetOrderId(channel.targetSys, now);
-  engine.store.add(order);
-  engine.log?.info({ merOrderId, channel: channel.name, totalAmount }, 'ums-sim: order created');
-  return order;
 }
 
 /** What the payer's side needs, per channel. */
