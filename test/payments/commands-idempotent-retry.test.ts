@@ -15,10 +15,10 @@ import { PaymentService } from '../../src/payments/commands.js';
 import { Idempotency } from '../../src/payments/idempotency.js';
 import { applyReport } from '../../src/payments/ledger.js';
 import { UmsClient } from '../../src/ums/client.js';
-import { UmsOperations } from '../../src/ums/operations.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
 import { startUmsPeer, type PeerRequest, type UmsPeer } from '../support/ums-peer.js';
-import { WECHAT, silent } from '../sync/harness.js';
+import { paymentServiceFor, type PeerService } from './peer-service.js';
+import { WECHAT } from '../sync/harness.js';
 import { installFaults, isInjectedFault, type Faults } from '../support/faults.js';
 
 const CREATE_PATH = '/v1/netpay/wx/unified-order';
@@ -28,7 +28,7 @@ describeEachDatabase('commands retried under one Idempotency-Key after a failure
   let database: TestDatabase;
   let peer: UmsPeer;
   let client: UmsClient;
-  let ops: UmsOperations;
+  let wired: PeerService;
   let service: PaymentService;
   let faults: Faults;
   const umsOrders = new Map<string, number>();
@@ -55,9 +55,8 @@ describeEachDatabase('commands retried under one Idempotency-Key after a failure
       umsRefunds.set(refundOrderId, Number(req.json?.refundAmount));
       return { json: { ...base(req), refundOrderId, refundAmount: req.json?.refundAmount, refundStatus: 'SUCCESS', status: 'TRADE_REFUND' } };
     });
-    client = new UmsClient({ baseUrl: peer.baseUrl, appId: DEMO.appId, appKey: DEMO.appKey });
-    ops = new UmsOperations(client, { mid: DEMO.mid, tid: DEMO.tid, sourceId: DEMO.sourceId, notifyUrl: 'http://127.0.0.1:9/notify/ums' });
-    service = new PaymentService({ db: database.db, ums: ops, client, sourceId: DEMO.sourceId, syncAfterMs: 60_000, log: silent });
+    wired = paymentServiceFor(database.db, peer);
+    ({ client, service } = wired);
 
     // Faults on demand: recording UMS's answer to a create (any event but 'created'), to a refund,
     // and the retry marker itself (with it failing, the request looks as if it had died).
@@ -111,7 +110,7 @@ describeEachDatabase('commands retried under one Idempotency-Key after a failure
   it('a refund request that died mid-way is taken over with the same refundOrderId', async () => {
     let now = new Date();
     const idempotency = new Idempotency(database.db, { now: () => now, abandonAfterMs: 60_000, waitMs: 100 });
-    const impatient = new PaymentService({ db: database.db, ums: ops, client, sourceId: DEMO.sourceId, syncAfterMs: 60_000, log: silent, idempotency });
+    const impatient = wired.another({ idempotency });
     const merOrderId = await paidOrder(1000);
     const input = { merOrderId, refundAmount: 400 };
     const key = `refund-died-${merOrderId}`;

@@ -11,10 +11,10 @@ import { payments, refunds } from '../../src/db/schema.js';
 import { PaymentService } from '../../src/payments/commands.js';
 import { applyReport } from '../../src/payments/ledger.js';
 import { UmsClient } from '../../src/ums/client.js';
-import { UmsOperations } from '../../src/ums/operations.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
 import { startUmsPeer, type PeerReply, type PeerRequest, type UmsPeer } from '../support/ums-peer.js';
-import { WECHAT, silent } from '../sync/harness.js';
+import { paymentServiceFor } from './peer-service.js';
+import { WECHAT } from '../sync/harness.js';
 
 describeEachDatabase('refunds UMS refuses without proving they failed', (kind) => {
   let database: TestDatabase;
@@ -32,9 +32,7 @@ describeEachDatabase('refunds UMS refuses without proving they failed', (kind) =
     peer.on('/v1/netpay/refund', (req) => refundReply(req));
     // A lagging refund-query: it does not (yet) know the refund.
     peer.on('/v1/netpay/refund-query', () => ({ json: { errCode: 'NO_ORDER', errMsg: '无法找到指定的订单' } }));
-    client = new UmsClient({ baseUrl: peer.baseUrl, appId: DEMO.appId, appKey: DEMO.appKey });
-    const ops = new UmsOperations(client, { mid: DEMO.mid, tid: DEMO.tid, sourceId: DEMO.sourceId, notifyUrl: 'http://127.0.0.1:9/notify/ums' });
-    service = new PaymentService({ db: database.db, ums: ops, client, sourceId: DEMO.sourceId, syncAfterMs: 60_000, log: silent });
+    ({ client, service } = paymentServiceFor(database.db, peer));
   });
   afterAll(async () => {
     await client?.close();

@@ -10,7 +10,8 @@ import { UmsClient } from '../../src/ums/client.js';
 import { UmsOperations } from '../../src/ums/operations.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
 import { startUmsPeer, type PeerReply, type PeerRequest, type UmsPeer } from '../support/ums-peer.js';
-import { WECHAT, silent } from '../sync/harness.js';
+import { paymentServiceFor } from './peer-service.js';
+import { WECHAT } from '../sync/harness.js';
 
 describeEachDatabase('commands when UMS says no', (kind) => {
   let database: TestDatabase;
@@ -30,9 +31,7 @@ describeEachDatabase('commands when UMS says no', (kind) => {
     peer.on('/v1/netpay/wx/unified-order', (req) => createReply(req));
     peer.on('/v1/netpay/query', (req) => ok(req, { status: 'TRADE_SUCCESS', totalAmount: 800 }));
     peer.on('/v1/netpay/refund', (req) => refundReply(req));
-    client = new UmsClient({ baseUrl: peer.baseUrl, appId: DEMO.appId, appKey: DEMO.appKey });
-    const ops = new UmsOperations(client, { mid: DEMO.mid, tid: DEMO.tid, sourceId: DEMO.sourceId, notifyUrl: 'http://127.0.0.1:9/notify/ums' });
-    service = new PaymentService({ db: database.db, ums: ops, client, sourceId: DEMO.sourceId, syncAfterMs: 60_000, log: silent });
+    ({ client, service } = paymentServiceFor(database.db, peer));
   });
   afterAll(async () => {
     await client?.close();

@@ -9,10 +9,10 @@ import { DEMO } from '../../src/config.js';
 import { paymentEvents, payments } from '../../src/db/schema.js';
 import { PaymentService } from '../../src/payments/commands.js';
 import { UmsClient } from '../../src/ums/client.js';
-import { UmsOperations } from '../../src/ums/operations.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
 import { startUmsPeer, type PeerRequest, type UmsPeer } from '../support/ums-peer.js';
-import { WECHAT, silent } from '../sync/harness.js';
+import { paymentServiceFor } from './peer-service.js';
+import { WECHAT } from '../sync/harness.js';
 import { installFaults, isInjectedFault, type Faults } from '../support/faults.js';
 
 describeEachDatabase('commands: a resent create that UMS refuses', (kind) => {
@@ -41,9 +41,7 @@ describeEachDatabase('commands: a resent create that UMS refuses', (kind) => {
       if (total === undefined) return { json: { errCode: 'NO_ORDER', errMsg: '无法找到指定的订单' } };
       return { json: { ...base(req), totalAmount: total, status: 'WAIT_BUYER_PAY' } };
     });
-    client = new UmsClient({ baseUrl: peer.baseUrl, appId: DEMO.appId, appKey: DEMO.appKey });
-    const ops = new UmsOperations(client, { mid: DEMO.mid, tid: DEMO.tid, sourceId: DEMO.sourceId, notifyUrl: 'http://127.0.0.1:9/notify/ums' });
-    service = new PaymentService({ db: database.db, ums: ops, client, sourceId: DEMO.sourceId, syncAfterMs: 60_000, log: silent });
+    ({ client, service } = paymentServiceFor(database.db, peer));
 
     // Recording UMS's answer to a create (any event but 'created') fails while the fault is on.
     faults = await installFaults(database.db, [
