@@ -175,8 +175,5 @@ export const idempotencyKeys = pgTable(
 );
 
 export type PaymentRow = typeof payments.$inferSelect;
-export type NewPaymentRow = typeof payments.$inferInsert;
 export type PaymentEventRow = typeof paymentEvents.$inferSelect;
-export type NotificationRow = typeof notifications.$inferSelect;
 export type RefundRow = typeof refunds.$inferSelect;
-export type IdempotencyKeyRow = typeof idempotencyKeys.$inferSelect;

@@ -28,15 +28,28 @@ export function bearerToken(header: unknown): string | undefined {
   return match?.[1];
 }
 
+// The configured keys' digests, computed once per key list rather than on every request.
+const keyDigests = new WeakMap<readonly ApiKey[], Buffer[]>();
+
+function digestsOf(apiKeys: readonly ApiKey[]): Buffer[] {
+  let digests = keyDigests.get(apiKeys);
+  if (!digests) {
+    digests = apiKeys.map(({ key }) => digest(key.reveal()));
+    keyDigests.set(apiKeys, digests);
+  }
+  return digests;
+}
+
 export function identify(authorization: unknown, apiKeys: readonly ApiKey[]): Caller {
   if (apiKeys.length === 0) return { kind: 'open' };
   const token = bearerToken(authorization);
   if (token === undefined) return { kind: 'anonymous', reason: 'missing' };
   const presented = digest(token);
+  const known = digestsOf(apiKeys);
   let found: ReadonlySet<Scope> | undefined;
-  for (const { key, scopes } of apiKeys) {
+  for (const [i, { scopes }] of apiKeys.entries()) {
     // No early exit: the loop takes the same time whichever key (if any) matches.
-    if (timingSafeEqual(presented, digest(key.reveal())) && found === undefined) found = scopes;
+    if (timingSafeEqual(presented, known[i]!) && found === undefined) found = scopes;
   }
   return found ? { kind: 'key', scopes: found } : { kind: 'anonymous', reason: 'invalid' };
 }

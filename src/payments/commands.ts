@@ -34,9 +34,9 @@ import type {
 } from './commands-api.js';
 import { PaymentError, badInput } from './errors.js';
 import { Idempotency, idempotentOrderId, type Attempt } from './idempotency.js';
-import { applyReport, flagPaymentForReview, insertNewOrder, insertRefundRequest, type RefundStatus, type StatusReport } from './ledger.js';
+import { applyReport, flagPaymentForReview, insertNewOrder, insertRefundRequest, PENDING_REFUND_STATUSES, type RefundStatus, type StatusReport } from './ledger.js';
 import { MAX_AMOUNT_FEN } from './amounts.js';
-import { isOpen, type EventSource, type PaymentStatus } from './status.js';
+import { isOpen, isPaidStatus, type EventSource, type PaymentStatus } from './status.js';
 import {
   refundStatusOf,
   reportFromBillsQuery,
@@ -46,7 +46,6 @@ import {
 } from './sync/reports.js';
 import { REFUND_IN_DOUBT } from './sync/review.js';
 
-export { MAX_AMOUNT_FEN };
 const MAX_TEXT = 255;
 
 /** The simulator's control, as `startSimulator` hands it out (structural: no import of src/sim). */
@@ -78,8 +77,6 @@ export interface PaymentServiceOptions {
   now?: () => Date;
 }
 
-/** Refund statuses that are still open: refund-query settles them. */
-export const PENDING_REFUND_STATUSES: readonly RefundStatus[] = ['PROCESSING', 'UNKNOWN'];
 
 export class PaymentService implements PaymentCommands {
   readonly #db: Database;
@@ -468,7 +465,7 @@ export class PaymentService implements PaymentCommands {
     return this.#db.transaction(async (tx) => {
       const [payment] = await tx.select().from(payments).where(eq(payments.merOrderId, input.merOrderId)).for('update');
       if (!payment) throw new PaymentError('NOT_FOUND', `no payment with merOrderId ${input.merOrderId}`, { merOrderId: input.merOrderId });
-      if (payment.status !== 'TRADE_SUCCESS' && payment.status !== 'TRADE_REFUND') {
+      if (!isPaidStatus(payment.status)) {
         throw new PaymentError('CONFLICT', `payment ${payment.merOrderId} is ${payment.status}; only paid orders can be refunded`, {
           merOrderId: payment.merOrderId,
         });
@@ -555,8 +552,7 @@ export class PaymentService implements PaymentCommands {
     await applyReport(this.#db, report, source, {
       payload: { answer: 'refund', refundOrderId: refund.refundOrderId, refundStatus: status, errCode: answer?.errCode ?? null },
     });
-    const [row] = await this.#db.select().from(refunds).where(eq(refunds.refundOrderId, refund.refundOrderId));
-    return row ?? refund;
+    return this.#refundRow(refund);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import {
 } from '../db/schema.js';
 import { MAX_STORABLE_FEN } from './amounts.js';
 import { PaymentError } from './errors.js';
-import { decideTransition, isOpen, STATUS_RANK, type EventSource, type PaymentStatus, type TransitionReason } from './status.js';
+import { decideTransition, isOpen, isPaidStatus, STATUS_RANK, type EventSource, type PaymentStatus, type TransitionReason } from './status.js';
 
 /** The LISTEN/NOTIFY channel of applied changes. */
 export const PAYMENT_STATUS_CHANNEL = 'payment_status';
@@ -40,6 +40,9 @@ export interface PaymentStatusNotice {
 }
 
 export type RefundStatus = 'PROCESSING' | 'SUCCESS' | 'FAIL' | 'UNKNOWN';
+
+/** Refund statuses that are still open: refund-query settles them. */
+export const PENDING_REFUND_STATUSES: readonly RefundStatus[] = ['PROCESSING', 'UNKNOWN'];
 
 /** What a notification, a query answer or a mutation learnt about one order. Amounts in fen. */
 export interface StatusReport {
@@ -526,7 +529,7 @@ function reviewAfterCounting(
 
 /** `onlyIfOpen` and the payment has moved on: apply nothing; a paid order also needs a person. */
 async function refuseNotOpen(tx: Transaction, current: PaymentRow): Promise<ApplyResult> {
-  const paid = current.status === 'TRADE_SUCCESS' || current.status === 'TRADE_REFUND';
+  const paid = isPaidStatus(current.status);
   const payment = paid ? (await flagForReview(tx, current, CLOSE_OF_PAID_ORDER_REASON)).payment : current;
   return { outcome: 'stale', reason: NOT_OPEN_REASON, payment };
 }
@@ -646,7 +649,7 @@ async function upsertRefund(
 ): Promise<void> {
   const incoming: RefundStatus = refund.status ?? 'SUCCESS';
   const now = new Date();
-  const counted = countNow ? { status: 'SUCCESS', countedAt: now } : undefined;
+  const counted = countNow ? { status: 'SUCCESS' as const, countedAt: now } : undefined;
   if (!existing) {
     const status = counted?.status ?? incoming;
     await tx.insert(refunds).values({
@@ -656,7 +659,7 @@ async function upsertRefund(
       status,
       countedAt: counted?.countedAt ?? null,
       refundTargetOrderId: refund.refundTargetOrderId ?? null,
-      nextSyncAt: status === 'PROCESSING' || status === 'UNKNOWN' ? now : null,
+      nextSyncAt: PENDING_REFUND_STATUSES.includes(status) ? now : null,
       createdAt: now,
       updatedAt: now,
     });

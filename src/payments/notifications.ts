@@ -22,7 +22,7 @@ import { parseBeijing } from '../ums/time.js';
 import { applyReportInTransaction, syntheticRefundId, type ApplyOutcome, type StatusReport } from './ledger.js';
 import { MAX_AMOUNT_FEN } from './amounts.js';
 import { writeForwardMoveWithNotification } from './forward-move.js';
-import { normaliseStatus } from './status.js';
+import { normaliseStatus, statusFromBillStatus } from './status.js';
 
 export type NotificationOutcome = ApplyOutcome | 'rejected' | 'failed';
 
@@ -277,14 +277,6 @@ function reportFrom(signed: Readonly<Record<string, string>>, keyIndex: number):
   return dropUndefined(report);
 }
 
-const BILL_STATUS: Readonly<Record<string, string>> = {
-  PAID: 'TRADE_SUCCESS',
-  UNPAID: 'WAIT_BUYER_PAY',
-  REFUND: 'TRADE_REFUND',
-  CLOSED: 'TRADE_CLOSED',
-  UNKNOWN: 'UNKNOWN',
-};
-
 /**
  * The fields to read (not to verify: the signature is over what was received). A bills/QR
  * notification (§4.1, vector NTF-07) names the order `billNo`, its state `billStatus`, and carries
@@ -293,7 +285,7 @@ const BILL_STATUS: Readonly<Record<string, string>> = {
 function readableFields(signed: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
   if (signed.merOrderId || !signed.billNo) return signed;
   const fields: Record<string, string> = { ...signed, merOrderId: signed.billNo };
-  if (!signed.status && signed.billStatus) fields.status = BILL_STATUS[signed.billStatus.toUpperCase()] ?? signed.billStatus;
+  if (!signed.status && signed.billStatus) fields.status = statusFromBillStatus(signed.billStatus) ?? signed.billStatus;
   let payment: unknown;
   try {
     payment = signed.billPayment ? JSON.parse(signed.billPayment) : undefined;

@@ -50,8 +50,22 @@ export function isPaymentStatus(value: string): value is PaymentStatus {
   return (PAYMENT_STATUSES as readonly string[]).includes(value);
 }
 
-export function isEventSource(value: string): value is EventSource {
-  return (EVENT_SOURCES as readonly string[]).includes(value);
+/** Paid, and perhaps partly refunded: the states in which money has moved and stays moved. */
+export function isPaidStatus(status: string): boolean {
+  return status === 'TRADE_SUCCESS' || status === 'TRADE_REFUND';
+}
+
+const BILL_STATUSES: Readonly<Record<string, PaymentStatus>> = {
+  PAID: 'TRADE_SUCCESS',
+  UNPAID: 'WAIT_BUYER_PAY',
+  REFUND: 'TRADE_REFUND',
+  CLOSED: 'TRADE_CLOSED',
+  UNKNOWN: 'UNKNOWN',
+};
+
+/** A bills/QR `billStatus` (PAID, UNPAID, REFUND, CLOSED, UNKNOWN; any case) in our vocabulary. */
+export function statusFromBillStatus(billStatus: string): PaymentStatus | undefined {
+  return BILL_STATUSES[billStatus.toUpperCase()];
 }
 
 /**

@@ -132,6 +132,6 @@ export function queryFacts(order: SimOrder): Record<string, string | number> {
   const out: Record<string, string | number> = {};
   for (const [k, v] of Object.entries(facts)) if (v !== undefined && v !== '') out[k] = v;
   if (order.refundedAmount > 0) out.refundAmount = order.refundedAmount;
-  out.targetStatus = order.status === 'TRADE_SUCCESS' || order.status === 'TRADE_REFUND' ? 'SUCCESS' : 'NOTPAY';
+  out.targetStatus = paid(order.status) ? 'SUCCESS' : 'NOTPAY';
   return out;
 }

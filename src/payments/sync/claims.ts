@@ -10,7 +10,7 @@
 import { and, asc, eq, inArray, isNotNull, isNull, lte, or } from 'drizzle-orm';
 import type { Database } from '../../db/database.js';
 import { payments, refunds, type PaymentRow, type RefundRow } from '../../db/schema.js';
-import { scheduleRefundSync, scheduleSync } from '../ledger.js';
+import { PENDING_REFUND_STATUSES, scheduleRefundSync, scheduleSync } from '../ledger.js';
 import { nextSyncAt, type GapStep } from './gaps.js';
 
 export interface ClaimOptions {
@@ -80,7 +80,7 @@ export async function claimDueRefunds(db: Database, options: ClaimOptions): Prom
     const rows = await tx
       .select()
       .from(refunds)
-      .where(and(inArray(refunds.status, ['PROCESSING', 'UNKNOWN']), isNotNull(refunds.nextSyncAt), lte(refunds.nextSyncAt, now)))
+      .where(and(inArray(refunds.status, [...PENDING_REFUND_STATUSES]), isNotNull(refunds.nextSyncAt), lte(refunds.nextSyncAt, now)))
       .orderBy(asc(refunds.nextSyncAt))
       .limit(limit)
       .for('update', { skipLocked: true });

@@ -4,7 +4,7 @@
  * notification (notifications.ts) and an active query end in the same status table.
  */
 import type { RefundStatus, StatusReport } from '../ledger.js';
-import { normaliseStatus, type PaymentStatus } from '../status.js';
+import { normaliseStatus, statusFromBillStatus, type PaymentStatus } from '../status.js';
 import { parseBeijing } from '../../ums/time.js';
 import type { BillsQueryResponse, NetpayResponse, QueryResponse, RefundResponse } from '../../ums/types.js';
 
@@ -33,19 +33,11 @@ export function reportFromQuery(merOrderId: string, answer: QueryResponse): Stat
   };
 }
 
-const BILL_STATUS: Readonly<Record<string, PaymentStatus>> = {
-  PAID: 'TRADE_SUCCESS',
-  UNPAID: 'WAIT_BUYER_PAY',
-  REFUND: 'TRADE_REFUND',
-  CLOSED: 'TRADE_CLOSED',
-  UNKNOWN: 'UNKNOWN',
-};
-
 /** /v1/netpay/bills/query → report: billPayment.status when present, else billStatus. */
 export function reportFromBillsQuery(merOrderId: string, answer: BillsQueryResponse): StatusReport | undefined {
   const payment = answer.billPayment;
   const fromPayment = payment?.status === undefined ? undefined : normaliseStatus(payment.status);
-  const fromBill = answer.billStatus === undefined ? undefined : BILL_STATUS[answer.billStatus.toUpperCase()];
+  const fromBill = answer.billStatus === undefined ? undefined : statusFromBillStatus(answer.billStatus);
   const status = fromPayment ?? fromBill;
   if (!status) return undefined;
   return {
