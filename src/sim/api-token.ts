@@ -2,9 +2,8 @@
  * `POST /v1/token/access` (PROTOCOL.md §2): signature = hex SHA-256 (or legacy SHA-1 when no
  * signMethod is sent) of appId + timestamp + nonce + appKey. Success is errCode `0000`.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { tokenSignature } from '../ums/sign.js';
-import { checkTimestamp, type AuthContext } from './auth.js';
+import { checkTimestamp, sameText, type AuthContext } from './auth.js';
 import { SimRejection, badSign } from './errors.js';
 import type { JsonObject } from './types.js';
 
@@ -28,9 +27,7 @@ export function tokenAnswer(body: JsonObject, ctx: AuthContext): Record<string, 
   if (appId !== ctx.appId) throw badSign('unknown appId');
   checkTimestamp(timestamp, ctx);
   const want = tokenSignature({ appId, appKey: ctx.appKey, timestamp, nonce, method });
-  const a = Buffer.from(signature, 'utf8');
-  const b = Buffer.from(want, 'utf8');
-  if (a.length !== b.length || !timingSafeEqual(a, b)) throw badSign('签名错误: token request signature does not match');
+  if (!sameText(signature, want)) throw badSign('签名错误: token request signature does not match');
   const { accessToken, expiresIn } = ctx.tokens.issue();
   return { errCode: '0000', errInfo: '正常', accessToken, expiresIn };
 }

@@ -66,7 +66,8 @@ export function checkTimestamp(timestamp: string, ctx: AuthContext): void {
   }
 }
 
-function sameText(a: string, b: string): boolean {
+/** Constant-time comparison of two secrets-derived strings. */
+export function sameText(a: string, b: string): boolean {
   const x = Buffer.from(a, 'utf8');
   const y = Buffer.from(b, 'utf8');
   return x.length === y.length && timingSafeEqual(x, y);
