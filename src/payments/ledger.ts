@@ -102,28 +102,21 @@ export interface ApplyOptions {
    * A payment that does not exist yet is created from the report as usual (unknown order).
    */
   onlyIfOpen?: boolean;
-  /**
-   * Writes a plain forward move (the decision is `apply`/`forward`, no refund to count, nothing to
-   * review) instead of the ledger's own update and event insert, e.g. in one statement together
-   * with the caller's notification row (src/payments/forward-move.ts). It runs on the same
-   * transaction, after the lock and the decision; every other path is written by the ledger.
-   * It must update the payment to `move.payment` (version + 1), append the event and `pg_notify`
-   * exactly as the ledger would, and resolve to the event's id and the payment's new version.
-   */
-  writeForwardMove?: (move: ForwardMove) => Promise<{ eventId: number; version: number }>;
 }
 
-/** A decided forward move, for ApplyOptions.writeForwardMove: the row as it must be after the write. */
+/**
+ * A plain forward move, decided from the locked row alone (planForwardMove): the row as it must be
+ * after the write, and its event. Written by src/payments/forward-moves.ts for a batch of
+ * notifications in one statement.
+ */
 export interface ForwardMove {
   /** The locked row with the report's fields, the next status, version + 1 and the new times. */
   payment: PaymentRow;
   previousStatus: PaymentStatus;
   source: EventSource;
   reason: TransitionReason;
-  /** The event's payload (ApplyOptions.payload), null when none. */
+  /** The event's payload, null when none. */
   payload: unknown;
-  /** The event's notificationId (ApplyOptions.notificationId), null when none. */
-  notificationId: number | null;
 }
 
 /** Review reason when a refund we had recorded as FAIL is reported SUCCESS (it is then counted). */
@@ -295,11 +288,6 @@ export async function applyReportInTransaction(
   if (current.refundedAmount + counted > MAX_STORABLE_FEN) return flagForReview(tx, current, REFUNDED_AMOUNT_OVERFLOW);
   if (refund) await upsertRefund(tx, current.merOrderId, refund, existingRefund, markCounted);
   const now = new Date();
-  // The hot path (a plain forward move: no refund counted, so no review either) may be written by
-  // the caller in one statement together with its own row; see ApplyOptions.writeForwardMove.
-  if (options.writeForwardMove && applying && decision.reason === 'forward' && refund === undefined) {
-    return applyForwardMove(options.writeForwardMove, current, report, next, from, source, options, now);
-  }
   const [payment] = await tx
     .update(payments)
     .set({
@@ -323,46 +311,32 @@ export async function applyReportInTransaction(
 }
 
 /**
- * The ledger's own update of a forward move, written by ApplyOptions.writeForwardMove: the same
- * values (the row is locked, so the locked row plus the report is what the update would produce)
- * and the same event row, without building the Drizzle queries.
+ * The change a report makes on a locked row when nothing but the row is at stake: the decision
+ * is `apply`, the report carries no refund (so nothing is counted and nothing needs review), the
+ * identity matches, and whether the order was ever paid shows on the row itself. Undefined
+ * otherwise: the report must then go through applyReportInTransaction, which may read more.
+ *
+ * The planned row is exactly what applyReportInTransaction would write for such a report (same
+ * fields, version + 1, same next sync, same event), so a caller may write many at once.
  */
-async function applyForwardMove(
-  write: NonNullable<ApplyOptions['writeForwardMove']>,
-  current: PaymentRow,
-  report: StatusReport,
-  next: PaymentStatus,
-  from: PaymentStatus,
-  source: EventSource,
-  options: ApplyOptions,
-  now: Date,
-): Promise<ApplyResult> {
+export function planForwardMove(current: PaymentRow, report: StatusReport, source: EventSource, payload: unknown, now: Date): ForwardMove | undefined {
+  if (report.refund !== undefined || report.unidentifiedRefundAmount !== undefined) return undefined;
+  if (crossCheck(current, report) !== undefined) return undefined;
+  const wasPaid = paidAsTheRowShows(current);
+  if (wasPaid === undefined) return undefined;
+  const from = current.status as PaymentStatus;
+  const decision = decideTransition(from, report.status, { wasPaid, newRefund: false });
+  if (decision.kind !== 'apply') return undefined;
   const payment: PaymentRow = {
     ...current,
     ...reportedFields(current, report),
-    status: next,
+    status: decision.next,
     version: current.version + 1,
-    nextSyncAt: nextSyncAfter(next, 'forward', current.nextSyncAt, now),
+    nextSyncAt: nextSyncAfter(decision.next, decision.reason, current.nextSyncAt, now),
     lastEventAt: now,
     updatedAt: now,
   };
-  const payload = options.payload ?? null;
-  const notificationId = options.notificationId ?? null;
-  const written = await write({ payment, previousStatus: from, source, reason: 'forward', payload, notificationId });
-  if (written.version !== payment.version) throw new Error(`payment ${current.merOrderId} changed while locked`);
-  const event: PaymentEventRow = {
-    id: written.eventId,
-    merOrderId: payment.merOrderId,
-    source,
-    previousStatus: from,
-    status: next,
-    version: payment.version,
-    reason: 'forward',
-    notificationId,
-    payload,
-    at: now,
-  };
-  return { outcome: 'applied', reason: 'forward', payment, event };
+  return { payment, previousStatus: from, source, reason: decision.reason, payload };
 }
 
 /** Records a refund request (PROCESSING) before UMS is asked, so a crash leaves a trace. */
@@ -467,12 +441,19 @@ function crossCheck(current: PaymentRow, report: StatusReport): string | undefin
   return wrong.length > 0 ? `mismatch:${wrong.join(',')}` : undefined;
 }
 
-/** Closed orders need a closer look: were they ever paid (closed after a full refund)? */
-async function wasEverPaid(tx: Transaction, current: PaymentRow): Promise<boolean> {
+/** Whether the order was ever paid, as far as the row tells; undefined for a closed order with no trace on it. */
+function paidAsTheRowShows(current: PaymentRow): boolean | undefined {
   if (current.payTime !== null || current.refundedAmount > 0) return true;
   if (STATUS_RANK[current.status as PaymentStatus] === STATUS_RANK.TRADE_SUCCESS) return true;
   if (current.status === 'TRADE_REFUND') return true;
   if (current.status !== 'TRADE_CLOSED') return false;
+  return undefined;
+}
+
+/** Closed orders need a closer look: were they ever paid (closed after a full refund)? */
+async function wasEverPaid(tx: Transaction, current: PaymentRow): Promise<boolean> {
+  const shown = paidAsTheRowShows(current);
+  if (shown !== undefined) return shown;
   const [paid] = await tx
     .select({ id: paymentEvents.id })
     .from(paymentEvents)

@@ -6,7 +6,8 @@
  * 3. Validate the fields we act on; never trust what the signature does not cover.
  * 4. In one transaction: store the body, recognise a redelivery by its dedupe key (notifyId, else
  *    merOrderId + status + amounts; a unique index settles races between connections), apply it
- *    through the ledger, and record what was done.
+ *    through the ledger, and record what was done. A plain forward move (the common case) shares
+ *    its transaction with the other notifications of its batch (notification-batches.ts).
  *
  * Only after the commit is `SUCCESS` answered. A forged or malformed body is stored as a rejected
  * attempt (400) without touching a payment; a storage failure answers 503 so UMS retries, and the
@@ -21,7 +22,7 @@ import { diagnoseSignature, diagnosisLine } from './signature-doctor.js';
 import { parseBeijing } from '../ums/time.js';
 import { applyReportInTransaction, syntheticRefundId, type ApplyOutcome, type StatusReport } from './ledger.js';
 import { MAX_AMOUNT_FEN } from './amounts.js';
-import { writeForwardMoveWithNotification } from './forward-move.js';
+import { storeInBatch } from './notification-batches.js';
 import { normaliseStatus, statusFromBillStatus } from './status.js';
 
 export type NotificationOutcome = ApplyOutcome | 'rejected' | 'failed';
@@ -105,50 +106,13 @@ export async function applyNotification(
       merOrderId: report.merOrderId,
       status: report.status,
     };
-    const recordCopy = async (executor: Database) => {
-      const [copy] = await executor
-        .insert(notifications)
-        .values({ ...base, outcome: 'duplicate', reason: 'redelivery' })
-        .returning({ id: notifications.id });
-      return { outcome: 'duplicate' as const, reason: 'redelivery', notificationId: copy?.id, version: undefined };
-    };
-    let result: { outcome: ApplyOutcome; reason: string; notificationId: number | undefined; version: number | undefined };
-    try {
-      result = await db.transaction(async (tx) => {
-        // Apply first (the row lock orders racing copies), then claim the dedupe key: a copy whose
-        // first delivery already committed finds the state moved and is a duplicate either way.
-        // The common case (a plain forward move) stores this notification in the same statement as
-        // the payment's update and event (forward-move.ts); every other path stores it below.
-        let storedWithMove: number | undefined;
-        const applied = await applyReportInTransaction(tx, report, 'NOTIFY', {
-          payload: withoutSign(fields),
-          writeForwardMove: async (move) => {
-            const written = await writeForwardMoveWithNotification(tx, move, { ...base, dedupeKey });
-            // Someone stored this very notification before us, and we changed something: undo it.
-            if (written.notificationId === undefined) throw new RedeliveryRace();
-            storedWithMove = written.notificationId;
-            return written;
-          },
-        });
-        if (storedWithMove !== undefined) {
-          return { outcome: applied.outcome, reason: applied.reason, notificationId: storedWithMove, version: applied.payment.version };
-        }
-        const [stored] = await tx
-          .insert(notifications)
-          .values({ ...base, dedupeKey, outcome: applied.outcome, reason: applied.reason, paymentEventId: applied.event?.id ?? null })
-          .onConflictDoNothing({ target: notifications.dedupeKey })
-          .returning({ id: notifications.id })
-          .prepare('notify_store')
-          .execute();
-        if (stored) return { outcome: applied.outcome, reason: applied.reason, notificationId: stored.id, version: applied.payment.version };
-        // Someone stored this very notification before us. If we changed anything, undo it.
-        if (applied.outcome === 'duplicate' || applied.outcome === 'stale') return recordCopy(tx);
-        throw new RedeliveryRace();
-      });
-    } catch (err) {
-      if (!(err instanceof RedeliveryRace)) throw err;
-      result = await recordCopy(db);
-    }
+    const payload = withoutSign(fields);
+    // The common case (a plain forward move) is stored with others in one transaction; anything
+    // else comes back, after that commit, for the ledger's own path below.
+    const batched = await storeInBatch(db, { report, payload, notification: { ...base, dedupeKey } });
+    const result = batched.stored
+      ? { outcome: 'applied' as const, reason: batched.reason, notificationId: batched.notificationId, version: batched.version }
+      : await applyOnItsOwn(db, report, payload, base, dedupeKey);
     const line = {
       merOrderId: report.merOrderId,
       status: report.status,
@@ -167,6 +131,53 @@ export async function applyNotification(
       'notification could not be stored; answering 503 so UMS retries',
     );
     return { outcome: 'failed', httpStatus: 503, body: 'FAILED', reason: 'storage-failure', merOrderId: report.merOrderId };
+  }
+}
+
+type StoredBase = Omit<typeof notifications.$inferInsert, 'dedupeKey' | 'outcome' | 'reason' | 'paymentEventId'>;
+
+interface Stored {
+  outcome: ApplyOutcome;
+  reason: string;
+  notificationId: number | undefined;
+  version: number | undefined;
+}
+
+/**
+ * In one transaction: apply the report through the ledger (the row lock orders racing copies),
+ * then claim the dedupe key. A copy whose first delivery already committed finds the state moved
+ * and is a duplicate either way; one that changed something and then finds the key taken rolls
+ * back and is recorded as a copy.
+ */
+async function applyOnItsOwn(
+  db: Database,
+  report: StatusReport,
+  payload: Record<string, string>,
+  base: StoredBase,
+  dedupeKey: string,
+): Promise<Stored> {
+  const recordCopy = async (executor: Database): Promise<Stored> => {
+    const [copy] = await executor
+      .insert(notifications)
+      .values({ ...base, outcome: 'duplicate', reason: 'redelivery' })
+      .returning({ id: notifications.id });
+    return { outcome: 'duplicate', reason: 'redelivery', notificationId: copy?.id, version: undefined };
+  };
+  try {
+    return await db.transaction(async (tx) => {
+      const applied = await applyReportInTransaction(tx, report, 'NOTIFY', { payload });
+      const [stored] = await tx
+        .insert(notifications)
+        .values({ ...base, dedupeKey, outcome: applied.outcome, reason: applied.reason, paymentEventId: applied.event?.id ?? null })
+        .onConflictDoNothing({ target: notifications.dedupeKey })
+        .returning({ id: notifications.id });
+      if (stored) return { outcome: applied.outcome, reason: applied.reason, notificationId: stored.id, version: applied.payment.version };
+      if (applied.outcome === 'duplicate' || applied.outcome === 'stale') return recordCopy(tx);
+      throw new RedeliveryRace();
+    });
+  } catch (err) {
+    if (!(err instanceof RedeliveryRace)) throw err;
+    return recordCopy(db);
   }
 }
 

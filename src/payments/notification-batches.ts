@@ -1,0 +1,155 @@
+/**
+ * Group commit for verified notifications (bench/README.md, "notify"). Under load, notifications
+ * that arrive while earlier ones are being written wait for the next batch, and a batch is one
+ * transaction: lock every payment it names (one statement), plan each plain forward move from its
+ * locked row (ledger.ts planForwardMove), write them all with their notification rows (one
+ * statement, forward-moves.ts), commit. Four round trips and one commit for the whole batch,
+ * instead of four and one per notification.
+ *
+ * Nothing is answered before its batch has committed. What a batch cannot write plainly (an order
+ * we do not know, a duplicate, a refund, a mismatch, a second notification for the same order in
+ * the batch) is handed back after the commit, and the caller applies it on its own through the
+ * ledger, which then sees the batch's committed state. If the batch fails as a whole (a redelivery
+ * raced one of its notifications, the database is down), every notification in it is handed back,
+ * nothing of the batch is stored, and the ledger's own path decides each one (and answers 503 if
+ * the database is really down).
+ *
+ * With no load, a notification is a batch of one, written on the next turn of the event loop.
+ */
+import { asc, sql } from 'drizzle-orm';
+import type { Database, Transaction } from '../db/database.js';
+import { payments, type PaymentRow } from '../db/schema.js';
+import { planForwardMove, type ForwardMove, type StatusReport } from './ledger.js';
+import { writeForwardMoves, type NotificationToStore } from './forward-moves.js';
+
+/** A verified notification, ready to be stored. */
+export interface VerifiedNotification {
+  report: StatusReport;
+  /** The event's payload: the signed fields without `sign`. */
+  payload: Readonly<Record<string, string>>;
+  notification: NotificationToStore;
+}
+
+/** Stored (committed) with its payment's forward move, or handed back to the ledger's own path. */
+export type BatchVerdict = { stored: true; reason: string; notificationId: number; version: number } | { stored: false };
+
+/** At most this many notifications in one transaction (a bound on lock time and statement size). */
+const MAX_BATCH_SIZE = 64;
+/**
+ * Batches written at once, each on its own pooled connection. More would let a batch start sooner
+ * but make each smaller; the pool (10) stays free for reads, the ledger's path and the scheduler.
+ */
+const MAX_BATCHES_IN_FLIGHT = Number(process.env.XB ?? 2);
+
+interface Pending {
+  item: VerifiedNotification;
+  resolve: (verdict: BatchVerdict) => void;
+}
+
+/** Thrown inside a batch's transaction to roll it back and hand every notification back. */
+class BatchRace extends Error {}
+
+class NotificationBatcher {
+  readonly #db: Database;
+  #queue: Pending[] = [];
+  #inFlight = 0;
+  #scheduled = false;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  submit(item: VerifiedNotification): Promise<BatchVerdict> {
+    return new Promise((resolve) => {
+      this.#queue.push({ item, resolve });
+      this.#schedule();
+    });
+  }
+
+  /** On the next turn of the event loop, so that what arrived in this one shares the batch. */
+  #schedule(): void {
+    if (this.#scheduled || this.#inFlight >= MAX_BATCHES_IN_FLIGHT || this.#queue.length === 0) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      while (this.#inFlight < MAX_BATCHES_IN_FLIGHT && this.#queue.length > 0) {
+        void this.#run(this.#queue.splice(0, MAX_BATCH_SIZE));
+      }
+    });
+  }
+
+  async #run(batch: Pending[]): Promise<void> {
+    this.#inFlight += 1;
+    const verdicts = new Map<Pending, BatchVerdict>();
+    try {
+      // One notification per payment: a second one for the same order waits for this commit.
+      const byOrder = new Map<string, Pending>();
+      for (const pending of batch) {
+        const id = pending.item.report.merOrderId;
+        if (!byOrder.has(id)) byOrder.set(id, pending);
+      }
+      await this.#db.transaction(async (tx) => {
+        const planned = planBatch(await lockPayments(tx, [...byOrder.keys()]), byOrder);
+        if (planned.length === 0) return;
+        const written = await writeForwardMoves(
+          tx,
+          planned.map(({ pending, move }) => ({ move, notification: pending.item.notification })),
+        );
+        for (const { pending, move } of planned) {
+          const w = written.get(move.payment.merOrderId);
+          // Not updated (cannot happen under the lock) or the dedupe key taken by a redelivery
+          // that committed first: this batch must not store anything.
+          if (w === undefined || w.version !== move.payment.version || w.notificationId === undefined) throw new BatchRace();
+          verdicts.set(pending, { stored: true, reason: move.reason, notificationId: w.notificationId, version: w.version });
+        }
+      });
+    } catch {
+      // Rolled back: the ledger's own path decides each notification (and reports a real failure).
+      verdicts.clear();
+    } finally {
+      this.#inFlight -= 1;
+      for (const pending of batch) pending.resolve(verdicts.get(pending) ?? { stored: false });
+      this.#schedule();
+    }
+  }
+}
+
+/**
+ * Locks the batch's payments, in merOrderId order so that two batches never wait on each other
+ * in a cycle. The ids travel as one JSON parameter, so the statement's text is the same for any
+ * batch size and stays prepared (one round trip, planned once per connection).
+ */
+function lockPayments(tx: Transaction, merOrderIds: string[]): Promise<PaymentRow[]> {
+  return tx
+    .select()
+    .from(payments)
+    .where(sql`${payments.merOrderId} = any(array(select jsonb_array_elements_text(${JSON.stringify(merOrderIds)}::jsonb)))`)
+    .orderBy(asc(payments.merOrderId))
+    .for('update')
+    .prepare('notify_batch_lock')
+    .execute();
+}
+
+function planBatch(locked: PaymentRow[], byOrder: Map<string, Pending>): { pending: Pending; move: ForwardMove }[] {
+  const now = new Date();
+  const planned: { pending: Pending; move: ForwardMove }[] = [];
+  for (const row of locked) {
+    const pending = byOrder.get(row.merOrderId);
+    if (!pending) continue;
+    const move = planForwardMove(row, pending.item.report, 'NOTIFY', pending.item.payload, now);
+    if (move) planned.push({ pending, move });
+  }
+  return planned;
+}
+
+const batchers = new WeakMap<Database, NotificationBatcher>();
+
+/**
+ * Stores a verified notification with its payment's forward move in the next batch of `db`, or
+ * hands it back (`stored: false`) once that batch has committed or failed.
+ */
+export function storeInBatch(db: Database, item: VerifiedNotification): Promise<BatchVerdict> {
+  let batcher = batchers.get(db);
+  if (!batcher) batchers.set(db, (batcher = new NotificationBatcher(db)));
+  return batcher.submit(item);
+}
