@@ -1,5 +1,6 @@
 /**
- * The notification hot path writes a plain forward move in one statement (src/payments/forward-move.ts).
+ * The notification hot path writes plain forward moves in one statement per batch
+ * (src/payments/notification-batches.ts, forward-moves.ts).
  * What a user (or a subscriber) sees must be exactly what the ledger's own write produced: the
  * payment, its event with the body as a JSON object, the stored notification, and the NOTIFY.
  */
