@@ -11,13 +11,14 @@
  * the batch) is handed back after the commit, and the caller applies it on its own through the
  * ledger, which then sees the batch's committed state. If the batch fails as a whole (a redelivery
  * raced one of its notifications, the database is down), every notification in it is handed back,
- * nothing of the batch is stored, and the ledger's own path decides each one (and answers 503 if
- * the database is really down).
+ * nothing of the batch is stored, and the ledger's own path decides each one; only when the
+ * database could not be reached at all is each answered 503 at once, without a second wait.
  *
  * With no load, a notification is a batch of one, written on the next turn of the event loop.
  */
 import { asc, sql } from 'drizzle-orm';
 import type { Database, Transaction } from '../db/database.js';
+import { isConnectionFailure } from '../db/connection-failure.js';
 import { payments, type PaymentRow } from '../db/schema.js';
 import { planForwardMove, type ForwardMove, type StatusReport } from './ledger.js';
 import { writeForwardMoves, type NotificationToStore } from './forward-moves.js';
@@ -30,8 +31,15 @@ export interface VerifiedNotification {
   notification: NotificationToStore;
 }
 
-/** Stored (committed) with its payment's forward move, or handed back to the ledger's own path. */
-export type BatchVerdict = { stored: true; reason: string; notificationId: number; version: number } | { stored: false };
+export type BatchVerdict =
+  /** Committed with its payment's forward move. */
+  | { kind: 'stored'; reason: string; notificationId: number; version: number }
+  /** Not written by the batch: the ledger's own path must decide it (the batch has committed or rolled back). */
+  | { kind: 'handed-back' }
+  /** The database could not be reached: a second attempt at once, alone, would only wait as long again. */
+  | { kind: 'unreachable'; error: unknown };
+
+const HANDED_BACK: BatchVerdict = { kind: 'handed-back' };
 
 /** At most this many notifications in one transaction (a bound on lock time and statement size). */
 const MAX_BATCH_SIZE = 64;
@@ -104,15 +112,18 @@ class NotificationBatcher {
           // Not updated (cannot happen under the lock) or the dedupe key taken by a redelivery
           // that committed first: this batch must not store anything.
           if (w === undefined || w.version !== move.payment.version || w.notificationId === undefined) throw new BatchRace();
-          verdicts.set(pending, { stored: true, reason: move.reason, notificationId: w.notificationId, version: w.version });
+          verdicts.set(pending, { kind: 'stored', reason: move.reason, notificationId: w.notificationId, version: w.version });
         }
       });
-    } catch {
-      // Rolled back: the ledger's own path decides each notification (and reports a real failure).
-      verdicts.clear();
+    } catch (error) {
+      // Rolled back. A statement the server refused may be about one notification only: the
+      // ledger's own path decides each one (and reports a real failure). An unreachable database
+      // is unreachable for all of them.
+      const verdict: BatchVerdict = isConnectionFailure(error) ? { kind: 'unreachable', error } : HANDED_BACK;
+      for (const pending of batch) verdicts.set(pending, verdict);
     } finally {
       this.#inFlight -= 1;
-      for (const pending of batch) pending.resolve(verdicts.get(pending) ?? { stored: false });
+      for (const pending of batch) pending.resolve(verdicts.get(pending) ?? HANDED_BACK);
       this.#schedule();
     }
   }
@@ -150,7 +161,7 @@ const batchers = new WeakMap<Database, NotificationBatcher>();
 
 /**
  * Stores a verified notification with its payment's forward move in the next batch of `db`, or
- * hands it back (`stored: false`) once that batch has committed or failed.
+ * hands it back once that batch has committed or failed.
  */
 export function storeInBatch(db: Database, item: VerifiedNotification): Promise<BatchVerdict> {
   let batcher = batchers.get(db);

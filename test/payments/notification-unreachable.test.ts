@@ -1,0 +1,82 @@
+/**
+ * When the database cannot be reached at all (a network partition: connections are accepted by
+ * nothing and never answered), a notification is answered 503 after one connection timeout. The
+ * batch that failed to connect does not hand it back for a second, solo attempt that would wait
+ * as long again (UMS would see twice the delay, or give up first).
+ */
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
+import { applyNotification } from '../../src/payments/notifications.js';
+import { insertNewOrder } from '../../src/payments/ledger.js';
+import { describePostgres, postgresDatabase, type TestDatabase } from '../support/db.js';
+import { FORM, MID, NOTIFY_KEY, TID, formBody, newOrderId, notificationFields, signed } from './notification-fixtures.js';
+
+/** Forwards to Postgres until `blackhole()`; from then on, accepts connections and never answers. */
+function switchableProxy(target: URL): { server: Server; port: () => number; blackhole: () => void; attempts: () => number; close: () => void } {
+  const sockets = new Set<Socket>();
+  let silent = false;
+  let attempts = 0;
+  const server = createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.on('error', () => {});
+    if (silent) {
+      attempts += 1;
+      return;
+    }
+    const upstream = connect(Number(target.port || 5432), target.hostname);
+    sockets.add(upstream);
+    upstream.on('close', () => sockets.delete(upstream));
+    upstream.on('error', () => client.destroy());
+    client.pipe(upstream).pipe(client);
+  });
+  return {
+    server,
+    port: () => (server.address() as { port: number }).port,
+    blackhole: () => {
+      silent = true;
+      // Cut what is open, so the pool has to connect again.
+      for (const socket of sockets) socket.destroy();
+    },
+    attempts: () => attempts,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
+
+describePostgres('a notification while the database is unreachable [postgres]', () => {
+  let database: TestDatabase;
+  let proxy: ReturnType<typeof switchableProxy>;
+  let handle: DatabaseHandle;
+  beforeAll(async () => {
+    database = await postgresDatabase();
+    proxy = switchableProxy(new URL(database.url as string));
+    await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
+    const url = new URL(database.url as string);
+    url.host = `127.0.0.1:${proxy.port()}`;
+    handle = await openDatabase({ url: url.toString() });
+  });
+  afterAll(async () => {
+    proxy?.close();
+    await handle?.close();
+    await database?.close();
+  });
+
+  it('is answered 503 after one connection timeout, not two', async () => {
+    const merOrderId = newOrderId();
+    await insertNewOrder(handle.db, { merOrderId, totalAmount: 100, mid: MID, tid: TID, channel: 'WECHAT_MINI' });
+    proxy.blackhole();
+    // Let the pool see its connections close, so the notification needs a new one.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const body = formBody(signed(notificationFields(merOrderId)));
+    const result = await applyNotification(handle.db, { body, contentType: FORM }, [NOTIFY_KEY], pino({ level: 'silent' }));
+
+    expect(result).toMatchObject({ outcome: 'failed', httpStatus: 503, body: 'FAILED', reason: 'storage-failure' });
+    expect(proxy.attempts()).toBe(1);
+  }, 30_000);
+});
