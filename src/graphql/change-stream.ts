@@ -32,15 +32,26 @@ export interface ChangeStreamOptions {
   onClose?: () => void;
 }
 
+const statusChanges = new WeakMap<PaymentChange, StatusChangeValue>();
+
+/**
+ * The subscribers' view of a change: one object per change, whoever asks, so that subscribers
+ * asking the same thing can share its execution (shared-execution.ts).
+ */
 export function toStatusChange(change: PaymentChange): StatusChangeValue {
-  return {
-    payment: change.payment,
-    version: change.event.version,
-    previousStatus: change.event.previousStatus,
-    status: change.event.status,
-    source: change.event.source,
-    at: change.event.at,
-  };
+  let value = statusChanges.get(change);
+  if (!value) {
+    value = {
+      payment: change.payment,
+      version: change.event.version,
+      previousStatus: change.event.previousStatus,
+      status: change.event.status,
+      source: change.event.source,
+      at: change.event.at,
+    };
+    statusChanges.set(change, value);
+  }
+  return value;
 }
 
 export function changeStream(options: ChangeStreamOptions): AsyncIterableIterator<StatusChangeValue> {

@@ -17,10 +17,11 @@ import { GraphQLError, NoSchemaIntrospectionCustomRule, getOperationAST, specifi
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { identify, type Caller } from './auth.js';
-import { createContext, type GraphQLServices } from './context.js';
+import { createContext, type GraphQLContext, type GraphQLServices } from './context.js';
 import { maskErrors } from './errors.js';
 import { queryLimitsRule, type QueryLimits } from './limits.js';
 import type { OperationRecorder } from './operation-metrics.js';
+import { subscribeSharingResults } from './shared-execution.js';
 import { admitOperation } from './ws-admission.js';
 
 export interface WebSocketOptions {
@@ -67,6 +68,8 @@ export function attachWebSocket(options: WebSocketOptions): GraphQLWebSocket {
         return true;
       },
       context: (ctx) => createContext(services, ctx.extra.caller ?? { kind: 'anonymous', reason: 'missing' }),
+      // Subscribers asking the same thing with the same rights share each change's execution.
+      subscribe: (args) => subscribeSharingResults(args, rightsOf((args.contextValue as GraphQLContext).caller)),
       // Parses and validates itself (graphql-ws's own validate is not used once this is set).
       onSubscribe(ctx, _id, payload) {
         // graphql-ws has already reserved this id, so the count includes the new operation.
@@ -125,4 +128,9 @@ export function attachWebSocket(options: WebSocketOptions): GraphQLWebSocket {
       return closing;
     },
   };
+}
+
+/** What a caller may see, as a key: callers with the same rights get the same results. */
+function rightsOf(caller: Caller): string {
+  return caller.kind === 'key' ? `key:${[...caller.scopes].sort().join(',')}` : caller.kind;
 }

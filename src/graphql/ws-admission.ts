@@ -28,6 +28,20 @@ export interface OperationRequest {
   readonly variables?: Record<string, unknown> | null | undefined;
 }
 
+/**
+ * Documents already parsed and validated, by query text, per rule set (one per server): a
+ * dashboard's tabs all send the same subscription, and the same document object lets them share
+ * each change's execution (shared-execution.ts). Bounded; the oldest is forgotten first.
+ */
+const knownDocuments = new WeakMap<readonly ValidationRule[], Map<string, DocumentNode>>();
+const MAX_KNOWN_DOCUMENTS = 500;
+
+function validDocuments(options: AdmissionOptions): Map<string, DocumentNode> {
+  let known = knownDocuments.get(options.rules);
+  if (!known) knownDocuments.set(options.rules, (known = new Map()));
+  return known;
+}
+
 /** The same pattern as Apollo's DisableSuggestions plugin. */
 const SUGGESTION = / ?Did you mean(.+?)\?$/;
 
@@ -44,16 +58,21 @@ function withCode(error: GraphQLError, code: string, schemaDetails: boolean): Gr
 
 /** The execution arguments for a subscription, or the errors to send back instead. */
 export function admitOperation(request: OperationRequest, options: AdmissionOptions): AdmittedOperation | readonly GraphQLError[] {
-  let document: DocumentNode;
-  try {
-    document = parse(request.query);
-  } catch (err) {
-    // A syntax error is the client's; anything else is ours and reaches graphql-ws as a failure.
-    if (err instanceof GraphQLError) return [withCode(err, 'GRAPHQL_PARSE_FAILED', options.schemaDetails)];
-    throw err;
+  const known = validDocuments(options);
+  let document = known.get(request.query);
+  if (!document) {
+    try {
+      document = parse(request.query);
+    } catch (err) {
+      // A syntax error is the client's; anything else is ours and reaches graphql-ws as a failure.
+      if (err instanceof GraphQLError) return [withCode(err, 'GRAPHQL_PARSE_FAILED', options.schemaDetails)];
+      throw err;
+    }
+    const invalid = validate(options.schema, document, options.rules);
+    if (invalid.length > 0) return invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED', options.schemaDetails));
+    if (known.size >= MAX_KNOWN_DOCUMENTS) known.delete(known.keys().next().value as string);
+    known.set(request.query, document);
   }
-  const invalid = validate(options.schema, document, options.rules);
-  if (invalid.length > 0) return invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED', options.schemaDetails));
   const operation = getOperationAST(document, request.operationName);
   if (!operation) {
     return [new GraphQLError('Could not tell which operation to run: name one with operationName', { extensions: { code: 'BAD_REQUEST' } })];

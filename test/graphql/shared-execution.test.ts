@@ -1,0 +1,103 @@
+/**
+ * src/graphql/shared-execution.ts: subscribers that ask the same thing with the same rights share
+ * one execution per event; anything that may change the result (the document, the variables, the
+ * rights, a different event) gets an execution of its own. A real graphql-js schema counts how
+ * often its field resolver runs.
+ */
+import { expect, it } from 'vitest';
+import { GraphQLObjectType, GraphQLSchema, GraphQLString, parse, type ExecutionResult } from 'graphql';
+import { subscribeSharingResults } from '../../src/graphql/shared-execution.js';
+
+interface Event {
+  text: string;
+}
+
+/** A schema whose `changed` subscription yields the events pushed to every open stream. */
+function harness() {
+  const streams = new Set<(event: Event) => void>();
+  let resolved = 0;
+  const schema = new GraphQLSchema({
+    query: new GraphQLObjectType({ name: 'Query', fields: { ok: { type: GraphQLString } } }),
+    subscription: new GraphQLObjectType({
+      name: 'Subscription',
+      fields: {
+        changed: {
+          type: GraphQLString,
+          args: { prefix: { type: GraphQLString } },
+          subscribe: () => {
+            const queue: Event[] = [];
+            let wake: (() => void) | undefined;
+            streams.add((event) => {
+              queue.push(event);
+              wake?.();
+            });
+            return (async function* () {
+              for (;;) {
+                if (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+                yield queue.shift() as Event;
+              }
+            })();
+          },
+          resolve: (event: Event, args: { prefix?: string | null }) => {
+            resolved += 1;
+            return `${args.prefix ?? ''}${event.text}`;
+          },
+        },
+      },
+    }),
+  });
+  return { schema, publish: (event: Event) => streams.forEach((push) => push(event)), resolved: () => resolved };
+}
+
+async function open(h: ReturnType<typeof harness>, query: ReturnType<typeof parse>, variables: Record<string, unknown>, rights: string) {
+  const result = await subscribeSharingResults({ schema: h.schema, document: query, variableValues: variables }, rights);
+  if (!(Symbol.asyncIterator in result)) throw new Error(`not a stream: ${JSON.stringify(result)}`);
+  return result as AsyncIterableIterator<ExecutionResult>;
+}
+
+it('runs one execution per event for subscribers asking the same thing with the same rights', async () => {
+  const h = harness();
+  const document = parse('subscription S($prefix: String) { changed(prefix: $prefix) }');
+  const subscribers = await Promise.all([1, 2, 3].map(() => open(h, document, { prefix: '>' }, 'key:read')));
+
+  const pending = subscribers.map((s) => s.next());
+  h.publish({ text: 'paid' });
+  const results = await Promise.all(pending);
+  expect(results.map((r) => r.value)).toEqual([1, 2, 3].map(() => ({ data: { changed: '>paid' } })));
+  expect(h.resolved()).toBe(1);
+
+  // Another event: executed again, once.
+  const again = subscribers.map((s) => s.next());
+  h.publish({ text: 'refunded' });
+  expect((await Promise.all(again)).map((r) => r.value)).toEqual([1, 2, 3].map(() => ({ data: { changed: '>refunded' } })));
+  expect(h.resolved()).toBe(2);
+  for (const s of subscribers) await s.return?.();
+});
+
+it('executes separately for other variables, another document or other rights', async () => {
+  const h = harness();
+  const document = parse('subscription S($prefix: String) { changed(prefix: $prefix) }');
+  const same = await open(h, document, { prefix: '>' }, 'key:read');
+  const otherVariables = await open(h, document, { prefix: '#' }, 'key:read');
+  const otherDocument = await open(h, parse('subscription S($prefix: String) { changed(prefix: $prefix) }'), { prefix: '>' }, 'key:read');
+  const otherRights = await open(h, document, { prefix: '>' }, 'key:read,write');
+  const all = [same, otherVariables, otherDocument, otherRights];
+
+  const pending = all.map((s) => s.next());
+  h.publish({ text: 'paid' });
+  expect((await Promise.all(pending)).map((r) => r.value)).toEqual([
+    { data: { changed: '>paid' } },
+    { data: { changed: '#paid' } },
+    { data: { changed: '>paid' } },
+    { data: { changed: '>paid' } },
+  ]);
+  expect(h.resolved()).toBe(4);
+  for (const s of all) await s.return?.();
+});
+
+it('ends the source stream when the subscriber ends', async () => {
+  const h = harness();
+  const stream = await open(h, parse('subscription { changed }'), {}, 'open');
+  await stream.return?.();
+  expect(await stream.next()).toEqual({ value: undefined, done: true });
+});
