@@ -14,7 +14,9 @@
  * nothing of the batch is stored, and the ledger's own path decides each one; only when the
  * database could not be reached at all is each answered 503 at once, without a second wait.
  *
- * With no load, a notification is a batch of one, written on the next turn of the event loop.
+ * A payment locked by another transaction is skipped and handed back, so one long-held lock
+ * delays its own order only. With no load, a notification is a batch of one, written on the next
+ * turn of the event loop.
  */
 import { asc, sql } from 'drizzle-orm';
 import type { Database, Transaction } from '../db/database.js';
@@ -93,6 +95,7 @@ class NotificationBatcher {
   async #run(batch: Pending[]): Promise<void> {
     this.#inFlight += 1;
     const verdicts = new Map<Pending, BatchVerdict>();
+    let unreachable: BatchVerdict | undefined;
     try {
       // One notification per payment: a second one for the same order waits for this commit.
       const byOrder = new Map<string, Pending>();
@@ -119,20 +122,26 @@ class NotificationBatcher {
       // Rolled back. A statement the server refused may be about one notification only: the
       // ledger's own path decides each one (and reports a real failure). An unreachable database
       // is unreachable for all of them.
-      const verdict: BatchVerdict = isConnectionFailure(error) ? { kind: 'unreachable', error } : HANDED_BACK;
-      for (const pending of batch) verdicts.set(pending, verdict);
+      if (isConnectionFailure(error)) unreachable = { kind: 'unreachable', error };
+      for (const pending of batch) verdicts.set(pending, unreachable ?? HANDED_BACK);
     } finally {
       this.#inFlight -= 1;
       for (const pending of batch) pending.resolve(verdicts.get(pending) ?? HANDED_BACK);
+      // The database was unreachable for the whole connect timeout: what queued meanwhile would
+      // wait as long again, batch after batch. Answer it now; UMS retries.
+      if (unreachable) for (const pending of this.#queue.splice(0)) pending.resolve(unreachable);
       this.#schedule();
     }
   }
 }
 
 /**
- * Locks the batch's payments, in merOrderId order so that two batches never wait on each other
- * in a cycle. The ids travel as one JSON parameter, so the statement's text is the same for any
- * batch size and stays prepared (one round trip, planned once per connection).
+ * Locks the batch's payments, in merOrderId order. A payment another transaction holds is
+ * skipped, not waited for: its notification is handed back and waits alone, so a lock held long
+ * (a client that died mid-transaction holds it until the server notices) delays that order only,
+ * never the batch and everything queued behind it. The ids travel as one JSON parameter, so the
+ * statement's text is the same for any batch size and stays prepared (one round trip, planned
+ * once per connection).
  */
 function lockPayments(tx: Transaction, merOrderIds: string[]): Promise<PaymentRow[]> {
   return tx
@@ -140,7 +149,7 @@ function lockPayments(tx: Transaction, merOrderIds: string[]): Promise<PaymentRo
     .from(payments)
     .where(sql`${payments.merOrderId} = any(array(select jsonb_array_elements_text(${JSON.stringify(merOrderIds)}::jsonb)))`)
     .orderBy(asc(payments.merOrderId))
-    .for('update')
+    .for('update', { skipLocked: true })
     .prepare('notify_batch_lock')
     .execute();
 }

@@ -172,7 +172,9 @@ async function applyOnItsOwn(
         .insert(notifications)
         .values({ ...base, dedupeKey, outcome: applied.outcome, reason: applied.reason, paymentEventId: applied.event?.id ?? null })
         .onConflictDoNothing({ target: notifications.dedupeKey })
-        .returning({ id: notifications.id });
+        .returning({ id: notifications.id })
+        .prepare('notify_store')
+        .execute();
       if (stored) return { outcome: applied.outcome, reason: applied.reason, notificationId: stored.id, version: applied.payment.version };
       if (applied.outcome === 'duplicate' || applied.outcome === 'stale') return recordCopy(tx);
       throw new RedeliveryRace();

@@ -6,12 +6,13 @@
  * that a batch really was one transaction.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import postgres from 'postgres';
 import { eq, inArray, sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { notifications, paymentEvents, payments } from '../../src/db/schema.js';
 import { applyNotification, dedupeKeyOf, type NotificationResult } from '../../src/payments/notifications.js';
 import { insertNewOrder } from '../../src/payments/ledger.js';
-import { describeEachDatabase, type TestDatabase } from '../support/db.js';
+import { describeEachDatabase, describePostgres, postgresDatabase, type TestDatabase } from '../support/db.js';
 import { installFaults, type Faults } from '../support/faults.js';
 import { FORM, MID, NOTIFY_KEY, TID, formBody, newOrderId, notificationFields, signed } from './notification-fixtures.js';
 
@@ -125,6 +126,9 @@ describeEachDatabase('notifications stored in batches', (kind) => {
       const results = await postAll([...ids, doomed as string].map((id) => paidBody(id)));
       expect(results.slice(0, 4).map((r) => r.outcome)).toEqual(['applied', 'applied', 'applied', 'applied']);
       expect(results[4]).toMatchObject({ outcome: 'failed', httpStatus: 503, body: 'FAILED' });
+      // The batch rolled back whole; each of the four was then written alone, in its own transaction.
+      const forward = (await eventsOf(ids)).filter((e) => e.reason === 'forward');
+      expect(new Set(forward.map((e) => e.tx)).size).toBe(4);
     } finally {
       await faults.clear();
     }
@@ -135,5 +139,51 @@ describeEachDatabase('notifications stored in batches', (kind) => {
     // UMS retries: now it is stored.
     const retry = await postAll([paidBody(doomed as string)]);
     expect(retry[0]).toMatchObject({ outcome: 'applied', httpStatus: 200 });
+  });
+});
+
+describePostgres('a payment locked by another transaction [postgres]', () => {
+  let h: TestDatabase;
+  beforeAll(async () => {
+    h = await postgresDatabase();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('delays its own notification only; the rest of the batch is stored meanwhile', async () => {
+    const ids = Array.from({ length: 4 }, () => newOrderId());
+    for (const merOrderId of ids) await insertNewOrder(h.db, { merOrderId, totalAmount: 100, mid: MID, tid: TID, channel: 'WECHAT_MINI' });
+    const [held, ...others] = ids as [string, ...string[]];
+    // Another session (say a client that died mid-transaction) holds the row lock of one payment.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const holder = (async () => {
+      const other = postgres(h.url as string, { max: 1, onnotice: () => {} });
+      try {
+        await other.begin(async (tx) => {
+          await tx`select 1 from payments where mer_order_id = ${held} for update`;
+          locked();
+          await released;
+        });
+      } finally {
+        await other.end();
+      }
+    })();
+    await isLocked;
+
+    const post = (merOrderId: string) =>
+      applyNotification(h.db, { body: formBody(signed(notificationFields(merOrderId))), contentType: FORM }, [NOTIFY_KEY], silent);
+    const heldResult = post(held);
+    const otherResults = await Promise.all(others.map(post));
+    expect(otherResults.map((r) => r.outcome)).toEqual(['applied', 'applied', 'applied']);
+    const [stillOpen] = await h.db.select().from(payments).where(eq(payments.merOrderId, held));
+    expect(stillOpen).toMatchObject({ status: 'NEW_ORDER', version: 1 });
+
+    release();
+    await holder;
+    expect(await heldResult).toMatchObject({ outcome: 'applied', httpStatus: 200 });
   });
 });

@@ -79,4 +79,20 @@ describePostgres('a notification while the database is unreachable [postgres]', 
     expect(result).toMatchObject({ outcome: 'failed', httpStatus: 503, body: 'FAILED', reason: 'storage-failure' });
     expect(proxy.attempts()).toBe(1);
   }, 30_000);
+
+  it('answers what queued behind an unreachable batch with it, instead of one more timeout per batch', async () => {
+    const ids = [newOrderId(), newOrderId(), newOrderId()];
+    const post = (merOrderId: string) =>
+      applyNotification(handle.db, { body: formBody(signed(notificationFields(merOrderId))), contentType: FORM }, [NOTIFY_KEY], pino({ level: 'silent' }));
+    const before = proxy.attempts();
+    const first = post(ids[0] as string);
+    // The first batch is waiting for its connection; these queue behind it.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const queued = ids.slice(1).map(post);
+
+    const results = await Promise.all([first, ...queued]);
+    expect(results.map((r) => r.httpStatus)).toEqual([503, 503, 503]);
+    // One connection attempt for all three: the queued ones were answered with the first.
+    expect(proxy.attempts() - before).toBe(1);
+  }, 30_000);
 });
