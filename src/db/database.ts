@@ -38,6 +38,8 @@ export interface OpenDatabaseOptions {
   pgliteDataDir?: string;
   /** postgres.js pool size (default 10). */
   maxConnections?: number;
+  /** postgres.js: seconds to wait for a connection before failing (default 5). */
+  connectTimeoutSeconds?: number;
   log?: Logger;
 }
 
@@ -107,7 +109,7 @@ async function openPostgres(url: string, opts: OpenDatabaseOptions, folder: stri
     max: opts.maxConnections ?? 10,
     onnotice: () => {},
     // Fail fast when the server is unreachable: a request waiting 30 s helps nobody; UMS retries.
-    connect_timeout: 5,
+    connect_timeout: opts.connectTimeoutSeconds ?? 5,
   });
   const db = drizzlePostgres(client, { schema });
   try {
