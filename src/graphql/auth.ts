@@ -54,6 +54,16 @@ export function identify(authorization: unknown, apiKeys: readonly ApiKey[]): Ca
   return found ? { kind: 'key', scopes: found } : { kind: 'anonymous', reason: 'invalid' };
 }
 
+/**
+ * What decides what a caller may see, as a key: callers with equal keys get equal results, so
+ * subscribers with equal keys share each change's execution (shared-execution.ts). Today that is
+ * the kind of caller and its scopes, all that `holds` and the auth checker read. Anything added to
+ * Caller that changes what resolvers return (say, a set of merchant ids) must be added here.
+ */
+export function rightsKey(caller: Caller): string {
+  return caller.kind === 'key' ? `key:${[...caller.scopes].sort().join(',')}` : caller.kind;
+}
+
 /** True when the caller holds `scope`; `admin` holds every scope. */
 export function holds(caller: Caller, scope: Scope): boolean {
   if (caller.kind === 'open') return true;

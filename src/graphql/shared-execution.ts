@@ -9,9 +9,13 @@
  * subscriber the same event object (change-stream.ts), and a WeakMap keyed on it forgets the
  * results with the event.
  *
- * Sharing is only safe when nothing but those inputs decides the result: the caller's rights are
- * part of the key (the auth checker reads only them), and the resolvers of a change read it from
- * the event, not from the subscriber's context.
+ * Sharing is only safe when nothing but those inputs decides the result. The caller's rights
+ * are in the key (auth.ts rightsKey: all the auth checker reads). Nested fields such as
+ * `payment { events }` are read through the loaders of whichever subscriber pulls the event
+ * first; that is the same data for everyone, since loaders keep nothing between operations.
+ * Two consequences: a subscriber that is far behind gets nested data read when the first one
+ * pulled the event, and a buffered event keeps the results computed for it until every
+ * subscriber has pulled it (at most change-stream.ts's maxBuffered events each).
  */
 import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 
@@ -47,11 +51,8 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
 
-/** Maps each value of `source`; ending or throwing the mapped iterator ends the source. */
+/** Maps each value of `source` as graphql-js's mapAsyncIterator does: a failing map ends the source. */
 function mapAsyncIterator<T, U>(source: AsyncIterator<T>, map: (value: T) => U | Promise<U>): AsyncIterableIterator<U> {
-  const close = async (): Promise<void> => {
-    await source.return?.();
-  };
   return {
     async next(): Promise<IteratorResult<U>> {
       const step = await source.next();
@@ -59,17 +60,19 @@ function mapAsyncIterator<T, U>(source: AsyncIterator<T>, map: (value: T) => U |
       try {
         return { value: await map(step.value), done: false };
       } catch (err) {
-        await close();
+        // The original error is the one to report, not a failure to close.
+        await source.return?.().catch(() => undefined);
         throw err;
       }
     },
     async return(): Promise<IteratorResult<U>> {
-      await close();
+      await source.return?.();
       return { value: undefined, done: true };
     },
     async throw(err: unknown): Promise<IteratorResult<U>> {
-      await close();
-      throw err;
+      if (!source.throw) throw err;
+      const step = await source.throw(err);
+      return step.done ? { value: undefined, done: true } : { value: await map(step.value), done: false };
     },
     [Symbol.asyncIterator]() {
       return this;

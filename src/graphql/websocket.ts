@@ -16,7 +16,7 @@ import type { Duplex } from 'node:stream';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, getOperationAST, specifiedRules, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import { identify, type Caller } from './auth.js';
+import { identify, rightsKey, type Caller } from './auth.js';
 import { createContext, type GraphQLContext, type GraphQLServices } from './context.js';
 import { maskErrors } from './errors.js';
 import { queryLimitsRule, type QueryLimits } from './limits.js';
@@ -69,7 +69,7 @@ export function attachWebSocket(options: WebSocketOptions): GraphQLWebSocket {
       },
       context: (ctx) => createContext(services, ctx.extra.caller ?? { kind: 'anonymous', reason: 'missing' }),
       // Subscribers asking the same thing with the same rights share each change's execution.
-      subscribe: (args) => subscribeSharingResults(args, rightsOf((args.contextValue as GraphQLContext).caller)),
+      subscribe: (args) => subscribeSharingResults(args, rightsKey((args.contextValue as GraphQLContext).caller)),
       // Parses and validates itself (graphql-ws's own validate is not used once this is set).
       onSubscribe(ctx, _id, payload) {
         // graphql-ws has already reserved this id, so the count includes the new operation.
@@ -128,9 +128,4 @@ export function attachWebSocket(options: WebSocketOptions): GraphQLWebSocket {
       return closing;
     },
   };
-}
-
-/** What a caller may see, as a key: callers with the same rights get the same results. */
-function rightsOf(caller: Caller): string {
-  return caller.kind === 'key' ? `key:${[...caller.scopes].sort().join(',')}` : caller.kind;
 }

@@ -29,17 +29,29 @@ export interface OperationRequest {
 }
 
 /**
- * Documents already parsed and validated, by query text, per rule set (one per server): a
- * dashboard's tabs all send the same subscription, and the same document object lets them share
- * each change's execution (shared-execution.ts). Bounded; the oldest is forgotten first.
+ * Documents already parsed and validated, by query text, per schema and rule set (one of each per
+ * server): a dashboard's tabs all send the same subscription, and the same document object lets
+ * them share each change's execution (shared-execution.ts). Bounded in count and in size (a
+ * 1 MiB text of comments is valid; 500 of them must not stay in memory), least recently used
+ * forgotten first.
  */
-const knownDocuments = new WeakMap<readonly ValidationRule[], Map<string, DocumentNode>>();
+const knownDocuments = new WeakMap<GraphQLSchema, WeakMap<readonly ValidationRule[], Map<string, DocumentNode>>>();
 const MAX_KNOWN_DOCUMENTS = 500;
+/** Longer texts are parsed and validated every time, and not kept. */
+const MAX_KNOWN_QUERY_LENGTH = 16 * 1024;
 
 function validDocuments(options: AdmissionOptions): Map<string, DocumentNode> {
-  let known = knownDocuments.get(options.rules);
-  if (!known) knownDocuments.set(options.rules, (known = new Map()));
+  let bySchema = knownDocuments.get(options.schema);
+  if (!bySchema) knownDocuments.set(options.schema, (bySchema = new WeakMap()));
+  let known = bySchema.get(options.rules);
+  if (!known) bySchema.set(options.rules, (known = new Map()));
   return known;
+}
+
+function remember(known: Map<string, DocumentNode>, query: string, document: DocumentNode): void {
+  if (query.length > MAX_KNOWN_QUERY_LENGTH) return;
+  if (known.size >= MAX_KNOWN_DOCUMENTS) known.delete(known.keys().next().value as string);
+  known.set(query, document);
 }
 
 /** The same pattern as Apollo's DisableSuggestions plugin. */
@@ -60,7 +72,11 @@ function withCode(error: GraphQLError, code: string, schemaDetails: boolean): Gr
 export function admitOperation(request: OperationRequest, options: AdmissionOptions): AdmittedOperation | readonly GraphQLError[] {
   const known = validDocuments(options);
   let document = known.get(request.query);
-  if (!document) {
+  if (document) {
+    // Most recently used last: what is in use is never the oldest.
+    known.delete(request.query);
+    known.set(request.query, document);
+  } else {
     try {
       document = parse(request.query);
     } catch (err) {
@@ -70,8 +86,7 @@ export function admitOperation(request: OperationRequest, options: AdmissionOpti
     }
     const invalid = validate(options.schema, document, options.rules);
     if (invalid.length > 0) return invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED', options.schemaDetails));
-    if (known.size >= MAX_KNOWN_DOCUMENTS) known.delete(known.keys().next().value as string);
-    known.set(request.query, document);
+    remember(known, request.query, document);
   }
   const operation = getOperationAST(document, request.operationName);
   if (!operation) {

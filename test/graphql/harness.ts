@@ -19,6 +19,24 @@ import type { PaymentCommands } from '../../src/payments/commands-api.js';
 
 export const silent = pino({ level: 'silent' });
 
+/** Counts `db.select()` calls made by the resolvers (pass `.db` as GatewayOptions.db). */
+export function countingDatabase(db: Database): { db: Database; count: () => number; reset: () => void } {
+  let selects = 0;
+  const proxy = new Proxy(db, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (property === 'select' && typeof value === 'function') {
+        return (...args: unknown[]) => {
+          selects += 1;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      return value;
+    },
+  });
+  return { db: proxy, count: () => selects, reset: () => (selects = 0) };
+}
+
 export interface TestGateway {
   app: FastifyInstance;
   url: string;

@@ -3,28 +3,9 @@
  * events/refunds costing a fixed number of SQL queries whatever the page size.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/database.js';
 import { pgliteDatabase, type TestDatabase } from '../support/db.js';
 import { newOrder, pay, refund } from './fixtures.js';
-import { gql, startGateway, type TestGateway } from './harness.js';
-
-/** Counts `db.select()` calls made by the resolvers. */
-function countingDatabase(db: Database): { db: Database; count: () => number; reset: () => void } {
-  let selects = 0;
-  const proxy = new Proxy(db, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (property === 'select' && typeof value === 'function') {
-        return (...args: unknown[]) => {
-          selects += 1;
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      }
-      return value;
-    },
-  });
-  return { db: proxy, count: () => selects, reset: () => (selects = 0) };
-}
+import { countingDatabase, gql, startGateway, type TestGateway } from './harness.js';
 
 describe('GraphQL queries', () => {
   let h: TestDatabase;

@@ -4,9 +4,12 @@
  * rights, a different event) gets an execution of its own. A real graphql-js schema counts how
  * often its field resolver runs.
  */
-import { expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphQLObjectType, GraphQLSchema, GraphQLString, parse, type ExecutionResult } from 'graphql';
 import { subscribeSharingResults } from '../../src/graphql/shared-execution.js';
+import { pgliteDatabase, type TestDatabase } from '../support/db.js';
+import { newOrder, pay } from './fixtures.js';
+import { collect, countingDatabase, startGateway, wsClient, type TestGateway } from './harness.js';
 
 interface Event {
   text: string;
@@ -100,4 +103,53 @@ it('ends the source stream when the subscriber ends', async () => {
   const stream = await open(h, parse('subscription { changed }'), {}, 'open');
   await stream.return?.();
   expect(await stream.next()).toEqual({ value: undefined, done: true });
+});
+
+describe('over the WebSocket, with real keys', () => {
+  const SUBSCRIPTION = `subscription Watch($id: ID) {
+    paymentStatusChanged(merOrderId: $id) { status payment { merOrderId events { reason payload } } }
+  }`;
+  interface Watched {
+    paymentStatusChanged: { status: string; payment: { merOrderId: string; events: { reason: string | null; payload: unknown }[] } };
+  }
+  let h: TestDatabase;
+  let gw: TestGateway;
+  let counter: ReturnType<typeof countingDatabase>;
+  beforeAll(async () => {
+    h = await pgliteDatabase();
+    counter = countingDatabase(h.db);
+    gw = await startGateway({ handle: h, db: counter.db, apiKeys: 'k_one:read,k_two:read,k_admin:admin' });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await h?.close();
+  });
+
+  it('gives each rights its own execution: two read keys share one, the admin key sees what they may not', async () => {
+    const id = await newOrder(h.db);
+    const clients = ['k_one', 'k_two', 'k_admin'].map((key) => wsClient(gw.wsUrl, { authorization: `Bearer ${key}` }).client);
+    const subs = clients.map((client) => collect<Watched>(client, SUBSCRIPTION, { id }));
+    for (const sub of subs) await sub.next(1); // the current state, read per subscriber
+    counter.reset();
+
+    await pay(h.db, id);
+    for (const sub of subs) await sub.next(2);
+
+    const [one, two, admin] = subs.map((sub) => sub.results[1]);
+    // The read keys get the change, and FORBIDDEN for the admin-only payload.
+    for (const result of [one, two]) {
+      expect(result?.data?.paymentStatusChanged).toMatchObject({ status: 'TRADE_SUCCESS', payment: { merOrderId: id } });
+      expect(result?.data?.paymentStatusChanged.payment.events.every((e) => e.payload === null)).toBe(true);
+      expect(result?.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    }
+    expect(two).toEqual(one);
+    // The admin key sees the payload.
+    expect(admin?.errors).toBeUndefined();
+    expect(admin?.data?.paymentStatusChanged.payment.events.at(-1)?.payload).toEqual({ status: 'TRADE_SUCCESS', merOrderId: id });
+    // The events of the payment were read once per rights (read, admin), not once per subscriber.
+    expect(counter.count()).toBe(2);
+
+    for (const sub of subs) sub.dispose();
+    await Promise.all(clients.map((client) => client.dispose()));
+  });
 });
