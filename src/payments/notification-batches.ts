@@ -11,8 +11,9 @@
  * the batch) is handed back after the commit, and the caller applies it on its own through the
  * ledger, which then sees the batch's committed state. If the batch fails as a whole (a redelivery
  * raced one of its notifications, the database is down), every notification in it is handed back,
- * nothing of the batch is stored, and the ledger's own path decides each one; only when the
- * database could not be reached at all is each answered 503 at once, without a second wait.
+ * nothing of the batch is stored, and the ledger's own path decides each one. Two cases answer
+ * 503 at once instead: a database that could not be reached (and what queued behind it), and a
+ * batch past its deadline (a connection that died silently must not hold every notification).
  *
  * A payment locked by another transaction is skipped and handed back, so one long-held lock
  * delays its own order only. With no load, a notification is a batch of one, written on the next
@@ -38,8 +39,12 @@ export type BatchVerdict =
   | { kind: 'stored'; reason: string; notificationId: number; version: number }
   /** Not written by the batch: the ledger's own path must decide it (the batch has committed or rolled back). */
   | { kind: 'handed-back' }
-  /** The database could not be reached: a second attempt at once, alone, would only wait as long again. */
-  | { kind: 'unreachable'; error: unknown };
+  /**
+   * The database could not be reached, or the batch outlived its deadline: answer 503 (UMS
+   * retries; a retry of what did commit is recognised as a duplicate). A second attempt at once,
+   * alone, would only wait as long again.
+   */
+  | { kind: 'unavailable'; error: unknown };
 
 const HANDED_BACK: BatchVerdict = { kind: 'handed-back' };
 
@@ -55,6 +60,14 @@ const MAX_BATCH_SIZE = 64;
  */
 const MAX_BATCHES_IN_FLIGHT = 1;
 
+/**
+ * How long a batch may take before its notifications are answered 503 and the next batch starts
+ * on another connection. A connection that dies without a reset (a network partition) would
+ * otherwise hold the one batch, and everything queued behind it, until TCP keepalive notices,
+ * minutes later. A healthy batch takes milliseconds.
+ */
+const DEFAULT_DEADLINE_MS = 10_000;
+
 interface Pending {
   item: VerifiedNotification;
   resolve: (verdict: BatchVerdict) => void;
@@ -65,6 +78,7 @@ class BatchRace extends Error {}
 
 class NotificationBatcher {
   readonly #db: Database;
+  deadlineMs = DEFAULT_DEADLINE_MS;
   #queue: Pending[] = [];
   #inFlight = 0;
   #scheduled = false;
@@ -94,8 +108,23 @@ class NotificationBatcher {
 
   async #run(batch: Pending[]): Promise<void> {
     this.#inFlight += 1;
+    let answered = false;
+    /** Answers the batch once: when its transaction ends or at its deadline, whichever is first. */
+    const answer = (verdictOf: (pending: Pending) => BatchVerdict, queuedToo?: BatchVerdict): void => {
+      if (answered) return;
+      answered = true;
+      clearTimeout(deadline);
+      this.#inFlight -= 1;
+      for (const pending of batch) pending.resolve(verdictOf(pending));
+      if (queuedToo) for (const pending of this.#queue.splice(0)) pending.resolve(queuedToo);
+      this.#schedule();
+    };
+    const deadline = setTimeout(() => {
+      const late: BatchVerdict = { kind: 'unavailable', error: new Error(`a notification batch took longer than ${this.deadlineMs} ms`) };
+      answer(() => late);
+    }, this.deadlineMs);
+
     const verdicts = new Map<Pending, BatchVerdict>();
-    let unreachable: BatchVerdict | undefined;
     try {
       // One notification per payment: a second one for the same order waits for this commit.
       const byOrder = new Map<string, Pending>();
@@ -118,19 +147,14 @@ class NotificationBatcher {
           verdicts.set(pending, { kind: 'stored', reason: move.reason, notificationId: w.notificationId, version: w.version });
         }
       });
+      answer((pending) => verdicts.get(pending) ?? HANDED_BACK);
     } catch (error) {
       // Rolled back. A statement the server refused may be about one notification only: the
       // ledger's own path decides each one (and reports a real failure). An unreachable database
-      // is unreachable for all of them.
-      if (isConnectionFailure(error)) unreachable = { kind: 'unreachable', error };
-      for (const pending of batch) verdicts.set(pending, unreachable ?? HANDED_BACK);
-    } finally {
-      this.#inFlight -= 1;
-      for (const pending of batch) pending.resolve(verdicts.get(pending) ?? HANDED_BACK);
-      // The database was unreachable for the whole connect timeout: what queued meanwhile would
-      // wait as long again, batch after batch. Answer it now; UMS retries.
-      if (unreachable) for (const pending of this.#queue.splice(0)) pending.resolve(unreachable);
-      this.#schedule();
+      // is unreachable for all of them, and for what queued meanwhile, which would otherwise wait
+      // out the connect timeout again, batch after batch.
+      const unavailable: BatchVerdict | undefined = isConnectionFailure(error) ? { kind: 'unavailable', error } : undefined;
+      answer(() => unavailable ?? HANDED_BACK, unavailable);
     }
   }
 }
@@ -168,12 +192,21 @@ function planBatch(locked: PaymentRow[], byOrder: Map<string, Pending>): { pendi
 
 const batchers = new WeakMap<Database, NotificationBatcher>();
 
+function batcherOf(db: Database): NotificationBatcher {
+  let batcher = batchers.get(db);
+  if (!batcher) batchers.set(db, (batcher = new NotificationBatcher(db)));
+  return batcher;
+}
+
 /**
  * Stores a verified notification with its payment's forward move in the next batch of `db`, or
  * hands it back once that batch has committed or failed.
  */
 export function storeInBatch(db: Database, item: VerifiedNotification): Promise<BatchVerdict> {
-  let batcher = batchers.get(db);
-  if (!batcher) batchers.set(db, (batcher = new NotificationBatcher(db)));
-  return batcher.submit(item);
+  return batcherOf(db).submit(item);
+}
+
+/** Sets how long a batch of `db` may take before its notifications are answered 503 (default 10 s). */
+export function setBatchDeadline(db: Database, deadlineMs: number): void {
+  batcherOf(db).deadlineMs = deadlineMs;
 }

@@ -110,7 +110,7 @@ export async function applyNotification(
     // The common case (a plain forward move) is stored with others in one transaction; anything
     // else comes back, after that commit, for the ledger's own path below.
     const batched = await storeInBatch(db, { report, payload, notification: { ...base, dedupeKey } });
-    if (batched.kind === 'unreachable') throw batched.error;
+    if (batched.kind === 'unavailable') throw batched.error;
     const result =
       batched.kind === 'stored'
         ? { outcome: 'applied' as const, reason: batched.reason, notificationId: batched.notificationId, version: batched.version }

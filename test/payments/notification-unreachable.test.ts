@@ -9,13 +9,18 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { applyNotification } from '../../src/payments/notifications.js';
+import { setBatchDeadline } from '../../src/payments/notification-batches.js';
 import { insertNewOrder } from '../../src/payments/ledger.js';
 import { describePostgres, postgresDatabase, type TestDatabase } from '../support/db.js';
 import { FORM, MID, NOTIFY_KEY, TID, formBody, newOrderId, notificationFields, signed } from './notification-fixtures.js';
 
-/** Forwards to Postgres until `blackhole()`; from then on, accepts connections and never answers. */
-function switchableProxy(target: URL): { server: Server; port: () => number; blackhole: () => void; attempts: () => number; close: () => void } {
+/**
+ * Forwards to Postgres until `blackhole()` (cut what is open; accept new connections and never
+ * answer) or `freeze()` (keep what is open, silently stop carrying data: a network partition).
+ */
+function switchableProxy(target: URL): { server: Server; port: () => number; blackhole: () => void; freeze: () => void; attempts: () => number; close: () => void } {
   const sockets = new Set<Socket>();
+  const pairs: [Socket, Socket][] = [];
   let silent = false;
   let attempts = 0;
   const server = createServer((client) => {
@@ -31,6 +36,7 @@ function switchableProxy(target: URL): { server: Server; port: () => number; bla
     upstream.on('close', () => sockets.delete(upstream));
     upstream.on('error', () => client.destroy());
     client.pipe(upstream).pipe(client);
+    pairs.push([client, upstream]);
   });
   return {
     server,
@@ -39,6 +45,15 @@ function switchableProxy(target: URL): { server: Server; port: () => number; bla
       silent = true;
       // Cut what is open, so the pool has to connect again.
       for (const socket of sockets) socket.destroy();
+    },
+    freeze: () => {
+      silent = true;
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
     },
     attempts: () => attempts,
     close: () => {
@@ -96,4 +111,36 @@ describePostgres('a notification while the database is unreachable [postgres]', 
     // One connection attempt for all three: the queued ones were answered with the first.
     expect(proxy.attempts() - before).toBe(1);
   }, 30_000);
+});
+
+describePostgres('a notification while the connection has died silently [postgres]', () => {
+  let database: TestDatabase;
+  let proxy: ReturnType<typeof switchableProxy>;
+  let handle: DatabaseHandle;
+  beforeAll(async () => {
+    database = await postgresDatabase();
+    proxy = switchableProxy(new URL(database.url as string));
+    await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
+    const url = new URL(database.url as string);
+    url.host = `127.0.0.1:${proxy.port()}`;
+    handle = await openDatabase({ url: url.toString(), connectTimeoutSeconds: 1 });
+    // Shorter than the 10 s default, to keep the test short.
+    setBatchDeadline(handle.db, 1000);
+  });
+  afterAll(async () => {
+    proxy?.close();
+    await handle?.close().catch(() => {});
+    await database?.close();
+  });
+
+  it('is answered 503 at the batch deadline, not held until TCP gives up', async () => {
+    const merOrderId = newOrderId();
+    await insertNewOrder(handle.db, { merOrderId, totalAmount: 100, mid: MID, tid: TID, channel: 'WECHAT_MINI' });
+    // Open connections stay open but carry nothing, as in a network partition.
+    proxy.freeze();
+
+    const body = formBody(signed(notificationFields(merOrderId)));
+    const result = await applyNotification(handle.db, { body, contentType: FORM }, [NOTIFY_KEY], pino({ level: 'silent' }));
+    expect(result).toMatchObject({ outcome: 'failed', httpStatus: 503, body: 'FAILED' });
+  }, 20_000);
 });
