@@ -63,7 +63,8 @@ function switchableProxy(target: URL): { server: Server; port: () => number; bla
   };
 }
 
-describePostgres('a notification while the database is unreachable [postgres]', () => {
+/** A fresh database, reached through a switchable proxy, opened with a 1 s connect timeout (the default is 5 s; only the wait differs). */
+function databaseBehindProxy(): { proxy: () => ReturnType<typeof switchableProxy>; handle: () => DatabaseHandle } {
   let database: TestDatabase;
   let proxy: ReturnType<typeof switchableProxy>;
   let handle: DatabaseHandle;
@@ -73,34 +74,38 @@ describePostgres('a notification while the database is unreachable [postgres]', 
     await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
     const url = new URL(database.url as string);
     url.host = `127.0.0.1:${proxy.port()}`;
-    // A short connect timeout keeps the test short; the behaviour is the same at the default 5 s.
     handle = await openDatabase({ url: url.toString(), connectTimeoutSeconds: 1 });
   });
   afterAll(async () => {
     proxy?.close();
-    await handle?.close();
+    await handle?.close().catch(() => {});
     await database?.close();
   });
+  return { proxy: () => proxy, handle: () => handle };
+}
+
+describePostgres('a notification while the database is unreachable [postgres]', () => {
+  const db = databaseBehindProxy();
 
   it('is answered 503 after one connection timeout, not two', async () => {
     const merOrderId = newOrderId();
-    await insertNewOrder(handle.db, { merOrderId, totalAmount: 100, mid: MID, tid: TID, channel: 'WECHAT_MINI' });
-    proxy.blackhole();
+    await insertNewOrder(db.handle().db, { merOrderId, totalAmount: 100, mid: MID, tid: TID, channel: 'WECHAT_MINI' });
+    db.proxy().blackhole();
     // Let the pool see its connections close, so the notification needs a new one.
     await new Promise((resolve) => setTimeout(resolve, 200));
 
     const body = formBody(signed(notificationFields(merOrderId)));
-    const result = await applyNotification(handle.db, { body, contentType: FORM }, [NOTIFY_KEY], pino({ level: 'silent' }));
+    const result = await applyNotification(db.handle().db, { body, contentType: FORM }, [NOTIFY_KEY], pino({ level: 'silent' }));
 
     expect(result).toMatchObject({ outcome: 'failed', httpStatus: 503, body: 'FAILED', reason: 'storage-failure' });
-    expect(proxy.attempts()).toBe(1);
+    expect(db.proxy().attempts()).toBe(1);
   }, 30_000);
 
   it('answers what queued behind an unreachable batch with it, instead of one more timeout per batch', async () => {
     const ids = [newOrderId(), newOrderId(), newOrderId()];
     const post = (merOrderId: string) =>
-      applyNotification(handle.db, { body: formBody(signed(notificationFields(merOrderId))), contentType: FORM }, [NOTIFY_KEY], pino({ level: 'silent' }));
-    const before = proxy.attempts();
+      applyNotification(db.handle().db, { body: formBody(signed(notificationFields(merOrderId))), contentType: FORM }, [NOTIFY_KEY], pino({ level: 'silent' }));
+    const before = db.proxy().attempts();
     const first = post(ids[0] as string);
     // The first batch is waiting for its connection; these queue behind it.
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -109,38 +114,23 @@ describePostgres('a notification while the database is unreachable [postgres]', 
     const results = await Promise.all([first, ...queued]);
     expect(results.map((r) => r.httpStatus)).toEqual([503, 503, 503]);
     // One connection attempt for all three: the queued ones were answered with the first.
-    expect(proxy.attempts() - before).toBe(1);
+    expect(db.proxy().attempts() - before).toBe(1);
   }, 30_000);
 });
 
 describePostgres('a notification while the connection has died silently [postgres]', () => {
-  let database: TestDatabase;
-  let proxy: ReturnType<typeof switchableProxy>;
-  let handle: DatabaseHandle;
-  beforeAll(async () => {
-    database = await postgresDatabase();
-    proxy = switchableProxy(new URL(database.url as string));
-    await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
-    const url = new URL(database.url as string);
-    url.host = `127.0.0.1:${proxy.port()}`;
-    handle = await openDatabase({ url: url.toString(), connectTimeoutSeconds: 1 });
-    // Shorter than the 10 s default, to keep the test short.
-    setBatchDeadline(handle.db, 1000);
-  });
-  afterAll(async () => {
-    proxy?.close();
-    await handle?.close().catch(() => {});
-    await database?.close();
-  });
+  const db = databaseBehindProxy();
+  // Shorter than the 10 s default, to keep the test short.
+  beforeAll(() => setBatchDeadline(db.handle().db, 1000));
 
   it('is answered 503 at the batch deadline, not held until TCP gives up', async () => {
     const merOrderId = newOrderId();
-    await insertNewOrder(handle.db, { merOrderId, totalAmount: 100, mid: MID, tid: TID, channel: 'WECHAT_MINI' });
+    await insertNewOrder(db.handle().db, { merOrderId, totalAmount: 100, mid: MID, tid: TID, channel: 'WECHAT_MINI' });
     // Open connections stay open but carry nothing, as in a network partition.
-    proxy.freeze();
+    db.proxy().freeze();
 
     const body = formBody(signed(notificationFields(merOrderId)));
-    const result = await applyNotification(handle.db, { body, contentType: FORM }, [NOTIFY_KEY], pino({ level: 'silent' }));
+    const result = await applyNotification(db.handle().db, { body, contentType: FORM }, [NOTIFY_KEY], pino({ level: 'silent' }));
     expect(result).toMatchObject({ outcome: 'failed', httpStatus: 503, body: 'FAILED' });
   }, 20_000);
 });
