@@ -6,6 +6,7 @@
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/database.js';
 import type { PaymentEventRow, PaymentRow } from '../../src/db/schema.js';
 import { InProcessBus, PAYMENT_EVENTS_CHANNEL, PostgresBus, type PaymentChange } from '../../src/events/bus.js';
 import { parseAnnouncement } from '../../src/events/postgres-bus.js';
@@ -21,6 +22,14 @@ async function waitFor(predicate: () => boolean, timeoutMs = 15_000): Promise<vo
     if (Date.now() > deadline) throw new Error('timed out');
     await sleep(10);
   }
+}
+
+/** Moves a NEW_ORDER payment to WAIT_BUYER_PAY with its event, committed without pg_notify: nothing rings; only a catch-up can find it. */
+async function commitWithoutNotify(db: Database, merOrderId: string): Promise<void> {
+  await db.execute(sql`update payments set status = 'WAIT_BUYER_PAY', version = 2 where mer_order_id = ${merOrderId}`);
+  await db.execute(
+    sql`insert into payment_events (mer_order_id, source, previous_status, status, version) values (${merOrderId}, 'SYNC', 'NEW_ORDER', 'WAIT_BUYER_PAY', 2)`,
+  );
 }
 
 function recorder(bus: { subscribe(l: (c: PaymentChange) => void): () => void }) {
@@ -163,11 +172,7 @@ describeEachDatabase('PostgresBus', (kind) => {
     const r = recorder(bus);
     const id = await newOrder(h.db);
     await waitFor(() => r.of(id).length === 1);
-    // An event committed without pg_notify: only the catch-up can find it.
-    await h.db.execute(sql`update payments set status = 'WAIT_BUYER_PAY', version = 2 where mer_order_id = ${id}`);
-    await h.db.execute(
-      sql`insert into payment_events (mer_order_id, source, previous_status, status, version) values (${id}, 'SYNC', 'NEW_ORDER', 'WAIT_BUYER_PAY', 2)`,
-    );
+    await commitWithoutNotify(h.db, id);
     await waitFor(() => r.of(id).length === 2);
     await sleep(150); // several more catch-up rounds
     expect(r.of(id)).toEqual(['1:NEW_ORDER', '2:WAIT_BUYER_PAY']);
@@ -244,11 +249,7 @@ describePostgres('PostgresBus across instances (real Postgres)', () => {
     const r = recorder(bus);
     const id = await newOrder(h.db);
     await waitFor(() => r.of(id).length === 1);
-    // Committed without pg_notify: nothing rings; only a catch-up can find it.
-    await h.db.execute(sql`update payments set status = 'WAIT_BUYER_PAY', version = 2 where mer_order_id = ${id}`);
-    await h.db.execute(
-      sql`insert into payment_events (mer_order_id, source, previous_status, status, version) values (${id}, 'SYNC', 'NEW_ORDER', 'WAIT_BUYER_PAY', 2)`,
-    );
+    await commitWithoutNotify(h.db, id);
     await sleep(100);
     expect(r.of(id)).toEqual(['1:NEW_ORDER']);
     await onServer((s) => s`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${h.name as string} and query ilike 'listen%'`);

@@ -19,9 +19,21 @@ export interface PeerService {
   another(options: Partial<PaymentServiceOptions>): PaymentService;
 }
 
-export function paymentServiceFor(db: Database, peer: UmsPeer): PeerService {
-  const client = new UmsClient({ baseUrl: peer.baseUrl, appId: DEMO.appId, appKey: DEMO.appKey });
+export interface PeerServiceOptions {
+  /** PAYMENT_SYNC_AFTER_MS (default 60 s). */
+  syncAfterMs?: number;
+  /** The client's headers timeout (default the client's own). */
+  headersTimeoutMs?: number;
+}
+
+export function paymentServiceFor(db: Database, peer: UmsPeer, options: PeerServiceOptions = {}): PeerService {
+  const client = new UmsClient({
+    baseUrl: peer.baseUrl,
+    appId: DEMO.appId,
+    appKey: DEMO.appKey,
+    ...(options.headersTimeoutMs === undefined ? {} : { headersTimeoutMs: options.headersTimeoutMs }),
+  });
   const ops = new UmsOperations(client, { mid: DEMO.mid, tid: DEMO.tid, sourceId: DEMO.sourceId, notifyUrl: 'http://127.0.0.1:9/notify/ums' });
-  const base: PaymentServiceOptions = { db, ums: ops, client, sourceId: DEMO.sourceId, syncAfterMs: 60_000, log: pino({ level: 'silent' }) };
+  const base: PaymentServiceOptions = { db, ums: ops, client, sourceId: DEMO.sourceId, syncAfterMs: options.syncAfterMs ?? 60_000, log: pino({ level: 'silent' }) };
   return { client, ops, service: new PaymentService(base), another: (options) => new PaymentService({ ...base, ...options }) };
 }

@@ -13,10 +13,10 @@ import { PaymentService } from '../../src/payments/commands.js';
 import { applyReport } from '../../src/payments/ledger.js';
 import { startSyncScheduler } from '../../src/payments/sync/scheduler.js';
 import { UmsClient } from '../../src/ums/client.js';
-import { UmsOperations } from '../../src/ums/operations.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
 import { startUmsPeer, type PeerReply, type PeerRequest, type UmsPeer } from '../support/ums-peer.js';
-import { WECHAT, silent } from './harness.js';
+import { paymentServiceFor } from '../payments/peer-service.js';
+import { WECHAT } from './harness.js';
 
 const AFTER_MS = 100;
 /** One step that is over at once: every question about a refund is its last. */
@@ -38,9 +38,7 @@ describeEachDatabase('refunds still pending when the gaps run out', (kind) => {
       json: { ...common(req), refundOrderId: req.json?.refundOrderId, refundAmount: req.json?.refundAmount, refundStatus: 'PROCESSING' },
     }));
     peer.on('/v1/netpay/refund-query', (req) => refundQueryReply(req));
-    client = new UmsClient({ baseUrl: peer.baseUrl, appId: DEMO.appId, appKey: DEMO.appKey });
-    const ops = new UmsOperations(client, { mid: DEMO.mid, tid: DEMO.tid, sourceId: DEMO.sourceId, notifyUrl: 'http://127.0.0.1:9/notify/ums' });
-    service = new PaymentService({ db: database.db, ums: ops, client, sourceId: DEMO.sourceId, syncAfterMs: AFTER_MS, log: silent });
+    ({ client, service } = paymentServiceFor(database.db, peer, { syncAfterMs: AFTER_MS }));
   });
   afterAll(async () => {
     await client?.close();

@@ -13,9 +13,9 @@ import { DEFAULT_GAPS, nextSyncAt } from '../../src/payments/sync/gaps.js';
 import { startSyncScheduler, type SyncCommands, type SyncScheduler } from '../../src/payments/sync/scheduler.js';
 import type { EventSource } from '../../src/payments/status.js';
 import { UmsClient } from '../../src/ums/client.js';
-import { UmsOperations } from '../../src/ums/operations.js';
 import { describeEachDatabase, describePostgres, pgliteDatabase, postgresDatabase, type TestDatabase } from '../support/db.js';
 import { startUmsPeer, type PeerReply, type PeerRequest, type UmsPeer } from '../support/ums-peer.js';
+import { paymentServiceFor } from '../payments/peer-service.js';
 import { WECHAT, eventually, silent, startSlice, type Slice } from './harness.js';
 
 const AFTER_MS = 200;
@@ -199,9 +199,7 @@ describe('a refund that first answers PROCESSING', () => {
         ? { json: { errCode: 'NO_ORDER', errMsg: '无法找到指定的订单' } }
         : { json: { ...common(req), refundOrderId: req.json?.refundOrderId, ...refundQueryAnswer } },
     );
-    client = new UmsClient({ baseUrl: peer.baseUrl, appId: DEMO.appId, appKey: DEMO.appKey, headersTimeoutMs: 300 });
-    const ops = new UmsOperations(client, { mid: DEMO.mid, tid: DEMO.tid, sourceId: DEMO.sourceId, notifyUrl: 'http://127.0.0.1:9/notify/ums' });
-    service = new PaymentService({ db: database.db, ums: ops, client, sourceId: DEMO.sourceId, syncAfterMs: AFTER_MS, log: silent });
+    ({ client, service } = paymentServiceFor(database.db, peer, { syncAfterMs: AFTER_MS, headersTimeoutMs: 300 }));
   });
   afterAll(async () => {
     await client?.close();

@@ -10,9 +10,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { UmsClient, type UmsClientOptions } from '../../src/ums/client.js';
-import { UmsAuthError, UmsError, UmsTransportError } from '../../src/ums/errors.js';
+import { UmsAuthError, UmsTransportError } from '../../src/ums/errors.js';
 import { TokenCache, type BackgroundRefreshOutcome } from '../../src/ums/token.js';
 import { startUmsPeer, type UmsPeer } from '../support/ums-peer.js';
+import { umsFailure } from '../support/ums-failure.js';
 
 const APP_ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 const APP_KEY = 'k9_test_app_key_0123456789abcdef';
@@ -53,16 +54,6 @@ function tokenAuth(i: number): string {
 
 function lastAuth(): string | undefined {
   return peer.requests.at(-1)?.headers.authorization;
-}
-
-async function failure(promise: Promise<unknown>): Promise<UmsError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(UmsError);
-    return error as UmsError;
-  }
-  throw new Error('expected the call to fail');
 }
 
 beforeEach(async () => {
@@ -183,7 +174,7 @@ describe('token endpoint down after the token expired', () => {
 
     now += 3 * MINUTE; // expired
     for (const service of ['netpay/refund', 'netpay/query']) {
-      const error = await failure(c.call(service, 'v1', { merOrderId: '31940001' }));
+      const error = await umsFailure(c.call(service, 'v1', { merOrderId: '31940001' }));
       expect(error).toBeInstanceOf(UmsTransportError);
       expect(error.outcomeUnknown).toBe(false);
       expect(error.message).toBe(`UMS ${service}: token request failed: UMS token/access: HTTP 503`);
@@ -194,7 +185,7 @@ describe('token endpoint down after the token expired', () => {
 
     // A refusal by the token endpoint reads as an auth error.
     peer.tokenReply = { json: { errCode: '1001', errInfo: '签名错误' } };
-    const refused = await failure(c.call('netpay/refund', 'v1', {}));
+    const refused = await umsFailure(c.call('netpay/refund', 'v1', {}));
     expect(refused).toBeInstanceOf(UmsAuthError);
     expect(refused.message).toBe('UMS token request refused (1001: 签名错误)');
     expect(peer.requests).toHaveLength(2);
@@ -215,7 +206,7 @@ describe('token endpoint down after the token expired', () => {
     expect((await refresh).ok).toBe(false);
 
     peer.revokeTokens(); // UMS drops the still-young token
-    const error = await failure(c.call('netpay/refund', 'v1', {}));
+    const error = await umsFailure(c.call('netpay/refund', 'v1', {}));
     expect(error).toBeInstanceOf(UmsTransportError);
     expect(error.message).toMatch(/^UMS netpay\/refund: token request failed/);
     expect(error.outcomeUnknown).toBe(false); // the only business request sent was refused
@@ -223,7 +214,7 @@ describe('token endpoint down after the token expired', () => {
     expect(peer.requests[2]!.auth).toMatchObject({ ok: false });
 
     // The refused token is gone for good: no call sends it again.
-    await failure(c.call('netpay/refund', 'v1', {}));
+    await umsFailure(c.call('netpay/refund', 'v1', {}));
     expect(peer.requests).toHaveLength(3);
 
     peer.tokenReply = undefined;

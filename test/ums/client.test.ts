@@ -7,12 +7,12 @@ import {
   UmsAuthError,
   UmsBusinessError,
   UmsConfigError,
-  UmsError,
   UmsProtocolError,
   UmsTransportError,
 } from '../../src/ums/errors.js';
 import { TokenCache, type BackgroundRefreshOutcome } from '../../src/ums/token.js';
 import { startUmsPeer, type UmsPeer } from '../support/ums-peer.js';
+import { umsFailure } from '../support/ums-failure.js';
 
 const APP_ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 const APP_KEY = 'k9_test_app_key_0123456789abcdef';
@@ -24,17 +24,6 @@ function client(options: Partial<UmsClientOptions> = {}): UmsClient {
   const c = new UmsClient({ baseUrl: peer.baseUrl, appId: APP_ID, appKey: new Secret(APP_KEY), ...options });
   clients.push(c);
   return c;
-}
-
-/** The rejection of `promise`, asserting there is one. */
-async function failure(promise: Promise<unknown>): Promise<UmsError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(UmsError);
-    return error as UmsError;
-  }
-  throw new Error('expected the call to fail');
 }
 
 beforeEach(async () => {
@@ -91,7 +80,7 @@ describe('OPEN-BODY-SIG', () => {
   });
 
   it('a wrong appKey is BAD_SIGN: UmsAuthError, outcome known, not retried', async () => {
-    const error = await failure(client({ appKey: 'not-the-key' }).call('netpay/query', 'v1', { merOrderId: '31940001' }));
+    const error = await umsFailure(client({ appKey: 'not-the-key' }).call('netpay/query', 'v1', { merOrderId: '31940001' }));
     expect(error).toBeInstanceOf(UmsAuthError);
     expect(error.errCode).toBe('BAD_SIGN');
     expect(error.outcomeUnknown).toBe(false);
@@ -109,9 +98,9 @@ describe('OPEN-BODY-SIG', () => {
     expect(() => new UmsClient({ baseUrl: peer.baseUrl, appId: '', appKey: APP_KEY })).toThrow(UmsConfigError);
     expect(() => new UmsClient({ baseUrl: peer.baseUrl, appId: APP_ID, appKey: '' })).toThrow(UmsConfigError);
     const c = client();
-    expect(await failure(c.call('../admin', 'v1', {}))).toBeInstanceOf(UmsConfigError);
-    expect(await failure(c.call('netpay/query', '1', {}))).toBeInstanceOf(UmsConfigError);
-    expect(await failure(c.call('netpay/query', 'v1', ['not', 'an', 'object']))).toBeInstanceOf(UmsConfigError);
+    expect(await umsFailure(c.call('../admin', 'v1', {}))).toBeInstanceOf(UmsConfigError);
+    expect(await umsFailure(c.call('netpay/query', '1', {}))).toBeInstanceOf(UmsConfigError);
+    expect(await umsFailure(c.call('netpay/query', 'v1', ['not', 'an', 'object']))).toBeInstanceOf(UmsConfigError);
     expect(peer.requests).toHaveLength(0);
     // a typed interface (no index signature) is accepted as a body
     interface QueryBody {
@@ -184,7 +173,7 @@ describe('OPEN-ACCESS-TOKEN', () => {
 
   it('when the new token is refused too, it gives up with UmsAuthError: no second refetch, no third try', async () => {
     peer.refuseAllTokens = true;
-    const error = await failure(client({ authMode: 'token' }).call('netpay/query', 'v1', {}));
+    const error = await umsFailure(client({ authMode: 'token' }).call('netpay/query', 'v1', {}));
     expect(error).toBeInstanceOf(UmsAuthError);
     expect(error.outcomeUnknown).toBe(false);
     expect(error.httpStatus).toBe(401);
@@ -194,7 +183,7 @@ describe('OPEN-ACCESS-TOKEN', () => {
 
   it('a refused token request is UmsAuthError and the business call is never sent', async () => {
     peer.tokenReply = { json: { errCode: '1001', errInfo: '签名错误' } };
-    const error = await failure(client({ authMode: 'token' }).call('netpay/refund', 'v1', {}));
+    const error = await umsFailure(client({ authMode: 'token' }).call('netpay/refund', 'v1', {}));
     expect(error).toBeInstanceOf(UmsAuthError);
     expect(error.errCode).toBe('1001');
     expect(error.outcomeUnknown).toBe(false);
@@ -203,14 +192,14 @@ describe('OPEN-ACCESS-TOKEN', () => {
 
   it('a token endpoint that times out leaves the business call outcome-known (never sent)', async () => {
     peer.tokenReply = { delayHeadersMs: 2_000, json: {} };
-    const error = await failure(client({ authMode: 'token', headersTimeoutMs: 200 }).call('netpay/refund', 'v1', {}));
+    const error = await umsFailure(client({ authMode: 'token', headersTimeoutMs: 200 }).call('netpay/refund', 'v1', {}));
     expect(error).toBeInstanceOf(UmsTransportError);
     expect(error.outcomeUnknown).toBe(false);
     expect(peer.requests).toHaveLength(0);
   });
 
   it('a wrong appKey cannot get a token', async () => {
-    const error = await failure(client({ authMode: 'token', appKey: 'nope' }).call('netpay/query', 'v1', {}));
+    const error = await umsFailure(client({ authMode: 'token', appKey: 'nope' }).call('netpay/query', 'v1', {}));
     expect(error).toBeInstanceOf(UmsAuthError);
     expect(peer.requests).toHaveLength(0);
   });
@@ -219,7 +208,7 @@ describe('OPEN-ACCESS-TOKEN', () => {
 describe('transport and protocol failures', () => {
   it('headers timeout: UmsTransportError, outcome unknown', async () => {
     peer.on('/v1/netpay/refund', () => ({ delayHeadersMs: 2_000, json: { errCode: 'SUCCESS' } }));
-    const error = await failure(client({ headersTimeoutMs: 200 }).call('netpay/refund', 'v1', {}));
+    const error = await umsFailure(client({ headersTimeoutMs: 200 }).call('netpay/refund', 'v1', {}));
     expect(error).toBeInstanceOf(UmsTransportError);
     expect((error as UmsTransportError).failure).toBe('headers-timeout');
     expect(error.outcomeUnknown).toBe(true);
@@ -228,7 +217,7 @@ describe('transport and protocol failures', () => {
 
   it('body timeout: UmsTransportError, outcome unknown', async () => {
     peer.on('/v1/netpay/refund', () => ({ stallBodyMs: 2_000, json: { errCode: 'SUCCESS', filler: 'x'.repeat(100) } }));
-    const error = await failure(client({ bodyTimeoutMs: 200 }).call('netpay/refund', 'v1', {}));
+    const error = await umsFailure(client({ bodyTimeoutMs: 200 }).call('netpay/refund', 'v1', {}));
     expect(error).toBeInstanceOf(UmsTransportError);
     expect((error as UmsTransportError).failure).toBe('body-timeout');
     expect(error.outcomeUnknown).toBe(true);
@@ -238,7 +227,7 @@ describe('transport and protocol failures', () => {
     const url = peer.baseUrl;
     await peer.close();
     peer = await startUmsPeer({ appId: APP_ID, appKey: APP_KEY }); // for afterEach
-    const error = await failure(client({ baseUrl: url }).call('netpay/refund', 'v1', {}));
+    const error = await umsFailure(client({ baseUrl: url }).call('netpay/refund', 'v1', {}));
     expect(error).toBeInstanceOf(UmsTransportError);
     expect((error as UmsTransportError).failure).toBe('connect');
     expect(error.outcomeUnknown).toBe(false);
@@ -248,7 +237,7 @@ describe('transport and protocol failures', () => {
     peer.on('/v1/netpay/refund', () => ({ status: 502, text: '<html>Bad Gateway</html>' }));
     peer.on('/v1/netpay/close', () => ({ status: 500, json: { message: 'oops' } }));
     for (const service of ['netpay/refund', 'netpay/close']) {
-      const error = await failure(client().call(service, 'v1', {}));
+      const error = await umsFailure(client().call(service, 'v1', {}));
       expect(error).toBeInstanceOf(UmsTransportError);
       expect(error.outcomeUnknown).toBe(true);
       expect(error.httpStatus).toBeGreaterThanOrEqual(500);
@@ -258,18 +247,18 @@ describe('transport and protocol failures', () => {
   it('a non-JSON answer is a protocol error: outcome unknown for a refund, known for a query', async () => {
     peer.on('/v1/netpay/refund', () => ({ text: 'SUCCESS' }));
     peer.on('/v1/netpay/query', () => ({ text: '<html>maintenance</html>' }));
-    const refund = await failure(client().call('netpay/refund', 'v1', {}));
+    const refund = await umsFailure(client().call('netpay/refund', 'v1', {}));
     expect(refund).toBeInstanceOf(UmsProtocolError);
     expect((refund as UmsProtocolError).failure).toBe('not-json');
     expect(refund.outcomeUnknown).toBe(true);
-    const query = await failure(client().call('netpay/query', 'v1', {}, { readOnly: true }));
+    const query = await umsFailure(client().call('netpay/query', 'v1', {}, { readOnly: true }));
     expect(query).toBeInstanceOf(UmsProtocolError);
     expect(query.outcomeUnknown).toBe(false);
   });
 
   it('JSON without errCode is a protocol error, outcome unknown', async () => {
     peer.on('/v1/netpay/wx/unified-order', () => ({ json: { status: 'NEW_ORDER' } }));
-    const error = await failure(client().call('netpay/wx/unified-order', 'v1', {}));
+    const error = await umsFailure(client().call('netpay/wx/unified-order', 'v1', {}));
     expect(error).toBeInstanceOf(UmsProtocolError);
     expect((error as UmsProtocolError).failure).toBe('no-err-code');
     expect(error.outcomeUnknown).toBe(true);
@@ -281,7 +270,7 @@ describe('transport and protocol failures', () => {
     peer.on('/v1/netpay/close', () => ({ streamBytes: 50 * 1024 * 1024 }));
     const c = client({ maxResponseBytes: 64 * 1024 });
     for (const service of ['netpay/refund', 'netpay/close']) {
-      const error = await failure(c.call(service, 'v1', {}));
+      const error = await umsFailure(c.call(service, 'v1', {}));
       expect(error).toBeInstanceOf(UmsProtocolError);
       expect((error as UmsProtocolError).failure).toBe('too-large');
       expect(error.outcomeUnknown).toBe(true);
@@ -292,7 +281,7 @@ describe('transport and protocol failures', () => {
 
   it('the default bound is 1 MiB', async () => {
     peer.on('/v1/netpay/query', () => ({ json: { errCode: 'SUCCESS', big: 'y'.repeat(1024 * 1024) } }));
-    const error = await failure(client().call('netpay/query', 'v1', {}, { readOnly: true }));
+    const error = await umsFailure(client().call('netpay/query', 'v1', {}, { readOnly: true }));
     expect((error as UmsProtocolError).failure).toBe('too-large');
   });
 });
@@ -303,7 +292,7 @@ describe('business errCodes', () => {
     const ambiguous = AMBIGUOUS_ERR_CODES.has(code);
     it(`${code}: UmsBusinessError, outcome ${ambiguous ? 'unknown (query)' : 'known'}`, async () => {
       peer.on('/v1/netpay/refund', () => ({ json: { errCode: code, errMsg: `说明 ${code}`, merOrderId: '31940001' } }));
-      const error = await failure(client().call('netpay/refund', 'v1', { merOrderId: '31940001' }));
+      const error = await umsFailure(client().call('netpay/refund', 'v1', { merOrderId: '31940001' }));
       expect(error).toBeInstanceOf(UmsBusinessError);
       const business = error as UmsBusinessError;
       expect(business.errCode).toBe(code);
@@ -318,14 +307,14 @@ describe('business errCodes', () => {
 
   it('reads errInfo when there is no errMsg, and a {data: …} envelope', async () => {
     peer.on('/v1/netpay/close', () => ({ json: { data: { errCode: 'NO_ORDER', errInfo: '无法找到指定的订单' } } }));
-    const error = (await failure(client().call('netpay/close', 'v1', {}))) as UmsBusinessError;
+    const error = (await umsFailure(client().call('netpay/close', 'v1', {}))) as UmsBusinessError;
     expect(error.errCode).toBe('NO_ORDER');
     expect(error.errMsg).toBe('无法找到指定的订单');
   });
 
   it('a 4xx with a JSON errCode is that business error', async () => {
     peer.on('/v1/netpay/refund', () => ({ status: 400, json: { errCode: 'BAD_REQUEST', errMsg: 'bad field' } }));
-    const error = await failure(client().call('netpay/refund', 'v1', {}));
+    const error = await umsFailure(client().call('netpay/refund', 'v1', {}));
     expect(error).toBeInstanceOf(UmsBusinessError);
     expect(error.httpStatus).toBe(400);
   });
@@ -345,10 +334,10 @@ describe('metrics hook', () => {
     peer.on('/v1/netpay/close', () => ({ status: 503, text: 'down' }));
     const c = client({ onCall: (info) => seen.push(info) });
     await c.call('netpay/query', 'v1', { merOrderId: '31940001' });
-    await failure(c.call('netpay/refund', 'v1', { code: 'NO_ORDER' }));
-    await failure(c.call('netpay/refund', 'v1', { code: 'DUP_ORDER' }));
-    await failure(c.call('netpay/close', 'v1', {}));
-    await failure(client({ appKey: 'wrong', onCall: (info) => seen.push(info) }).call('netpay/query', 'v1', {}));
+    await umsFailure(c.call('netpay/refund', 'v1', { code: 'NO_ORDER' }));
+    await umsFailure(c.call('netpay/refund', 'v1', { code: 'DUP_ORDER' }));
+    await umsFailure(c.call('netpay/close', 'v1', {}));
+    await umsFailure(client({ appKey: 'wrong', onCall: (info) => seen.push(info) }).call('netpay/query', 'v1', {}));
     expect(seen.map((s) => [s.service, s.outcome, s.errCode])).toEqual([
       ['netpay/query', 'ok', 'SUCCESS'],
       ['netpay/refund', 'business-error', 'NO_ORDER'],
