@@ -1,10 +1,19 @@
 /**
- * Merchant order numbers (merOrderId, refundOrderId, billNo): the 4-character source number,
- * then Beijing `yyyyMMddHHmmssSSS`, then 6 random alphanumerics: 27 characters, inside the
- * 7..27 range that every source accepts (PROTOCOL.md §5.1).
+ * Merchant order numbers (merOrderId, refundOrderId, billNo): one rule for the whole gateway.
+ *
+ * What we accept is the loosest that PROTOCOL.md §5.1 allows: letters and digits, 6 to 64
+ * characters (the field annotations; sandbox answers show 29- and 36-character ids, so a real id
+ * up to 36 must never be refused). What we generate is short and safe for every source: the
+ * 4-character source number, then Beijing `yyyyMMddHHmmssSSS`, then 6 random alphanumerics, 27
+ * characters, inside the strictest range seen ("> 6 and < 28").
  */
 import { randomInt } from 'node:crypto';
 import { beijingCompactMillis } from './time.js';
+
+/** Every order number the gateway accepts, from a caller or from UMS. */
+export const ORDER_ID_PATTERN = /^[0-9A-Za-z]{6,64}$/;
+/** The rule in words, for error messages. */
+export const ORDER_ID_RULE = '6 to 64 letters and digits';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const SOURCE_ID = /^[0-9A-Za-z]{4}$/;
@@ -15,8 +24,12 @@ const SOURCE_ID = /^[0-9A-Za-z]{4}$/;
 let issuedAt = '';
 const issued = new Set<string>();
 
+export function isSourceId(value: string): boolean {
+  return SOURCE_ID.test(value);
+}
+
 export function generateOrderId(sourceId: string, at: Date = new Date()): string {
-  if (!SOURCE_ID.test(sourceId)) {
+  if (!isSourceId(sourceId)) {
     throw new TypeError(`sourceId must be 4 letters or digits, got ${JSON.stringify(sourceId)}`);
   }
   const stamp = beijingCompactMillis(at);
@@ -35,7 +48,11 @@ export function generateOrderId(sourceId: string, at: Date = new Date()): string
   }
 }
 
-/** True when `id` is a well-formed merchant order number for this source (prefix, 7..32 chars). */
+export function isOrderId(id: unknown): id is string {
+  return typeof id === 'string' && ORDER_ID_PATTERN.test(id);
+}
+
+/** True when `id` is a well-formed merchant order number for this source (its prefix, and the rule). */
 export function isOrderIdFor(sourceId: string, id: string): boolean {
-  return id.startsWith(sourceId) && /^[0-9A-Za-z]{7,32}$/.test(id);
+  return id.startsWith(sourceId) && isOrderId(id) && id.length > sourceId.length;
 }
