@@ -69,6 +69,16 @@ export interface Config {
   umsSimPort: number;
   umsSimNotifyBackoffMs: readonly number[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** GraphQL operations (root fields) per minute per key/secret/address; 0: off. */
+  rateLimitPerMinute: number;
+  /** Open subscription WebSockets per key/secret/address; 0: off. */
+  wsMaxConnectionsPerClient: number;
+  /** After this many days stored notification bodies keep only the fields the ledger uses. */
+  rawNotificationRetentionDays: number;
+  /** When set, `/metrics` answers only `Authorization: Bearer <METRICS_KEY>`. */
+  metricsKey: Secret | undefined;
+  /** UMS_ALLOW_HTTP=true: live mode takes http:// UMS and notify URLs on any host. */
+  umsAllowHttp: boolean;
 }
 
 /** Thrown for a bad environment; its message is the one line that start-up prints. */
@@ -78,6 +88,9 @@ export class ConfigError extends Error {
 
 const port = (what: string) =>
   z.coerce.number({ message: `${what}: expected a port number (1-65535)` }).int(`${what}: expected a port number (1-65535)`).min(1, `${what}: expected a port number (1-65535)`).max(65535, `${what}: expected a port number (1-65535)`);
+
+const wholeNumber = (what: string) =>
+  z.coerce.number({ message: `${what}: expected a whole number >= 0 (0 turns it off)` }).int(`${what}: expected a whole number >= 0 (0 turns it off)`).min(0, `${what}: expected a whole number >= 0 (0 turns it off)`);
 
 const positiveMs = (what: string) =>
   z.coerce.number({ message: `${what}: expected milliseconds (a whole number > 0)` }).int(`${what}: expected milliseconds (a whole number > 0)`).positive(`${what}: expected milliseconds (a whole number > 0)`);
@@ -214,5 +227,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     umsSimPort: parse('UMS_SIM_PORT', port('UMS_SIM_PORT'), env.UMS_SIM_PORT, '4100'),
     umsSimNotifyBackoffMs: parseBackoff(env.UMS_SIM_NOTIFY_BACKOFF_MS),
     logLevel: logLevel as Config['logLevel'],
+    rateLimitPerMinute: parse('RATE_LIMIT_PER_MINUTE', wholeNumber('RATE_LIMIT_PER_MINUTE'), env.RATE_LIMIT_PER_MINUTE, '600'),
+    wsMaxConnectionsPerClient: parse('WS_MAX_CONNECTIONS_PER_CLIENT', wholeNumber('WS_MAX_CONNECTIONS_PER_CLIENT'), env.WS_MAX_CONNECTIONS_PER_CLIENT, '20'),
+    rawNotificationRetentionDays: parse('RAW_NOTIFICATION_RETENTION_DAYS', wholeNumber('RAW_NOTIFICATION_RETENTION_DAYS'), env.RAW_NOTIFICATION_RETENTION_DAYS, '90'),
+    metricsKey: env.METRICS_KEY?.trim() ? new Secret(env.METRICS_KEY.trim()) : undefined,
+    umsAllowHttp: parseBool('UMS_ALLOW_HTTP', env.UMS_ALLOW_HTTP, false),
   };
 }
