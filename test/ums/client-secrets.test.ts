@@ -104,6 +104,9 @@ describe('no secret in logs or errors', () => {
     ]);
     expect(lines).toHaveLength(9);
     expect(peer.issuedTokens.length).toBeGreaterThanOrEqual(3);
+    // A failed call's line names the error's class (pino's err serializer would say 'Object').
+    const failed = lines.map((l) => JSON.parse(l) as { msg: string; callError?: { type: string; message: string } }).filter((l) => l.msg === 'ums call failed');
+    expect(failed.map((l) => l.callError?.type).sort()).toEqual(errors.map((e) => (e as Error).name).sort());
 
     const secrets = [APP_KEY, ...peer.issuedTokens];
     for (const req of [...peer.requests, ...peer.tokenRequests]) {
