@@ -129,7 +129,8 @@ describe('create, per channel', () => {
       const created = await ops.createOrder(channel, {
         merOrderId: ORDER,
         totalAmount: 990,
-        orderDesc: '会员 年卡 + 礼包/A=1',
+        // Every character URL encoding must carry ('&' and '=' are refused in echoed text).
+        orderDesc: '会员 年卡 + 礼包/A?1%#',
         returnUrl: 'https://shop.example/done?x=1&y=2',
       });
       expect(peer.requests).toHaveLength(0);
@@ -144,7 +145,8 @@ describe('create, per channel', () => {
         instMid: 'H5DEFAULT',
         merOrderId: ORDER,
         totalAmount: 990,
-        orderDesc: '会员 年卡 + 礼包/A=1',
+        // Every character URL encoding must carry ('&' and '=' are refused in echoed text).
+        orderDesc: '会员 年卡 + 礼包/A?1%#',
         returnUrl: 'https://shop.example/done?x=1&y=2',
         notifyUrl: MERCHANT.notifyUrl,
         requestTimestamp: expect.stringMatching(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/),
