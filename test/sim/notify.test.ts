@@ -37,6 +37,20 @@ describe('a payment notification', () => {
     expect(verifyNotifySign(f, [CREDS.appKey]).ok).toBe(false);
   });
 
+  it('echoes free text as UMS does: raw & and = in orderDesc, attachedData and srcReserve, signed over the unescaped join', async () => {
+    fx = await startFixture();
+    const text = { orderDesc: '咖啡&status=TRADE_SUCCESS', attachedData: 'a=1&b=2', srcReserve: 'k=v&totalAmount=1' };
+    const { merOrderId } = await createMiniOrder(fx.sim, fx.receiver.url, text);
+    fx.sim.pay(merOrderId);
+    const [got] = await fx.receiver.waitFor(1);
+    expect(got!.fields).toMatchObject({ ...text, status: 'TRADE_SUCCESS', totalAmount: '1250' });
+    // The form body escapes them; the signed string does not (§4.2), which is the hazard the
+    // gateway must meet: the join, re-split on '&', shows fields nobody sent.
+    expect(got!.body).toContain(`srcReserve=${encodeURIComponent(text.srcReserve)}`);
+    expect(got!.fields.sign).toBe(independentNotifySign(got!.fields, CREDS.notifyKey));
+    expect(verifyNotifySign(got!.fields, [CREDS.notifyKey]).ok).toBe(true);
+  });
+
   it('is signed MD5 when the simulator is configured so', async () => {
     fx = await startFixture({ notifySignType: 'MD5' });
     const { merOrderId } = await createMiniOrder(fx.sim, fx.receiver.url);
@@ -89,9 +103,9 @@ describe('a payment notification', () => {
     fx = await startFixture();
     const { merOrderId } = await createMiniOrder(fx.sim, fx.receiver.url);
     expect(fx.sim.pay(merOrderId, { notify: false }).status).toBe('TRADE_SUCCESS');
-    await new Promise((r) => setTimeout(r, 50));
-    expect(fx.receiver.received).toHaveLength(0);
+    // Every notification is a delivery from the moment it is decided: none means none will come.
     expect(fx.sim.deliveries).toHaveLength(0);
+    expect(fx.receiver.received).toHaveLength(0);
   });
 
   it('says TRADE_CLOSED when the payment fails, without payment fields', async () => {
@@ -130,8 +144,10 @@ describe('refund notifications', () => {
     await call(fx.sim.url, '/v1/netpay/refund', { instMid: 'MINIDEFAULT', merOrderId, refundOrderId: r2, refundAmount: 300 });
     // Repeating a refund (idempotent) notifies nothing new.
     await call(fx.sim.url, '/v1/netpay/refund', { instMid: 'MINIDEFAULT', merOrderId, refundOrderId: r2, refundAmount: 300 });
+    // Every notification is a delivery from the moment it is decided: three, and no more to come.
+    expect(fx.sim.deliveries.map((d) => d.status)).toEqual(['TRADE_SUCCESS', 'TRADE_REFUND', 'TRADE_REFUND']);
     const all = await fx.receiver.waitFor(3);
-    await new Promise((r) => setTimeout(r, 50));
+    await Promise.all(fx.sim.deliveries.map((d) => fx.sim.waitForDelivery((x) => x === d)));
     expect(fx.receiver.received).toHaveLength(3);
     const refunds = all.slice(1).map((r) => r.fields).sort((a, b) => Number(a.refundAmount) - Number(b.refundAmount));
     expect(refunds[0]).toMatchObject({ status: 'TRADE_REFUND', refundOrderId: r1, refundAmount: '200', refundDesc: '部分退款：缺货', totalAmount: '1250', refundStatus: 'SUCCESS' });

@@ -33,7 +33,9 @@ const refundNotices = () => fx.receiver.received.filter((r) => r.fields.status =
 describe('refund-processing scenario', () => {
   it('answers PROCESSING, holds the amount, and settles SUCCESS after settleAfterMs by itself (notifying TRADE_REFUND)', async () => {
     const merOrderId = await paidOrder();
-    fx.sim.scenario({ kind: 'refund-processing', merOrderId, settleAfterMs: 300 });
+    // Long enough for the checks below while it is still PROCESSING, on a loaded machine too; the
+    // end is awaited as an event (the TRADE_REFUND delivery), never guessed.
+    fx.sim.scenario({ kind: 'refund-processing', merOrderId, settleAfterMs: 1_500 });
     const refundOrderId = orderId();
 
     const answer = await refund(merOrderId, 500, refundOrderId);
@@ -93,6 +95,7 @@ describe('refund-processing scenario', () => {
     fx.sim.scenario({ kind: 'refund-processing', merOrderId, outcome: 'FAIL', settleAfterMs: 50 });
     const refundOrderId = orderId();
     expect((await refund(merOrderId, 1250, refundOrderId)).json).toMatchObject({ refundStatus: 'PROCESSING' });
+    // Past settleAfterMs: refund-query settles it if the timer has not yet (a lower bound only).
     await pause(120);
 
     const answer = await refundQuery(merOrderId);
