@@ -11,6 +11,9 @@ import { UmsClient, type UmsClientOptions } from '../../src/ums/client.js';
 import { UmsOperations } from '../../src/ums/operations.js';
 import { startUmsPeer, type UmsPeer } from '../support/ums-peer.js';
 
+/** Longer than any test: the peer's timer is cleared by close(), so nobody waits for it. */
+const NEVER_MS = 600_000;
+
 const APP_ID = 'f00dfeedf00dfeedf00dfeedf00dfeed';
 const APP_KEY = 'SuperSecretAppKey_DoNotLeak_42';
 
@@ -74,7 +77,7 @@ describe('no secret in logs or errors', () => {
       }
     };
     peer.on('/v1/netpay/refund', () => ({ json: { errCode: 'DUP_ORDER', errMsg: '重复' } }));
-    peer.on('/v1/netpay/close', () => ({ delayHeadersMs: 1_500, json: {} }));
+    peer.on('/v1/netpay/close', () => ({ delayHeadersMs: NEVER_MS, json: {} }));
     peer.on('/v1/netpay/bills/query', () => ({ status: 502, text: 'bad gateway' }));
 
     const bodySig = client({ headersTimeoutMs: 150 });

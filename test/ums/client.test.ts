@@ -16,6 +16,9 @@ import { startUmsPeer, type UmsPeer } from '../support/ums-peer.js';
 import { umsFailure } from '../support/ums-failure.js';
 import { PROTOCOL_ERR_CODES, PROTOCOL_OUTCOME_UNKNOWN_ERR_CODES } from './protocol.js';
 
+/** Longer than any test: the peer's timer is cleared by close(), so nobody waits for it. */
+const NEVER_MS = 600_000;
+
 const APP_ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 const APP_KEY = 'k9_test_app_key_0123456789abcdef';
 
@@ -193,7 +196,7 @@ describe('OPEN-ACCESS-TOKEN', () => {
   });
 
   it('a token endpoint that times out leaves the business call outcome-known (never sent)', async () => {
-    peer.tokenReply = { delayHeadersMs: 2_000, json: {} };
+    peer.tokenReply = { delayHeadersMs: NEVER_MS, json: {} };
     const error = await umsFailure(client({ authMode: 'token', headersTimeoutMs: 200 }).call('netpay/refund', 'v1', {}));
     expect(error).toBeInstanceOf(UmsTransportError);
     expect(error.outcomeUnknown).toBe(false);
@@ -209,7 +212,7 @@ describe('OPEN-ACCESS-TOKEN', () => {
 
 describe('transport and protocol failures', () => {
   it('headers timeout: UmsTransportError, outcome unknown', async () => {
-    peer.on('/v1/netpay/refund', () => ({ delayHeadersMs: 2_000, json: { errCode: 'SUCCESS' } }));
+    peer.on('/v1/netpay/refund', () => ({ delayHeadersMs: NEVER_MS, json: { errCode: 'SUCCESS' } }));
     const error = await umsFailure(client({ headersTimeoutMs: 200 }).call('netpay/refund', 'v1', {}));
     expect(error).toBeInstanceOf(UmsTransportError);
     expect((error as UmsTransportError).failure).toBe('headers-timeout');
@@ -218,7 +221,7 @@ describe('transport and protocol failures', () => {
   });
 
   it('body timeout: UmsTransportError, outcome unknown', async () => {
-    peer.on('/v1/netpay/refund', () => ({ stallBodyMs: 2_000, json: { errCode: 'SUCCESS', filler: 'x'.repeat(100) } }));
+    peer.on('/v1/netpay/refund', () => ({ stallBodyMs: NEVER_MS, json: { errCode: 'SUCCESS', filler: 'x'.repeat(100) } }));
     const error = await umsFailure(client({ bodyTimeoutMs: 200 }).call('netpay/refund', 'v1', {}));
     expect(error).toBeInstanceOf(UmsTransportError);
     expect((error as UmsTransportError).failure).toBe('body-timeout');
