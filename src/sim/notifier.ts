@@ -101,8 +101,11 @@ export class Notifier extends EventEmitter<{ attempt: [Delivery, DeliveryAttempt
     return delivery;
   }
 
-  /** Resolves with the first delivery (already settled or settling later) that matches. */
-  waitFor(match: (d: Delivery) => boolean, timeoutMs = 5000): Promise<Delivery> {
+  /**
+   * Resolves with the first delivery (already settled or settling later) that matches. The
+   * default bound is generous: it only decides how long a test that is already failing hangs.
+   */
+  waitFor(match: (d: Delivery) => boolean, timeoutMs = 15_000): Promise<Delivery> {
     const done = this.deliveries.find((d) => d.state !== 'pending' && match(d));
     if (done) return Promise.resolve(done);
     return new Promise((resolve, reject) => {

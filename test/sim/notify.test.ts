@@ -147,7 +147,8 @@ describe('refund notifications', () => {
     // Every notification is a delivery from the moment it is decided: three, and no more to come.
     expect(fx.sim.deliveries.map((d) => d.status)).toEqual(['TRADE_SUCCESS', 'TRADE_REFUND', 'TRADE_REFUND']);
     const all = await fx.receiver.waitFor(3);
-    await Promise.all(fx.sim.deliveries.map((d) => fx.sim.waitForDelivery((x) => x === d)));
+    const { sim } = fx;
+    await Promise.all(sim.deliveries.map((d) => sim.waitForDelivery((x) => x === d)));
     expect(fx.receiver.received).toHaveLength(3);
     const refunds = all.slice(1).map((r) => r.fields).sort((a, b) => Number(a.refundAmount) - Number(b.refundAmount));
     expect(refunds[0]).toMatchObject({ status: 'TRADE_REFUND', refundOrderId: r1, refundAmount: '200', refundDesc: '部分退款：缺货', totalAmount: '1250', refundStatus: 'SUCCESS' });

@@ -32,7 +32,8 @@ export async function startReceiver(): Promise<Receiver> {
     url: '',
     received,
     answer: () => ({ body: 'SUCCESS' }),
-    waitFor(count, timeoutMs = 5000) {
+    // Generous: it only decides how long a test that is already failing hangs.
+    waitFor(count, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           if (received.length >= count) {
