@@ -99,7 +99,7 @@ function payRequest(channel: ChannelSpec, order: SimOrder, body: JsonObject, cas
     appId,
     timeStamp,
     nonceStr: fake.nonceStr(),
-    package: `prepay_id=${fake.prepayId()}`,
+    package: `prepay_id=${fake.prepayId(order.createdAt)}`,
     signType: 'RSA',
     paySign: fake.fakeSignature(),
   });

@@ -56,6 +56,8 @@ export interface NotifierOptions {
   signType: NotifySignType;
   backoffMs: readonly number[];
   attemptTimeoutMs?: number;
+  /** The simulator's clock, for the time of each attempt; default the real one. */
+  now?: () => Date;
   log?: Logger;
 }
 
@@ -156,7 +158,7 @@ export class Notifier extends EventEmitter<{ attempt: [Delivery, DeliveryAttempt
 
   async #attempt(delivery: Delivery, attemptIndex: number): Promise<void> {
     if (this.#closed) return;
-    const attempt: DeliveryAttempt = { attempt: attemptIndex + 1, at: new Date(), ok: false };
+    const attempt: DeliveryAttempt = { attempt: attemptIndex + 1, at: this.options.now?.() ?? new Date(), ok: false };
     try {
       const response = await fetch(delivery.url, {
         method: 'POST',

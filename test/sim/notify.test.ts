@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyNotifySign } from '../../src/ums/sign.js';
 import { createMiniOrder, startFixture, type Fixture } from './support/fixture.js';
-import { CREDS, call, independentNotifySign, orderId } from './support/raw.js';
+import { CREDS, beijing, call, independentNotifySign, orderId } from './support/raw.js';
 
 let fx: Fixture | undefined;
 afterEach(async () => {
@@ -49,6 +49,17 @@ describe('a payment notification', () => {
     expect(got!.body).toContain(`srcReserve=${encodeURIComponent(text.srcReserve)}`);
     expect(got!.fields.sign).toBe(independentNotifySign(got!.fields, CREDS.notifyKey));
     expect(verifyNotifySign(got!.fields, [CREDS.notifyKey]).ok).toBe(true);
+  });
+
+  it('keeps the simulator\'s clock: attempts are stamped with it, as is the prepay_id', async () => {
+    // Three minutes behind: inside the allowed skew, and never the real time of an attempt.
+    const at = new Date(Math.floor(Date.now() / 1000) * 1000 - 3 * 60_000);
+    fx = await startFixture({ now: () => at });
+    const { merOrderId, answer } = await createMiniOrder(fx.sim, fx.receiver.url);
+    expect(String((answer.json.miniPayRequest as Record<string, unknown>).package)).toMatch(new RegExp(`^prepay_id=wx${beijing(at).compact}`));
+    fx.sim.pay(merOrderId);
+    const d = await fx.sim.waitForDelivery((x) => x.merOrderId === merOrderId);
+    expect(d.attempts.map((a) => a.at)).toEqual([at]);
   });
 
   it('is signed MD5 when the simulator is configured so', async () => {
