@@ -2,6 +2,7 @@
  * Order creation for every channel (PROTOCOL.md §5.3, §3): the checks each API makes and the
  * answer a mini program, JSAPI page or app needs to start paying.
  */
+import { SHORT_ORDER_ID_MAX } from '../ums/ids.js';
 import * as fake from './fake-ids.js';
 import type { SimEngine } from './engine.js';
 import { MER_NAME } from './messages.js';
@@ -41,10 +42,11 @@ export function createOrder(engine: SimEngine, channel: ChannelSpec, body: JsonO
   const returnUrl = optionalUrl(body, 'returnUrl');
   const orderDesc = optionalText(body, 'orderDesc', 255);
   const attachedData = optionalText(body, 'attachedData', 255);
+  const srcReserve = optionalText(body, 'srcReserve', 255);
 
-  if (merOrderId.length > 27) {
+  if (merOrderId.length > SHORT_ORDER_ID_MAX) {
     // Accepted (sandbox answers show longer ids) but outside what every source agrees on (§5.1).
-    engine.log?.warn({ merOrderId, length: merOrderId.length }, 'ums-sim: merOrderId longer than 27 characters');
+    engine.log?.warn({ merOrderId, length: merOrderId.length }, `ums-sim: merOrderId longer than ${SHORT_ORDER_ID_MAX} characters`);
   }
   const existing = engine.store.get(merOrderId);
   if (existing) {
@@ -55,6 +57,7 @@ export function createOrder(engine: SimEngine, channel: ChannelSpec, body: JsonO
   }
   const order = newOrder(engine, { merOrderId, channel, instMid, totalAmount, now, expiresAt, notifyUrl, returnUrl, orderDesc });
   if (attachedData) order.attachedData = attachedData;
+  if (srcReserve) order.srcReserve = srcReserve;
   // Alipay hands out its trade number at creation (the mini program passes it to my.tradePay).
   if (channel.targetSys.startsWith('Alipay')) order.targetOrderId = fake.targetOrderId(channel.targetSys, now);
   engine.store.add(order);
@@ -96,7 +99,7 @@ function payRequest(channel: ChannelSpec, order: SimOrder, body: JsonObject, cas
     appId,
     timeStamp,
     nonceStr: fake.nonceStr(),
-    package: `prepay_id=${fake.prepayId()}`,
+    package: `prepay_id=${fake.prepayId(order.createdAt)}`,
     signType: 'RSA',
     paySign: fake.fakeSignature(),
   });

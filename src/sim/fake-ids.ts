@@ -45,8 +45,8 @@ export function notifyId(): string {
   return randomUUID();
 }
 
-export function prepayId(): string {
-  return 'wx' + compact(new Date()) + draw(ALNUM, 18);
+export function prepayId(at: Date): string {
+  return 'wx' + compact(at) + draw(ALNUM, 18);
 }
 
 export function nonceStr(): string {

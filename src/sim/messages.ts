@@ -1,6 +1,8 @@
 /**
  * What the simulator says about an order: the fields of a notification (PROTOCOL.md §4.1, vectors
  * NTF-04…07) and of query answers. Values are strings, as on the wire; empty ones are left out.
+ * Free text (orderDesc, attachedData, srcReserve, refundDesc) goes out as UMS sends it: raw, `&`
+ * and `=` included, and signed that way (§4.2), so the gateway meets the real hazard here.
  */
 import { date, dateTime } from './clock.js';
 import type { OrderStatus, RefundRecord, SimOrder } from './types.js';
@@ -9,11 +11,20 @@ export const MER_NAME = '银联商务模拟商户';
 
 type Fields = Record<string, string>;
 
+/**
+ * The entries that carry a value. Unlike lib/objects.ts `definedFields`, an empty string counts as
+ * absent too: UMS leaves empty fields out of what it sends and signs (§4.2).
+ */
+function present<V extends string | number>(entries: Record<string, V | undefined>): Record<string, V> {
+  const out: Record<string, V> = {};
+  for (const [name, value] of Object.entries(entries)) if (value !== undefined && value !== '') out[name] = value;
+  return out;
+}
+
+/** A notification's fields: present values only, as wire strings. */
 function compactFields(entries: Record<string, string | number | undefined>): Fields {
   const out: Fields = {};
-  for (const [name, value] of Object.entries(entries)) {
-    if (value !== undefined && value !== '') out[name] = String(value);
-  }
+  for (const [name, value] of Object.entries(present(entries))) out[name] = String(value);
   return out;
 }
 
@@ -122,15 +133,14 @@ export function notificationFields(order: SimOrder, status: OrderStatus, refund?
   return compactFields({
     msgType: order.channel.msgType,
     ...paymentFacts(order, status),
+    srcReserve: order.srcReserve,
     ...(refund ? refundFacts(refund) : {}),
   });
 }
 
 /** The order part of a `/v1/netpay/query` answer (numbers stay numbers in JSON answers). */
 export function queryFacts(order: SimOrder): Record<string, string | number> {
-  const facts = paymentFacts(order, order.status);
-  const out: Record<string, string | number> = {};
-  for (const [k, v] of Object.entries(facts)) if (v !== undefined && v !== '') out[k] = v;
+  const out = present(paymentFacts(order, order.status));
   if (order.refundedAmount > 0) out.refundAmount = order.refundedAmount;
   out.targetStatus = paid(order.status) ? 'SUCCESS' : 'NOTPAY';
   return out;

@@ -56,6 +56,8 @@ export interface NotifierOptions {
   signType: NotifySignType;
   backoffMs: readonly number[];
   attemptTimeoutMs?: number;
+  /** The simulator's clock, for the time of each attempt; default the real one. */
+  now?: () => Date;
   log?: Logger;
 }
 
@@ -101,8 +103,11 @@ export class Notifier extends EventEmitter<{ attempt: [Delivery, DeliveryAttempt
     return delivery;
   }
 
-  /** Resolves with the first delivery (already settled or settling later) that matches. */
-  waitFor(match: (d: Delivery) => boolean, timeoutMs = 5000): Promise<Delivery> {
+  /**
+   * Resolves with the first delivery (already settled or settling later) that matches. The
+   * default bound is generous: it only decides how long a test that is already failing hangs.
+   */
+  waitFor(match: (d: Delivery) => boolean, timeoutMs = 15_000): Promise<Delivery> {
     const done = this.deliveries.find((d) => d.state !== 'pending' && match(d));
     if (done) return Promise.resolve(done);
     return new Promise((resolve, reject) => {
@@ -153,7 +158,7 @@ export class Notifier extends EventEmitter<{ attempt: [Delivery, DeliveryAttempt
 
   async #attempt(delivery: Delivery, attemptIndex: number): Promise<void> {
     if (this.#closed) return;
-    const attempt: DeliveryAttempt = { attempt: attemptIndex + 1, at: new Date(), ok: false };
+    const attempt: DeliveryAttempt = { attempt: attemptIndex + 1, at: this.options.now?.() ?? new Date(), ok: false };
     try {
       const response = await fetch(delivery.url, {
         method: 'POST',

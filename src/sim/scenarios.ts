@@ -6,7 +6,9 @@
  *   slow        answer after `delayMs`
  *   http-error  answer HTTP `status` (default 503) with a plain body; `apply` (default false) runs
  *               the call first, so the order may exist although the client saw an error
- *   errcode     answer `errCode` (default ORDER_PROCESSING); `apply` (default true) likewise
+ *   errcode     answer `errCode` (default ORDER_PROCESSING), one of the codes after which the
+ *               outcome is unknown (ums/errors.ts, the client's own list); `apply` (default true)
+ *               likewise
  * Notification scenarios (the next notification, optionally only for one `merOrderId`):
  *   duplicate   deliver it twice, the copy after the first has settled (same notifyId)
  *   concurrent  deliver `copies` (default 2) identical copies at the same time
@@ -20,8 +22,7 @@
  *               is refunded)
  */
 import { z } from 'zod';
-
-const AMBIGUOUS = ['ORDER_PROCESSING', 'DUP_ORDER', 'TIMEOUT', 'NET_ERROR', 'INTERNAL_ERROR', 'TXN_DISCARDED', 'INVALID_RESPONSE', 'UNKNOWN_ERROR'] as const;
+import { OUTCOME_UNKNOWN_ERR_CODES } from '../ums/errors.js';
 
 const count = z.number().int().min(1).max(10_000).default(1);
 const path = z.string().startsWith('/').optional();
@@ -30,7 +31,7 @@ const merOrderId = z.string().min(1).optional();
 export const scenarioSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('slow'), delayMs: z.number().int().min(0).max(600_000), count, path }),
   z.object({ kind: z.literal('http-error'), status: z.number().int().min(500).max(599).default(503), count, path, apply: z.boolean().default(false) }),
-  z.object({ kind: z.literal('errcode'), errCode: z.enum(AMBIGUOUS).default('ORDER_PROCESSING'), count, path, apply: z.boolean().default(true) }),
+  z.object({ kind: z.literal('errcode'), errCode: z.enum(OUTCOME_UNKNOWN_ERR_CODES).default('ORDER_PROCESSING'), count, path, apply: z.boolean().default(true) }),
   z.object({ kind: z.literal('duplicate'), merOrderId }),
   z.object({ kind: z.literal('concurrent'), copies: z.number().int().min(2).max(50).default(2), merOrderId }),
   z.object({ kind: z.literal('stale'), merOrderId }),

@@ -70,6 +70,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<UmsSimu
     notifyKey: credentials.notifyKey,
     signType: options.notifySignType ?? 'SHA256',
     backoffMs: options.notifyBackoffMs ?? DEFAULT_NOTIFY_BACKOFF_MS,
+    now,
     ...(options.log ? { log: options.log } : {}),
   });
   const engine = new SimEngine(credentials, new OrderStore(now), notifier, new ScenarioBook(), now, options.notifyUrl, options.log);

@@ -94,6 +94,8 @@ export interface SimOrder {
   returnUrl?: string;
   orderDesc?: string;
   attachedData?: string;
+  /** The create request's srcReserve: answers echo the request's own, notifications this one. */
+  srcReserve?: string;
   seqId: string;
   targetOrderId?: string;
   buyerId?: string;

@@ -1,8 +1,12 @@
 /**
  * Field checks every `/v1/netpay/*` request goes through (PROTOCOL.md §5.1): required fields,
  * requestTimestamp format, the merchant's mid/tid, amounts in fen, and merchant order numbers that
- * start with the source number and are 7..32 letters or digits.
+ * start with the source number. Ids and amounts follow the gateway's own rules (ums/ids.ts,
+ * ums/amounts.ts), the loosest PROTOCOL.md allows, so the simulator never refuses what UMS takes.
+ * Free text is taken as UMS takes it: `&` and `=` included, echoed back unescaped.
  */
+import { AMOUNT_RULE, isAmountFen } from '../ums/amounts.js';
+import { ORDER_ID_RULE, isOrderIdFor } from '../ums/ids.js';
 import { parseDate, parseDateTime } from './clock.js';
 import { SimRejection, badRequest } from './errors.js';
 import type { JsonObject } from './types.js';
@@ -55,26 +59,28 @@ export function checkInstMid(instMid: string, allowed: readonly string[]): void 
   }
 }
 
-/** merOrderId / billNo / refundOrderId: prefix and 7..32 `[0-9A-Za-z]` (INVALID_ORDER otherwise). */
+/**
+ * merOrderId / billNo / refundOrderId: the source prefix UMS insists on, then the gateway's one
+ * order-id rule (ums/ids.ts, 6..64 letters or digits; real UMS accepts 36). INVALID_ORDER otherwise.
+ */
 export function merchantOrderId(body: JsonObject, name: string, merchant: MerchantIds): string {
-  const id = requiredText(body, name, 64);
+  // The length is the id rule's to judge (INVALID_ORDER), not the generic text limit's.
+  const id = requiredText(body, name);
   if (!id.startsWith(merchant.sourceId)) {
     throw new SimRejection('INVALID_ORDER', `无效订单号，订单号必须以${merchant.sourceId}开头 (${name})`);
   }
-  if (!/^[0-9A-Za-z]{7,32}$/.test(id)) {
-    throw new SimRejection('INVALID_ORDER', `${name} must be 7..32 letters or digits`);
+  if (!isOrderIdFor(merchant.sourceId, id)) {
+    throw new SimRejection('INVALID_ORDER', `${name} must be ${ORDER_ID_RULE}, starting with the source number`);
   }
   return id;
 }
 
-/** Integer fen 1..100000000, as a JSON number or a string of digits. */
+/** An amount in fen (ums/amounts.ts), as a JSON number or a string of digits. */
 export function amount(body: JsonObject, name: string): number {
   const value = body[name];
   if (value === undefined || value === null || value === '') throw badRequest(`${name} is required`);
   const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 100_000_000) {
-    throw badRequest(`${name} must be a whole number of fen between 1 and 100000000`);
-  }
+  if (!isAmountFen(n)) throw badRequest(`${name} must be ${AMOUNT_RULE}`);
   return n;
 }
 

@@ -20,6 +20,7 @@
  * ```
  */
 import { Pool, errors as undiciErrors } from 'undici';
+import { errorSummary } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import { Secret, type Config } from '../config.js';
 import { formParamUrl, newNonce, openBodySigHeader, tokenSignature } from './sign.js';
@@ -84,7 +85,10 @@ export interface UmsClientOptions {
   onCall?: (info: UmsCallInfo) => void;
   /** Share a cache between clients to share tokens; by default each client has its own. */
   tokenCache?: TokenCache;
-  /** Clock for timestamps (auth and requestTimestamp). Tests pass a fixed one. */
+  /**
+   * Clock for timestamps (auth and requestTimestamp) and for the lifetimes of the client's own
+   * token cache (not of a `tokenCache` passed in). Tests pass a fixed or fake one.
+   */
   now?: () => Date;
 }
 
@@ -174,7 +178,10 @@ export class UmsClient {
     this.#onCall = options.onCall;
     // Early refreshes run in the background (token.ts); without this line a failing token endpoint
     // would stay silent until the cached token expired. The message is built from safe parts only.
-    this.#tokens = options.tokenCache ?? new TokenCache({ onBackgroundRefresh: (outcome) => this.#reportRefresh(outcome) });
+    // The client's own cache keeps the client's clock, so a test's clock moves token lifetimes too.
+    this.#tokens =
+      options.tokenCache ??
+      new TokenCache({ now: () => this.#now().getTime(), onBackgroundRefresh: (outcome) => this.#reportRefresh(outcome) });
     this.#now = options.now ?? (() => new Date());
     this.#pool = new Pool(url.origin, {
       connections: options.connections ?? DEFAULTS.connections,
@@ -182,6 +189,8 @@ export class UmsClient {
       connectTimeout: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
       headersTimeout: this.#headersTimeout,
       bodyTimeout: this.#bodyTimeout,
+      // undici counts the body bytes and destroys the socket past the bound, declared length or not.
+      maxResponseSize: this.#maxBytes,
     });
   }
 
@@ -350,7 +359,7 @@ export class UmsClient {
     return { accessToken, expiresInSeconds: expiresIn !== undefined && expiresIn > 0 ? expiresIn : 3600 };
   }
 
-  /** One HTTP exchange: send the bytes, read a bounded JSON answer, map failures to UmsErrors. */
+  /** One HTTP exchange: send the bytes, read the answer (bounded by the pool), map failures to UmsErrors. */
   async #post(
     path: string,
     bytes: Buffer,
@@ -374,33 +383,20 @@ export class UmsClient {
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       });
     } catch (error) {
+      // An answer already over the bound in its first bytes can fail the request itself.
+      if (error instanceof undiciErrors.ResponseExceededMaxSizeError) throw tooLarge(ctx, undefined, this.#maxBytes);
       throw transportError(ctx.service, error);
     }
 
     const { statusCode, body } = response;
-    const declared = Number(response.headers['content-length']);
-    if (Number.isFinite(declared) && declared > this.#maxBytes) {
-      body.destroy();
-      throw tooLarge(ctx, statusCode, this.#maxBytes);
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
+    let text: string;
     try {
-      for await (const chunk of body) {
-        const buf = chunk as Buffer;
-        size += buf.length;
-        if (size > this.#maxBytes) {
-          body.destroy();
-          throw tooLarge(ctx, statusCode, this.#maxBytes);
-        }
-        chunks.push(buf);
-      }
+      text = await body.text();
     } catch (error) {
-      if (error instanceof UmsError) throw error;
+      if (error instanceof undiciErrors.ResponseExceededMaxSizeError) throw tooLarge(ctx, statusCode, this.#maxBytes);
       throw transportError(ctx.service, error);
     }
 
-    const text = Buffer.concat(chunks).toString('utf8');
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -431,10 +427,9 @@ export class UmsClient {
   #reportRefresh(outcome: BackgroundRefreshOutcome): void {
     if (outcome.ok || !this.#logger) return;
     const { error } = outcome;
-    const message = error instanceof Error ? error.message : String(error);
     this.#logger.warn(
       // Not under `err`: pino's err serializer would replace the type with 'Object'.
-      { tokenRefreshError: { type: error instanceof Error ? error.name : typeof error, message } },
+      { tokenRefreshError: errorSummary(error) },
       'ums token refresh failed; the cached token is still used until it expires',
     );
   }
@@ -447,8 +442,8 @@ export class UmsClient {
       else {
         // The message is built by errors.ts from safe parts only; the cause (an undici error
         // about a socket) is not logged, as it could echo request headers in future versions.
-        const message = error instanceof Error ? error.message : String(error);
-        this.#logger.warn({ ...line, err: { type: error instanceof Error ? error.name : typeof error, message } }, 'ums call failed');
+        // Not under `err`: pino's err serializer would replace the type with 'Object'.
+        this.#logger.warn({ ...line, callError: errorSummary(error) }, 'ums call failed');
       }
     }
     if (this.#onCall) {
@@ -532,7 +527,7 @@ function checkAnswer(service: string, answer: RawAnswer, successCodes: readonly 
   return { ...answer.json, errCode };
 }
 
-function tooLarge(ctx: { service: string; readOnly: boolean }, status: number, max: number): UmsProtocolError {
+function tooLarge(ctx: { service: string; readOnly: boolean }, status: number | undefined, max: number): UmsProtocolError {
   return new UmsProtocolError(
     `UMS ${ctx.service}: answer larger than ${max} bytes${ctx.readOnly ? '' : ' — outcome unknown: query'}`,
     'too-large',

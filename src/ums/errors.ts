@@ -11,8 +11,12 @@
  * messages are made only from the service name, HTTP status, errCode and UMS's own errMsg text.
  */
 
-/** errCodes after which the request may or may not have been carried out (PROTOCOL.md §5.1). */
-export const AMBIGUOUS_ERR_CODES: ReadonlySet<string> = new Set([
+/**
+ * errCodes after which the request may or may not have been carried out: the rows PROTOCOL.md
+ * §5.1 marks ambiguous or "retry with the same ids, then query". The one list for the client
+ * (`outcomeUnknown`) and the simulator (the codes its `errcode` scenario plays).
+ */
+export const OUTCOME_UNKNOWN_ERR_CODES = [
   'DUP_ORDER',
   'ORDER_PROCESSING',
   'NET_ERROR',
@@ -20,7 +24,12 @@ export const AMBIGUOUS_ERR_CODES: ReadonlySet<string> = new Set([
   'INTERNAL_ERROR',
   'TXN_DISCARDED',
   'INVALID_RESPONSE',
-]);
+] as const;
+
+export type OutcomeUnknownErrCode = (typeof OUTCOME_UNKNOWN_ERR_CODES)[number];
+
+/** `OUTCOME_UNKNOWN_ERR_CODES` as a set, for lookups. */
+export const AMBIGUOUS_ERR_CODES: ReadonlySet<string> = new Set(OUTCOME_UNKNOWN_ERR_CODES);
 
 /** What each known netpay/bills errCode means (PROTOCOL.md §5.1), for messages and operators. */
 export const ERR_CODE_MEANINGS: Readonly<Record<string, string>> = {
@@ -110,8 +119,7 @@ export class UmsProtocolError extends UmsError {
 
 /**
  * UMS answered with an errCode other than success. `outcomeUnknown` for the ambiguous codes of
- * PROTOCOL.md §5.1 (DUP_ORDER, ORDER_PROCESSING, NET_ERROR, TIMEOUT, INTERNAL_ERROR,
- * TXN_DISCARDED, INVALID_RESPONSE): the caller must query.
+ * PROTOCOL.md §5.1 (`OUTCOME_UNKNOWN_ERR_CODES`): the caller must query.
  */
 export class UmsBusinessError extends UmsError {
   override name = 'UmsBusinessError';

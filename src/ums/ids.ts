@@ -14,6 +14,11 @@ import { beijingCompactMillis } from './time.js';
 export const ORDER_ID_PATTERN = /^[0-9A-Za-z]{6,64}$/;
 /** The rule in words, for error messages. */
 export const ORDER_ID_RULE = '6 to 64 letters and digits';
+/**
+ * The longest id every source agrees on ("> 6 and < 28"): what we generate stays within it, and
+ * the simulator warns (never refuses) above it.
+ */
+export const SHORT_ORDER_ID_MAX = 27;
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const SOURCE_ID = /^[0-9A-Za-z]{4}$/;

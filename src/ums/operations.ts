@@ -10,9 +10,13 @@
  * ```
  */
 import type { Config } from '../config.js';
+import { optional } from '../lib/objects.js';
+import { AMOUNT_RULE, isAmountFen } from './amounts.js';
 import type { UmsClient, UmsResponse } from './client.js';
 import { toNumber } from './client.js';
 import { UmsInputError } from './errors.js';
+import { ORDER_ID_RULE, isOrderId } from './ids.js';
+import { SIGN_SAFE_TEXT_RULE, isSignSafeText } from './signed-text.js';
 import { beijingDate, beijingDateTime } from './time.js';
 import type {
   AlipayMiniOrderInput,
@@ -151,7 +155,7 @@ export class UmsOperations {
       subOpenId: input.subOpenId,
       ...(subAppId ? { subAppId } : {}),
     };
-    const answer = await this.#client.call(UMS_SERVICES.wechatMini, VERSION, body);
+    const answer = await this.#call(UMS_SERVICES.wechatMini, VERSION, body);
     const response = netpay(answer);
     return {
       ...this.#created('WECHAT_MINI', input, response),
@@ -162,7 +166,7 @@ export class UmsOperations {
   /** Alipay mini program: POST /v1/netpay/trade/create with the buyer's userId. */
   async createAlipayMini(input: AlipayMiniOrderInput): Promise<CreatedOrder> {
     const body = { ...this.#createFields(input, 'MINIDEFAULT'), userId: input.userId };
-    const answer = await this.#client.call(UMS_SERVICES.alipayMini, VERSION, body);
+    const answer = await this.#call(UMS_SERVICES.alipayMini, VERSION, body);
     const response = netpay(answer);
     // my.tradePay takes the Alipay trade number; some answers also carry a jsPayRequest.
     const payParams = objectField(answer, 'jsPayRequest') ?? (response.targetOrderId ? { tradeNO: response.targetOrderId } : undefined);
@@ -176,7 +180,7 @@ export class UmsOperations {
       tradeType: 'MINI',
       ...(input.userId ? { userId: input.userId } : {}),
     };
-    const answer = await this.#client.call(UMS_SERVICES.unionpayMini, VERSION, body);
+    const answer = await this.#call(UMS_SERVICES.unionpayMini, VERSION, body);
     const response = netpay(answer);
     return {
       ...this.#created('UNIONPAY_MINI', input, response),
@@ -197,7 +201,7 @@ export class UmsOperations {
       ...(input.qrCodeId ? { qrCodeId: input.qrCodeId } : {}),
       ...(input.walletOption ? { walletOption: input.walletOption } : {}),
     };
-    const answer = await this.#client.call(UMS_SERVICES.billsQrCode, VERSION, body);
+    const answer = await this.#call(UMS_SERVICES.billsQrCode, VERSION, body);
     const response = billsQrCode(answer);
     return {
       ...this.#created('QR_CODE', input, response),
@@ -212,6 +216,7 @@ export class UmsOperations {
     const path = H5_PATHS[channel];
     if (!path) throw new UmsInputError(`not an H5 channel: ${JSON.stringify(channel)}`);
     const content = this.#createFields(input, 'H5DEFAULT');
+    checkEchoedText(content);
     const payUrl = this.#client.formParamUrl(path, content);
     return { channel, merOrderId: input.merOrderId, instMid: 'H5DEFAULT', totalAmount: input.totalAmount, payUrl };
   }
@@ -219,7 +224,7 @@ export class UmsOperations {
   /** POST /v1/netpay/query. `instMid` must be the one the order was created with. */
   async query(ref: OrderRef, instMid: InstMid): Promise<QueryResponse> {
     const body = { ...this.#common(instMid), ...this.#ref(ref) };
-    const answer = await this.#client.call(UMS_SERVICES.query, VERSION, body, READ_ONLY);
+    const answer = await this.#call(UMS_SERVICES.query, VERSION, body, READ_ONLY);
     return {
       ...netpay(answer),
       ...amounts(answer, ['buyerPayAmount', 'receiptAmount', 'invoiceAmount', 'couponAmount', 'refundAmount']),
@@ -245,26 +250,26 @@ export class UmsOperations {
       ...(input.targetOrderId ? { targetOrderId: input.targetOrderId } : {}),
       ...input.extra,
     };
-    return refundResponse(await this.#client.call(UMS_SERVICES.refund, VERSION, body));
+    return refundResponse(await this.#call(UMS_SERVICES.refund, VERSION, body));
   }
 
   /** POST /v1/netpay/refund-query with the original merOrderId and the refundOrderId. */
   async refundQuery(input: RefundQueryInput, instMid: InstMid): Promise<RefundQueryResponse> {
     const body = { ...this.#common(instMid), merOrderId: input.merOrderId, refundOrderId: input.refundOrderId };
-    const answer = await this.#client.call(UMS_SERVICES.refundQuery, VERSION, body, READ_ONLY);
+    const answer = await this.#call(UMS_SERVICES.refundQuery, VERSION, body, READ_ONLY);
     return { ...refundResponse(answer), ...strings(answer, ['payTime', 'settleDate']) };
   }
 
   /** POST /v1/netpay/close: closes an unpaid order. */
   async close(ref: OrderRef, instMid: InstMid): Promise<CloseResponse> {
     const body = { ...this.#common(instMid), ...this.#ref(ref) };
-    return netpay(await this.#client.call(UMS_SERVICES.close, VERSION, body));
+    return netpay(await this.#call(UMS_SERVICES.close, VERSION, body));
   }
 
   /** POST /v1/netpay/bills/query (QR_CODE orders). */
   async billsQuery(ref: BillRef): Promise<BillsQueryResponse> {
     const body = { ...this.#common('QRPAYDEFAULT'), billNo: ref.billNo, billDate: ref.billDate };
-    const answer = await this.#client.call(UMS_SERVICES.billsQuery, VERSION, body, READ_ONLY);
+    const answer = await this.#call(UMS_SERVICES.billsQuery, VERSION, body, READ_ONLY);
     return {
       ...netpay(answer),
       ...strings(answer, ['billStatus', 'billNo', 'billDate', 'createTime', 'billQRCode']),
@@ -284,17 +289,23 @@ export class UmsOperations {
       refundAmount: input.refundAmount,
       ...(input.refundDesc ? { refundDesc: input.refundDesc } : {}),
     };
-    const answer = await this.#client.call(UMS_SERVICES.billsRefund, VERSION, body);
+    const answer = await this.#call(UMS_SERVICES.billsRefund, VERSION, body);
     return { ...refundResponse(answer), ...strings(answer, ['billNo', 'billDate', 'billStatus']) };
   }
 
   /** POST /v1/netpay/bills/close-qrcode: retires a QR code. */
   async billsCloseQrCode(qrCodeId: string): Promise<BillsCloseResponse> {
     const body = { ...this.#common('QRPAYDEFAULT'), qrCodeId };
-    return netpay(await this.#client.call(UMS_SERVICES.billsCloseQrCode, VERSION, body));
+    return netpay(await this.#call(UMS_SERVICES.billsCloseQrCode, VERSION, body));
   }
 
   // -------------------------------------------------------------------------------------------
+
+  /** Every UMS call goes through here: echoed free text is checked on the body as sent (extra included). */
+  #call(service: string, version: string, body: Readonly<Record<string, unknown>>, options?: typeof READ_ONLY): Promise<UmsResponse> {
+    checkEchoedText(body);
+    return this.#client.call(service, version, body, options);
+  }
 
   #common(instMid: InstMid): Record<string, unknown> {
     // requestTimestamp is filled in by the client, from its clock.
@@ -343,9 +354,7 @@ export class UmsOperations {
 
   /** UMS refuses an unprefixed id ("订单号必须以XXXX开头"); say so before sending. */
   #checkId(name: string, id: string): void {
-    if (typeof id !== 'string' || !/^[0-9A-Za-z]{6,64}$/.test(id)) {
-      throw new UmsInputError(`${name}: expected 6 to 64 letters or digits`);
-    }
+    if (!isOrderId(id)) throw new UmsInputError(`${name}: expected ${ORDER_ID_RULE}`);
     const prefix = this.merchant.sourceId;
     if (prefix && !id.startsWith(prefix)) {
       throw new UmsInputError(`${name}: must start with the source number ${prefix}`);
@@ -454,13 +463,21 @@ function objectField(source: Readonly<Record<string, unknown>>, name: string): R
   return undefined;
 }
 
-/** `{ [name]: value }` when value is defined, else `{}` (exactOptionalPropertyTypes-friendly). */
-function optional<K extends string, V>(name: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [name]: value }) as { [P in K]?: V };
+function checkAmount(name: string, fen: number): void {
+  if (!isAmountFen(fen)) throw new UmsInputError(`${name}: expected ${AMOUNT_RULE}`);
 }
 
-function checkAmount(name: string, fen: number): void {
-  if (!Number.isSafeInteger(fen) || fen < 1 || fen > 100_000_000) {
-    throw new UmsInputError(`${name}: expected whole fen between 1 and 100000000`);
+/**
+ * Free text UMS echoes back inside signed notifications. UMS joins signed fields with `&` and
+ * escapes nothing, so a raw `&` or `=` in one of these could be re-split into a field UMS never
+ * sent (signed-text.ts).
+ */
+const ECHOED_TEXT_FIELDS = ['orderDesc', 'billDesc', 'refundDesc', 'attachedData', 'srcReserve', 'msgId'] as const;
+
+/** Refuses, before anything is sent, a body whose echoed free text could be re-split. */
+function checkEchoedText(body: Readonly<Record<string, unknown>>): void {
+  for (const name of ECHOED_TEXT_FIELDS) {
+    const value = body[name];
+    if (typeof value === 'string' && !isSignSafeText(value)) throw new UmsInputError(`${name}: ${SIGN_SAFE_TEXT_RULE}`);
   }
 }

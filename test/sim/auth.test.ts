@@ -139,11 +139,26 @@ describe('request checks of §5.1', () => {
       instMid: 'MINIDEFAULT', tradeType: 'MINI', subAppId: 'wx1', subOpenId: 'o1', merOrderId: orderId(), totalAmount: 100, ...extra,
     });
 
-  it('refuses a merOrderId without the source prefix or of the wrong length', async () => {
+  it('refuses a merOrderId without the source prefix, outside 6..64 characters, or not alphanumeric', async () => {
     expect((await mini({ merOrderId: '9999' + beijing().compact })).json).toMatchObject({ errCode: 'INVALID_ORDER' });
-    expect((await mini({ merOrderId: CREDS.sourceId + '12' })).json.errCode).toBe('INVALID_ORDER');
-    expect((await mini({ merOrderId: CREDS.sourceId + 'x'.repeat(29) })).json.errCode).toBe('INVALID_ORDER');
+    expect((await mini({ merOrderId: CREDS.sourceId + '1' })).json.errCode).toBe('INVALID_ORDER');
+    expect((await mini({ merOrderId: CREDS.sourceId + 'x'.repeat(61) })).json.errCode).toBe('INVALID_ORDER');
     expect((await mini({ merOrderId: CREDS.sourceId + '2024_06_18' })).json.errCode).toBe('INVALID_ORDER');
+  });
+
+  it('accepts the ids real UMS accepts: 6 characters, and the 29- and 36-character ids of sandbox answers, up to 64 (PROTOCOL.md §5.1)', async () => {
+    const stamp = beijing().compact + String(Date.now() % 1000).padStart(3, '0');
+    for (const merOrderId of [CREDS.sourceId + 'Ab', CREDS.sourceId + stamp + 'AbCdEfGh', CREDS.sourceId + stamp + 'AbCdEfGhIjKlMnO', (CREDS.sourceId + stamp).padEnd(64, 'z')]) {
+      const answer = await mini({ merOrderId });
+      expect(answer.json, merOrderId).toMatchObject({ errCode: 'SUCCESS', merOrderId });
+    }
+    const paid = CREDS.sourceId + stamp + 'RefundSource1234';
+    expect((await mini({ merOrderId: paid })).json.errCode).toBe('SUCCESS');
+    fx.sim.pay(paid, { notify: false });
+    const refundOrderId = CREDS.sourceId + stamp + 'RefundOrder12345';
+    expect(refundOrderId).toHaveLength(37);
+    const refund = await call(fx.sim.url, '/v1/netpay/refund', { instMid: 'MINIDEFAULT', merOrderId: paid, refundOrderId, refundAmount: 1 });
+    expect(refund.json).toMatchObject({ errCode: 'SUCCESS', refundOrderId });
   });
 
   it('refuses the wrong instMid for the API, missing fields, bad amounts and times', async () => {

@@ -10,6 +10,7 @@ import { UmsOperations, instMidFor } from '../../src/ums/operations.js';
 import { verifyNotifySign } from '../../src/ums/sign.js';
 import { startFixture, type Fixture } from './support/fixture.js';
 import { CREDS, beijing, independentNotifySign, orderId } from './support/raw.js';
+import { PROTOCOL_OUTCOME_UNKNOWN_ERR_CODES } from '../ums/protocol.js';
 
 let fx: Fixture;
 beforeAll(async () => {
@@ -96,7 +97,7 @@ describe.each(['body-sig', 'token'] as const)('UmsClient in %s mode', (authMode)
 
   it.each(['H5_WECHAT', 'H5_ALIPAY', 'H5_UNIONPAY'] as const)('builds a %s pay URL the simulator accepts (302 to its cashier)', async (channel) => {
     const merOrderId = orderId();
-    const created = await ops.createOrder(channel, { merOrderId, totalAmount: 990, orderDesc: 'A&B=C 咖啡券', returnUrl: 'https://merchant.example.com/done?o=1&x=2' });
+    const created = await ops.createOrder(channel, { merOrderId, totalAmount: 990, orderDesc: 'A+B/C?%# 咖啡券', returnUrl: 'https://merchant.example.com/done?o=1&x=2' });
     const res = await fetch(created.payUrl!, { redirect: 'manual' });
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe(`${fx.sim.url}/_sim/cashier/${merOrderId}`);
@@ -119,6 +120,15 @@ describe.each(['body-sig', 'token'] as const)('UmsClient in %s mode', (authMode)
     const failed = await ops.query({ merOrderId }, 'MINIDEFAULT').catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(UmsTransportError);
     expect(failed).toMatchObject({ httpStatus: 502 });
+  });
+
+  it('agrees with the simulator on every errCode after which the outcome is unknown (PROTOCOL.md §5.1)', async () => {
+    for (const errCode of PROTOCOL_OUTCOME_UNKNOWN_ERR_CODES) {
+      fx.sim.scenario({ kind: 'errcode', errCode, apply: false, path: '/v1/netpay/close' });
+      const err = await ops.close({ merOrderId: orderId() }, 'MINIDEFAULT').catch((e: unknown) => e);
+      expect(err, errCode).toBeInstanceOf(UmsBusinessError);
+      expect(err, errCode).toMatchObject({ errCode, outcomeUnknown: true });
+    }
   });
 
   it('is refused with UmsAuthError when its appKey is wrong', async () => {

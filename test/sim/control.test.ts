@@ -39,7 +39,8 @@ describe('POST /_sim/orders/{merOrderId}/pay', () => {
     const res = await pay(merOrderId, { outcome: 'TRADE_CLOSED', notify: false });
     expect((res.json.order as Record<string, unknown>).status).toBe('TRADE_CLOSED');
     expect(res.json.deliveries).toEqual([]);
-    await new Promise((r) => setTimeout(r, 50));
+    // Every notification is a delivery from the moment it is decided: none for this order.
+    expect(fx.sim.deliveries.filter((d) => d.merOrderId === merOrderId)).toHaveLength(0);
     expect(fx.receiver.received).toHaveLength(before);
     const q = await call(fx.sim.url, '/v1/netpay/query', { instMid: 'MINIDEFAULT', merOrderId });
     expect(q.json.status).toBe('TRADE_CLOSED');

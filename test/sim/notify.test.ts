@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyNotifySign } from '../../src/ums/sign.js';
 import { createMiniOrder, startFixture, type Fixture } from './support/fixture.js';
-import { CREDS, call, independentNotifySign, orderId } from './support/raw.js';
+import { CREDS, beijing, call, independentNotifySign, orderId } from './support/raw.js';
 
 let fx: Fixture | undefined;
 afterEach(async () => {
@@ -35,6 +35,31 @@ describe('a payment notification', () => {
     expect(f.sign).toBe(independentNotifySign(f, CREDS.notifyKey));
     // Never the appKey.
     expect(verifyNotifySign(f, [CREDS.appKey]).ok).toBe(false);
+  });
+
+  it('echoes free text as UMS does: raw & and = in orderDesc, attachedData and srcReserve, signed over the unescaped join', async () => {
+    fx = await startFixture();
+    const text = { orderDesc: '咖啡&status=TRADE_SUCCESS', attachedData: 'a=1&b=2', srcReserve: 'k=v&totalAmount=1' };
+    const { merOrderId } = await createMiniOrder(fx.sim, fx.receiver.url, text);
+    fx.sim.pay(merOrderId);
+    const [got] = await fx.receiver.waitFor(1);
+    expect(got!.fields).toMatchObject({ ...text, status: 'TRADE_SUCCESS', totalAmount: '1250' });
+    // The form body escapes them; the signed string does not (§4.2), which is the hazard the
+    // gateway must meet: the join, re-split on '&', shows fields nobody sent.
+    expect(got!.body).toContain(`srcReserve=${encodeURIComponent(text.srcReserve)}`);
+    expect(got!.fields.sign).toBe(independentNotifySign(got!.fields, CREDS.notifyKey));
+    expect(verifyNotifySign(got!.fields, [CREDS.notifyKey]).ok).toBe(true);
+  });
+
+  it('keeps the simulator\'s clock: attempts are stamped with it, as is the prepay_id', async () => {
+    // Three minutes behind: inside the allowed skew, and never the real time of an attempt.
+    const at = new Date(Math.floor(Date.now() / 1000) * 1000 - 3 * 60_000);
+    fx = await startFixture({ now: () => at });
+    const { merOrderId, answer } = await createMiniOrder(fx.sim, fx.receiver.url);
+    expect(String((answer.json.miniPayRequest as Record<string, unknown>).package)).toMatch(new RegExp(`^prepay_id=wx${beijing(at).compact}`));
+    fx.sim.pay(merOrderId);
+    const d = await fx.sim.waitForDelivery((x) => x.merOrderId === merOrderId);
+    expect(d.attempts.map((a) => a.at)).toEqual([at]);
   });
 
   it('is signed MD5 when the simulator is configured so', async () => {
@@ -89,9 +114,9 @@ describe('a payment notification', () => {
     fx = await startFixture();
     const { merOrderId } = await createMiniOrder(fx.sim, fx.receiver.url);
     expect(fx.sim.pay(merOrderId, { notify: false }).status).toBe('TRADE_SUCCESS');
-    await new Promise((r) => setTimeout(r, 50));
-    expect(fx.receiver.received).toHaveLength(0);
+    // Every notification is a delivery from the moment it is decided: none means none will come.
     expect(fx.sim.deliveries).toHaveLength(0);
+    expect(fx.receiver.received).toHaveLength(0);
   });
 
   it('says TRADE_CLOSED when the payment fails, without payment fields', async () => {
@@ -130,8 +155,11 @@ describe('refund notifications', () => {
     await call(fx.sim.url, '/v1/netpay/refund', { instMid: 'MINIDEFAULT', merOrderId, refundOrderId: r2, refundAmount: 300 });
     // Repeating a refund (idempotent) notifies nothing new.
     await call(fx.sim.url, '/v1/netpay/refund', { instMid: 'MINIDEFAULT', merOrderId, refundOrderId: r2, refundAmount: 300 });
+    // Every notification is a delivery from the moment it is decided: three, and no more to come.
+    expect(fx.sim.deliveries.map((d) => d.status)).toEqual(['TRADE_SUCCESS', 'TRADE_REFUND', 'TRADE_REFUND']);
     const all = await fx.receiver.waitFor(3);
-    await new Promise((r) => setTimeout(r, 50));
+    const { sim } = fx;
+    await Promise.all(sim.deliveries.map((d) => sim.waitForDelivery((x) => x === d)));
     expect(fx.receiver.received).toHaveLength(3);
     const refunds = all.slice(1).map((r) => r.fields).sort((a, b) => Number(a.refundAmount) - Number(b.refundAmount));
     expect(refunds[0]).toMatchObject({ status: 'TRADE_REFUND', refundOrderId: r1, refundAmount: '200', refundDesc: '部分退款：缺货', totalAmount: '1250', refundStatus: 'SUCCESS' });

@@ -35,6 +35,8 @@ export interface PeerReply {
   headers?: Record<string, string>;
   /** Wait this long before sending anything (headers timeout). */
   delayHeadersMs?: number;
+  /** Send nothing until this settles: a test's own event instead of a guessed delay. */
+  hold?: Promise<unknown>;
   /** Send headers and the first half of the body, then wait this long (body timeout). */
   stallBodyMs?: number;
   /** Stream this many bytes of JSON-ish filler without a content-length (size bound). */
@@ -186,6 +188,7 @@ export async function startUmsPeer(options: PeerOptions): Promise<UmsPeer> {
   async function send(res: ServerResponse, reply: PeerReply): Promise<void> {
     res.on('error', () => {});
     if (reply.delayHeadersMs) await wait(reply.delayHeadersMs);
+    if (reply.hold) await reply.hold.catch(() => undefined);
     if (res.destroyed) return;
     const status = reply.status ?? 200;
     if (reply.streamBytes !== undefined) {

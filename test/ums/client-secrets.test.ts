@@ -11,6 +11,9 @@ import { UmsClient, type UmsClientOptions } from '../../src/ums/client.js';
 import { UmsOperations } from '../../src/ums/operations.js';
 import { startUmsPeer, type UmsPeer } from '../support/ums-peer.js';
 
+/** Longer than any test: the peer's timer is cleared by close(), so nobody waits for it. */
+const NEVER_MS = 600_000;
+
 const APP_ID = 'f00dfeedf00dfeedf00dfeedf00dfeed';
 const APP_KEY = 'SuperSecretAppKey_DoNotLeak_42';
 
@@ -74,7 +77,7 @@ describe('no secret in logs or errors', () => {
       }
     };
     peer.on('/v1/netpay/refund', () => ({ json: { errCode: 'DUP_ORDER', errMsg: '重复' } }));
-    peer.on('/v1/netpay/close', () => ({ delayHeadersMs: 1_500, json: {} }));
+    peer.on('/v1/netpay/close', () => ({ delayHeadersMs: NEVER_MS, json: {} }));
     peer.on('/v1/netpay/bills/query', () => ({ status: 502, text: 'bad gateway' }));
 
     const bodySig = client({ headersTimeoutMs: 150 });
@@ -104,6 +107,9 @@ describe('no secret in logs or errors', () => {
     ]);
     expect(lines).toHaveLength(9);
     expect(peer.issuedTokens.length).toBeGreaterThanOrEqual(3);
+    // A failed call's line names the error's class (pino's err serializer would say 'Object').
+    const failed = lines.map((l) => JSON.parse(l) as { msg: string; callError?: { type: string; message: string } }).filter((l) => l.msg === 'ums call failed');
+    expect(failed.map((l) => l.callError?.type).sort()).toEqual(errors.map((e) => (e as Error).name).sort());
 
     const secrets = [APP_KEY, ...peer.issuedTokens];
     for (const req of [...peer.requests, ...peer.tokenRequests]) {

@@ -117,7 +117,10 @@ describe('token endpoint down inside the refresh margin', () => {
   it('a slow token endpoint does not hold calls up', async () => {
     const c = client();
     await c.call('netpay/query', 'v1', {});
-    peer.tokenReply = { delayHeadersMs: 1_000, json: { errCode: '9999', errInfo: '系统繁忙' } };
+    // The token endpoint answers only once the test lets it: the business call must not wait.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    peer.tokenReply = { hold: released, json: { errCode: '9999', errInfo: '系统繁忙' } };
     now += 56 * MINUTE;
     const refresh = nextRefresh();
     expect((await c.call('netpay/refund', 'v1', {})).errCode).toBe('SUCCESS');
@@ -125,15 +128,15 @@ describe('token endpoint down inside the refresh margin', () => {
     // The call was answered while the token request was still waiting for its answer.
     expect(refreshOutcomes).toHaveLength(0);
     expect(peer.tokenRequests).toHaveLength(2);
+    release();
     const outcome = await refresh;
     expect(outcome.ok).toBe(false);
     expect((outcome as { error: unknown }).error).toBeInstanceOf(UmsAuthError);
   });
 
   it('a failing background refresh is logged as a warning, without the token or the appKey', async () => {
-    // The client's own cache (real clock): tokens living 2 s are refreshed after 1 s.
-    await peer.close();
-    peer = await startUmsPeer({ appId: APP_ID, appKey: APP_KEY, tokenTtlSeconds: 2 });
+    // The client's own cache, on the client's clock: past 56 minutes, the hour-long token is
+    // refreshed in the background.
     const lines: string[] = [];
     const logger = createLogger(
       'info',
@@ -144,11 +147,13 @@ describe('token endpoint down inside the refresh margin', () => {
         },
       }),
     );
-    const c = new UmsClient({ baseUrl: peer.baseUrl, appId: APP_ID, appKey: APP_KEY, authMode: 'token', logger });
+    const start = Date.now();
+    let skew = 0;
+    const c = new UmsClient({ baseUrl: peer.baseUrl, appId: APP_ID, appKey: APP_KEY, authMode: 'token', logger, now: () => new Date(start + skew) });
     clients.push(c);
     await c.call('netpay/query', 'v1', {});
     peer.tokenReply = TOKEN_DOWN;
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    skew = 56 * MINUTE;
     expect((await c.call('netpay/query', 'v1', {})).errCode).toBe('SUCCESS');
     await expect.poll(() => lines.some((l) => l.includes('ums token refresh failed'))).toBe(true);
     const warning = lines.find((l) => l.includes('ums token refresh failed'))!;

@@ -129,7 +129,8 @@ describe('create, per channel', () => {
       const created = await ops.createOrder(channel, {
         merOrderId: ORDER,
         totalAmount: 990,
-        orderDesc: '会员 年卡 + 礼包/A=1',
+        // Every character URL encoding must carry ('&' and '=' are refused in echoed text).
+        orderDesc: '会员 年卡 + 礼包/A?1%#',
         returnUrl: 'https://shop.example/done?x=1&y=2',
       });
       expect(peer.requests).toHaveLength(0);
@@ -144,7 +145,8 @@ describe('create, per channel', () => {
         instMid: 'H5DEFAULT',
         merOrderId: ORDER,
         totalAmount: 990,
-        orderDesc: '会员 年卡 + 礼包/A=1',
+        // Every character URL encoding must carry ('&' and '=' are refused in echoed text).
+        orderDesc: '会员 年卡 + 礼包/A?1%#',
         returnUrl: 'https://shop.example/done?x=1&y=2',
         notifyUrl: MERCHANT.notifyUrl,
         requestTimestamp: expect.stringMatching(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/),
@@ -171,6 +173,67 @@ describe('create, per channel', () => {
     const error = await ops.createOrder('WECHAT_MINI', { merOrderId: ORDER, totalAmount: 1, subOpenId: 'o' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UmsBusinessError);
     expect((error as UmsBusinessError).outcomeUnknown).toBe(true);
+  });
+});
+
+describe('what UMS echoes back signed, and what it takes as ids and amounts', () => {
+  // UMS joins signed fields with '&' unescaped: a raw '&' or '=' in text it echoes back could be
+  // re-split into a field it never sent (PROTOCOL.md §4.2).
+  const hostile = ['a&status=TRADE_SUCCESS', 'A=1', '&'];
+
+  it('refuses a raw & or = in orderDesc, attachedData, srcReserve, msgId and billDesc, on every create, before sending', async () => {
+    for (const text of hostile) {
+      for (const field of ['orderDesc', 'attachedData', 'srcReserve', 'msgId'] as const) {
+        for (const channel of ['WECHAT_MINI', 'QR_CODE', 'H5_ALIPAY'] as const) {
+          if (channel === 'QR_CODE' && field === 'orderDesc') continue; // sent as billDesc, below
+          const input = { merOrderId: ORDER, totalAmount: 1, subOpenId: 'o1', [field]: text };
+          const error = await ops.createOrder(channel, input).catch((e: unknown) => e);
+          expect(error, `${channel} ${field}`).toBeInstanceOf(UmsInputError);
+          expect((error as Error).message).toContain(field);
+        }
+      }
+      await expect(ops.createOrder('QR_CODE', { merOrderId: ORDER, totalAmount: 1, billDesc: text })).rejects.toThrow(/billDesc/);
+      await expect(ops.createOrder('QR_CODE', { merOrderId: ORDER, totalAmount: 1, orderDesc: text })).rejects.toThrow(/billDesc/);
+      // Through `extra` too: the check reads the body as it would be sent.
+      await expect(ops.createOrder('UNIONPAY_MINI', { merOrderId: ORDER, totalAmount: 1, extra: { attachedData: text } })).rejects.toBeInstanceOf(UmsInputError);
+    }
+    expect(peer.requests).toHaveLength(0);
+  });
+
+  it('refuses a raw & or = in refundDesc (netpay and bills refunds) before sending', async () => {
+    for (const text of hostile) {
+      await expect(ops.refund({ merOrderId: ORDER, refundOrderId: '3194R0000000001', refundAmount: 1, refundDesc: text }, 'MINIDEFAULT')).rejects.toThrow(/refundDesc/);
+      await expect(ops.billsRefund({ billNo: ORDER, billDate: '2024-06-18', refundOrderId: '3194R0000000001', refundAmount: 1, refundDesc: text })).rejects.toThrow(/refundDesc/);
+    }
+    expect(peer.requests).toHaveLength(0);
+  });
+
+  it('sends free text without & or = as it is, punctuation and all', async () => {
+    const text = '退款：缺货 (1/2) 50% + 运费?#';
+    await ops.refund({ merOrderId: ORDER, refundOrderId: '3194R0000000001', refundAmount: 1, refundDesc: text }, 'MINIDEFAULT');
+    expect(only('/v1/netpay/refund')).toMatchObject({ refundDesc: text });
+  });
+
+  it('refuses amounts that are not whole fen from 1 to 100000000, on creates and refunds', async () => {
+    for (const fen of [0, -1, 1.5, 0.01, 100_000_001, Number.NaN]) {
+      await expect(ops.createOrder('WECHAT_MINI', { merOrderId: ORDER, totalAmount: fen, subOpenId: 'o1' })).rejects.toBeInstanceOf(UmsInputError);
+      await expect(ops.refund({ merOrderId: ORDER, refundOrderId: '3194R0000000001', refundAmount: fen }, 'MINIDEFAULT')).rejects.toBeInstanceOf(UmsInputError);
+      await expect(ops.billsRefund({ billNo: ORDER, billDate: '2024-06-18', refundOrderId: '3194R0000000001', refundAmount: fen })).rejects.toBeInstanceOf(UmsInputError);
+    }
+    expect(peer.requests).toHaveLength(0);
+  });
+
+  it('takes ids of 6 to 64 letters and digits, the 36 characters of real UMS ids included', async () => {
+    const id36 = '3194' + '20240618103015123' + 'AbCdEfGhIjKlMnO';
+    expect(id36).toHaveLength(36);
+    await ops.createOrder('UNIONPAY_MINI', { merOrderId: id36, totalAmount: 1 });
+    await ops.refund({ merOrderId: id36, refundOrderId: '3194R1', refundAmount: 1 }, 'MINIDEFAULT');
+    await ops.refund({ merOrderId: id36, refundOrderId: '3194'.padEnd(64, 'R'), refundAmount: 1 }, 'MINIDEFAULT');
+    expect(peer.requests).toHaveLength(3);
+    for (const bad of ['3194R', '3194'.padEnd(65, 'R'), '3194-0001']) {
+      await expect(ops.refund({ merOrderId: id36, refundOrderId: bad, refundAmount: 1 }, 'MINIDEFAULT')).rejects.toThrow(/6 to 64 letters and digits/);
+    }
+    expect(peer.requests).toHaveLength(3);
   });
 });
 

@@ -15,8 +15,11 @@ export interface Received {
 export interface Receiver {
   url: string;
   received: Received[];
-  /** What to answer to the n-th request (0-based); default 200 SUCCESS. */
-  answer: (n: number, r: Received) => { status?: number; body: string; delayMs?: number };
+  /**
+   * What to answer to the n-th request (0-based); default 200 SUCCESS. `after`: hold the answer
+   * until that promise settles (a test's own event rather than a guessed delay).
+   */
+  answer: (n: number, r: Received) => { status?: number; body: string; delayMs?: number; after?: Promise<unknown> };
   waitFor(count: number, timeoutMs?: number): Promise<Received[]>;
   close(): Promise<void>;
 }
@@ -29,7 +32,8 @@ export async function startReceiver(): Promise<Receiver> {
     url: '',
     received,
     answer: () => ({ body: 'SUCCESS' }),
-    waitFor(count, timeoutMs = 5000) {
+    // Generous: it only decides how long a test that is already failing hangs.
+    waitFor(count, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           if (received.length >= count) {
@@ -69,7 +73,9 @@ export async function startReceiver(): Promise<Receiver> {
         res.writeHead(a.status ?? 200, { 'content-type': 'text/plain' });
         res.end(a.body);
       };
-      if (a.delayMs) {
+      if (a.after) {
+        void a.after.then(send, send);
+      } else if (a.delayMs) {
         const t = setTimeout(() => {
           timers.delete(t);
           send();
