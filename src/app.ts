@@ -100,6 +100,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       syncAfterMs: config.paymentSyncAfterMs,
       log: log.child({ room: 'payments' }),
       idempotency,
+      bus,
       ...(simulatorMode && simulator ? { simulator } : {}),
     });
 

@@ -3,13 +3,16 @@
  * a fresh Postgres database), the UMS simulator over HTTP, the real signed client and typed
  * operations, the notify endpoint the simulator posts to, and the payment commands.
  */
+import { randomUUID } from 'node:crypto';
 import { eq, asc } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { DEMO } from '../../src/config.js';
 import { paymentEvents, payments, refunds } from '../../src/db/schema.js';
+import { PostgresBus } from '../../src/events/bus.js';
 import { notifyRoute } from '../../src/http/notify.js';
 import { buildServer } from '../../src/http/server.js';
+import type { CommandOptions } from '../../src/payments/commands-api.js';
 import { PaymentService, type PaymentServiceOptions } from '../../src/payments/commands.js';
 import { startSimulator, type UmsSimulator } from '../../src/sim/simulator.js';
 import { UmsClient } from '../../src/ums/client.js';
@@ -25,6 +28,8 @@ export interface Slice {
   ops: UmsOperations;
   service: PaymentService;
   gateway: FastifyInstance;
+  /** The event bus over the slice's database: every committed change of a payment. */
+  bus: PostgresBus;
   notifyUrl: string;
   payment(merOrderId: string): Promise<typeof payments.$inferSelect>;
   events(merOrderId: string): Promise<(typeof paymentEvents.$inferSelect)[]>;
@@ -68,6 +73,7 @@ export async function startSlice(database: TestDatabase, options: SliceOptions =
     bodyTimeoutMs: 2_000,
   });
   const ops = new UmsOperations(client, { mid: DEMO.mid, tid: DEMO.tid, sourceId: DEMO.sourceId, notifyUrl });
+  const bus = await PostgresBus.start({ db: database.db, listener: database, log: silent });
   const service = new PaymentService({
     db: database.db,
     ums: ops,
@@ -76,6 +82,7 @@ export async function startSlice(database: TestDatabase, options: SliceOptions =
     syncAfterMs: options.syncAfterMs ?? 60_000,
     log,
     simulator: sim,
+    bus,
     simulateWaitMs: 3_000,
     ...options.service,
   });
@@ -87,6 +94,7 @@ export async function startSlice(database: TestDatabase, options: SliceOptions =
     ops,
     service,
     gateway,
+    bus,
     notifyUrl,
     async payment(merOrderId) {
       const [row] = await database.db.select().from(payments).where(eq(payments.merOrderId, merOrderId));
@@ -104,6 +112,7 @@ export async function startSlice(database: TestDatabase, options: SliceOptions =
       await sim.close();
       await client.close();
       await gateway.close();
+      await bus.close();
     },
   };
 }
@@ -118,5 +127,8 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** A fresh Idempotency-Key: what a refund without its own refundOrderId must carry. */
+export const once = (): CommandOptions => ({ idempotencyKey: randomUUID() });
 
 export const WECHAT = { channel: 'WECHAT_MINI', subOpenId: 'oQx9a5bC7dE1fG3hJ5kL7mN9pQr' } as const;

@@ -16,7 +16,7 @@ import { UmsClient } from '../../src/ums/client.js';
 import { describeEachDatabase, describePostgres, pgliteDatabase, postgresDatabase, type TestDatabase } from '../support/db.js';
 import { startUmsPeer, type PeerReply, type PeerRequest, type UmsPeer } from '../support/ums-peer.js';
 import { paymentServiceFor } from '../payments/peer-service.js';
-import { WECHAT, eventually, silent, startSlice, type Slice } from './harness.js';
+import { WECHAT, eventually, once, silent, startSlice, type Slice } from './harness.js';
 
 const AFTER_MS = 200;
 
@@ -134,7 +134,7 @@ describeEachDatabase('sync scheduler', (kind) => {
     s.sim.scenario({ kind: 'errcode', errCode: 'ORDER_PROCESSING', apply: true, path: '/v1/netpay/refund' });
     // The simulator's TRADE_REFUND notification is held back: only refund-query can tell.
     s.sim.scenario({ kind: 'delay', delayMs: 60_000, merOrderId: payment.merOrderId });
-    const refund = await s.service.refund({ merOrderId: payment.merOrderId, refundAmount: 400 }, {});
+    const refund = await s.service.refund({ merOrderId: payment.merOrderId, refundAmount: 400 }, once());
     expect(refund.status).toBe('UNKNOWN');
     expect(s.sim.order(payment.merOrderId)?.refundedAmount).toBe(400);
     expect((await s.payment(payment.merOrderId)).refundedAmount).toBe(0);
@@ -210,11 +210,11 @@ describe('a refund that first answers PROCESSING', () => {
   it('stays pending (never failed) while UMS says PROCESSING, and ends SUCCESS through refund-query', async () => {
     const { payment } = await service.create({ ...WECHAT, totalAmount: 500 }, {});
     expect((await service.sync(payment.merOrderId)).status).toBe('TRADE_SUCCESS');
-    const refund = await service.refund({ merOrderId: payment.merOrderId, refundAmount: 200 }, {});
+    const refund = await service.refund({ merOrderId: payment.merOrderId, refundAmount: 200 }, once());
     expect(refund.status).toBe('PROCESSING');
 
     // A second refund may not spend money that the pending one holds.
-    await expect(service.refund({ merOrderId: payment.merOrderId, refundAmount: 301 }, {})).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(service.refund({ merOrderId: payment.merOrderId, refundAmount: 301 }, once())).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
 
     const scheduler = startSyncScheduler({ db: database.db, commands: service, config: { afterMs: AFTER_MS, intervalMs: 50, autoStart: false }, log: silent });
     try {
@@ -264,7 +264,7 @@ describe('a refund that first answers PROCESSING', () => {
     const { payment } = await service.create({ ...WECHAT, totalAmount: 500 }, {});
     await service.sync(payment.merOrderId);
     refundReply = (req) => ({ ...refundAnswer(req, 'SUCCESS'), delayHeadersMs: 1_000 });
-    const refund = await service.refund({ merOrderId: payment.merOrderId, refundAmount: 100 }, {});
+    const refund = await service.refund({ merOrderId: payment.merOrderId, refundAmount: 100 }, once());
     expect(refund.status).toBe('UNKNOWN');
 
     refundQueryAnswer = { errCode: 'NO_ORDER' };
