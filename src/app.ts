@@ -91,7 +91,9 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     const bus = await PostgresBus.start({ db, listener: database, log: log.child({ room: 'bus' }) });
     closers.push({ name: 'bus', close: () => bus.close() });
 
-    const idempotency = new Idempotency(db);
+    // Listening, so a retry that reaches this instance while another one holds its key is woken.
+    const idempotency = new Idempotency(db, { listen: database });
+    closers.push({ name: 'idempotency', close: () => idempotency.close() });
     const commands = createPaymentCommands({
       db,
       ums,
