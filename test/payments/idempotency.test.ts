@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
-import type { Database } from '../../src/db/database.js';
 import { PaymentError } from '../../src/payments/errors.js';
 import { Idempotency, hashRequest, idempotentOrderId, type Attempt } from '../../src/payments/idempotency.js';
 import { isOrderIdFor } from '../../src/ums/ids.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
+import { countingDb } from '../sync/harness.js';
 
 describeEachDatabase('Idempotency-Key', (kind) => {
   let database: TestDatabase;
@@ -64,7 +64,7 @@ describeEachDatabase('Idempotency-Key', (kind) => {
 
   it('wakes a request waiting on a key held by another instance when that one answers, without re-reading on a timer', async () => {
     const holder = new Idempotency(database.db);
-    const counted = countingClaims(database.db);
+    const counted = countingDb(database.db);
     // Another instance: its own Idempotency, hearing the holder only through LISTEN/NOTIFY.
     const waiter = new Idempotency(counted.db, { listen: database, waitMs: 20_000 });
     const key = freshKey();
@@ -88,7 +88,7 @@ describeEachDatabase('Idempotency-Key', (kind) => {
     expect(await second).toBe('the answer');
     expect(ran).toBe(false);
     expect(Date.now() - waitedAt).toBeLessThan(5_000);
-    expect(counted.claims()).toBeLessThanOrEqual(3);
+    expect(counted.calls('insert')).toBeLessThanOrEqual(3);
     await waiter.close();
   });
 
@@ -182,15 +182,3 @@ describeEachDatabase('Idempotency-Key', (kind) => {
   });
 });
 
-/** `db` with a count of the claims (INSERTs into idempotency_keys) made through it. */
-function countingClaims(db: Database): { db: Database; claims: () => number } {
-  let claims = 0;
-  const proxy = new Proxy(db, {
-    get(target, name, receiver) {
-      const value: unknown = Reflect.get(target, name, receiver);
-      if (name === 'insert') claims++;
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  return { db: proxy, claims: () => claims };
-}

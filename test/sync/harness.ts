@@ -8,6 +8,7 @@ import { eq, asc } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { DEMO } from '../../src/config.js';
+import type { Database } from '../../src/db/database.js';
 import { paymentEvents, payments, refunds } from '../../src/db/schema.js';
 import { PostgresBus } from '../../src/events/bus.js';
 import { notifyRoute } from '../../src/http/notify.js';
@@ -132,3 +133,19 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
 export const once = (): CommandOptions => ({ idempotencyKey: randomUUID() });
 
 export const WECHAT = { channel: 'WECHAT_MINI', subOpenId: 'oQx9a5bC7dE1fG3hJ5kL7mN9pQr' } as const;
+
+/**
+ * `db` with a count of the query builders started through it (`select`, `insert`…): shows
+ * whether a wait re-reads the database on a timer or waits for an event.
+ */
+export function countingDb(db: Database): { db: Database; calls: (method: string) => number } {
+  const counts = new Map<string, number>();
+  const proxy = new Proxy(db, {
+    get(target, name, receiver) {
+      const value: unknown = Reflect.get(target, name, receiver);
+      if (typeof name === 'string') counts.set(name, (counts.get(name) ?? 0) + 1);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { db: proxy, calls: (method) => counts.get(method) ?? 0 };
+}
