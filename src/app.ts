@@ -15,7 +15,7 @@ import { createGraphQL } from './graphql/plugin.js';
 import { buildServer } from './http/server.js';
 import { notifyRoute } from './http/notify.js';
 import { createLogger, type Logger } from './log.js';
-import { createMetrics, metricsPlugin, observeNotification, observeUmsCall, type Metrics } from './metrics.js';
+import { createMetrics, metricsPlugin, observeNotification, observeSyncRound, observeUmsCall, type Metrics } from './metrics.js';
 import { createPaymentCommands } from './payments/commands.js';
 import { Idempotency } from './payments/idempotency.js';
 import { startSyncScheduler, type SyncScheduler } from './payments/sync/scheduler.js';
@@ -114,6 +114,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         idempotency,
         config: { afterMs: config.paymentSyncAfterMs, intervalMs: config.paymentSyncIntervalMs },
         log: log.child({ room: 'sync' }),
+        onRound: observeSyncRound(metrics),
       });
       const started = scheduler;
       closers.push({ name: 'sync scheduler', close: () => started.stop() });
