@@ -1,5 +1,5 @@
 /**
- * Issue 6: one structured line per UMS call, and never a key or a signature in any line. Drives
+ * One structured line per UMS call, and never a key or a signature in any line. Drives
  * every command and a scheduler round with the logger at `trace`, then reads every line written.
  */
 import { Writable } from 'node:stream';

@@ -1,5 +1,5 @@
 /**
- * Issue 6: a refund that first answers PROCESSING ends SUCCESS (or FAIL) through refund-query,
+ * A refund that first answers PROCESSING ends SUCCESS (or FAIL) through refund-query,
  * against the real simulator (its `refund-processing` scenario) over HTTP, the real client, the
  * payment commands, the sync scheduler and a real database. The gateway's notify endpoint is
  * wired too, so the simulator's TRADE_REFUND notification also arrives: the money must still be

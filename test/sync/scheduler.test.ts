@@ -1,5 +1,5 @@
 /**
- * The sync scheduler (issue 6) against the real simulator over HTTP, the real client and a real
+ * The sync scheduler against the real simulator over HTTP, the real client and a real
  * database: lost notifications, expiry, refunds left PROCESSING or UNKNOWN, several instances on
  * one Postgres database, and stopping in the middle of a round.
  */
