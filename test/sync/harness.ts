@@ -118,6 +118,34 @@ export async function startSlice(database: TestDatabase, options: SliceOptions =
   };
 }
 
+/**
+ * Resolves with the payment once the bus hears it reach `status` (subscribe before acting, so
+ * the change cannot slip past); fails after `timeoutMs`.
+ */
+export function statusHeard(bus: PostgresBus, merOrderId: string, status: string, timeoutMs = 10_000): Promise<typeof payments.$inferSelect> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`timed out waiting for ${merOrderId} to become ${status}`));
+    }, timeoutMs);
+    const unsubscribe = bus.subscribe(({ payment }) => {
+      if (payment.merOrderId !== merOrderId || payment.status !== status) return;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(payment);
+    });
+  });
+}
+
+/**
+ * A scheduler's clock that tests move forward instead of sleeping: `ahead` ms past real time, so
+ * rows become due (quiet period over, expiry passed) at once.
+ */
+export function testClock(): { ahead: number; now: () => Date } {
+  const clock = { ahead: 0, now: () => new Date(Date.now() + clock.ahead) };
+  return clock;
+}
+
 /** Polls `check` until it returns something truthy, or fails after `timeoutMs`. */
 export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 5_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -75,7 +75,7 @@ describeEachDatabase('a refund that first answers PROCESSING (simulator)', (kind
     expect(await s.payment(merOrderId)).toMatchObject({ status: 'TRADE_SUCCESS', refundedAmount: 0 });
 
     // UMS finishes the refund.
-    await eventually(async () => s.sim.order(merOrderId)?.refunds[0]?.refundStatus === 'SUCCESS', 5_000, 'the simulator to settle the refund');
+    await eventually(async () => s.sim.order(merOrderId)?.refunds[0]?.refundStatus === 'SUCCESS', 10_000, 'the simulator to settle the refund');
 
     // A round at the next gap: refund-query now says SUCCESS.
     aheadMs = 2 * MINUTE;
