@@ -207,7 +207,7 @@ describe('a refund that first answers PROCESSING', () => {
         ? { json: { errCode: 'NO_ORDER', errMsg: '无法找到指定的订单' } }
         : { json: { ...common(req), refundOrderId: req.json?.refundOrderId, ...refundQueryAnswer } },
     );
-    ({ client, service } = paymentServiceFor(database.db, peer, { syncAfterMs: AFTER_MS, headersTimeoutMs: 300 }));
+    ({ client, service } = paymentServiceFor(database.db, peer, { syncAfterMs: AFTER_MS, headersTimeoutMs: 2_000 }));
   });
   afterAll(async () => {
     await client?.close();
@@ -269,7 +269,8 @@ describe('a refund that first answers PROCESSING', () => {
   it('resends a timed-out refund that UMS never received with the SAME refundOrderId, never a new one', async () => {
     const { payment } = await service.create({ ...WECHAT, totalAmount: 500 }, {});
     await service.sync(payment.merOrderId);
-    refundReply = (req) => ({ ...refundAnswer(req, 'SUCCESS'), delayHeadersMs: 1_000 });
+    // Headers far later than the client's 2 s timeout: the refund's outcome is unknown.
+    refundReply = (req) => ({ ...refundAnswer(req, 'SUCCESS'), delayHeadersMs: 10_000 });
     const refund = await service.refund({ merOrderId: payment.merOrderId, refundAmount: 100 }, once());
     expect(refund.status).toBe('UNKNOWN');
 
