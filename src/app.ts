@@ -15,7 +15,7 @@ import { createGraphQL } from './graphql/plugin.js';
 import { buildServer } from './http/server.js';
 import { notifyRoute } from './http/notify.js';
 import { createLogger, type Logger } from './log.js';
-import { createMetrics, metricsPlugin, observeNotification, observeUmsCall, type Metrics } from './metrics.js';
+import { createMetrics, metricsPlugin, observeNotification, observeSyncRound, observeUmsCall, type Metrics } from './metrics.js';
 import { createPaymentCommands } from './payments/commands.js';
 import { Idempotency } from './payments/idempotency.js';
 import { startSyncScheduler, type SyncScheduler } from './payments/sync/scheduler.js';
@@ -91,7 +91,9 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     const bus = await PostgresBus.start({ db, listener: database, log: log.child({ room: 'bus' }) });
     closers.push({ name: 'bus', close: () => bus.close() });
 
-    const idempotency = new Idempotency(db);
+    // Listening, so a retry that reaches this instance while another one holds its key is woken.
+    const idempotency = new Idempotency(db, { listen: database });
+    closers.push({ name: 'idempotency', close: () => idempotency.close() });
     const commands = createPaymentCommands({
       db,
       ums,
@@ -100,6 +102,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       syncAfterMs: config.paymentSyncAfterMs,
       log: log.child({ room: 'payments' }),
       idempotency,
+      bus,
       ...(simulatorMode && simulator ? { simulator } : {}),
     });
 
@@ -111,6 +114,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         idempotency,
         config: { afterMs: config.paymentSyncAfterMs, intervalMs: config.paymentSyncIntervalMs },
         log: log.child({ room: 'sync' }),
+        onRound: observeSyncRound(metrics),
       });
       const started = scheduler;
       closers.push({ name: 'sync scheduler', close: () => started.stop() });

@@ -19,6 +19,10 @@ export interface Metrics {
   readonly subscriptionsOpen: Gauge;
   /** Calls to the UMS Open API: `service` (e.g. netpay/query), `errCode` (`SUCCESS`, a UMS code, or `TIMEOUT`/`NET_ERROR`…). */
   readonly umsCalls: Histogram<'service' | 'errCode'>;
+  /** 1 while the last UMS call got an answer from UMS (any errCode), 0 after one that could not reach it. */
+  readonly umsReachable: Gauge;
+  /** Questions the sync scheduler asked UMS: `outcome` (answered/failed). */
+  readonly syncQuestions: Counter<'outcome'>;
 }
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -53,6 +57,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
+    umsReachable: new Gauge({
+      name: 'ums_reachable',
+      help: '1 while the last call to UMS got an answer from UMS (any errCode), 0 after one that could not reach it',
+      registers: [registry],
+    }),
+    syncQuestions: new Counter({
+      name: 'payment_sync_questions_total',
+      help: 'Questions the sync scheduler asked UMS (query, close, refund-query), by outcome (answered/failed)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
   };
 }
 
@@ -66,10 +81,23 @@ function safeLabel(value: string | undefined, fallback: string): string {
  * For `new UmsClient({ onCall })`: one observation per UMS call. `errCode` is UMS's errCode, or
  * the client's outcome in capitals when UMS gave none (`UNKNOWN` for a timeout, `ERROR`).
  */
-export function observeUmsCall(metrics: Metrics): (info: { service: string; errCode?: string; outcome: string; ms: number }) => void {
+export function observeUmsCall(
+  metrics: Metrics,
+): (info: { service: string; errCode?: string; outcome: string; ms: number; httpStatus?: number }) => void {
   return (info) => {
     const errCode = info.errCode ?? (info.outcome === 'ok' ? 'SUCCESS' : info.outcome.toUpperCase());
     metrics.umsCalls.observe({ service: safeLabel(info.service, 'unknown'), errCode: safeLabel(errCode, 'other') }, info.ms / 1000);
+    // UMS answered (a refusal is an answer) unless the call timed out, failed to connect or got a 5xx.
+    const answered = info.outcome === 'ok' || info.outcome === 'business-error' || (info.httpStatus !== undefined && info.httpStatus < 500);
+    metrics.umsReachable.set(answered ? 1 : 0);
+  };
+}
+
+/** For `startSyncScheduler({ onRound })`: the questions of each round, answered or failed. */
+export function observeSyncRound(metrics: Metrics): (round: { questions: number; errors: readonly unknown[] }) => void {
+  return (round) => {
+    metrics.syncQuestions.inc({ outcome: 'answered' }, round.questions - round.errors.length);
+    metrics.syncQuestions.inc({ outcome: 'failed' }, round.errors.length);
   };
 }
 

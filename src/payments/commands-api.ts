@@ -18,6 +18,7 @@ export interface CreatePaymentInput {
   totalAmount: number;
   /** Generated with the UMS_SOURCE_ID prefix when absent. */
   merOrderId?: string;
+  /** Sent to UMS as orderDesc, which UMS echoes back signed: no `&` or `=`. */
   description?: string;
   /** WeChat mini program payer (required for WECHAT_MINI). */
   subOpenId?: string;
@@ -41,8 +42,12 @@ export interface RefundPaymentInput {
   merOrderId: string;
   /** Fen. */
   refundAmount: number;
-  /** Generated with the UMS_SOURCE_ID prefix when absent. */
+  /**
+   * Generated with the UMS_SOURCE_ID prefix when absent; then the request must carry an
+   * Idempotency-Key (the generated id derives from it), so a retry never refunds twice.
+   */
   refundOrderId?: string;
+  /** Sent to UMS as refundDesc, which UMS echoes back signed: no `&` or `=`. */
   description?: string;
 }
 
@@ -55,7 +60,7 @@ export type SimulatedOutcome = 'TRADE_SUCCESS' | 'TRADE_CLOSED';
 
 export interface PaymentCommands {
   create(input: CreatePaymentInput, opts: CommandOptions): Promise<CreatePaymentResult>;
-  /** Asks UMS (query / bills query) and stores its answer with source SYNC. */
+  /** Asks UMS (query / bills query) and stores its answer with source SYNC, as every active query. */
   sync(merOrderId: string): Promise<PaymentRow>;
   /** Closes an unpaid order at UMS and stores the result. */
   close(merOrderId: string): Promise<PaymentRow>;

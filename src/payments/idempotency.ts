@@ -4,7 +4,8 @@
  * - The same key with the same input answers the first answer, stored in idempotency_keys.
  * - The same key with another input is refused (IDEMPOTENCY_KEY_REUSED).
  * - Two requests racing on one key never both reach UMS: each first tries to INSERT the key (the
- *   primary key (key, operation) lets exactly one win); the loser waits for the winner's answer.
+ *   primary key (key, operation) lets exactly one win); the loser waits for the winner's answer,
+ *   woken when the winner announces it (idempotency-answers.ts), not by re-reading on a timer.
  * - Keys older than 24 h are ignored and purged.
  *
  * What is stored: the result, or the PaymentError of a request that got as far as UMS
@@ -24,6 +25,7 @@ import { and, eq, isNull, lt, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { idempotencyKeys } from '../db/schema.js';
 import { PaymentError, type PaymentErrorCode, type PaymentErrorDetails } from './errors.js';
+import { AnswerSignals, answerToken, type AnswerListenSource } from './idempotency-answers.js';
 
 export type IdempotentOperation = 'createPayment' | 'refundPayment';
 
@@ -39,6 +41,11 @@ export interface IdempotencyOptions {
   abandonAfterMs?: number;
   /** How long a racing request waits for the winner's answer. Default 30 s. */
   waitMs?: number;
+  /**
+   * LISTEN source (the DatabaseHandle): a request waiting on a key that another gateway instance
+   * holds is woken when that instance answers. Without it only holders in this process wake it.
+   */
+  listen?: AnswerListenSource;
   now?: () => Date;
 }
 
@@ -73,9 +80,11 @@ export class Idempotency {
   readonly #abandonAfterMs: number;
   readonly #waitMs: number;
   readonly #now: () => Date;
+  readonly #signals: AnswerSignals;
 
   constructor(db: Database, options: IdempotencyOptions = {}) {
     this.#db = db;
+    this.#signals = new AnswerSignals(db, options.listen);
     this.#ttlMs = options.ttlMs ?? IDEMPOTENCY_TTL_MS;
     this.#abandonAfterMs = options.abandonAfterMs ?? 120_000;
     this.#waitMs = options.waitMs ?? 30_000;
@@ -93,38 +102,51 @@ export class Idempotency {
     }
     const requestHash = hashRequest(operation, request);
     const seed = attemptSeed(operation, key, requestHash);
+    const token = answerToken(operation, key);
     const deadline = Date.now() + this.#waitMs;
 
     for (;;) {
       const claimed = await this.#claim(key, operation, requestHash);
-      if (claimed) return this.#runClaimed(key, operation, { seed, resumed: false }, work);
+      if (claimed) return this.#runClaimed(key, operation, token, { seed, resumed: false }, work);
 
-      const row = await this.#read(key, operation);
-      if (!row) continue; // released or purged between our insert and read: claim again
-      if (row.requestHash !== requestHash) {
-        throw new PaymentError(
-          'IDEMPOTENCY_KEY_REUSED',
-          'this Idempotency-Key was already used with a different input; use a new key for a new request',
-        );
-      }
-      const stored = row.response === null || row.response === undefined ? undefined : (row.response as Stored);
-      if (stored && !('retry' in stored)) return replay<T>(stored);
-
-      // The last attempt failed unexpectedly (retry marker), or the first request is still running
-      // or died: resume the former at once, wait for the latter's answer or take it over. The key
-      // stays claimed throughout, so its input and its ids never change.
-      const age = this.#now().getTime() - row.createdAt.getTime();
-      if (stored || age > this.#abandonAfterMs) {
-        if (await this.#takeOver(key, operation, row.createdAt, stored !== undefined)) {
-          return this.#runClaimed(key, operation, { seed, resumed: true }, work);
+      // Listen before reading, so an answer stored between the read and the wait still wakes us.
+      const waiter = await this.#signals.prepare(token);
+      try {
+        const row = await this.#read(key, operation);
+        if (!row) continue; // released or purged between our insert and read: claim again
+        if (row.requestHash !== requestHash) {
+          throw new PaymentError(
+            'IDEMPOTENCY_KEY_REUSED',
+            'this Idempotency-Key was already used with a different input; use a new key for a new request',
+          );
         }
-        continue;
+        const stored = row.response === null || row.response === undefined ? undefined : (row.response as Stored);
+        if (stored && !('retry' in stored)) return replay<T>(stored);
+
+        // The last attempt failed unexpectedly (retry marker), or the first request is still running
+        // or died: resume the former at once, wait for the latter's answer or take it over. The key
+        // stays claimed throughout, so its input and its ids never change.
+        const age = this.#now().getTime() - row.createdAt.getTime();
+        if (stored || age > this.#abandonAfterMs) {
+          if (await this.#takeOver(key, operation, row.createdAt, stored !== undefined)) {
+            return this.#runClaimed(key, operation, token, { seed, resumed: true }, work);
+          }
+          continue;
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          throw new PaymentError('CONFLICT', 'a request with this Idempotency-Key is still in progress; retry later');
+        }
+        await waiter.wait(left);
+      } finally {
+        waiter.cancel();
       }
-      if (Date.now() > deadline) {
-        throw new PaymentError('CONFLICT', 'a request with this Idempotency-Key is still in progress; retry later');
-      }
-      await sleep(50);
     }
+  }
+
+  /** Stops listening for other instances' answers. */
+  close(): Promise<void> {
+    return this.#signals.close();
   }
 
   /** Deletes keys older than the TTL; the sync scheduler calls it once per round. */
@@ -177,7 +199,23 @@ export class Idempotency {
     return rows[0];
   }
 
-  async #runClaimed<T>(key: string, operation: IdempotentOperation, attempt: Attempt, work: (attempt: Attempt) => Promise<T>): Promise<T> {
+  async #runClaimed<T>(
+    key: string,
+    operation: IdempotentOperation,
+    token: string,
+    attempt: Attempt,
+    work: (attempt: Attempt) => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await this.#runAndStore(key, operation, attempt, work);
+    } finally {
+      // Whatever was stored (an answer, an error, a retry marker, or the key released), waiting
+      // requests read it now.
+      await this.#signals.announce(token);
+    }
+  }
+
+  async #runAndStore<T>(key: string, operation: IdempotentOperation, attempt: Attempt, work: (attempt: Attempt) => Promise<T>): Promise<T> {
     const where = and(eq(idempotencyKeys.key, key), eq(idempotencyKeys.operation, operation));
     let result: T;
     try {
@@ -274,8 +312,4 @@ function replay<T>(stored: Exclude<Stored, { retry: unknown }>): T {
     throw new PaymentError(stored.error.code, stored.error.message, stored.error.details);
   }
   return decode(stored.result) as T;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -128,8 +128,11 @@ describeEachDatabase('GraphQL end to end', (kind) => {
     const created = await gql<Created>(gw.url, CREATE, { input: { channel: 'QR_CODE', totalAmount: 900 } });
     const id = created.data!.createPayment.payment.merOrderId;
     await gql(gw.url, SIMULATE, { id });
+    // Without an Idempotency-Key (or a refundOrderId) a retry could refund twice: refused.
+    const unkeyed = await gql(gw.url, REFUND, { input: { merOrderId: id, refundAmount: 100 } });
+    expect(unkeyed.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     gw.sim.scenario({ kind: 'errcode', errCode: 'ORDER_PROCESSING', apply: false, count: 1 });
-    const refunded = await gql<{ refundPayment: { status: string } }>(gw.url, REFUND, { input: { merOrderId: id, refundAmount: 100 } });
+    const refunded = await gql<{ refundPayment: { status: string } }>(gw.url, REFUND, { input: { merOrderId: id, refundAmount: 100 } }, { 'idempotency-key': `refund-${id}` });
     expect(refunded.errors).toBeUndefined();
     expect(['PROCESSING', 'UNKNOWN']).toContain(refunded.data!.refundPayment.status);
     gw.sim.clearScenarios();

@@ -14,7 +14,7 @@ import { UmsClient } from '../../src/ums/client.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
 import { startUmsPeer, type PeerReply, type PeerRequest, type UmsPeer } from '../support/ums-peer.js';
 import { paymentServiceFor } from './peer-service.js';
-import { WECHAT } from '../sync/harness.js';
+import { WECHAT, once } from '../sync/harness.js';
 
 describeEachDatabase('refunds UMS refuses without proving they failed', (kind) => {
   let database: TestDatabase;
@@ -52,7 +52,7 @@ describeEachDatabase('refunds UMS refuses without proving they failed', (kind) =
     const merOrderId = await paidOrder(1000);
     // The refund's answer is lost (outcome unknown): UNKNOWN, for refund-query.
     refundReply = () => ({ status: 503, text: 'busy' });
-    const refund = await service.refund({ merOrderId, refundAmount: 700 }, {});
+    const refund = await service.refund({ merOrderId, refundAmount: 700 }, once());
     expect(refund.status).toBe('UNKNOWN');
 
     refundReply = () => ({ json: { errCode: 'OPERATION_NOT_ALLOWED', errMsg: '退款金额超过可退金额' } });
@@ -65,13 +65,13 @@ describeEachDatabase('refunds UMS refuses without proving they failed', (kind) =
       reviewReason: `refund-in-doubt:${refund.refundOrderId}`,
     });
     // Still pending: the 700 fen stay reserved, so no second refund can take them again.
-    await expect(service.refund({ merOrderId, refundAmount: 301 }, {})).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(service.refund({ merOrderId, refundAmount: 301 }, once())).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 
   it('an errCode UMS never documented is no clear refusal: UNKNOWN, not FAIL', async () => {
     const merOrderId = await paidOrder(500);
     refundReply = () => ({ json: { errCode: 'SOMETHING_NEW', errMsg: '?' } });
-    const refund = await service.refund({ merOrderId, refundAmount: 200 }, {});
+    const refund = await service.refund({ merOrderId, refundAmount: 200 }, once());
     expect(refund).toMatchObject({ status: 'UNKNOWN', refundAmount: 200 });
     expect(await paymentRow(merOrderId)).toMatchObject({ needsReview: true, reviewReason: `refund-in-doubt:${refund.refundOrderId}` });
   });
@@ -79,7 +79,7 @@ describeEachDatabase('refunds UMS refuses without proving they failed', (kind) =
   it('a clear refusal of the refund request itself is still FAIL', async () => {
     const merOrderId = await paidOrder(500);
     refundReply = () => ({ json: { errCode: 'BAD_REQUEST', errMsg: '报文格式错误' } });
-    const err = await service.refund({ merOrderId, refundAmount: 200 }, {}).catch((e: unknown) => e);
+    const err = await service.refund({ merOrderId, refundAmount: 200 }, once()).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'UMS_REJECTED', details: { errCode: 'BAD_REQUEST' } });
     const refundOrderId = (err as { details: { refundOrderId: string } }).details.refundOrderId;
     expect(await refundRow(refundOrderId)).toMatchObject({ status: 'FAIL' });

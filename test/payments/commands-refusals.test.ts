@@ -11,7 +11,7 @@ import { UmsOperations } from '../../src/ums/operations.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
 import { startUmsPeer, type PeerReply, type PeerRequest, type UmsPeer } from '../support/ums-peer.js';
 import { paymentServiceFor } from './peer-service.js';
-import { WECHAT } from '../sync/harness.js';
+import { WECHAT, once } from '../sync/harness.js';
 
 describeEachDatabase('commands when UMS says no', (kind) => {
   let database: TestDatabase;
@@ -73,7 +73,7 @@ describeEachDatabase('commands when UMS says no', (kind) => {
     const { payment } = await service.create({ ...WECHAT, totalAmount: 800 }, {});
     await service.sync(payment.merOrderId);
     refundReply = () => ({ json: { errCode: 'OPERATION_NOT_ALLOWED', errMsg: '退款金额超过可退金额' } });
-    const err = await service.refund({ merOrderId: payment.merOrderId, refundAmount: 100 }, {}).catch((e: unknown) => e);
+    const err = await service.refund({ merOrderId: payment.merOrderId, refundAmount: 100 }, once()).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'UMS_REJECTED', details: { errCode: 'OPERATION_NOT_ALLOWED', merOrderId: payment.merOrderId } });
     const refundOrderId = (err as { details: { refundOrderId: string } }).details.refundOrderId;
     const row = await database.db.query.refunds.findFirst({ where: (r, { eq }) => eq(r.refundOrderId, refundOrderId) });
@@ -81,7 +81,7 @@ describeEachDatabase('commands when UMS says no', (kind) => {
     expect(await paymentOf(payment.merOrderId)).toMatchObject({ status: 'TRADE_SUCCESS', refundedAmount: 0 });
     // A failed refund holds no money: the whole amount may still be refunded.
     refundReply = (req) => ok(req, { refundStatus: 'SUCCESS', status: 'TRADE_REFUND', refundOrderId: req.json?.refundOrderId, refundAmount: 800 });
-    expect((await service.refund({ merOrderId: payment.merOrderId, refundAmount: 800 }, {})).status).toBe('SUCCESS');
+    expect((await service.refund({ merOrderId: payment.merOrderId, refundAmount: 800 }, once())).status).toBe('SUCCESS');
   });
 
   it('UMS that cannot be reached is UMS_UNAVAILABLE, and the order it never saw is closed', async () => {

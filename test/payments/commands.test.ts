@@ -3,7 +3,7 @@ import { DEMO } from '../../src/config.js';
 import { payments } from '../../src/db/schema.js';
 import { PaymentService } from '../../src/payments/commands.js';
 import { describeEachDatabase } from '../support/db.js';
-import { WECHAT, startSlice, type Slice } from '../sync/harness.js';
+import { WECHAT, once, startSlice, type Slice } from '../sync/harness.js';
 
 describeEachDatabase('payment commands against the simulator', (kind) => {
   let s: Slice;
@@ -37,7 +37,7 @@ describeEachDatabase('payment commands against the simulator', (kind) => {
       [{ ...WECHAT, totalAmount: 100_000_001 }, 'totalAmount', /1 to 100000000/],
       [{ ...WECHAT, totalAmount: 1.5 }, 'totalAmount', /whole number/],
       [{ ...WECHAT, totalAmount: 1, merOrderId: '9999ABCDEFG' }, 'merOrderId', /start with the source number 3194/],
-      [{ ...WECHAT, totalAmount: 1, merOrderId: '3194-bad' }, 'merOrderId', /7 to 32 letters or digits/],
+      [{ ...WECHAT, totalAmount: 1, merOrderId: '3194-bad' }, 'merOrderId', /6 to 64 letters and digits/],
       [{ channel: 'WECHAT_MINI', totalAmount: 1 }, 'subOpenId', /required for WECHAT_MINI/],
       [{ channel: 'ALIPAY_MINI', totalAmount: 1 }, 'userId', /required for ALIPAY_MINI/],
       [{ channel: 'CASH' as never, totalAmount: 1 }, 'channel', /channel must be one of/],
@@ -122,7 +122,7 @@ describeEachDatabase('payment commands against the simulator', (kind) => {
     expect(synced).toMatchObject({ status: 'TRADE_SUCCESS', buyerPayAmount: 1000 });
     expect(synced.payTime).toBeInstanceOf(Date);
     const events = await s.events(payment.merOrderId);
-    expect(events.at(-1)).toMatchObject({ status: 'TRADE_SUCCESS', source: 'MUTATION' });
+    expect(events.at(-1)).toMatchObject({ status: 'TRADE_SUCCESS', source: 'SYNC' });
     await expect(s.service.sync('3194NOSUCHORDER1')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
@@ -157,14 +157,14 @@ describeEachDatabase('payment commands against the simulator', (kind) => {
     expect(await s.payment(payment.merOrderId)).toMatchObject({ status: 'TRADE_REFUND', refundedAmount: 500 });
     expect(s.sim.order(payment.merOrderId)?.refundedAmount).toBe(500);
 
-    const over = await s.service.refund({ merOrderId: payment.merOrderId, refundAmount: 751 }, {}).catch((e: unknown) => e);
+    const over = await s.service.refund({ merOrderId: payment.merOrderId, refundAmount: 751 }, once()).catch((e: unknown) => e);
     expect(over).toMatchObject({ code: 'BAD_USER_INPUT', details: { field: 'refundAmount' } });
     expect((over as Error).message).toMatch(/750 fen that remain/);
     expect(s.sim.order(payment.merOrderId)?.refunds).toHaveLength(1);
 
     const unpaid = await s.service.create({ ...WECHAT, totalAmount: 100 }, {});
-    await expect(s.service.refund({ merOrderId: unpaid.payment.merOrderId, refundAmount: 1 }, {})).rejects.toMatchObject({ code: 'CONFLICT' });
-    await expect(s.service.refund({ merOrderId: '3194NOSUCHORDER2', refundAmount: 1 }, {})).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(s.service.refund({ merOrderId: unpaid.payment.merOrderId, refundAmount: 1 }, once())).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(s.service.refund({ merOrderId: '3194NOSUCHORDER2', refundAmount: 1 }, once())).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('QR codes go through the bills API: paid by scan, refunded, and an unpaid one closed', async () => {
@@ -172,7 +172,7 @@ describeEachDatabase('payment commands against the simulator', (kind) => {
     s.sim.pay(payment.merOrderId, { notify: false });
     const paid = await s.service.sync(payment.merOrderId);
     expect(paid).toMatchObject({ status: 'TRADE_SUCCESS' });
-    const refund = await s.service.refund({ merOrderId: payment.merOrderId, refundAmount: 1000 }, {});
+    const refund = await s.service.refund({ merOrderId: payment.merOrderId, refundAmount: 1000 }, once());
     expect(refund.status).toBe('SUCCESS');
     expect(await s.payment(payment.merOrderId)).toMatchObject({ status: 'TRADE_REFUND', refundedAmount: 1000 });
 

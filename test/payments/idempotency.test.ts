@@ -4,6 +4,7 @@ import { PaymentError } from '../../src/payments/errors.js';
 import { Idempotency, hashRequest, idempotentOrderId, type Attempt } from '../../src/payments/idempotency.js';
 import { isOrderIdFor } from '../../src/ums/ids.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
+import { countingDb } from '../sync/harness.js';
 
 describeEachDatabase('Idempotency-Key', (kind) => {
   let database: TestDatabase;
@@ -59,6 +60,36 @@ describeEachDatabase('Idempotency-Key', (kind) => {
     expect(calls).toBe(1);
     expect(answers[0]).toEqual({ n: 1 });
     expect(answers[1]).toEqual({ n: 1 });
+  });
+
+  it('wakes a request waiting on a key held by another instance when that one answers, without re-reading on a timer', async () => {
+    const holder = new Idempotency(database.db);
+    const counted = countingDb(database.db);
+    // Another instance: its own Idempotency, hearing the holder only through LISTEN/NOTIFY.
+    const waiter = new Idempotency(counted.db, { listen: database, waitMs: 20_000 });
+    const key = freshKey();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const first = holder.run('createPayment', key, { v: 1 }, async () => {
+      started();
+      await gate;
+      return 'the answer';
+    });
+    await running;
+    let ran = false;
+    const second = waiter.run('createPayment', key, { v: 1 }, async () => ((ran = true), 'a second run'));
+    // The holder works for a while; a waiter that re-read the key every 50 ms would claim ~10 times.
+    await new Promise((r) => setTimeout(r, 600));
+    const waitedAt = Date.now();
+    release();
+    expect(await first).toBe('the answer');
+    expect(await second).toBe('the answer');
+    expect(ran).toBe(false);
+    expect(Date.now() - waitedAt).toBeLessThan(5_000);
+    expect(counted.calls('insert')).toBeLessThanOrEqual(3);
+    await waiter.close();
   });
 
   it('replays a UMS error (the order exists) but releases the key after a refusal that changed nothing', async () => {
@@ -150,3 +181,4 @@ describeEachDatabase('Idempotency-Key', (kind) => {
     expect(isOrderIdFor('3194', a)).toBe(true);
   });
 });
+

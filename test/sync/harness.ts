@@ -3,13 +3,17 @@
  * a fresh Postgres database), the UMS simulator over HTTP, the real signed client and typed
  * operations, the notify endpoint the simulator posts to, and the payment commands.
  */
+import { randomUUID } from 'node:crypto';
 import { eq, asc } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { DEMO } from '../../src/config.js';
+import type { Database } from '../../src/db/database.js';
 import { paymentEvents, payments, refunds } from '../../src/db/schema.js';
+import { PostgresBus } from '../../src/events/bus.js';
 import { notifyRoute } from '../../src/http/notify.js';
 import { buildServer } from '../../src/http/server.js';
+import type { CommandOptions } from '../../src/payments/commands-api.js';
 import { PaymentService, type PaymentServiceOptions } from '../../src/payments/commands.js';
 import { startSimulator, type UmsSimulator } from '../../src/sim/simulator.js';
 import { UmsClient } from '../../src/ums/client.js';
@@ -25,6 +29,8 @@ export interface Slice {
   ops: UmsOperations;
   service: PaymentService;
   gateway: FastifyInstance;
+  /** The event bus over the slice's database: every committed change of a payment. */
+  bus: PostgresBus;
   notifyUrl: string;
   payment(merOrderId: string): Promise<typeof payments.$inferSelect>;
   events(merOrderId: string): Promise<(typeof paymentEvents.$inferSelect)[]>;
@@ -68,6 +74,7 @@ export async function startSlice(database: TestDatabase, options: SliceOptions =
     bodyTimeoutMs: 2_000,
   });
   const ops = new UmsOperations(client, { mid: DEMO.mid, tid: DEMO.tid, sourceId: DEMO.sourceId, notifyUrl });
+  const bus = await PostgresBus.start({ db: database.db, listener: database, log: silent });
   const service = new PaymentService({
     db: database.db,
     ums: ops,
@@ -76,6 +83,7 @@ export async function startSlice(database: TestDatabase, options: SliceOptions =
     syncAfterMs: options.syncAfterMs ?? 60_000,
     log,
     simulator: sim,
+    bus,
     simulateWaitMs: 3_000,
     ...options.service,
   });
@@ -87,6 +95,7 @@ export async function startSlice(database: TestDatabase, options: SliceOptions =
     ops,
     service,
     gateway,
+    bus,
     notifyUrl,
     async payment(merOrderId) {
       const [row] = await database.db.select().from(payments).where(eq(payments.merOrderId, merOrderId));
@@ -104,8 +113,37 @@ export async function startSlice(database: TestDatabase, options: SliceOptions =
       await sim.close();
       await client.close();
       await gateway.close();
+      await bus.close();
     },
   };
+}
+
+/**
+ * Resolves with the payment once the bus hears it reach `status` (subscribe before acting, so
+ * the change cannot slip past); fails after `timeoutMs`.
+ */
+export function statusHeard(bus: PostgresBus, merOrderId: string, status: string, timeoutMs = 10_000): Promise<typeof payments.$inferSelect> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`timed out waiting for ${merOrderId} to become ${status}`));
+    }, timeoutMs);
+    const unsubscribe = bus.subscribe(({ payment }) => {
+      if (payment.merOrderId !== merOrderId || payment.status !== status) return;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(payment);
+    });
+  });
+}
+
+/**
+ * A scheduler's clock that tests move forward instead of sleeping: `ahead` ms past real time, so
+ * rows become due (quiet period over, expiry passed) at once.
+ */
+export function testClock(): { ahead: number; now: () => Date } {
+  const clock = { ahead: 0, now: () => new Date(Date.now() + clock.ahead) };
+  return clock;
 }
 
 /** Polls `check` until it returns something truthy, or fails after `timeoutMs`. */
@@ -119,4 +157,23 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
   }
 }
 
+/** A fresh Idempotency-Key: what a refund without its own refundOrderId must carry. */
+export const once = (): CommandOptions => ({ idempotencyKey: randomUUID() });
+
 export const WECHAT = { channel: 'WECHAT_MINI', subOpenId: 'oQx9a5bC7dE1fG3hJ5kL7mN9pQr' } as const;
+
+/**
+ * `db` with a count of the query builders started through it (`select`, `insert`…): shows
+ * whether a wait re-reads the database on a timer or waits for an event.
+ */
+export function countingDb(db: Database): { db: Database; calls: (method: string) => number } {
+  const counts = new Map<string, number>();
+  const proxy = new Proxy(db, {
+    get(target, name, receiver) {
+      const value: unknown = Reflect.get(target, name, receiver);
+      if (typeof name === 'string') counts.set(name, (counts.get(name) ?? 0) + 1);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { db: proxy, calls: (method) => counts.get(method) ?? 0 };
+}

@@ -16,7 +16,7 @@ import { UmsClient } from '../../src/ums/client.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
 import { startUmsPeer, type PeerReply, type PeerRequest, type UmsPeer } from '../support/ums-peer.js';
 import { paymentServiceFor } from '../payments/peer-service.js';
-import { WECHAT } from './harness.js';
+import { WECHAT, once } from './harness.js';
 
 const AFTER_MS = 100;
 /** One step that is over at once: every question about a refund is its last. */
@@ -49,7 +49,7 @@ describeEachDatabase('refunds still pending when the gaps run out', (kind) => {
   async function processingRefund(): Promise<{ merOrderId: string; refundOrderId: string }> {
     const { payment } = await service.create({ ...WECHAT, totalAmount: 900 }, {});
     await applyReport(database.db, { merOrderId: payment.merOrderId, status: 'TRADE_SUCCESS', totalAmount: 900 }, 'NOTIFY');
-    const refund = await service.refund({ merOrderId: payment.merOrderId, refundAmount: 300 }, {});
+    const refund = await service.refund({ merOrderId: payment.merOrderId, refundAmount: 300 }, once());
     expect(refund.status).toBe('PROCESSING');
     return { merOrderId: payment.merOrderId, refundOrderId: refund.refundOrderId };
   }
@@ -57,9 +57,15 @@ describeEachDatabase('refunds still pending when the gaps run out', (kind) => {
   async function lastRound(): Promise<string[]> {
     const lines: string[] = [];
     const log = pino({ level: 'warn' }, new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
-    const scheduler = startSyncScheduler({ db: database.db, commands: service, config: { afterMs: AFTER_MS, intervalMs: 50, autoStart: false, gaps: ONE_LAST_QUESTION }, log });
+    const scheduler = startSyncScheduler({
+      db: database.db,
+      commands: service,
+      config: { afterMs: AFTER_MS, intervalMs: 50, autoStart: false, gaps: ONE_LAST_QUESTION },
+      log,
+      // Past the quiet period at once, as if AFTER_MS had gone by.
+      now: () => new Date(Date.now() + AFTER_MS + 20),
+    });
     try {
-      await new Promise((r) => setTimeout(r, AFTER_MS + 20));
       await scheduler.runOnce();
     } finally {
       await scheduler.stop();

@@ -1,5 +1,5 @@
 /**
- * Issue 6: a refund that first answers PROCESSING ends SUCCESS (or FAIL) through refund-query,
+ * A refund that first answers PROCESSING ends SUCCESS (or FAIL) through refund-query,
  * against the real simulator (its `refund-processing` scenario) over HTTP, the real client, the
  * payment commands, the sync scheduler and a real database. The gateway's notify endpoint is
  * wired too, so the simulator's TRADE_REFUND notification also arrives: the money must still be
@@ -8,7 +8,7 @@
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { startSyncScheduler, type SyncScheduler } from '../../src/payments/sync/scheduler.js';
 import { describeEachDatabase } from '../support/db.js';
-import { WECHAT, eventually, silent, startSlice, type Slice } from './harness.js';
+import { WECHAT, eventually, once, silent, startSlice, type Slice } from './harness.js';
 
 const AFTER_MS = 200;
 const MINUTE = 60_000;
@@ -56,12 +56,12 @@ describeEachDatabase('a refund that first answers PROCESSING (simulator)', (kind
     // Hold the simulator's own TRADE_REFUND notification: refund-query must be what settles it.
     s.sim.scenario({ kind: 'delay', delayMs: 10 * MINUTE, merOrderId });
 
-    const refund = await s.service.refund({ merOrderId, refundAmount: 300 }, {});
+    const refund = await s.service.refund({ merOrderId, refundAmount: 300 }, once());
     expect(refund).toMatchObject({ status: 'PROCESSING', refundAmount: 300 });
     expect(refund.nextSyncAt).toBeInstanceOf(Date);
     expect(await s.payment(merOrderId)).toMatchObject({ status: 'TRADE_SUCCESS', refundedAmount: 0 });
     // The pending 300 fen are spoken for: 701 more is too much, at the gateway already.
-    await expect(s.service.refund({ merOrderId, refundAmount: 701 }, {})).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(s.service.refund({ merOrderId, refundAmount: 701 }, once())).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
 
     // First round (past PAYMENT_SYNC_AFTER_MS): UMS still says PROCESSING; the refund stays pending.
     const sched = start();
@@ -75,7 +75,7 @@ describeEachDatabase('a refund that first answers PROCESSING (simulator)', (kind
     expect(await s.payment(merOrderId)).toMatchObject({ status: 'TRADE_SUCCESS', refundedAmount: 0 });
 
     // UMS finishes the refund.
-    await eventually(async () => s.sim.order(merOrderId)?.refunds[0]?.refundStatus === 'SUCCESS', 5_000, 'the simulator to settle the refund');
+    await eventually(async () => s.sim.order(merOrderId)?.refunds[0]?.refundStatus === 'SUCCESS', 10_000, 'the simulator to settle the refund');
 
     // A round at the next gap: refund-query now says SUCCESS.
     aheadMs = 2 * MINUTE;
@@ -104,7 +104,7 @@ describeEachDatabase('a refund that first answers PROCESSING (simulator)', (kind
     const merOrderId = await paid(800);
     // settleAfterMs 0: the scheduler's refund-query settles it, and the simulator notifies at once.
     s.sim.scenario({ kind: 'refund-processing', merOrderId });
-    const refund = await s.service.refund({ merOrderId, refundAmount: 800 }, {});
+    const refund = await s.service.refund({ merOrderId, refundAmount: 800 }, once());
     expect(refund.status).toBe('PROCESSING');
     expect(refundDeliveries(merOrderId)).toHaveLength(0);
 
@@ -122,7 +122,7 @@ describeEachDatabase('a refund that first answers PROCESSING (simulator)', (kind
   it('a refund that ends FAIL refunds nothing: the refund is FAIL, refundedAmount unchanged, the amount refundable again', async () => {
     const merOrderId = await paid(600);
     s.sim.scenario({ kind: 'refund-processing', merOrderId, outcome: 'FAIL' });
-    const refund = await s.service.refund({ merOrderId, refundAmount: 600 }, {});
+    const refund = await s.service.refund({ merOrderId, refundAmount: 600 }, once());
     expect(refund.status).toBe('PROCESSING');
 
     aheadMs = AFTER_MS + 50;
@@ -137,7 +137,7 @@ describeEachDatabase('a refund that first answers PROCESSING (simulator)', (kind
     // Not asked about again, and the 600 fen it did not refund can be refunded now.
     aheadMs = 10 * MINUTE;
     expect((await sched.runOnce()).refunds).not.toContain(refund.refundOrderId);
-    const again = await s.service.refund({ merOrderId, refundAmount: 600 }, {});
+    const again = await s.service.refund({ merOrderId, refundAmount: 600 }, once());
     expect(again.status).toBe('SUCCESS');
     expect(await s.payment(merOrderId)).toMatchObject({ status: 'TRADE_REFUND', refundedAmount: 600 });
   });

@@ -10,6 +10,8 @@ import { describeEachDatabase } from '../support/db.js';
 import { WECHAT, silent, startSlice, type Slice } from './harness.js';
 
 const AFTER_MS = 100;
+/** A scheduler clock past the quiet period: what sleeping AFTER_MS would give. */
+const later = () => new Date(Date.now() + AFTER_MS + 20);
 
 describeEachDatabase('scheduler clean-up after a round', (kind) => {
   let s: Slice;
@@ -27,7 +29,6 @@ describeEachDatabase('scheduler clean-up after a round', (kind) => {
     expect((await s.service.sync(payment.merOrderId)).status).toBe('TRADE_SUCCESS');
     // Something asked for one more look at the paid order (as a refund notice without success would).
     await scheduleSync(s.database.db, payment.merOrderId, new Date(Date.now() - 1_000));
-    await new Promise((r) => setTimeout(r, AFTER_MS + 20));
 
     // Right after the round's query is stored, a notice with a wrong amount arrives: flagged, ask now.
     const commands: SyncCommands = {
@@ -39,7 +40,7 @@ describeEachDatabase('scheduler clean-up after a round', (kind) => {
       closePayment: (row, source) => s.service.closePayment(row, source),
       settleRefund: (refund, source) => s.service.settleRefund(refund, source),
     };
-    const scheduler = startSyncScheduler({ db: s.database.db, commands, config: { afterMs: AFTER_MS, intervalMs: 50, autoStart: false }, log: silent });
+    const scheduler = startSyncScheduler({ db: s.database.db, commands, config: { afterMs: AFTER_MS, intervalMs: 50, autoStart: false }, log: silent, now: later });
     try {
       expect((await scheduler.runOnce()).payments).toContain(payment.merOrderId);
     } finally {
@@ -56,8 +57,7 @@ describeEachDatabase('scheduler clean-up after a round', (kind) => {
     s.sim.pay(payment.merOrderId, { notify: false });
     expect((await s.service.sync(payment.merOrderId)).status).toBe('TRADE_SUCCESS');
     await scheduleSync(s.database.db, payment.merOrderId, new Date(Date.now() - 1_000));
-    await new Promise((r) => setTimeout(r, AFTER_MS + 20));
-    const scheduler = startSyncScheduler({ db: s.database.db, commands: s.service, config: { afterMs: AFTER_MS, intervalMs: 50, autoStart: false }, log: silent });
+    const scheduler = startSyncScheduler({ db: s.database.db, commands: s.service, config: { afterMs: AFTER_MS, intervalMs: 50, autoStart: false }, log: silent, now: later });
     try {
       expect((await scheduler.runOnce()).payments).toContain(payment.merOrderId);
     } finally {

@@ -1,6 +1,6 @@
 /**
  * How long to wait before asking UMS about an order again: the longer it has been open, the
- * less often (issue 6): about every minute for the first ten minutes, every ten minutes up to an
+ * less often: about every minute for the first ten minutes, every ten minutes up to an
  * hour, then hourly up to a day. After a day the scheduler stops asking (the order is far past
  * UMS's own 30-minute default lifetime; an operator looks at what is left: a refund still pending
  * then is flagged for review by the scheduler).

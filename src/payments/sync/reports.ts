@@ -3,6 +3,7 @@
  * `StatusReport`. Pure functions: the one place where answer fields meet our vocabulary, so a
  * notification (notifications.ts) and an active query end in the same status table.
  */
+import { optional } from '../../lib/objects.js';
 import type { RefundStatus, StatusReport } from '../ledger.js';
 import { normaliseStatus, statusFromBillStatus, type PaymentStatus } from '../status.js';
 import { parseBeijing } from '../../ums/time.js';
@@ -12,10 +13,10 @@ import type { BillsQueryResponse, NetpayResponse, QueryResponse, RefundResponse 
 function orderFacts(merOrderId: string, answer: NetpayResponse): Omit<StatusReport, 'status'> {
   return {
     merOrderId,
-    ...defined('totalAmount', answer.totalAmount),
-    ...defined('targetOrderId', answer.targetOrderId),
-    ...defined('targetSys', answer.targetSys),
-    ...defined('seqId', answer.seqId),
+    ...optional('totalAmount', answer.totalAmount),
+    ...optional('targetOrderId', answer.targetOrderId),
+    ...optional('targetSys', answer.targetSys),
+    ...optional('seqId', answer.seqId),
   };
 }
 
@@ -26,10 +27,10 @@ export function reportFromQuery(merOrderId: string, answer: QueryResponse): Stat
   return {
     ...orderFacts(merOrderId, answer),
     status,
-    ...defined('payTime', answer.payTime === undefined ? undefined : parseBeijing(answer.payTime)),
-    ...defined('settleDate', answer.settleDate),
-    ...defined('buyerPayAmount', answer.buyerPayAmount),
-    ...defined('receiptAmount', answer.receiptAmount),
+    ...optional('payTime', answer.payTime === undefined ? undefined : parseBeijing(answer.payTime)),
+    ...optional('settleDate', answer.settleDate),
+    ...optional('buyerPayAmount', answer.buyerPayAmount),
+    ...optional('receiptAmount', answer.receiptAmount),
   };
 }
 
@@ -43,14 +44,14 @@ export function reportFromBillsQuery(merOrderId: string, answer: BillsQueryRespo
   return {
     merOrderId,
     status,
-    ...defined('totalAmount', answer.totalAmount),
-    ...defined('targetOrderId', payment?.targetOrderId),
-    ...defined('targetSys', payment?.targetSys),
-    ...defined('seqId', payment?.paySeqId),
-    ...defined('payTime', payment?.payTime === undefined ? undefined : parseBeijing(payment.payTime)),
-    ...defined('settleDate', payment?.settleDate),
-    ...defined('buyerPayAmount', payment?.buyerPayAmount),
-    ...defined('receiptAmount', payment?.receiptAmount),
+    ...optional('totalAmount', answer.totalAmount),
+    ...optional('targetOrderId', payment?.targetOrderId),
+    ...optional('targetSys', payment?.targetSys),
+    ...optional('seqId', payment?.paySeqId),
+    ...optional('payTime', payment?.payTime === undefined ? undefined : parseBeijing(payment.payTime)),
+    ...optional('settleDate', payment?.settleDate),
+    ...optional('buyerPayAmount', payment?.buyerPayAmount),
+    ...optional('receiptAmount', payment?.receiptAmount),
   };
 }
 
@@ -86,11 +87,8 @@ export function reportFromRefund(
       refundOrderId: refund.refundOrderId,
       refundAmount: refund.refundAmount,
       status,
-      ...defined('refundTargetOrderId', answer?.refundTargetOrderId),
+      ...optional('refundTargetOrderId', answer?.refundTargetOrderId),
     },
   };
 }
 
-function defined<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
-  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
-}

@@ -1,5 +1,5 @@
 /**
- * The sync scheduler (issue 6): so that no payment waits on a lost notification.
+ * The sync scheduler: so that no payment waits on a lost notification.
  *
  * Every `intervalMs` one round runs: claim due payments and refunds (claims.ts: safe with many
  * instances), then, outside any lock, ask UMS about each and store its answer through the ledger
@@ -10,11 +10,17 @@
  *   run out is marked UNKNOWN and its payment flagged for review (review.ts), never left silent.
  * A round also purges Idempotency-Keys older than a day.
  *
+ * Operators see failures: each round's summary counts the questions UMS could not answer (by
+ * code), at warn level when any failed and with a plain "every question failed" when none got an
+ * answer (UMS down or unreachable); `onRound` hands the report to metrics. Readiness stays about
+ * the database: a UMS outage shows here and in the metrics, never in /readyz.
+ *
  * `stop()` lets the round in progress finish (its claims are already pushed forward; finishing
  * them stores what UMS said) and starts no other.
  */
 import type { Database } from '../../db/database.js';
 import type { PaymentRow, RefundRow } from '../../db/schema.js';
+import { errorSummary } from '../../lib/errors.js';
 import type { Logger } from '../../log.js';
 import { PaymentError } from '../errors.js';
 import { Idempotency } from '../idempotency.js';
@@ -51,6 +57,8 @@ export interface SyncSchedulerOptions {
   log?: Logger;
   /** Purges expired Idempotency-Keys once per round; by default one over `db`. */
   idempotency?: Idempotency;
+  /** Called with every finished round's report (metrics: questions answered and failed). */
+  onRound?: (report: RoundReport) => void;
   now?: () => Date;
 }
 
@@ -67,6 +75,8 @@ export interface RoundReport {
   closed: string[];
   /** Refunds that reached a final status (SUCCESS or FAIL). */
   refundsSettled: { refundOrderId: string; status: string }[];
+  /** Questions asked of UMS this round: one per payment and per refund claimed. */
+  questions: number;
   /** Questions UMS could not answer this round (they come due again at the next gap). */
   errors: { id: string; code: string }[];
   purgedIdempotencyKeys: number;
@@ -101,6 +111,7 @@ export function startSyncScheduler(options: SyncSchedulerOptions): SyncScheduler
       changed: [],
       closed: [],
       refundsSettled: [],
+      questions: 0,
       errors: [],
       purgedIdempotencyKeys: 0,
     };
@@ -117,24 +128,41 @@ export function startSyncScheduler(options: SyncSchedulerOptions): SyncScheduler
     try {
       report.purgedIdempotencyKeys = await idempotency.purgeExpired();
     } catch (err) {
-      log?.warn({ err: safeError(err) }, 'sync: purging idempotency keys failed');
+      log?.warn({ err: errorSummary(err) }, 'sync: purging idempotency keys failed');
     }
 
+    report.questions = report.payments.length + report.refunds.length;
     report.ms = now().getTime() - startedAt.getTime();
-    if (report.payments.length > 0 || report.refunds.length > 0) {
-      log?.info(
-        {
-          payments: report.payments.length,
-          refunds: report.refunds.length,
-          changed: report.changed.length,
-          closed: report.closed.length,
-          errors: report.errors.length,
-          ms: report.ms,
-        },
-        'sync round',
-      );
+    logRound(report);
+    try {
+      options.onRound?.(report);
+    } catch (err) {
+      log?.warn({ err: errorSummary(err) }, 'sync: round observer failed');
     }
     return report;
+  }
+
+  function logRound(report: RoundReport): void {
+    if (report.questions === 0) return;
+    const summary = {
+      payments: report.payments.length,
+      refunds: report.refunds.length,
+      changed: report.changed.length,
+      closed: report.closed.length,
+      errors: report.errors.length,
+      ms: report.ms,
+    };
+    if (report.errors.length === 0) {
+      log?.info(summary, 'sync round');
+      return;
+    }
+    const errorCodes: Record<string, number> = {};
+    for (const { code } of report.errors) errorCodes[code] = (errorCodes[code] ?? 0) + 1;
+    const allFailed = report.errors.length >= report.questions;
+    log?.warn(
+      { ...summary, errorCodes },
+      allFailed ? 'sync round: every question to UMS failed (is UMS reachable?)' : 'sync round: some questions to UMS failed',
+    );
   }
 
   async function syncOne(claim: ClaimedPayment, report: RoundReport): Promise<void> {
@@ -165,7 +193,7 @@ export function startSyncScheduler(options: SyncSchedulerOptions): SyncScheduler
       }
     } catch (err) {
       report.errors.push({ id: merOrderId, code: errorCode(err) });
-      log?.warn({ merOrderId, code: errorCode(err), err: safeError(err) }, 'sync: UMS could not answer; will ask again');
+      log?.warn({ merOrderId, code: errorCode(err), err: errorSummary(err) }, 'sync: UMS could not answer; will ask again');
     }
   }
 
@@ -178,7 +206,7 @@ export function startSyncScheduler(options: SyncSchedulerOptions): SyncScheduler
     } catch (err) {
       report.errors.push({ id: refund.refundOrderId, code: errorCode(err) });
       log?.warn(
-        { merOrderId: refund.merOrderId, refundOrderId: refund.refundOrderId, code: errorCode(err), err: safeError(err) },
+        { merOrderId: refund.merOrderId, refundOrderId: refund.refundOrderId, code: errorCode(err), err: errorSummary(err) },
         lastTry ? 'sync: refund-query failed on the last try' : 'sync: refund-query failed; will ask again',
       );
     }
@@ -192,7 +220,7 @@ export function startSyncScheduler(options: SyncSchedulerOptions): SyncScheduler
     try {
       await markRefundUnsettled(db, refund);
     } catch (err) {
-      log?.error({ refundOrderId: refund.refundOrderId, err: safeError(err) }, 'sync: could not flag an unsettled refund for review');
+      log?.error({ refundOrderId: refund.refundOrderId, err: errorSummary(err) }, 'sync: could not flag an unsettled refund for review');
     }
   }
 
@@ -208,7 +236,7 @@ export function startSyncScheduler(options: SyncSchedulerOptions): SyncScheduler
     timer = setTimeout(() => {
       timer = undefined;
       runOnce()
-        .catch((err: unknown) => log?.error({ err: safeError(err) }, 'sync round failed'))
+        .catch((err: unknown) => log?.error({ err: errorSummary(err) }, 'sync round failed'))
         .finally(schedule);
     }, config.intervalMs);
     // The scheduler alone never keeps the process alive; the HTTP server does.
@@ -244,7 +272,3 @@ function errorCode(err: unknown): string {
   return err instanceof Error ? err.name : 'Error';
 }
 
-/** Name and message only: never a cause chain that might hold a request. */
-function safeError(err: unknown): { name: string; message: string } {
-  return err instanceof Error ? { name: err.name, message: err.message } : { name: 'Error', message: String(err) };
-}

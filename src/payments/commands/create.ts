@@ -1,0 +1,141 @@
+/**
+ * createPayment: store the order NEW_ORDER first (a crash leaves a trace the scheduler settles),
+ * then ask UMS and store its answer. A timeout or an ambiguous answer leaves it UNKNOWN, never
+ * failed; a clear refusal closes it and is thrown as UMS_REJECTED, except for a create RESENT
+ * under the same id (the first send may have created the order), which stays UNKNOWN.
+ */
+import type { PaymentRow } from '../../db/schema.js';
+import { optional } from '../../lib/objects.js';
+import { UmsError } from '../../ums/errors.js';
+import { instMidFor, isBillsChannel, isH5Channel } from '../../ums/operations.js';
+import { beijingDate } from '../../ums/time.js';
+import type { CommandOptions, CreatePaymentInput, CreatePaymentResult } from '../commands-api.js';
+import { PaymentError } from '../errors.js';
+import type { Attempt } from '../idempotency.js';
+import { applyReport, insertNewOrder } from '../ledger.js';
+import { reportFromCreate } from '../sync/reports.js';
+import { loadPayment, orderIdFor, type CommandDeps } from './deps.js';
+import { checkCreate } from './input-checks.js';
+import { syncQuietly } from './sync.js';
+import { toPaymentError } from './ums-errors.js';
+
+export async function createPayment(deps: CommandDeps, input: CreatePaymentInput, opts: CommandOptions): Promise<CreatePaymentResult> {
+  checkCreate(input, deps.sourceId, deps.now());
+  return deps.idempotency.run('createPayment', opts.idempotencyKey, input, (attempt) => create(deps, input, attempt));
+}
+
+/** The first time the scheduler asks about a new order: after the quiet period, or at expiry. */
+export function firstSyncAt(now: Date, afterMs: number, expireTime: Date | undefined): Date {
+  const after = now.getTime() + afterMs;
+  return new Date(expireTime ? Math.min(after, expireTime.getTime()) : after);
+}
+
+async function create(deps: CommandDeps, input: CreatePaymentInput, attempt: Attempt): Promise<CreatePaymentResult> {
+  const { channel, totalAmount } = input;
+  const { id: merOrderId, ours } = orderIdFor(deps, input.merOrderId, attempt);
+  let payment: PaymentRow;
+  try {
+    ({ payment } = await insertNewOrder(deps.db, {
+      merOrderId,
+      totalAmount,
+      mid: deps.ums.merchant.mid,
+      tid: deps.ums.merchant.tid,
+      channel,
+      instMid: instMidFor(channel),
+      ...optional('description', input.description),
+      ...optional('expireTime', input.expireTime),
+      nextSyncAt: firstSyncAt(deps.now(), deps.syncAfterMs, input.expireTime),
+    }));
+  } catch (err) {
+    // An earlier run under this Idempotency-Key stored the order: carry it on, never a new one.
+    if (!(ours && err instanceof PaymentError && err.code === 'CONFLICT')) throw err;
+    return resumeCreate(deps, input, await loadPayment(deps, merOrderId));
+  }
+  return sendCreate(deps, input, payment);
+}
+
+/**
+ * A retry (or take-over) finds the order an earlier run stored. Still NEW_ORDER: UMS may never
+ * have heard of it, so the create is sent again with the SAME merOrderId (UMS answers DUP_ORDER
+ * if it did: outcome unknown, then asked). Otherwise the order is answered as it stands.
+ */
+async function resumeCreate(deps: CommandDeps, input: CreatePaymentInput, payment: PaymentRow): Promise<CreatePaymentResult> {
+  const merOrderId = payment.merOrderId;
+  if (payment.totalAmount !== input.totalAmount || payment.channel !== input.channel) {
+    throw new PaymentError('CONFLICT', `a payment with merOrderId ${merOrderId} already exists`, { merOrderId });
+  }
+  deps.log?.warn({ merOrderId, status: payment.status }, 'payment create: resuming an earlier attempt under the same Idempotency-Key');
+  if (payment.status !== 'NEW_ORDER') return { payment: await syncQuietly(deps, payment) };
+  const result = await sendCreate(deps, input, payment, { resent: true });
+  if (result.payment.status !== 'UNKNOWN') return result;
+  return { payment: await syncQuietly(deps, result.payment) };
+}
+
+/**
+ * `resent`: an earlier run may have sent this create already, so even a clear refusal now does
+ * not prove that UMS has no such order (the first request may have created it).
+ */
+async function sendCreate(
+  deps: CommandDeps,
+  input: CreatePaymentInput,
+  payment: PaymentRow,
+  how: { resent: boolean } = { resent: false },
+): Promise<CreatePaymentResult> {
+  const { channel, totalAmount } = input;
+  const merOrderId = payment.merOrderId;
+  let created;
+  try {
+    created = await deps.ums.createOrder(channel, {
+      merOrderId,
+      totalAmount,
+      ...optional('orderDesc', input.description),
+      ...optional('subOpenId', input.subOpenId),
+      ...optional('userId', input.userId),
+      ...optional('returnUrl', input.returnUrl),
+      ...optional('expireTime', input.expireTime),
+      // The bill's date is the order's creation day, so a later bills query finds it again.
+      ...(isBillsChannel(channel) ? { billDate: beijingDate(payment.createdAt) } : {}),
+    });
+  } catch (err) {
+    return { payment: await createFailed(deps, payment, err, how) };
+  }
+
+  // H5: nothing was sent; UMS learns of the order when the browser opens the URL.
+  if (isH5Channel(channel)) {
+    deps.log?.info({ merOrderId, channel }, 'payment created (H5 pay URL signed)');
+    return { payment, ...optional('payUrl', created.payUrl) };
+  }
+  const applied = await applyReport(deps.db, reportFromCreate(merOrderId, created.response), 'MUTATION', {
+    payload: { answer: 'create', errCode: created.response?.errCode, status: created.response?.status },
+  });
+  deps.log?.info({ merOrderId, channel, status: applied.payment.status }, 'payment created');
+  return {
+    payment: applied.payment,
+    ...optional('payParams', created.payParams),
+    ...optional('qrCode', created.qrCode),
+  };
+}
+
+/**
+ * UMS did not say yes: UNKNOWN when it may have acted (an ambiguous answer, or any refusal of a
+ * resent create: the first send may have created the order), else closed with UMS's reason, and
+ * thrown. An UNKNOWN order is settled by query (sync), never closed here.
+ */
+async function createFailed(deps: CommandDeps, payment: PaymentRow, err: unknown, how: { resent: boolean }): Promise<PaymentRow> {
+  const merOrderId = payment.merOrderId;
+  if (err instanceof UmsError && (err.outcomeUnknown || how.resent)) {
+    const outcome = err.outcomeUnknown ? 'unknown' : 'refused-on-resend';
+    const applied = await applyReport(deps.db, { merOrderId, status: 'UNKNOWN' }, 'MUTATION', {
+      payload: { answer: 'create', outcome, errCode: err.errCode ?? null, error: err.name },
+    });
+    deps.log?.warn({ merOrderId, errCode: err.errCode }, 'payment create: outcome unknown; the sync scheduler will query');
+    return applied.payment;
+  }
+  if (!(err instanceof UmsError)) throw err; // a bug or the database: the row stays NEW_ORDER for the scheduler
+  await applyReport(deps.db, { merOrderId, status: 'TRADE_CLOSED' }, 'MUTATION', {
+    payload: { answer: 'create', outcome: 'refused', errCode: err.errCode ?? null, error: err.name },
+    onlyIfOpen: true,
+  });
+  deps.log?.warn({ merOrderId, errCode: err.errCode }, 'payment create refused; order closed');
+  throw toPaymentError(err, { merOrderId });
+}

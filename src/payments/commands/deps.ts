@@ -1,0 +1,71 @@
+/**
+ * What every command needs: the parts of the gateway it works with, handed down once by the
+ * facade (../commands.ts), and the few lookups that every command does the same way.
+ */
+import { eq } from 'drizzle-orm';
+import type { Database } from '../../db/database.js';
+import { payments, type PaymentRow } from '../../db/schema.js';
+import type { Logger } from '../../log.js';
+import type { UmsClient } from '../../ums/client.js';
+import { generateOrderId } from '../../ums/ids.js';
+import { instMidFor, type UmsOperations } from '../../ums/operations.js';
+import { PAYMENT_CHANNELS, type InstMid, type PaymentChannel } from '../../ums/types.js';
+import type { SimulatedOutcome } from '../commands-api.js';
+import { PaymentError } from '../errors.js';
+import { idempotentOrderId, type Attempt, type Idempotency } from '../idempotency.js';
+
+/** The simulator's control, as `startSimulator` hands it out (structural: no import of src/sim). */
+export interface SimulatorControl {
+  pay(merOrderId: string, options: { outcome: SimulatedOutcome; notify: boolean }): unknown;
+}
+
+/**
+ * The part of the event bus simulatePayment listens to (structural: events/bus.ts's PaymentBus
+ * fits). Every committed change of a payment, on whichever instance stored it, is heard here.
+ */
+export interface PaymentChanges {
+  subscribe(listener: (change: { readonly payment: PaymentRow }) => void): () => void;
+}
+
+export interface CommandDeps {
+  readonly db: Database;
+  /** Typed operations for this merchant (mid, tid, notifyUrl, sourceId). */
+  readonly ums: UmsOperations;
+  /** The signed client, for callUms. */
+  readonly client: UmsClient;
+  /** UMS_SOURCE_ID: the prefix of every merOrderId and refundOrderId. */
+  readonly sourceId: string;
+  /** PAYMENT_SYNC_AFTER_MS: when the scheduler first asks about a new order or refund. */
+  readonly syncAfterMs: number;
+  readonly log: Logger | undefined;
+  readonly simulator: SimulatorControl | undefined;
+  readonly changes: PaymentChanges | undefined;
+  readonly simulateWaitMs: number;
+  readonly unknownAtUmsCloseMs: number;
+  readonly idempotency: Idempotency;
+  readonly now: () => Date;
+}
+
+export async function loadPayment(deps: CommandDeps, merOrderId: string): Promise<PaymentRow> {
+  const [row] = await deps.db.select().from(payments).where(eq(payments.merOrderId, merOrderId));
+  if (!row) throw new PaymentError('NOT_FOUND', `no payment with merOrderId ${merOrderId}`, { merOrderId });
+  return row;
+}
+
+/** The institution code a stored payment was created under (older rows: from its channel). */
+export function instMidOf(payment: PaymentRow): InstMid {
+  if (payment.instMid) return payment.instMid as InstMid;
+  const channel = payment.channel as PaymentChannel | null;
+  return channel && (PAYMENT_CHANNELS as readonly string[]).includes(channel) ? instMidFor(channel) : 'MINIDEFAULT';
+}
+
+/**
+ * The id of a new order or refund: the caller's, else one derived from the Idempotency-Key (the
+ * same on every retry), else a fresh one. `ours`: a row already stored under this id was
+ * stored by an earlier run under the same key and input, so it is to be resumed.
+ */
+export function orderIdFor(deps: CommandDeps, given: string | undefined, attempt: Attempt): { id: string; ours: boolean } {
+  if (given !== undefined) return { id: given, ours: attempt.resumed };
+  if (attempt.seed !== undefined) return { id: idempotentOrderId(deps.sourceId, attempt.seed), ours: true };
+  return { id: generateOrderId(deps.sourceId), ours: false };
+}

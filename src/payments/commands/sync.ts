@@ -1,0 +1,136 @@
+/**
+ * syncPayment and closePayment: ask UMS about one order (or close it there) and store what it
+ * says. Used by the mutations (sync, close), by the sync scheduler, and by the other commands
+ * when an order's state is in doubt.
+ *
+ * Event sources: what an active query at UMS reports is stored with source SYNC, whoever asked
+ * (a user's syncPayment, the scheduler, a create resumed after a failure); CONTRACT.md keeps
+ * MUTATION for what a caller's own request changed (create, close, refund).
+ */
+import type { PaymentRow } from '../../db/schema.js';
+import { UmsBusinessError, UmsError } from '../../ums/errors.js';
+import { beijingDate } from '../../ums/time.js';
+import { PaymentError } from '../errors.js';
+import { applyReport, type StatusReport } from '../ledger.js';
+import { isOpen, type EventSource, type PaymentStatus } from '../status.js';
+import { reportFromBillsQuery, reportFromQuery } from '../sync/reports.js';
+import { instMidOf, loadPayment, type CommandDeps } from './deps.js';
+import { toPaymentError } from './ums-errors.js';
+
+/** The syncPayment mutation: an active query, stored with source SYNC. */
+export async function syncByUser(deps: CommandDeps, merOrderId: string): Promise<PaymentRow> {
+  return syncPayment(deps, await loadPayment(deps, merOrderId), 'SYNC');
+}
+
+/**
+ * Asks UMS about one order (query, or bills query for QR codes) and stores what it says with
+ * `source`. Throws PaymentError when UMS could not answer.
+ */
+export async function syncPayment(deps: CommandDeps, payment: PaymentRow, source: EventSource): Promise<PaymentRow> {
+  const merOrderId = payment.merOrderId;
+  let report: StatusReport | undefined;
+  try {
+    if (payment.channel === 'QR_CODE') {
+      const answer = await deps.ums.billsQuery({ billNo: merOrderId, billDate: beijingDate(payment.createdAt) });
+      report = reportFromBillsQuery(merOrderId, answer);
+    } else {
+      const answer = await deps.ums.query({ merOrderId }, instMidOf(payment));
+      report = reportFromQuery(merOrderId, answer);
+    }
+  } catch (err) {
+    if (err instanceof UmsBusinessError && err.errCode === 'NO_ORDER' && neverReachedUms(payment.status)) {
+      return unknownAtUms(deps, payment, source);
+    }
+    throw toPaymentError(err, { merOrderId });
+  }
+  if (!report) {
+    deps.log?.warn({ merOrderId }, 'payment query: answer carried no known status');
+    return payment;
+  }
+  const applied = await applyReport(deps.db, report, source, { payload: { answer: 'query', status: report.status } });
+  return applied.payment;
+}
+
+/** Asks UMS about an order whose state is in doubt; on failure the scheduler will ask later. */
+export async function syncQuietly(deps: CommandDeps, payment: PaymentRow): Promise<PaymentRow> {
+  if (!isOpen(payment.status as PaymentStatus)) return payment;
+  try {
+    return await syncPayment(deps, payment, 'SYNC');
+  } catch {
+    return payment;
+  }
+}
+
+/** Statuses in which "UMS has no such order" is plausible rather than alarming. */
+function neverReachedUms(status: string): boolean {
+  return status === 'NEW_ORDER' || status === 'UNKNOWN';
+}
+
+/**
+ * UMS does not know an order we have as NEW_ORDER or UNKNOWN: an H5 page never opened, or a
+ * create that never arrived. Normal while the order is young; once it has expired (or is older
+ * than UMS's own order lifetime) nobody can pay it any more, so it is closed here.
+ */
+async function unknownAtUms(deps: CommandDeps, payment: PaymentRow, source: EventSource): Promise<PaymentRow> {
+  const now = deps.now().getTime();
+  const expired = payment.expireTime !== null && payment.expireTime.getTime() <= now;
+  const tooOld = now - payment.createdAt.getTime() > deps.unknownAtUmsCloseMs;
+  if (!expired && !tooOld) {
+    deps.log?.debug({ merOrderId: payment.merOrderId }, 'payment query: UMS does not know the order yet');
+    return payment;
+  }
+  // Decided here from a row read before the query: a payment may have been stored meanwhile
+  // (the buyer paid, the notice came), and a close must never override it.
+  const applied = await applyReport(deps.db, { merOrderId: payment.merOrderId, status: 'TRADE_CLOSED' }, source, {
+    payload: { answer: 'query', errCode: 'NO_ORDER', closed: expired ? 'expired, never reached UMS' : 'never reached UMS' },
+    onlyIfOpen: true,
+  });
+  if (applied.outcome === 'stale') return applied.payment;
+  deps.log?.info({ merOrderId: payment.merOrderId }, 'payment closed: UMS never had the order and it can no longer be paid');
+  return applied.payment;
+}
+
+/** The closePayment mutation: only an unpaid order can be closed; one already closed is answered as is. */
+export async function closeByUser(deps: CommandDeps, merOrderId: string): Promise<PaymentRow> {
+  const payment = await loadPayment(deps, merOrderId);
+  if (payment.status === 'TRADE_CLOSED') return payment;
+  if (!isOpen(payment.status as PaymentStatus)) {
+    throw new PaymentError('CONFLICT', `payment ${merOrderId} is ${payment.status}; only unpaid orders can be closed (refund a paid one)`, {
+      merOrderId,
+    });
+  }
+  return closePayment(deps, payment, 'MUTATION');
+}
+
+/**
+ * Closes an unpaid order at UMS and stores the result. When UMS refuses (the buyer paid
+ * meanwhile, say) or cannot answer, asks UMS what the order is and stores that (an active query:
+ * source SYNC); throws only when the order is still open afterwards.
+ */
+export async function closePayment(deps: CommandDeps, payment: PaymentRow, source: EventSource): Promise<PaymentRow> {
+  const merOrderId = payment.merOrderId;
+  try {
+    // QR codes: bills close needs the qrCodeId, which is not stored; netpay close by billNo works
+    // for a one-off bill (the simulator and the netpay API accept it).
+    const answer = await deps.ums.close({ merOrderId }, instMidOf(payment));
+    // errCode SUCCESS on close means the order is closed, whatever else the answer says; but it
+    // is our reading of the answer, not a status UMS reported, so it only closes what is still
+    // open (a notice of payment may have been stored while UMS was being asked).
+    const applied = await applyReport(deps.db, { merOrderId, status: 'TRADE_CLOSED' }, source, {
+      payload: { answer: 'close', errCode: answer.errCode },
+      onlyIfOpen: true,
+    });
+    return applied.payment;
+  } catch (err) {
+    if (!(err instanceof UmsError)) throw err;
+    deps.log?.warn({ merOrderId, errCode: err.errCode }, 'close refused or unanswered; asking UMS for the order state');
+    let after: PaymentRow = payment;
+    try {
+      after = await syncPayment(deps, payment, 'SYNC');
+    } catch {
+      // keep the close error below
+    }
+    if (!isOpen(after.status as PaymentStatus)) return after;
+    throw toPaymentError(err, { merOrderId });
+  }
+}
