@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diagnoseSignature, diagnosisLine, type SignatureDiagnosis } from '../../src/payments/signature-doctor.js';
+import { diagnoseSignature, diagnosisLine, type SignatureDiagnosis } from '../../src/ums/sign-doctor.js';
 import { notifySign } from '../../src/ums/sign.js';
 import { vectors } from '../support/vectors.js';
 
