@@ -58,7 +58,7 @@ export async function recordNotification(db: Database, received: ReceivedNotific
   const notification = reading.notification;
   const report = reportFrom(notification);
   if (typeof report === 'string') {
-    return reject(db, received, { ...rejectionOf(notification), reason: `invalid-field:${report}` }, log);
+    return reject(db, received, rejectionOf(notification, `invalid-field:${report}`), log);
   }
 
   const dedupeKey = dedupeKeyOf(notification, report);
@@ -124,7 +124,7 @@ interface Stored {
 async function applyOnItsOwn(
   db: Database,
   report: StatusReport,
-  payload: Record<string, string>,
+  payload: Readonly<Record<string, string>>,
   base: StoredBase,
   dedupeKey: string,
 ): Promise<Stored> {
@@ -197,13 +197,14 @@ function reportFrom(n: UmsNotification): StatusReport | string {
 function statusOf(n: UmsNotification): PaymentStatus | undefined {
   if (n.status !== undefined) return normaliseStatus(n.status);
   if (n.billStatus !== undefined) return statusFromBillStatus(n.billStatus) ?? normaliseStatus(n.billStatus);
-  return normaliseStatus('');
+  return undefined;
 }
 
-function rejectionOf(n: UmsNotification): NotificationRejection {
+/** A verified notification the ledger cannot use, as the rejection it becomes (stored for audit). */
+function rejectionOf(n: UmsNotification, reason: NotificationRejection['reason']): NotificationRejection {
   return {
     ok: false,
-    reason: 'bad-signature',
+    reason,
     verified: true,
     keyIndex: n.keyIndex,
     ...(n.fields.merOrderId ? { merOrderId: n.fields.merOrderId } : {}),
