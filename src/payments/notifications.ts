@@ -41,7 +41,7 @@ export interface NotificationResult {
 }
 
 /** A notification as received: what ums/notification.ts read of it, and the body to keep. */
-export interface ReceivedNotification {
+export interface IncomingNotification {
   reading: NotificationReading;
   /** The body as it arrived, kept for audit (the signature covers exactly these bytes). */
   rawBody: string;
@@ -52,7 +52,7 @@ export interface ReceivedNotification {
 class RedeliveryRace extends Error {}
 
 /** Stores one notification and applies it through the ledger; never throws. */
-export async function recordNotification(db: Database, received: ReceivedNotification, log: Logger): Promise<NotificationResult> {
+export async function recordNotification(db: Database, received: IncomingNotification, log: Logger): Promise<NotificationResult> {
   const { reading } = received;
   if (!reading.ok) return reject(db, received, reading, log);
   const notification = reading.notification;
@@ -231,7 +231,7 @@ export function dedupeKeyOf(ids: { readonly notifyId?: string | undefined }, rep
 
 async function reject(
   db: Database,
-  received: ReceivedNotification,
+  received: IncomingNotification,
   rejection: NotificationRejection,
   log: Logger,
 ): Promise<NotificationResult> {

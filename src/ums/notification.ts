@@ -164,7 +164,8 @@ export function readNotification(raw: RawNotification, keys: readonly string[], 
 
 /**
  * The decoded parameters of a notification body, decoded exactly once. Form bodies keep the first
- * of repeated names (§4.2); JSON objects have their scalars turned into the strings UMS signs.
+ * of repeated names (§4.2); JSON objects have their scalars turned into the strings UMS signs
+ * (JSON.parse keeps the last of a repeated member, unnoticed: no source shows UMS sending JSON).
  */
 export function parseNotificationBody(raw: RawNotification): ParsedBody {
   const type = raw.contentType.split(';')[0]?.trim().toLowerCase() ?? '';
