@@ -233,11 +233,12 @@ function ambiguousField(fields: Readonly<Record<string, string>>): string | unde
   return undefined;
 }
 
+/** What names a refused body in the audit record and the log: unverified, so cut to what real ones need. */
 function auditFields(fields: Readonly<Record<string, string>> | undefined): Pick<NotificationRejection, 'merOrderId' | 'notifyId' | 'status'> {
   const out: Pick<NotificationRejection, 'merOrderId' | 'notifyId' | 'status'> = {};
-  if (fields?.merOrderId) out.merOrderId = fields.merOrderId;
-  if (fields?.notifyId) out.notifyId = fields.notifyId;
-  if (fields?.status) out.status = fields.status;
+  if (fields?.merOrderId) out.merOrderId = fields.merOrderId.slice(0, 64);
+  if (fields?.notifyId) out.notifyId = fields.notifyId.slice(0, 64);
+  if (fields?.status) out.status = fields.status.slice(0, 32);
   return out;
 }
 
