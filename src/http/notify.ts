@@ -1,21 +1,31 @@
 /**
  * POST /notify/ums (CONTRACT.md): UMS payment and refund notifications.
  *
- * The body reaches payments/notifications.ts as the raw string it arrived as, because the
- * signature covers the decoded values of exactly those bytes: no body parser may decode it first.
- * Answers: 200 `SUCCESS` once stored; `FAILED` with 400 (forged, malformed, unsupported content
- * type), 413 (over 64 KiB) or 503 (not stored; UMS retries). Every non-SUCCESS answer is the
- * plain body `FAILED`.
+ * The body reaches ums/notification.ts as the raw string it arrived as, because the signature
+ * covers the decoded values of exactly those bytes: no body parser may decode it first. What it
+ * reads (a verified notification, or why not) goes to payments/notifications.ts, whose outcome
+ * this route turns into the answer: 200 `SUCCESS` once stored (applied, duplicate, stale, review,
+ * created); `FAILED` with 400 (rejected: forged, malformed, unsupported content type), 413 (over
+ * 64 KiB) or 503 (unavailable: not stored, UMS retries). Every non-SUCCESS answer is the plain
+ * body `FAILED`.
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../log.js';
-import { applyNotification, type NotificationResult } from '../payments/notifications.js';
+import { recordNotification, type NotificationResult } from '../payments/notifications.js';
+import { readNotification, type RawNotification } from '../ums/notification.js';
+import { DiagnosisBudget } from '../ums/sign-doctor.js';
 
 /** The largest notification body accepted (a real one is about 1 KiB). */
 export const NOTIFY_BODY_LIMIT = 64 * 1024;
 
 export const NOTIFY_PATH = '/notify/ums';
+
+/** What was done, and what UMS is answered. */
+export interface NotifyAnswer extends NotificationResult {
+  httpStatus: 200 | 400 | 413 | 503;
+  body: 'SUCCESS' | 'FAILED';
+}
 
 export interface NotifyRouteDeps {
   db: Database;
@@ -23,11 +33,40 @@ export interface NotifyRouteDeps {
   keys: () => readonly string[];
   log: Logger;
   /** Called once per request with what was done (metrics). */
-  onOutcome?: (result: NotificationResult) => void;
+  onOutcome?: (answer: NotifyAnswer) => void;
+  /** How often a failed signature is diagnosed; by default one budget for the route's life. */
+  diagnosis?: DiagnosisBudget;
+}
+
+export interface NotificationReceiver {
+  db: Database;
+  keys: readonly string[];
+  log: Logger;
+  diagnosis?: DiagnosisBudget | undefined;
+}
+
+/** Reads, records and answers one notification body; never throws for a bad body. */
+export async function receiveNotification(receiver: NotificationReceiver, raw: RawNotification): Promise<NotifyAnswer> {
+  const reading = readNotification(raw, receiver.keys, { diagnosis: receiver.diagnosis });
+  const result = await recordNotification(receiver.db, { reading, rawBody: raw.body, contentType: raw.contentType }, receiver.log);
+  return answerTo(result);
+}
+
+/** The answer to an outcome (CONTRACT.md POST /notify/ums). */
+export function answerTo(result: NotificationResult): NotifyAnswer {
+  switch (result.outcome) {
+    case 'rejected':
+      return { ...result, httpStatus: 400, body: 'FAILED' };
+    case 'unavailable':
+      return { ...result, httpStatus: 503, body: 'FAILED' };
+    default:
+      return { ...result, httpStatus: 200, body: 'SUCCESS' };
+  }
 }
 
 /** The route as a Fastify plugin: `buildServer({ plugins: [notifyRoute(deps)] })`. */
 export function notifyRoute(deps: NotifyRouteDeps): FastifyPluginAsync {
+  const diagnosis = deps.diagnosis ?? new DiagnosisBudget();
   return async (app: FastifyInstance) => {
     // Encapsulated in this plugin: these parsers apply to this route only.
     app.removeAllContentTypeParsers();
@@ -44,7 +83,7 @@ export function notifyRoute(deps: NotifyRouteDeps): FastifyPluginAsync {
           ? { outcome: 'rejected', httpStatus: 413, body: 'FAILED', reason: 'too-large' }
           : status === 400
             ? { outcome: 'rejected', httpStatus: 400, body: 'FAILED', reason: 'bad-request' }
-            : { outcome: 'failed', httpStatus: 503, body: 'FAILED', reason: 'server-error' },
+            : { outcome: 'unavailable', httpStatus: 503, body: 'FAILED', reason: 'server-error' },
       );
       return failed(reply, status);
     });
@@ -52,10 +91,10 @@ export function notifyRoute(deps: NotifyRouteDeps): FastifyPluginAsync {
     app.post(NOTIFY_PATH, { bodyLimit: NOTIFY_BODY_LIMIT }, async (req: FastifyRequest, reply: FastifyReply) => {
       const body = typeof req.body === 'string' ? req.body : '';
       const contentType = req.headers['content-type'] ?? '';
-      const result = await applyNotification(deps.db, { body, contentType }, deps.keys(), deps.log);
-      deps.onOutcome?.(result);
-      if (result.body === 'SUCCESS') return reply.code(200).type('text/plain; charset=utf-8').send('SUCCESS');
-      return failed(reply, result.httpStatus);
+      const answer = await receiveNotification({ db: deps.db, keys: deps.keys(), log: deps.log, diagnosis }, { body, contentType });
+      deps.onOutcome?.(answer);
+      if (answer.body === 'SUCCESS') return reply.code(200).type('text/plain; charset=utf-8').send('SUCCESS');
+      return failed(reply, answer.httpStatus);
     });
 
     // Anything but POST on the path: still one vocabulary.

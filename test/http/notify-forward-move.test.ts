@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { asc, eq, sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { notifications, paymentEvents, payments } from '../../src/db/schema.js';
-import { applyNotification } from '../../src/payments/notifications.js';
+import { receiveNotification } from '../../src/http/notify.js';
 import { PAYMENT_STATUS_CHANNEL, insertNewOrder, type PaymentStatusNotice } from '../../src/payments/ledger.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
 import { FORM, MID, NOTIFY_KEY, TID, formBody, newOrderId, notificationFields, signed } from '../payments/notification-fixtures.js';
@@ -31,7 +31,7 @@ describeEachDatabase('a forward move from a notification, written in one stateme
     const listening = await h.listen(PAYMENT_STATUS_CHANNEL, (payload) => notices.push(JSON.parse(payload) as PaymentStatusNotice));
     try {
       const fields = signed(notificationFields(merOrderId));
-      const result = await applyNotification(h.db, { body: formBody(fields), contentType: FORM }, [NOTIFY_KEY], silent);
+      const result = await receiveNotification({ db: h.db, keys: [NOTIFY_KEY], log: silent }, { body: formBody(fields), contentType: FORM });
       expect(result).toMatchObject({ outcome: 'applied', reason: 'forward', httpStatus: 200, body: 'SUCCESS', version: 2 });
 
       const [payment] = await h.db.select().from(payments).where(eq(payments.merOrderId, merOrderId));
@@ -58,7 +58,7 @@ describeEachDatabase('a forward move from a notification, written in one stateme
       await expect.poll(() => notices.filter((n) => n.merOrderId === merOrderId)).toEqual([{ merOrderId, version: 2, eventId: event?.id }]);
 
       // The same notification again: a duplicate, nothing written but the copy.
-      const again = await applyNotification(h.db, { body: formBody(fields), contentType: FORM }, [NOTIFY_KEY], silent);
+      const again = await receiveNotification({ db: h.db, keys: [NOTIFY_KEY], log: silent }, { body: formBody(fields), contentType: FORM });
       expect(again).toMatchObject({ outcome: 'duplicate', httpStatus: 200 });
       expect(await h.db.select().from(paymentEvents).where(eq(paymentEvents.merOrderId, merOrderId))).toHaveLength(2);
     } finally {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { desc, eq, sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { notifications, paymentEvents, payments } from '../../src/db/schema.js';
-import { applyNotification } from '../../src/payments/notifications.js';
+import { receiveNotification } from '../../src/http/notify.js';
 import { applyReport, flagPaymentForReview, insertNewOrder, type StatusReport } from '../../src/payments/ledger.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
 import { FORM, MID, NOTIFY_KEY, TID, formBody, newOrderId, notificationFields, signed } from './notification-fixtures.js';
@@ -53,7 +53,7 @@ describeEachDatabase('a batched forward move stores what the ledger would', (kin
 
     const fields = signed(notificationFields(viaBatch, overrides));
     const [result] = await Promise.all(
-      [fields, signed(notificationFields(filler))].map((f) => applyNotification(h.db, { body: formBody(f), contentType: FORM }, [NOTIFY_KEY], silent)),
+      [fields, signed(notificationFields(filler))].map((f) => receiveNotification({ db: h.db, keys: [NOTIFY_KEY], log: silent }, { body: formBody(f), contentType: FORM })),
     );
     expect(result).toMatchObject({ outcome: 'applied', httpStatus: 200 });
     // It went through a batch: its notification shares a transaction with the filler's.

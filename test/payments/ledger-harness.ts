@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import type { Database } from '../../src/db/database.js';
 import { payments, refunds, type PaymentRow, type RefundRow } from '../../src/db/schema.js';
 import { applyReport, insertNewOrder } from '../../src/payments/ledger.js';
-import { applyNotification, type NotificationResult } from '../../src/payments/notifications.js';
+import { receiveNotification, type NotifyAnswer } from '../../src/http/notify.js';
 import type { DatabaseKind, TestDatabase } from '../support/db.js';
 import { FORM, MID, NOTIFY_KEY, TID, formBody, newOrderId, signed } from './notification-fixtures.js';
 
@@ -22,7 +22,7 @@ export interface LedgerHarness {
   paymentOf(merOrderId: string): Promise<PaymentRow>;
   refundOf(refundOrderId: string): Promise<RefundRow>;
   /** Signs `fields` with the communication key and applies them as POST /notify/ums would. */
-  notify(fields: Record<string, string>): Promise<NotificationResult>;
+  notify(fields: Record<string, string>): Promise<NotifyAnswer>;
 }
 
 /** Call inside a `describeEachDatabase` suite: opens the database before it, closes it after. */
@@ -50,6 +50,6 @@ export function ledgerHarness(kind: DatabaseKind): LedgerHarness {
     },
     paymentOf: async (merOrderId) => (await db().select().from(payments).where(eq(payments.merOrderId, merOrderId)))[0]!,
     refundOf: async (refundOrderId) => (await db().select().from(refunds).where(eq(refunds.refundOrderId, refundOrderId)))[0]!,
-    notify: (fields) => applyNotification(db(), { body: formBody(signed(fields)), contentType: FORM }, [NOTIFY_KEY], silent),
+    notify: (fields) => receiveNotification({ db: db(), keys: [NOTIFY_KEY], log: silent }, { body: formBody(signed(fields)), contentType: FORM }),
   };
 }

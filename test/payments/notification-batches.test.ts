@@ -10,7 +10,8 @@ import postgres from 'postgres';
 import { eq, inArray, sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { notifications, paymentEvents, payments } from '../../src/db/schema.js';
-import { applyNotification, dedupeKeyOf, type NotificationResult } from '../../src/payments/notifications.js';
+import { receiveNotification, type NotifyAnswer } from '../../src/http/notify.js';
+import { dedupeKeyOf } from '../../src/payments/notifications.js';
 import { insertNewOrder } from '../../src/payments/ledger.js';
 import { describeEachDatabase, describePostgres, postgresDatabase, type TestDatabase } from '../support/db.js';
 import { installFaults, type Faults } from '../support/faults.js';
@@ -35,9 +36,9 @@ describeEachDatabase('notifications stored in batches', (kind) => {
     return ids;
   }
 
-  /** Posts every body at once, as concurrent HTTP requests would reach applyNotification. */
-  function postAll(bodies: string[]): Promise<NotificationResult[]> {
-    return Promise.all(bodies.map((body) => applyNotification(h.db, { body, contentType: FORM }, [NOTIFY_KEY], silent)));
+  /** Posts every body at once, as concurrent HTTP requests would reach receiveNotification. */
+  function postAll(bodies: string[]): Promise<NotifyAnswer[]> {
+    return Promise.all(bodies.map((body) => receiveNotification({ db: h.db, keys: [NOTIFY_KEY], log: silent }, { body, contentType: FORM })));
   }
 
   const paidBody = (merOrderId: string, overrides: Record<string, string> = {}) => formBody(signed(notificationFields(merOrderId, overrides)));
@@ -125,7 +126,7 @@ describeEachDatabase('notifications stored in batches', (kind) => {
     try {
       const results = await postAll([...ids, doomed as string].map((id) => paidBody(id)));
       expect(results.slice(0, 4).map((r) => r.outcome)).toEqual(['applied', 'applied', 'applied', 'applied']);
-      expect(results[4]).toMatchObject({ outcome: 'failed', httpStatus: 503, body: 'FAILED' });
+      expect(results[4]).toMatchObject({ outcome: 'unavailable', httpStatus: 503, body: 'FAILED' });
       // The batch rolled back whole; each of the four was then written alone, in its own transaction.
       const forward = (await eventsOf(ids)).filter((e) => e.reason === 'forward');
       expect(new Set(forward.map((e) => e.tx)).size).toBe(4);
@@ -175,7 +176,7 @@ describePostgres('a payment locked by another transaction [postgres]', () => {
     await isLocked;
 
     const post = (merOrderId: string) =>
-      applyNotification(h.db, { body: formBody(signed(notificationFields(merOrderId))), contentType: FORM }, [NOTIFY_KEY], silent);
+      receiveNotification({ db: h.db, keys: [NOTIFY_KEY], log: silent }, { body: formBody(signed(notificationFields(merOrderId))), contentType: FORM });
     const heldResult = post(held);
     const otherResults = await Promise.all(others.map(post));
     expect(otherResults.map((r) => r.outcome)).toEqual(['applied', 'applied', 'applied']);

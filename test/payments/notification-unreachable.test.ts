@@ -8,7 +8,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
-import { applyNotification } from '../../src/payments/notifications.js';
+import { receiveNotification } from '../../src/http/notify.js';
 import { setBatchDeadline } from '../../src/payments/notification-batches.js';
 import { insertNewOrder } from '../../src/payments/ledger.js';
 import { describePostgres, postgresDatabase, type TestDatabase } from '../support/db.js';
@@ -95,16 +95,16 @@ describePostgres('a notification while the database is unreachable [postgres]', 
     await new Promise((resolve) => setTimeout(resolve, 200));
 
     const body = formBody(signed(notificationFields(merOrderId)));
-    const result = await applyNotification(db.handle().db, { body, contentType: FORM }, [NOTIFY_KEY], pino({ level: 'silent' }));
+    const result = await receiveNotification({ db: db.handle().db, keys: [NOTIFY_KEY], log: pino({ level: 'silent' }) }, { body, contentType: FORM });
 
-    expect(result).toMatchObject({ outcome: 'failed', httpStatus: 503, body: 'FAILED', reason: 'storage-failure' });
+    expect(result).toMatchObject({ outcome: 'unavailable', httpStatus: 503, body: 'FAILED', reason: 'storage-failure' });
     expect(db.proxy().attempts()).toBe(1);
   }, 30_000);
 
   it('answers what queued behind an unreachable batch with it, instead of one more timeout per batch', async () => {
     const ids = [newOrderId(), newOrderId(), newOrderId()];
     const post = (merOrderId: string) =>
-      applyNotification(db.handle().db, { body: formBody(signed(notificationFields(merOrderId))), contentType: FORM }, [NOTIFY_KEY], pino({ level: 'silent' }));
+      receiveNotification({ db: db.handle().db, keys: [NOTIFY_KEY], log: pino({ level: 'silent' }) }, { body: formBody(signed(notificationFields(merOrderId))), contentType: FORM });
     const before = db.proxy().attempts();
     const first = post(ids[0] as string);
     // The first batch is waiting for its connection; these queue behind it.
@@ -130,7 +130,7 @@ describePostgres('a notification while the connection has died silently [postgre
     db.proxy().freeze();
 
     const body = formBody(signed(notificationFields(merOrderId)));
-    const result = await applyNotification(db.handle().db, { body, contentType: FORM }, [NOTIFY_KEY], pino({ level: 'silent' }));
-    expect(result).toMatchObject({ outcome: 'failed', httpStatus: 503, body: 'FAILED' });
+    const result = await receiveNotification({ db: db.handle().db, keys: [NOTIFY_KEY], log: pino({ level: 'silent' }) }, { body, contentType: FORM });
+    expect(result).toMatchObject({ outcome: 'unavailable', httpStatus: 503, body: 'FAILED' });
   }, 20_000);
 });

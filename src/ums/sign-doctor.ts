@@ -3,7 +3,7 @@
  * act on, without ever revealing a key or a signature.
  *
  * It is a pure function of the decoded fields and the configured keys. It re-runs the §4.2
- * algorithm (src/ums/sign.ts, never re-implemented) over the variants that the usual bugs produce
+ * algorithm (sign.ts, never re-implemented) over the variants that the usual bugs produce
  * (signType left out of the string, empty values kept, "0" dropped, an `&` or
  * `key=` before the key, values decoded once too few or too many times, a key with stray
  * whitespace, the appKey used instead of the communication key) and reports the first variant
@@ -11,12 +11,18 @@
  * likely cause is a wrong key — or, when fields that UMS always sends are absent, a field lost on
  * the way.
  *
+ * Its work is bounded whatever the body: variants are built one at a time and at most
+ * MAX_VARIANTS of them are signed (a variant per suspect field would make a crafted body with
+ * thousands of fields cost the square of its size). Diagnosis is a courtesy to operators: the
+ * notify path asks it only for bodies shaped like a UMS notification, and only while a
+ * DiagnosisBudget has tokens, so a flood of forged bodies is turned away without it.
+ *
  * The output holds field names, algorithm names, key slots ("current" / "previous") and prose;
  * nothing in it is derived from a key's or a signature's value, so it may go to logs and to the
  * stored notification attempt as it is.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { notifySign, notifySignTypeOf, notifySigningString, type NotifySignType } from '../ums/sign.js';
+import { notifySign, notifySignTypeOf, notifySigningString, type NotifySignType } from './sign.js';
 
 export interface DoctorKeys {
   /** UMS_NOTIFY_KEY (the communication key, 通讯密钥). */
@@ -44,7 +50,11 @@ export type SignatureCause =
   | 'app-key-used'
   | 'missing-field'
   | 'object-value'
-  | 'wrong-key';
+  | 'wrong-key'
+  /** Not looked into: the body does not name an order, so it is no UMS notification. */
+  | 'not-a-notification'
+  /** Not looked into: too many signatures failed at once (the DiagnosisBudget ran out). */
+  | 'not-diagnosed';
 
 export interface SignatureDiagnosis {
   /** True when the notification verifies with a configured communication key as it is. */
@@ -79,10 +89,55 @@ interface Variant {
 }
 
 /**
+ * How many full diagnoses may run: a token bucket (`burst` at once, then `perSecond`). The notify
+ * path holds one for the life of the route; under a flood of forged bodies the tokens run out
+ * and the rest are rejected with the cheap checks only.
+ */
+export class DiagnosisBudget {
+  private tokens: number;
+  private last: number;
+  private readonly burst: number;
+  private readonly perSecond: number;
+  private readonly now: () => number;
+
+  constructor(options: { burst?: number; perSecond?: number; now?: () => number } = {}) {
+    this.burst = options.burst ?? 20;
+    this.perSecond = options.perSecond ?? 5;
+    this.now = options.now ?? (() => performance.now());
+    this.tokens = this.burst;
+    this.last = this.now();
+  }
+
+  /** Takes a token when one is left. */
+  take(): boolean {
+    const at = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((at - this.last) / 1000) * this.perSecond);
+    this.last = at;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+/** A body worth diagnosing names an order, as every UMS notification does (bills name a billNo). */
+export function looksLikeNotification(fields: Fields): boolean {
+  return Boolean(fields.merOrderId || fields.billNo);
+}
+
+export interface DiagnoseOptions {
+  /** When given, a full diagnosis (the variants) runs only while it has tokens. */
+  budget?: DiagnosisBudget | undefined;
+}
+
+/**
  * Diagnoses a notification's signature. `keys` is either the named slots or, as the notify path
  * holds them, the list of communication keys (current first, then the previous one).
  */
-export function diagnoseSignature(fields: Fields, keyList: DoctorKeys | readonly string[]): SignatureDiagnosis {
+export function diagnoseSignature(
+  fields: Fields,
+  keyList: DoctorKeys | readonly string[],
+  options: DiagnoseOptions = {},
+): SignatureDiagnosis {
   const keys: DoctorKeys = isKeyList(keyList) ? { current: keyList[0] ?? '', previous: keyList[1] } : keyList;
   const received = fields.sign;
   const declared = fields.signType;
@@ -167,11 +222,32 @@ export function diagnoseSignature(fields: Fields, keyList: DoctorKeys | readonly
     }
   }
 
+  // Only the cheap checks above run for every body; the rest signs up to MAX_VARIANTS variants.
+  if (!looksLikeNotification(fields)) {
+    return {
+      ...withAlgorithm,
+      ok: false,
+      cause: 'not-a-notification',
+      suspectFields: ['merOrderId', 'billNo'],
+      summary: 'the body names no order (neither merOrderId nor billNo), so it is no UMS notification; not diagnosed further',
+      hints: ['UMS notifications always name the order: the request may not come from UMS'],
+    };
+  }
+  if (options.budget && !options.budget.take()) {
+    return {
+      ...withAlgorithm,
+      ok: false,
+      cause: 'not-diagnosed',
+      summary: 'too many signatures failed at once: diagnosis skipped for this one',
+      hints: ['many notifications with bad signatures arrived together: look at the earlier diagnoses, or at who is sending them'],
+    };
+  }
+
   const appKeyVariant: Variant = { cause: 'app-key-used', digest: (key) => notifySign(fields, key, algorithm) };
   if (keys.appKey && matches(appKeyVariant.digest(keys.appKey))) return explain(appKeyVariant, 'appKey', withAlgorithm);
 
   const notifySlots = slots.filter((s) => s.slot !== 'appKey');
-  for (const variant of variantsOf(fields, algorithm)) {
+  for (const variant of bounded(variantsOf(fields, algorithm))) {
     for (const slot of notifySlots) {
       if (!matches(variant.digest(slot.key))) continue;
       return explain(variant, slot.slot, withAlgorithm);
@@ -251,51 +327,68 @@ function isKeyList(keys: DoctorKeys | readonly string[]): keys is readonly strin
   return Array.isArray(keys);
 }
 
-function variantsOf(fields: Fields, algorithm: NotifySignType): Variant[] {
-  const variants: Variant[] = [];
+/**
+ * At most this many variants are signed per diagnosis (each with every configured key): enough
+ * for the fixed mistakes and a few single-field suspects, never a number that grows with the body.
+ */
+export const MAX_VARIANTS = 12;
+/** Single-field variants tried per kind of encoding mistake (after the all-fields variant). */
+const MAX_SINGLE_FIELD_VARIANTS = 3;
 
-  const withoutSignType = omit(fields, 'signType');
+/** The variants in the order tried, built lazily: a caller that stops early pays for no more. */
+function* variantsOf(fields: Fields, algorithm: NotifySignType): Generator<Variant> {
   if (fields.signType !== undefined) {
-    variants.push({ cause: 'sign-type-excluded', digest: (key) => notifySign(withoutSignType, key, algorithm), suspectFields: ['signType'] });
+    const withoutSignType = omit(fields, 'signType');
+    yield { cause: 'sign-type-excluded', digest: (key) => notifySign(withoutSignType, key, algorithm), suspectFields: ['signType'] };
   }
 
   const emptyNames = Object.keys(fields).filter((name) => fields[name] === '' && name !== 'sign');
   if (emptyNames.length > 0) {
-    variants.push({
+    yield {
       cause: 'empty-values-kept',
       digest: (key) => digest(algorithm, signingStringKeepingEmpty(fields) + key),
       suspectFields: emptyNames,
-    });
+    };
   }
 
   const zeroNames = Object.keys(fields).filter((name) => fields[name] === '0');
   if (zeroNames.length > 0) {
     const withoutZeros = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== '0'));
-    variants.push({ cause: 'zero-values-dropped', digest: (key) => notifySign(withoutZeros, key, algorithm), suspectFields: zeroNames });
+    yield { cause: 'zero-values-dropped', digest: (key) => notifySign(withoutZeros, key, algorithm), suspectFields: zeroNames };
   }
 
   // notifySign appends the key directly, so a prefixed key reproduces "…&key" and "…&key=key".
-  variants.push({ cause: 'separator-before-key', digest: (key) => notifySign(fields, `&${key}`, algorithm) });
-  variants.push({ cause: 'separator-before-key', digest: (key) => notifySign(fields, `&key=${key}`, algorithm) });
+  yield { cause: 'separator-before-key', digest: (key) => notifySign(fields, `&${key}`, algorithm) };
+  yield { cause: 'separator-before-key', digest: (key) => notifySign(fields, `&key=${key}`, algorithm) };
 
   // Values that still look form-encoded: the sender (or a proxy) encoded twice, so UMS signed the
-  // once-decoded text and we hold text one decoding short of it. The whole body first, then each
-  // field alone.
+  // once-decoded text and we hold text one decoding short of it. The whole body first, then a
+  // few fields alone.
   const encodedNames = Object.keys(fields).filter((name) => name !== 'sign' && /%[0-9A-Fa-f]{2}|\+/.test(fields[name] ?? ''));
-  for (const names of allThenEach(encodedNames)) {
-    const decodedAgain = mapValues(fields, names, formDecode);
-    variants.push({ cause: 'double-encoded-values', digest: (key) => notifySign(decodedAgain, key, algorithm), suspectFields: names });
-  }
-
   // Spaces that were `+` characters in the signed value (a value decoded twice turns a literal
-  // `%2B` into `+` and then into a space). Spaces are normal in times, so each field alone.
+  // `%2B` into `+` and then into a space). Spaces are normal in times, so fields alone too.
   const spacedNames = Object.keys(fields).filter((name) => name !== 'sign' && (fields[name] ?? '').includes(' '));
-  for (const names of allThenEach(spacedNames)) {
-    const plussed = mapValues(fields, names, (v) => v.replace(/ /g, '+'));
-    variants.push({ cause: 'plus-decoded-as-space', digest: (key) => notifySign(plussed, key, algorithm), suspectFields: names });
-  }
+  const decodedAgain = (names: readonly string[]): Variant => {
+    const copy = mapValues(fields, names, formDecode);
+    return { cause: 'double-encoded-values', digest: (key) => notifySign(copy, key, algorithm), suspectFields: [...names] };
+  };
+  const plussed = (names: readonly string[]): Variant => {
+    const copy = mapValues(fields, names, (v) => v.replace(/ /g, '+'));
+    return { cause: 'plus-decoded-as-space', digest: (key) => notifySign(copy, key, algorithm), suspectFields: [...names] };
+  };
+  if (encodedNames.length > 0) yield decodedAgain(encodedNames);
+  if (spacedNames.length > 0) yield plussed(spacedNames);
+  if (encodedNames.length > 1) for (const name of encodedNames.slice(0, MAX_SINGLE_FIELD_VARIANTS)) yield decodedAgain([name]);
+  if (spacedNames.length > 1) for (const name of spacedNames.slice(0, MAX_SINGLE_FIELD_VARIANTS)) yield plussed([name]);
+}
 
-  return variants;
+/** The first MAX_VARIANTS of `variants`. */
+function* bounded(variants: Iterable<Variant>): Generator<Variant> {
+  let tried = 0;
+  for (const variant of variants) {
+    if (tried++ >= MAX_VARIANTS) return;
+    yield variant;
+  }
 }
 
 function explain(
@@ -332,11 +425,6 @@ function explain(
     default:
       return { ...common, summary: `signature verifies under variant ${variant.cause}`, hints: [] };
   }
-}
-
-function allThenEach(names: readonly string[]): string[][] {
-  if (names.length === 0) return [];
-  return names.length === 1 ? [[...names]] : [[...names], ...names.map((n) => [n])];
 }
 
 function keySlots(keys: DoctorKeys): { slot: 'current' | 'previous' | 'appKey'; key: string }[] {

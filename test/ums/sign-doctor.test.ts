@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diagnoseSignature, diagnosisLine, type SignatureDiagnosis } from '../../src/payments/signature-doctor.js';
+import { DiagnosisBudget, diagnoseSignature, diagnosisLine, type SignatureDiagnosis } from '../../src/ums/sign-doctor.js';
 import { notifySign } from '../../src/ums/sign.js';
 import { vectors } from '../support/vectors.js';
 
@@ -129,5 +129,33 @@ describe('diagnoseSignature', () => {
     expect(diagnoseSignature({ ...base, signType: 'SHA256', sign: goodSign }, { current: KEY }).cause).toBe(
       'sign-type-length-mismatch',
     );
+  });
+
+  it('does bounded work on a body with thousands of suspect fields (a variant per field would be quadratic)', () => {
+    const fields: Record<string, string> = { ...base, sign: goodSign };
+    // Every value looks encoded once too often and holds a space: each field is a suspect.
+    for (let i = 1; i <= 2_000; i++) fields[`f${i}`] = '+ %2B';
+    const started = performance.now();
+    const d = diagnoseSignature(fields, { current: OTHER_KEY, previous: KEY, appKey: APP_KEY });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(d.cause).toBe('wrong-key');
+  });
+
+  it('looks no further than the cheap checks into a body that names no order, or when its budget is spent', () => {
+    const { merOrderId: _dropped, ...noOrder } = base;
+    const stranger = diagnoseSignature({ ...noOrder, sign: goodSign }, { current: OTHER_KEY });
+    expect(stranger).toMatchObject({ ok: false, cause: 'not-a-notification' });
+    // The cheap checks still answer for any body.
+    expect(diagnoseSignature({ ...noOrder }, { current: KEY }).cause).toBe('missing-sign');
+
+    let now = 0;
+    const budget = new DiagnosisBudget({ burst: 2, perSecond: 1, now: () => now });
+    const forged = { ...base, sign: goodSign };
+    const causes = () => diagnoseSignature(forged, { current: OTHER_KEY }, { budget }).cause;
+    expect([causes(), causes(), causes()]).toEqual(['wrong-key', 'wrong-key', 'not-diagnosed']);
+    now += 1_000;
+    expect([causes(), causes()]).toEqual(['wrong-key', 'not-diagnosed']);
+    // A valid signature never spends a token.
+    expect(diagnoseSignature(forged, { current: KEY }, { budget }).cause).toBe('valid');
   });
 });
