@@ -37,7 +37,7 @@ export interface GatewayOptions {
   simulator?: UmsSimulator;
   /** Metrics of the Node process itself (default true; tests with several instances turn it off). */
   defaultMetrics?: boolean;
-  /** Slow-client limits (default CONTRACT.md's 10 s head / 30 s request); tests pass smaller ones. */
+  /** Slow-client limits (default 10 s head / 30 s request); tests pass smaller ones. */
   httpTimeouts?: Partial<HttpTimeouts>;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The environment, read once into one typed, validated Config (CONTRACT.md "Configuration").
+ * The environment, read once into one typed, validated Config (README.md "Configuration").
  *
  * One zod schema describes every variable; a few rules tie variables together (live mode needs
  * credentials, production needs live mode, live mode needs https). Start-up reports every wrong or
@@ -33,7 +33,7 @@ export class Secret {
 export const DEMO = {
   appId: '10037e6f6a4e6da4016a62a47e51018c',
   appKey: '1c4e3b16066244ae9b236a09e5b312e8',
-  // The communication key printed in UMS's public sandbox documentation (PROTOCOL.md vectors).
+  // The communication key printed in UMS's public sandbox documentation (docs/protocol.md).
   notifyKey: 'fcAmtnx7MwismjWNhNKdHC44mNXtnEQeJkRrhKJwyrW2ysRR',
   sourceId: '3194',
   mid: '898201612345678',

@@ -12,7 +12,7 @@ export interface ServerOptions {
   ready: () => Promise<boolean>;
   /** Route plugins, registered in order. */
   plugins?: readonly FastifyPluginAsync[];
-  /** Slow-client limits; the defaults are CONTRACT.md's (tests pass smaller ones). */
+  /** Slow-client limits; the defaults are README.md's (tests pass smaller ones). */
   timeouts?: Partial<HttpTimeouts>;
 }
 
