@@ -1,18 +1,21 @@
 /**
  * The composition root: one function that builds a whole gateway instance from a Config, used by
- * main.ts, by the end-to-end tests (two instances on one database) and by the benchmarks.
+ * main.ts, by the end-to-end tests (test/app/) and by the benchmarks. Every long-lived part is
+ * built here, in one named step each, and handed to the parts that use it: reading this file
+ * shows the whole gateway. No room keeps a module-level instance of its own.
  *
  * Order matters in both directions. Start: database (migrated) → simulator (simulator mode) →
- * UMS client → bus → payment commands → scheduler → HTTP. Close: stop taking HTTP work and drain
- * in-flight requests (a notification being stored finishes and is answered) and subscriptions →
- * finish the scheduler's round → bus → simulator → client → database.
+ * metrics → UMS client → bus → payment commands → scheduler → GraphQL → HTTP → listen. Close, in
+ * reverse: stop taking HTTP work and drain in-flight requests (a notification being stored
+ * finishes and is answered) and subscriptions → finish the scheduler's round → bus → client →
+ * simulator → database.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
 import { PostgresBus } from './events/bus.js';
 import { createGraphQL } from './graphql/plugin.js';
-import { buildServer } from './http/server.js';
+import { buildServer, type HttpTimeouts } from './http/server.js';
 import { notifyRoute } from './http/notify.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, metricsPlugin, observeNotification, observeSyncRound, observeUmsCall, type Metrics } from './metrics.js';
@@ -34,6 +37,8 @@ export interface GatewayOptions {
   simulator?: UmsSimulator;
   /** Metrics of the Node process itself (default true; tests with several instances turn it off). */
   defaultMetrics?: boolean;
+  /** Slow-client limits (default 10 s head / 30 s request); tests pass smaller ones. */
+  httpTimeouts?: Partial<HttpTimeouts>;
 }
 
 export interface Gateway {
@@ -49,51 +54,59 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
-  const log = options.log ?? createLogger(config.logLevel);
-  const closers: { name: string; close: () => Promise<unknown> }[] = [];
-  const closeAll = async () => {
-    for (const { name, close } of closers.splice(0).reverse()) {
+/** What has been started so far, closed in reverse order: on close, and when a later step fails. */
+class Parts {
+  readonly #closers: { name: string; close: () => Promise<unknown> }[] = [];
+  constructor(private readonly log: Logger) {}
+
+  add(name: string, close: () => Promise<unknown>): void {
+    this.#closers.push({ name, close });
+  }
+
+  async closeAll(): Promise<void> {
+    for (const { name, close } of this.#closers.splice(0).reverse()) {
       try {
         await close();
       } catch (err) {
-        log.error({ err, part: name }, 'error while closing');
+        this.log.error({ err, part: name }, 'error while closing');
       }
     }
-  };
+  }
+}
+
+export async function startGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const parts = new Parts(log);
+  const simulatorMode = config.umsBaseUrl === undefined;
 
   try {
+    // Storage: the database, migrated before anything reads it.
     const database = await openDatabase({
       ...(config.databaseUrl ? { url: config.databaseUrl.reveal() } : { pgliteDataDir: config.pgliteDataDir }),
       log,
     });
-    closers.push({ name: 'database', close: () => database.close() });
+    parts.add('database', () => database.close());
     const { db } = database;
 
-    let simulator = options.simulator;
-    if (config.umsBaseUrl === undefined && simulator === undefined) {
-      simulator = await startSimulator(simulatorOptionsFromConfig(config, log));
-      const started = simulator;
-      closers.push({ name: 'simulator', close: () => started.close() });
-      log.info({ url: simulator.url }, 'UMS simulator listening (no UMS_BASE_URL: simulator mode)');
-    }
-    const simulatorMode = config.umsBaseUrl === undefined;
-
+    // UMS: the built-in simulator (simulator mode), and the one client every call goes through.
+    const simulator = simulatorMode ? (options.simulator ?? (await startOwnSimulator(config, log, parts))) : undefined;
     const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
     const client = UmsClient.fromConfig(config, {
       ...(simulator ? { baseUrl: simulator.url } : {}),
       logger: log.child({ room: 'ums' }),
       onCall: observeUmsCall(metrics),
     });
-    closers.push({ name: 'ums client', close: () => client.close() });
+    parts.add('ums client', () => client.close());
     const ums = new UmsOperations(client, merchantFromConfig(config));
 
+    // Read side's source: ledger changes as events, across instances (LISTEN/NOTIFY).
     const bus = await PostgresBus.start({ db, listener: database, log: log.child({ room: 'bus' }) });
-    closers.push({ name: 'bus', close: () => bus.close() });
+    parts.add('bus', () => bus.close());
 
-    // Listening, so a retry that reaches this instance while another one holds its key is woken.
+    // Write side: payment commands, and the scheduler that settles what UMS did not tell us.
+    // The idempotency store listens, so a retry waiting on a key held by another instance is woken.
     const idempotency = new Idempotency(db, { listen: database });
-    closers.push({ name: 'idempotency', close: () => idempotency.close() });
+    parts.add('idempotency', () => idempotency.close());
     const commands = createPaymentCommands({
       db,
       ums,
@@ -103,58 +116,65 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       log: log.child({ room: 'payments' }),
       idempotency,
       bus,
-      ...(simulatorMode && simulator ? { simulator } : {}),
+      ...(simulator ? { simulator } : {}),
     });
+    const scheduler = (options.scheduler ?? true) ? startScheduler(config, { db, commands, idempotency }, log, parts, observeSyncRound(metrics)) : undefined;
 
-    let scheduler: SyncScheduler | undefined;
-    if (options.scheduler ?? true) {
-      scheduler = startSyncScheduler({
-        db,
-        commands,
-        idempotency,
-        config: { afterMs: config.paymentSyncAfterMs, intervalMs: config.paymentSyncIntervalMs },
-        log: log.child({ room: 'sync' }),
-        onRound: observeSyncRound(metrics),
-      });
-      const started = scheduler;
-      closers.push({ name: 'sync scheduler', close: () => started.stop() });
-    }
-
+    // HTTP: GraphQL (queries, mutations, subscriptions), the UMS notify endpoint, probes, metrics.
     const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log: log.child({ room: 'graphql' }), metrics });
-    const keys = [config.umsNotifyKey, config.umsNotifyKeyPrevious].flatMap((k) => (k ? [k.reveal()] : []));
+    const notifyKeys = [config.umsNotifyKey, config.umsNotifyKeyPrevious].flatMap((k) => (k ? [k.reveal()] : []));
     const app = await buildServer({
       log,
       ready: () => database.ready(),
+      ...(options.httpTimeouts ? { timeouts: options.httpTimeouts } : {}),
       plugins: [
-        notifyRoute({ db, keys: () => keys, log: log.child({ room: 'notify' }), onOutcome: observeNotification(metrics) }),
+        notifyRoute({ db, keys: () => notifyKeys, log: log.child({ room: 'notify' }), onOutcome: observeNotification(metrics) }),
         graphql.plugin,
-        metricsPlugin(metrics),
+        metricsPlugin(metrics, { key: config.metricsKey }),
       ],
     });
     // Closing the app drains HTTP requests and (through the GraphQL room's hook) subscriptions.
-    closers.push({ name: 'graphql', close: () => graphql.close() });
-    closers.push({ name: 'http', close: () => app.close() });
+    parts.add('graphql', () => graphql.close());
+    parts.add('http', () => app.close());
 
-    let url = '';
-    if (options.listen ?? true) {
-      await app.listen({ port: config.port, host: config.host });
-      const address = app.server.address();
-      const port = typeof address === 'object' && address ? address.port : config.port;
-      url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-    }
+    const url = (options.listen ?? true) ? await listen(app, config) : '';
 
     let closing: Promise<void> | undefined;
-    return {
-      app,
-      url,
-      database,
-      metrics,
-      scheduler,
-      simulator,
-      close: () => (closing ??= closeAll()),
-    };
+    return { app, url, database, metrics, scheduler, simulator, close: () => (closing ??= parts.closeAll()) };
   } catch (err) {
-    await closeAll();
+    await parts.closeAll();
     throw err;
   }
+}
+
+async function startOwnSimulator(config: Config, log: Logger, parts: Parts): Promise<UmsSimulator> {
+  const simulator = await startSimulator(simulatorOptionsFromConfig(config, log));
+  parts.add('simulator', () => simulator.close());
+  log.info({ url: simulator.url }, 'UMS simulator listening (no UMS_BASE_URL: simulator mode)');
+  return simulator;
+}
+
+function startScheduler(
+  config: Config,
+  deps: Pick<Parameters<typeof startSyncScheduler>[0], 'db' | 'commands' | 'idempotency'>,
+  log: Logger,
+  parts: Parts,
+  onRound: Parameters<typeof startSyncScheduler>[0]['onRound'],
+): SyncScheduler {
+  const scheduler = startSyncScheduler({
+    ...deps,
+    config: { afterMs: config.paymentSyncAfterMs, intervalMs: config.paymentSyncIntervalMs },
+    log: log.child({ room: 'sync' }),
+    onRound,
+  });
+  parts.add('sync scheduler', () => scheduler.stop());
+  return scheduler;
+}
+
+/** Listens on config.host:config.port and returns the URL (the real port when config.port is 0). */
+async function listen(app: FastifyInstance, config: Config): Promise<string> {
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  return `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 }

@@ -1,7 +1,9 @@
 /**
- * The environment, read once into one typed, validated Config (CONTRACT.md "Configuration").
+ * The environment, read once into one typed, validated Config (README.md "Configuration").
  *
- * A wrong value stops start-up with one line naming the variable and what it expects. Secrets are
+ * One zod schema describes every variable; a few rules tie variables together (live mode needs
+ * credentials, production needs live mode, live mode needs https). Start-up reports every wrong or
+ * missing variable at once, one line each naming the variable and what it expects. Secrets are
  * wrapped in `Secret`, whose every string form is `[redacted]`, so printing or logging the config
  * can never show them; code that needs the value calls `.reveal()`.
  */
@@ -31,7 +33,7 @@ export class Secret {
 export const DEMO = {
   appId: '10037e6f6a4e6da4016a62a47e51018c',
   appKey: '1c4e3b16066244ae9b236a09e5b312e8',
-  // The communication key printed in UMS's public sandbox documentation (PROTOCOL.md vectors).
+  // The communication key printed in UMS's public sandbox documentation (docs/protocol.md).
   notifyKey: 'fcAmtnx7MwismjWNhNKdHC44mNXtnEQeJkRrhKJwyrW2ysRR',
   sourceId: '3194',
   mid: '898201612345678',
@@ -81,156 +83,234 @@ export interface Config {
   umsAllowHttp: boolean;
 }
 
-/** Thrown for a bad environment; its message is the one line that start-up prints. */
+/** Thrown for a bad environment: one line per wrong or missing variable, all of them at once. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(problems.join('\n'));
+    this.problems = problems;
+  }
 }
-
-const port = (what: string) =>
-  z.coerce.number({ message: `${what}: expected a port number (1-65535)` }).int(`${what}: expected a port number (1-65535)`).min(1, `${what}: expected a port number (1-65535)`).max(65535, `${what}: expected a port number (1-65535)`);
-
-const wholeNumber = (what: string) =>
-  z.coerce.number({ message: `${what}: expected a whole number >= 0 (0 turns it off)` }).int(`${what}: expected a whole number >= 0 (0 turns it off)`).min(0, `${what}: expected a whole number >= 0 (0 turns it off)`);
-
-const positiveMs = (what: string) =>
-  z.coerce.number({ message: `${what}: expected milliseconds (a whole number > 0)` }).int(`${what}: expected milliseconds (a whole number > 0)`).positive(`${what}: expected milliseconds (a whole number > 0)`);
 
 const SCOPES: readonly Scope[] = ['read', 'pay', 'refund', 'admin'];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const DEFAULT_BACKOFF = '0,15000,60000,300000,1800000,3600000';
 
-function parseApiKeys(raw: string | undefined): ApiKey[] {
-  if (raw === undefined || raw.trim() === '') return [];
-  const keys = raw.split(',').map((entry) => {
-    const [key, scopeText] = entry.trim().split(':');
-    if (!key || !scopeText) {
-      throw new ConfigError('GATEWAY_API_KEYS: expected key:scope+scope,… (e.g. pk_web:read+pay,sk_ops:admin)');
+/** Unset and empty both mean "use the default": `FOO=` in a .env file is not a value. */
+const text = (fallback: string) =>
+  z.preprocess((raw) => (raw === undefined || raw === '' ? fallback : raw), z.string());
+const optionalText = () =>
+  z.preprocess((raw) => (typeof raw === 'string' && raw.trim() !== '' ? raw.trim() : undefined), z.string().optional());
+
+const nonEmpty = (name: string, fallback: string) => text(fallback).refine((v) => v.trim() !== '', `${name}: must not be empty`);
+
+const integer = (fallback: string, ok: (n: number) => boolean, message: string) =>
+  text(fallback).transform((raw, ctx) => {
+    const n = Number(raw.trim());
+    if (raw.trim() === '' || !Number.isInteger(n) || !ok(n)) {
+      ctx.addIssue({ code: 'custom', message });
+      return z.NEVER;
     }
-    const scopes = scopeText.split('+').map((s) => s.trim());
-    for (const s of scopes) {
-      if (!SCOPES.includes(s as Scope)) {
-        throw new ConfigError(`GATEWAY_API_KEYS: unknown scope "${s}" (expected read, pay, refund or admin)`);
-      }
-    }
-    return { key: new Secret(key), scopes: new Set(scopes as Scope[]) };
+    return n;
   });
+
+const port = (name: string, fallback: string) =>
+  integer(fallback, (n) => n >= 1 && n <= 65535, `${name}: expected a port number (1-65535)`);
+const wholeNumber = (name: string, fallback: string) =>
+  integer(fallback, (n) => n >= 0, `${name}: expected a whole number >= 0 (0 turns it off)`);
+const positiveMs = (name: string, fallback: string) =>
+  integer(fallback, (n) => n > 0, `${name}: expected milliseconds (a whole number > 0)`);
+
+/** `undefined` when unset, so the default can depend on other variables (GRAPHQL_SANDBOX). */
+const bool = (name: string) =>
+  optionalText().transform((raw, ctx) => {
+    if (raw === undefined) return undefined;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    ctx.addIssue({ code: 'custom', message: `${name}: expected true or false, got "${raw}"` });
+    return z.NEVER;
+  });
+
+const oneOf = <T extends string>(name: string, values: readonly T[], fallback: T, expected: string) =>
+  nonEmpty(name, fallback).transform((raw, ctx) => {
+    if ((values as readonly string[]).includes(raw)) return raw as T;
+    ctx.addIssue({ code: 'custom', message: `${name}: expected ${expected}, got "${raw}"` });
+    return z.NEVER;
+  });
+
+const httpUrl = (name: string, example: string) =>
+  optionalText().refine((v) => v === undefined || /^https?:\/\/[^/]+/.test(v), `${name}: expected an http(s) URL${example}`);
+
+const apiKeys = optionalText().transform((raw, ctx): ApiKey[] => {
+  if (raw === undefined) return [];
+  const fail = (message: string) => {
+    ctx.addIssue({ code: 'custom', message: `GATEWAY_API_KEYS: ${message}` });
+    return z.NEVER;
+  };
+  const keys: ApiKey[] = [];
   const seen = new Set<string>();
-  for (const { key } of keys) {
+  for (const entry of raw.split(',')) {
+    const [key, scopeText] = entry.trim().split(':');
+    if (!key || !scopeText) return fail('expected key:scope+scope,… (e.g. pk_web:read+pay,sk_ops:admin)');
+    const scopes = scopeText.split('+').map((s) => s.trim());
+    const unknown = scopes.find((s) => !SCOPES.includes(s as Scope));
+    if (unknown !== undefined) return fail(`unknown scope "${unknown}" (expected read, pay, refund or admin)`);
     // Named by position, never by value: the key is a secret.
-    if (seen.has(key.reveal())) throw new ConfigError('GATEWAY_API_KEYS: the same key is listed twice (give each key one entry)');
-    seen.add(key.reveal());
+    if (seen.has(key)) return fail('the same key is listed twice (give each key one entry)');
+    seen.add(key);
+    keys.push({ key: new Secret(key), scopes: new Set(scopes as Scope[]) });
   }
   return keys;
-}
+});
 
-function parseBackoff(raw: string | undefined): number[] {
-  const text = raw ?? '0,15000,60000,300000,1800000,3600000';
-  const values = text.split(',').map((s) => Number(s.trim()));
-  if (values.length === 0 || values.some((n) => !Number.isInteger(n) || n < 0)) {
-    throw new ConfigError('UMS_SIM_NOTIFY_BACKOFF_MS: expected comma-separated whole milliseconds, e.g. 0,15000,60000');
+const backoff = text(DEFAULT_BACKOFF).transform((raw, ctx) => {
+  const values = raw.split(',').map((s) => (s.trim() === '' ? NaN : Number(s.trim())));
+  if (values.some((n) => !Number.isInteger(n) || n < 0)) {
+    ctx.addIssue({ code: 'custom', message: 'UMS_SIM_NOTIFY_BACKOFF_MS: expected comma-separated whole milliseconds, e.g. 0,15000,60000' });
+    return z.NEVER;
   }
   return values;
-}
+});
 
-function parseBool(name: string, raw: string | undefined, fallback: boolean): boolean {
-  if (raw === undefined || raw === '') return fallback;
-  if (/^(1|true|yes|on)$/i.test(raw)) return true;
-  if (/^(0|false|no|off)$/i.test(raw)) return false;
-  throw new ConfigError(`${name}: expected true or false, got "${raw}"`);
-}
+/** Every variable the gateway reads, each checked on its own; rules between them follow below. */
+export const environmentSchema = z.object({
+  HOST: nonEmpty('HOST', '127.0.0.1'),
+  PORT: port('PORT', '4000'),
+  NODE_ENV: text('development'),
+  DATABASE_URL: optionalText().refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'DATABASE_URL: expected a postgres://… or postgresql://… URL'),
+  PGLITE_DATA_DIR: nonEmpty('PGLITE_DATA_DIR', '.data/pglite'),
+  UMS_BASE_URL: httpUrl('UMS_BASE_URL', ' such as https://test-api-open.chinaums.com'),
+  UMS_APP_ID: nonEmpty('UMS_APP_ID', DEMO.appId),
+  UMS_APP_KEY: nonEmpty('UMS_APP_KEY', DEMO.appKey),
+  UMS_AUTH_MODE: oneOf('UMS_AUTH_MODE', ['body-sig', 'token'] as const, 'body-sig', 'body-sig or token'),
+  UMS_NOTIFY_KEY: nonEmpty('UMS_NOTIFY_KEY', DEMO.notifyKey),
+  UMS_NOTIFY_KEY_PREVIOUS: optionalText(),
+  UMS_SOURCE_ID: nonEmpty('UMS_SOURCE_ID', DEMO.sourceId).refine(
+    (v) => /^[0-9A-Za-z]{4}$/.test(v),
+    'UMS_SOURCE_ID: expected the 4-character source number (来源编号), e.g. 3194',
+  ),
+  UMS_MID: nonEmpty('UMS_MID', DEMO.mid),
+  UMS_TID: nonEmpty('UMS_TID', DEMO.tid),
+  UMS_NOTIFY_URL: httpUrl('UMS_NOTIFY_URL', ''),
+  GATEWAY_API_KEYS: apiKeys,
+  GRAPHQL_SANDBOX: bool('GRAPHQL_SANDBOX'),
+  PAYMENT_SYNC_AFTER_MS: positiveMs('PAYMENT_SYNC_AFTER_MS', '60000'),
+  PAYMENT_SYNC_INTERVAL_MS: positiveMs('PAYMENT_SYNC_INTERVAL_MS', '15000'),
+  UMS_SIM_PORT: port('UMS_SIM_PORT', '4100'),
+  UMS_SIM_NOTIFY_BACKOFF_MS: backoff,
+  LOG_LEVEL: oneOf('LOG_LEVEL', LOG_LEVELS, 'info', `one of ${LOG_LEVELS.join(', ')}`),
+  RATE_LIMIT_PER_MINUTE: wholeNumber('RATE_LIMIT_PER_MINUTE', '600'),
+  WS_MAX_CONNECTIONS_PER_CLIENT: wholeNumber('WS_MAX_CONNECTIONS_PER_CLIENT', '20'),
+  RAW_NOTIFICATION_RETENTION_DAYS: wholeNumber('RAW_NOTIFICATION_RETENTION_DAYS', '90'),
+  METRICS_KEY: optionalText(),
+  UMS_ALLOW_HTTP: bool('UMS_ALLOW_HTTP'),
+});
 
-function parse<T>(name: string, schema: z.ZodType<T>, raw: string | undefined, fallback: string): T {
-  const result = schema.safeParse(raw === undefined || raw === '' ? fallback : raw);
-  if (!result.success) {
-    const message = result.error.issues[0]?.message ?? `${name}: invalid value`;
-    throw new ConfigError(message.startsWith(name) ? message : `${name}: ${message}`);
+type Environment = z.output<typeof environmentSchema>;
+type Name = keyof Environment;
+
+/**
+ * Each variable is parsed on its own, so one bad value never hides another: the rules between
+ * variables still see every value that did parse. The first problem of each variable is kept.
+ */
+function parseEach(env: NodeJS.ProcessEnv): { values: Partial<Environment>; problems: Map<Name, string> } {
+  const values: Partial<Record<Name, unknown>> = {};
+  const problems = new Map<Name, string>();
+  for (const [name, schema] of Object.entries(environmentSchema.shape) as [Name, z.ZodType][]) {
+    const result = schema.safeParse(env[name]);
+    if (result.success) values[name] = result.data;
+    else problems.set(name, lineFor(name, result.error.issues[0]?.message));
   }
-  return result.data;
+  return { values: values as Partial<Environment>, problems };
 }
 
-function nonEmpty(name: string, raw: string | undefined, fallback: string): string {
-  const value = raw === undefined || raw === '' ? fallback : raw;
-  if (value.trim() === '') throw new ConfigError(`${name}: must not be empty`);
-  return value;
+function lineFor(name: string, message: string | undefined): string {
+  if (!message) return `${name}: invalid value`;
+  return message.startsWith(`${name}:`) ? message : `${name}: ${message}`;
 }
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LIVE_REQUIRED = ['UMS_APP_ID', 'UMS_APP_KEY', 'UMS_NOTIFY_KEY', 'UMS_SOURCE_ID', 'UMS_MID', 'UMS_TID'] as const;
 
-/** Reads and validates `env` (by default `process.env`); throws ConfigError with one line. */
+/** 127.0.0.0/8, ::1 and localhost: a local fake or a test, where plain http carries nothing real. */
+export function isLoopbackUrl(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** The rules between variables: live mode's credentials, fail-closed production, https only. */
+function crossChecks(env: NodeJS.ProcessEnv, values: Partial<Environment>, problems: Map<Name, string>): void {
+  const add = (name: Name, line: string) => {
+    if (!problems.has(name)) problems.set(name, line);
+  };
+  const live = values.UMS_BASE_URL !== undefined;
+  if (!live && !problems.has('UMS_BASE_URL') && values.NODE_ENV === 'production') {
+    // The simulator's notify key is public: production in simulator mode would take forged payments.
+    add('UMS_BASE_URL', 'UMS_BASE_URL: required when NODE_ENV=production (simulator mode is for development only)');
+  }
+  if (!live) return;
+  for (const name of LIVE_REQUIRED) {
+    if (!env[name]?.trim()) add(name, `${name}: required when UMS_BASE_URL is set (live mode)`);
+  }
+  if (values.GATEWAY_API_KEYS?.length === 0 && !problems.has('GATEWAY_API_KEYS')) {
+    add('GATEWAY_API_KEYS', 'GATEWAY_API_KEYS: required when UMS_BASE_URL is set (live mode), e.g. pk_web:read+pay,sk_ops:admin');
+  }
+  if (values.UMS_ALLOW_HTTP === true) return;
+  for (const name of ['UMS_BASE_URL', 'UMS_NOTIFY_URL'] as const) {
+    const url = values[name];
+    if (url?.startsWith('http://') && !isLoopbackUrl(url)) {
+      add(name, `${name}: expected https:// in live mode (http:// only on a loopback host, or with UMS_ALLOW_HTTP=true)`);
+    }
+  }
+}
+
+/** Reads and validates `env` (by default `process.env`); throws ConfigError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const host = nonEmpty('HOST', env.HOST, '127.0.0.1');
-  const portNumber = parse('PORT', port('PORT'), env.PORT, '4000');
-  const nodeEnv = env.NODE_ENV ?? 'development';
-
-  const databaseUrl = env.DATABASE_URL?.trim() ? env.DATABASE_URL.trim() : undefined;
-  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new ConfigError('DATABASE_URL: expected a postgres://… or postgresql://… URL');
+  const { values, problems } = parseEach(env);
+  const host = values.HOST ?? '127.0.0.1';
+  const portNumber = values.PORT ?? 4000;
+  if (values.UMS_NOTIFY_URL === undefined) values.UMS_NOTIFY_URL = `http://${host}:${portNumber}/notify/ums`;
+  crossChecks(env, values, problems);
+  if (problems.size > 0) {
+    const order = Object.keys(environmentSchema.shape) as Name[];
+    throw new ConfigError(order.flatMap((name) => problems.get(name) ?? []));
   }
-
-  const umsBaseUrlRaw = env.UMS_BASE_URL?.trim() ? env.UMS_BASE_URL.trim() : undefined;
-  let umsBaseUrl: string | undefined;
-  if (umsBaseUrlRaw) {
-    if (!/^https?:\/\/[^/]+/.test(umsBaseUrlRaw)) {
-      throw new ConfigError('UMS_BASE_URL: expected an http(s) URL such as https://test-api-open.chinaums.com');
-    }
-    umsBaseUrl = umsBaseUrlRaw.replace(/\/+$/, '');
-  }
-  const live = umsBaseUrl !== undefined;
-
-  const authMode = nonEmpty('UMS_AUTH_MODE', env.UMS_AUTH_MODE, 'body-sig');
-  if (authMode !== 'body-sig' && authMode !== 'token') {
-    throw new ConfigError(`UMS_AUTH_MODE: expected body-sig or token, got "${authMode}"`);
-  }
-
-  const sourceId = nonEmpty('UMS_SOURCE_ID', env.UMS_SOURCE_ID, DEMO.sourceId);
-  if (!/^[0-9A-Za-z]{4}$/.test(sourceId)) {
-    throw new ConfigError('UMS_SOURCE_ID: expected the 4-character source number (来源编号), e.g. 3194');
-  }
-
-  const apiKeys = parseApiKeys(env.GATEWAY_API_KEYS);
-  if (live) {
-    for (const name of ['UMS_APP_ID', 'UMS_APP_KEY', 'UMS_NOTIFY_KEY', 'UMS_SOURCE_ID', 'UMS_MID', 'UMS_TID'] as const) {
-      if (!env[name]?.trim()) throw new ConfigError(`${name}: required when UMS_BASE_URL is set (live mode)`);
-    }
-    if (apiKeys.length === 0) {
-      throw new ConfigError('GATEWAY_API_KEYS: required when UMS_BASE_URL is set (live mode), e.g. pk_web:read+pay,sk_ops:admin');
-    }
-  }
-
-  const notifyUrl = nonEmpty('UMS_NOTIFY_URL', env.UMS_NOTIFY_URL, `http://${host}:${portNumber}/notify/ums`);
-  if (!/^https?:\/\//.test(notifyUrl)) throw new ConfigError('UMS_NOTIFY_URL: expected an http(s) URL');
-
-  const logLevel = nonEmpty('LOG_LEVEL', env.LOG_LEVEL, 'info');
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw new ConfigError(`LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
-  }
-
+  const v = values as Environment & { UMS_NOTIFY_URL: string };
+  const live = v.UMS_BASE_URL !== undefined;
   return {
-    port: portNumber,
-    host,
-    nodeEnv,
-    databaseUrl: databaseUrl ? new Secret(databaseUrl) : undefined,
-    pgliteDataDir: nonEmpty('PGLITE_DATA_DIR', env.PGLITE_DATA_DIR, '.data/pglite'),
-    umsBaseUrl,
-    umsAppId: nonEmpty('UMS_APP_ID', env.UMS_APP_ID, DEMO.appId),
-    umsAppKey: new Secret(nonEmpty('UMS_APP_KEY', env.UMS_APP_KEY, DEMO.appKey).trim()),
-    umsAuthMode: authMode,
-    umsNotifyKey: new Secret(nonEmpty('UMS_NOTIFY_KEY', env.UMS_NOTIFY_KEY, DEMO.notifyKey).trim()),
+    port: v.PORT,
+    host: v.HOST,
+    nodeEnv: v.NODE_ENV,
+    databaseUrl: v.DATABASE_URL ? new Secret(v.DATABASE_URL) : undefined,
+    pgliteDataDir: v.PGLITE_DATA_DIR,
+    umsBaseUrl: v.UMS_BASE_URL?.replace(/\/+$/, ''),
+    umsAppId: v.UMS_APP_ID,
+    umsAppKey: new Secret(v.UMS_APP_KEY.trim()),
+    umsAuthMode: v.UMS_AUTH_MODE,
     // Trimmed: a trailing newline from a secrets file would otherwise break every verification.
-    umsNotifyKeyPrevious: env.UMS_NOTIFY_KEY_PREVIOUS?.trim() ? new Secret(env.UMS_NOTIFY_KEY_PREVIOUS.trim()) : undefined,
-    umsSourceId: sourceId,
-    umsMid: nonEmpty('UMS_MID', env.UMS_MID, DEMO.mid),
-    umsTid: nonEmpty('UMS_TID', env.UMS_TID, DEMO.tid),
-    umsNotifyUrl: notifyUrl,
-    apiKeys,
-    graphqlSandbox: parseBool('GRAPHQL_SANDBOX', env.GRAPHQL_SANDBOX, nodeEnv !== 'production'),
-    paymentSyncAfterMs: parse('PAYMENT_SYNC_AFTER_MS', positiveMs('PAYMENT_SYNC_AFTER_MS'), env.PAYMENT_SYNC_AFTER_MS, '60000'),
-    paymentSyncIntervalMs: parse('PAYMENT_SYNC_INTERVAL_MS', positiveMs('PAYMENT_SYNC_INTERVAL_MS'), env.PAYMENT_SYNC_INTERVAL_MS, '15000'),
-    umsSimPort: parse('UMS_SIM_PORT', port('UMS_SIM_PORT'), env.UMS_SIM_PORT, '4100'),
-    umsSimNotifyBackoffMs: parseBackoff(env.UMS_SIM_NOTIFY_BACKOFF_MS),
-    logLevel: logLevel as Config['logLevel'],
-    rateLimitPerMinute: parse('RATE_LIMIT_PER_MINUTE', wholeNumber('RATE_LIMIT_PER_MINUTE'), env.RATE_LIMIT_PER_MINUTE, '600'),
-    wsMaxConnectionsPerClient: parse('WS_MAX_CONNECTIONS_PER_CLIENT', wholeNumber('WS_MAX_CONNECTIONS_PER_CLIENT'), env.WS_MAX_CONNECTIONS_PER_CLIENT, '20'),
-    rawNotificationRetentionDays: parse('RAW_NOTIFICATION_RETENTION_DAYS', wholeNumber('RAW_NOTIFICATION_RETENTION_DAYS'), env.RAW_NOTIFICATION_RETENTION_DAYS, '90'),
-    metricsKey: env.METRICS_KEY?.trim() ? new Secret(env.METRICS_KEY.trim()) : undefined,
-    umsAllowHttp: parseBool('UMS_ALLOW_HTTP', env.UMS_ALLOW_HTTP, false),
+    umsNotifyKey: new Secret(v.UMS_NOTIFY_KEY.trim()),
+    umsNotifyKeyPrevious: v.UMS_NOTIFY_KEY_PREVIOUS ? new Secret(v.UMS_NOTIFY_KEY_PREVIOUS) : undefined,
+    umsSourceId: v.UMS_SOURCE_ID,
+    umsMid: v.UMS_MID,
+    umsTid: v.UMS_TID,
+    umsNotifyUrl: v.UMS_NOTIFY_URL,
+    apiKeys: v.GATEWAY_API_KEYS,
+    // Sandbox and introspection show the whole schema: on by default only for the local demo.
+    graphqlSandbox: v.GRAPHQL_SANDBOX ?? (!live && v.NODE_ENV !== 'production'),
+    paymentSyncAfterMs: v.PAYMENT_SYNC_AFTER_MS,
+    paymentSyncIntervalMs: v.PAYMENT_SYNC_INTERVAL_MS,
+    umsSimPort: v.UMS_SIM_PORT,
+    umsSimNotifyBackoffMs: v.UMS_SIM_NOTIFY_BACKOFF_MS,
+    logLevel: v.LOG_LEVEL,
+    rateLimitPerMinute: v.RATE_LIMIT_PER_MINUTE,
+    wsMaxConnectionsPerClient: v.WS_MAX_CONNECTIONS_PER_CLIENT,
+    rawNotificationRetentionDays: v.RAW_NOTIFICATION_RETENTION_DAYS,
+    metricsKey: v.METRICS_KEY ? new Secret(v.METRICS_KEY) : undefined,
+    umsAllowHttp: v.UMS_ALLOW_HTTP ?? false,
   };
 }

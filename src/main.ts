@@ -40,7 +40,8 @@ try {
   config = loadConfig();
 } catch (err) {
   if (err instanceof ConfigError) {
-    process.stderr.write(`configuration error: ${err.message}\n`);
+    // Every problem at once, one line each: one run of fixes instead of one run per variable.
+    process.stderr.write(err.problems.map((line) => `configuration error: ${line}\n`).join(''));
     process.exit(1);
   }
   throw err;

@@ -6,6 +6,7 @@
  * the `Metrics` object they need: GraphQL records operations and open subscriptions, the notify
  * route records notifications, the UMS client records calls.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -106,10 +107,26 @@ export function observeNotification(metrics: Metrics): (result: { outcome: strin
   return (result) => metrics.notifications.inc({ outcome: safeLabel(result.outcome, 'other') });
 }
 
-/** `GET /metrics` in the Prometheus text format. */
-export function metricsPlugin(metrics: Metrics): FastifyPluginAsync {
+/** Compared as digests so neither the length nor the content leaks through timing. */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/**
+ * `GET /metrics` in the Prometheus text format. With `key` (METRICS_KEY) it answers only
+ * `Authorization: Bearer <key>`: metrics show traffic and error rates, not for everyone.
+ */
+export function metricsPlugin(metrics: Metrics, options: { key?: { reveal(): string } | undefined } = {}): FastifyPluginAsync {
   return async (app) => {
-    app.get('/metrics', async (_req, reply) => {
+    app.get('/metrics', async (req, reply) => {
+      if (options.key) {
+        const header = req.headers.authorization ?? '';
+        const given = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim() ?? '';
+        if (!sameSecret(given, options.key.reveal())) {
+          return reply.code(401).header('WWW-Authenticate', 'Bearer realm="metrics"').send({ error: 'metrics need Authorization: Bearer <METRICS_KEY>' });
+        }
+      }
       const body = await metrics.registry.metrics();
       return reply.type(metrics.registry.contentType).send(body);
     });

@@ -94,6 +94,63 @@ describe('config', () => {
     expect(errorOf({ ...LIVE, GATEWAY_API_KEYS: '' })).toMatch(/^GATEWAY_API_KEYS: required when UMS_BASE_URL is set/);
   });
 
+  it('reports every wrong or missing variable at once, one line each, in a stable order', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'abc', LOG_LEVEL: 'loud', UMS_AUTH_MODE: 'oauth' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      'PORT: expected a port number (1-65535)',
+      'UMS_AUTH_MODE: expected body-sig or token, got "oauth"',
+      'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+    ]);
+    // Live mode's missing credentials come in the same report as a bad value elsewhere.
+    const { UMS_MID: _mid, UMS_TID: _tid, ...partial } = LIVE;
+    let live: unknown;
+    try {
+      loadConfig({ ...partial, PAYMENT_SYNC_AFTER_MS: '0' });
+    } catch (err) {
+      live = err;
+    }
+    expect((live as ConfigError).problems).toEqual([
+      'UMS_MID: required when UMS_BASE_URL is set (live mode)',
+      'UMS_TID: required when UMS_BASE_URL is set (live mode)',
+      'PAYMENT_SYNC_AFTER_MS: expected milliseconds (a whole number > 0)',
+    ]);
+  });
+
+  it('fails closed: production needs live mode, live mode needs https except on loopback', () => {
+    expect(errorOf({ NODE_ENV: 'production' })).toBe(
+      'UMS_BASE_URL: required when NODE_ENV=production (simulator mode is for development only)',
+    );
+    expect(loadConfig({ ...LIVE, NODE_ENV: 'production' }).umsBaseUrl).toBe('https://test-api-open.chinaums.com');
+
+    const plain = { ...LIVE, UMS_BASE_URL: 'http://ums.example.com', UMS_NOTIFY_URL: 'http://gw.example.com/notify/ums' };
+    expect(errorOf(plain)?.split('\n')).toEqual([
+      'UMS_BASE_URL: expected https:// in live mode (http:// only on a loopback host, or with UMS_ALLOW_HTTP=true)',
+      'UMS_NOTIFY_URL: expected https:// in live mode (http:// only on a loopback host, or with UMS_ALLOW_HTTP=true)',
+    ]);
+    expect(loadConfig({ ...plain, UMS_ALLOW_HTTP: 'true' }).umsAllowHttp).toBe(true);
+    for (const host of ['127.0.0.1:4100', '127.9.8.7', 'localhost:4100', '[::1]:4100']) {
+      expect(loadConfig({ ...LIVE, UMS_BASE_URL: `http://${host}`, UMS_NOTIFY_URL: `http://${host}/notify/ums` }).umsBaseUrl).toBe(`http://${host}`);
+    }
+    // Not loopback, however it looks.
+    expect(errorOf({ ...LIVE, UMS_BASE_URL: 'http://127.0.0.1.example.com' })).toMatch(/^UMS_BASE_URL: expected https/);
+    // Simulator mode talks to its own simulator over loopback http: nothing to refuse.
+    expect(loadConfig({ UMS_NOTIFY_URL: 'http://gw.example.com/notify/ums' }).umsNotifyUrl).toBe('http://gw.example.com/notify/ums');
+  });
+
+  it('turns the Sandbox on by default only in simulator mode outside production', () => {
+    expect(loadConfig({}).graphqlSandbox).toBe(true);
+    expect(loadConfig(LIVE).graphqlSandbox).toBe(false);
+    expect(loadConfig({ ...LIVE, NODE_ENV: 'production' }).graphqlSandbox).toBe(false);
+    expect(loadConfig({ ...LIVE, GRAPHQL_SANDBOX: 'true' }).graphqlSandbox).toBe(true);
+    expect(loadConfig({ GRAPHQL_SANDBOX: 'false' }).graphqlSandbox).toBe(false);
+  });
+
   it('never shows a secret, however the config is printed', () => {
     const c = loadConfig({ ...LIVE, DATABASE_URL: 'postgres://user:db-password@db/x', UMS_NOTIFY_KEY_PREVIOUS: 'previous-secret' });
     const printed = [JSON.stringify(c), inspect(c, { depth: 10 }), String(c.umsAppKey), `${c.umsNotifyKey}`].join('\n');
@@ -114,6 +171,24 @@ describe('config', () => {
     )) as { code: number; stderr: string; stdout: string } | undefined;
     expect(failure?.code).toBe(1);
     expect(failure?.stderr.trim()).toBe('configuration error: PORT: expected a port number (1-65535)');
+    expect(failure?.stdout).toBe('');
+  });
+
+  it('several bad values stop the process with one line each on stderr and exit code 1', async () => {
+    const failure = (await run(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { PATH: process.env.PATH, PORT: 'abc', GRAPHQL_SANDBOX: 'maybe', NODE_ENV: 'production', UMS_APP_KEY: 'must-not-print' },
+      encoding: 'utf8',
+    }).then(
+      () => undefined,
+      (err: unknown) => err,
+    )) as { code: number; stderr: string; stdout: string } | undefined;
+    expect(failure?.code).toBe(1);
+    expect(failure?.stderr.trim().split('\n')).toEqual([
+      'configuration error: PORT: expected a port number (1-65535)',
+      'configuration error: UMS_BASE_URL: required when NODE_ENV=production (simulator mode is for development only)',
+      'configuration error: GRAPHQL_SANDBOX: expected true or false, got "maybe"',
+    ]);
+    expect(failure?.stderr).not.toContain('must-not-print');
     expect(failure?.stdout).toBe('');
   });
 });

@@ -18,6 +18,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import type { Logger } from '../log.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import * as schema from './schema.js';
 
 export { schema };
@@ -158,13 +159,25 @@ async function migratePostgresOnce(url: string, folder: string): Promise<void> {
 
 async function openPglite(opts: OpenDatabaseOptions, folder: string): Promise<Opened> {
   const dataDir = opts.pgliteDataDir ?? 'memory://';
-  if (!dataDir.includes('://')) mkdirSync(dataDir, { recursive: true });
-  const client = await PGlite.create(dataDir);
+  let lock: DataDirLock | undefined;
+  if (!dataDir.includes('://')) {
+    mkdirSync(dataDir, { recursive: true });
+    // Before PGlite touches a file: a second process must not open files another one writes.
+    lock = lockDataDir(dataDir);
+  }
+  let client: PGlite;
+  try {
+    client = await PGlite.create(dataDir);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   const db = drizzlePglite(client, { schema });
   try {
     await migratePglite(db, { migrationsFolder: folder });
   } catch (err) {
     await client.close().catch(() => {});
+    lock?.release();
     throw new DatabaseOpenError(`could not migrate the PGlite database at ${dataDir}: ${safeMessage(err)}`);
   }
   return {
@@ -176,8 +189,8 @@ async function openPglite(opts: OpenDatabaseOptions, folder: string): Promise<Op
       return { close: () => unsubscribe().catch(() => {}) };
     },
     async close() {
-      if (client.closed) return;
-      await client.close();
+      if (!client.closed) await client.close();
+      lock?.release();
     },
   };
 }

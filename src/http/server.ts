@@ -12,10 +12,29 @@ export interface ServerOptions {
   ready: () => Promise<boolean>;
   /** Route plugins, registered in order. */
   plugins?: readonly FastifyPluginAsync[];
+  /** Slow-client limits; the defaults are README.md's (tests pass smaller ones). */
+  timeouts?: Partial<HttpTimeouts>;
 }
 
+export interface HttpTimeouts {
+  /** The request head (line and headers) must arrive within this. */
+  headersMs: number;
+  /** The whole request (head and body) must arrive within this. */
+  requestMs: number;
+  /** How often Node looks for connections past those limits (its default is 30 s). */
+  checkEveryMs: number;
+}
+
+export const HTTP_TIMEOUTS: HttpTimeouts = { headersMs: 10_000, requestMs: 30_000, checkEveryMs: 1_000 };
+
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const timeouts = { ...HTTP_TIMEOUTS, ...options.timeouts };
   const app = Fastify({
+    // A client that dribbles its request (slow-loris) would otherwise hold a socket for ever.
+    // Node answers 408 and closes; it looks for such connections every checkEveryMs, so a slow
+    // one is closed within that much of its limit. Upgraded WebSockets are not requests: unaffected.
+    requestTimeout: timeouts.requestMs,
+    http: { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: timeouts.checkEveryMs },
     loggerInstance: options.log as FastifyBaseLogger,
     // Notifications are small; GraphQL documents too. Routes that need less say so themselves.
     bodyLimit: 1024 * 1024,

@@ -71,7 +71,11 @@ export const noCommands: PaymentCommands = {
 };
 
 export async function startGateway(options: GatewayOptions): Promise<TestGateway> {
-  const config = loadConfig({ GATEWAY_API_KEYS: options.apiKeys, ...options.env });
+  // Production refuses simulator mode at start-up; these tests only need production's GraphQL
+  // behaviour (no hints, no Sandbox), so the mode is set after the environment is read.
+  const { NODE_ENV: nodeEnv, ...env } = options.env ?? {};
+  const loaded = loadConfig({ GATEWAY_API_KEYS: options.apiKeys, ...env });
+  const config = nodeEnv === 'production' ? { ...loaded, nodeEnv, graphqlSandbox: env.GRAPHQL_SANDBOX === 'true' } : loaded;
   const metrics = createMetrics({ defaultMetrics: false });
   const bus = await PostgresBus.start({
     db: options.handle.db,

@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+/**
+ * `npm start`, `npm run sim`, `bench` and `codegen` run this before `node dist/…`: it builds dist/
+ * only when the sources changed, and never rewrites files that another process may be loading.
+ *
+ * - A stamp (dist/.build-stamp) holds a hash of every input of the build (src/, bench/, the
+ *   tsconfig files, the lock file). Same hash: nothing to do, start at once.
+ * - Otherwise one process builds, the others wait: a lock file (dist.build.lock, created
+ *   exclusively with the pid; a dead holder's lock is taken over). A waiter that finds the stamp
+ *   current after the lock is released starts without building.
+ * - The build goes to a fresh directory, which then replaces dist/ by rename: a process loading
+ *   dist/ sees whole files of one build, never a file being written.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const stampFile = join(dist, '.build-stamp');
+const lockFile = join(root, 'dist.build.lock');
+const INPUTS = ['src', 'bench', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
+const WAIT_LIMIT_MS = 10 * 60_000;
+
+function files(path) {
+  if (!existsSync(path)) return [];
+  if (!statSync(path).isDirectory()) return [path];
+  return readdirSync(path).sort().flatMap((name) => files(join(path, name)));
+}
+
+function sourceHash() {
+  const hash = createHash('sha256');
+  for (const file of INPUTS.flatMap((input) => files(join(root, input)))) {
+    hash.update(relative(root, file)).update('\0').update(readFileSync(file)).update('\0');
+  }
+  return hash.digest('hex');
+}
+
+function stamp() {
+  try {
+    return readFileSync(stampFile, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+
+function tryLock() {
+  try {
+    writeFileSync(lockFile, `${process.pid}\n`, { flag: 'wx' });
+    return true;
+  } catch (err) {
+    if (err.code !== 'EEXIST') throw err;
+  }
+  const holder = Number(readFileSync(lockFile, 'utf8').trim() || NaN);
+  // Being written this instant (empty) or held by a live builder: wait. Dead holder: take over.
+  if (!Number.isInteger(holder) || isAlive(holder)) return false;
+  try {
+    renameSync(lockFile, `${lockFile}.stale-${process.pid}`);
+    rmSync(`${lockFile}.stale-${process.pid}`, { force: true });
+  } catch {
+    // Another waiter took it over first.
+  }
+  return false;
+}
+
+function unlock() {
+  try {
+    if (readFileSync(lockFile, 'utf8').trim() === String(process.pid)) rmSync(lockFile);
+  } catch {
+    // Already gone.
+  }
+}
+
+function build(hash) {
+  const staging = join(root, `dist.build-${process.pid}`);
+  rmSync(staging, { recursive: true, force: true });
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const result = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', staging], { stdio: 'inherit' });
+  if (result.status !== 0) {
+    rmSync(staging, { recursive: true, force: true });
+    process.exit(result.status ?? 1);
+  }
+  writeFileSync(join(staging, '.build-stamp'), `${hash}\n`);
+  // Two renames: the old build moves aside whole, the new one takes its name whole.
+  const old = join(root, `dist.old-${process.pid}`);
+  if (existsSync(dist)) renameSync(dist, old);
+  renameSync(staging, dist);
+  rmSync(old, { recursive: true, force: true });
+}
+
+const hash = sourceHash();
+if (stamp() !== hash) {
+  const deadline = Date.now() + WAIT_LIMIT_MS;
+  let reported = false;
+  while (!tryLock()) {
+    if (Date.now() > deadline) {
+      process.stderr.write(`build: ${relative(root, lockFile)} held for over ${WAIT_LIMIT_MS / 60_000} minutes; remove it if no build is running\n`);
+      process.exit(1);
+    }
+    if (!reported) {
+      process.stderr.write('build: another process is building dist/, waiting for it\n');
+      reported = true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  try {
+    // The build we waited for may be exactly this one.
+    if (stamp() !== hash) build(hash);
+  } finally {
+    unlock();
+  }
+}
