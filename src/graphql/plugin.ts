@@ -1,9 +1,13 @@
 /**
  * The GraphQL room as one Fastify plugin: Apollo Server 5 on `POST/GET /graphql` (Sandbox on
- * `GET` with `Accept: text/html` when enabled), graphql-ws on the same path, both on one schema
- * with the same auth, limits and error masking.
+ * `GET` with `Accept: text/html` when enabled), graphql-ws on the same path (a `GET` upgrade,
+ * through @fastify/websocket), both on one schema with the same auth, limits and error masking.
  *
- * Wiring (main.ts):
+ * createGraphQL is the room's composition: it builds the read side (prepared statements), the key
+ * ring and, once registered, the schema, the document admission and the caller limits, and hands
+ * them down; nothing long-lived is kept in module state.
+ *
+ * Wiring (app.ts):
  *   const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log, metrics });
  *   buildServer({ plugins: [graphql.plugin, metricsPlugin(metrics), …] })
  *   …at shutdown, app.close() drains it (WebSockets in preClose, Apollo in onClose);
@@ -13,16 +17,27 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
-import type { FastifyPluginAsync } from 'fastify';
-import { identify } from './auth.js';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifyWebsocket from '@fastify/websocket';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { NoSchemaIntrospectionCustomRule, specifiedRules } from 'graphql';
+import { handleProtocols } from 'graphql-ws';
+import type { WebSocketServer } from 'ws';
+import { ApiKeyRing, type Caller } from './auth.js';
+import { clientOf, operationQuota, RATE_LIMITED, SocketCounter } from './caller-limits.js';
 import { createContext, type GraphQLContext, type GraphQLServices } from './context.js';
+import { PaymentReads } from './data.js';
 import { maskError } from './errors.js';
-import { DEFAULT_LIMITS, queryLimitsRule, type QueryLimits } from './limits.js';
+import { operationQuotaPlugin, refuseOverLimit } from './http-limits.js';
+import { DEFAULT_LIMITS, documentShapeError, GRAPHQL_BODY_LIMIT, parseOptions, queryLimitsRule, type QueryLimits } from './limits.js';
 import { OperationRecorder, operationMetricsPlugin } from './operation-metrics.js';
 import { buildGatewaySchema } from './schema.js';
-import { attachWebSocket, type GraphQLWebSocket } from './websocket.js';
+import { closeWebSockets, graphqlWebSocketHandler } from './websocket.js';
+import { OperationAdmission } from './ws-admission.js';
 
-export interface GraphQLDeps extends GraphQLServices {
+export interface GraphQLDeps extends Omit<GraphQLServices, 'reads'> {
+  /** The read side; built over `db` when left out (tests pass one that fails on demand). */
+  reads?: PaymentReads;
   limits?: Partial<QueryLimits>;
   /** graphql-ws: how long a client may take to send connection_init (default 3000 ms). */
   wsInitTimeoutMs?: number;
@@ -49,46 +64,86 @@ export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 
 export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
   const { config, db, bus, commands, simulatorMode, log, metrics } = deps;
-  const services: GraphQLServices = { config, db, bus, commands, simulatorMode, log, metrics };
+  const services: GraphQLServices = { config, db, reads: deps.reads ?? new PaymentReads(db), bus, commands, simulatorMode, log, metrics };
+  const keys = new ApiKeyRing(config.apiKeys);
   const limits: QueryLimits = { ...DEFAULT_LIMITS, ...deps.limits };
-  const sandbox = deps.config.graphqlSandbox;
-  const recorder = new OperationRecorder(deps.metrics);
+  const sandbox = config.graphqlSandbox;
+  const recorder = new OperationRecorder(metrics);
   let apollo: ApolloServer<GraphQLContext> | undefined;
-  let socket: GraphQLWebSocket | undefined;
+  let wss: WebSocketServer | undefined;
+  let socketsClosing: Promise<void> | undefined;
   let closing: Promise<void> | undefined;
 
+  const closeSockets = (): Promise<void> => (socketsClosing ??= wss ? closeWebSockets(wss) : Promise.resolve());
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      await socket?.close();
+      await closeSockets();
       await apollo?.stop();
     })();
     return closing;
   };
 
   const plugin: FastifyPluginAsync = async (app) => {
-    const schema = await buildGatewaySchema({ simulatorMode: deps.simulatorMode });
-    socket = attachWebSocket({
-      server: app.server,
-      path: GRAPHQL_PATH,
-      schema,
-      services,
-      limits,
-      introspection: sandbox,
-      recorder,
-      initTimeoutMs: deps.wsInitTimeoutMs ?? 3000,
-      keepAliveMs: deps.wsKeepAliveMs ?? 12_000,
-      maxSubscriptionsPerConnection: deps.wsMaxSubscriptionsPerConnection ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    const schema = await buildGatewaySchema({ simulatorMode });
+    const rules = [...specifiedRules, queryLimitsRule(limits), ...(sandbox ? [] : [NoSchemaIntrospectionCustomRule])];
+    const shapeError = (query: string) => documentShapeError(query, limits);
+    const admission = new OperationAdmission({ schema, rules, parseOptions: parseOptions(limits), shapeError, schemaDetails: sandbox });
+
+    // No route hook of its own: operations are charged per root field (caller-limits.ts).
+    await app.register(fastifyRateLimit, { global: false });
+    const quota = operationQuota(app, config.rateLimitPerMinute);
+    const sockets = new SocketCounter(config.wsMaxConnectionsPerClient);
+
+    await app.register(fastifyWebsocket, {
+      options: { maxPayload: GRAPHQL_BODY_LIMIT, handleProtocols },
+      // WebSockets first (preClose): open upgrades would keep the HTTP server from closing.
+      preClose: async () => closeSockets(),
     });
+    wss = app.websocketServer;
+
+    // Who is calling, found once per request (the upgrade request, for a WebSocket).
+    const callers = new WeakMap<FastifyRequest, Caller>();
+    const callerOf = (request: FastifyRequest): Caller => callers.get(request) ?? keys.identify(request.headers.authorization);
+
+    const onRequest = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+      const caller = keys.identify(request.headers.authorization);
+      callers.set(request, caller);
+      const client = clientOf(caller, request.ip);
+      if (request.ws) {
+        if (socketsClosing) return reply.code(503).send({ errors: [{ message: 'Shutting down', extensions: { code: 'UNAVAILABLE' } }] });
+        // The key of a browser client arrives later, in connection_init: its upgrade counts by address.
+        if (!sockets.reserve(client, request.raw.socket)) {
+          return reply.code(429).send({
+            errors: [{ message: `At most ${config.wsMaxConnectionsPerClient} WebSockets may be open per client; close one first`, extensions: { code: RATE_LIMITED } }],
+          });
+        }
+        return undefined;
+      }
+      if (request.method === 'OPTIONS') return undefined;
+      const verdict = await quota.peek(request, client);
+      return verdict.allowed ? undefined : refuseOverLimit(reply, verdict);
+    };
+
+    // Apollo parses with graphql-js, whose recursion a deeply nested document overflows: the
+    // document's shape is checked first (limits.ts), and a refusal is charged as one operation.
+    const preHandler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+      const query = documentText(request);
+      const error = query === undefined ? undefined : shapeError(query);
+      if (!error) return undefined;
+      await quota.charge(request, clientOf(callerOf(request), request.ip), 1);
+      return reply.code(400).send({ errors: [{ message: error.message, extensions: error.extensions }] });
+    };
 
     const plugins: ApolloServerPlugin<GraphQLContext>[] = [
       operationMetricsPlugin(recorder),
+      operationQuotaPlugin<GraphQLContext>((context) => context.charge),
       // No cache hints are used: computing a cache policy for every field is pure overhead.
       ApolloServerPluginCacheControlDisabled(),
       sandbox
         ? ApolloServerPluginLandingPageLocalDefault({ embed: { endpointIsEditable: false, runTelemetry: false }, footer: false, includeCookies: false })
         : ApolloServerPluginLandingPageDisabled(),
       // WebSocket subscriptions end before Apollo reports itself stopped.
-      { serverWillStart: async () => ({ drainServer: async () => socket?.close() }) },
+      { serverWillStart: async () => ({ drainServer: async () => closeSockets() }) },
     ];
 
     apollo = new ApolloServer<GraphQLContext>({
@@ -96,28 +151,54 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
       introspection: sandbox,
       csrfPrevention: true,
       includeStacktraceInErrorResponses: false,
-      hideSchemaDetailsFromClientErrors: !sandbox,
-      formatError: (formatted, error) => maskError(formatted, error, deps.log),
+      // Suggestions are left out by graphql-js itself (validationOptions), in linear time; Apollo's
+      // own switch would cut them out of each message with a regex that is quadratic on a crafted
+      // document.
+      hideSchemaDetailsFromClientErrors: false,
+      validationOptions: { hideSuggestions: !sandbox },
+      parseOptions: parseOptions(limits),
+      formatError: (formatted, error) => maskError(formatted, error, log),
       validationRules: [queryLimitsRule(limits)],
       plugins,
-      logger: deps.log,
-      // main.ts owns the process signals; app.close() stops Apollo through the onClose hook.
+      logger: log,
+      // app.ts/main.ts own the process signals; app.close() stops Apollo through the onClose hook.
       stopOnTerminationSignals: false,
     });
     await apollo.start();
 
     const handler = fastifyApolloHandler(apollo, {
       context: async (request) => {
+        const caller = callerOf(request);
         const key = request.headers['idempotency-key'];
-        return createContext(services, identify(request.headers.authorization, deps.config.apiKeys), Array.isArray(key) ? key[0] : key);
+        const context = createContext(services, caller, Array.isArray(key) ? key[0] : key);
+        const client = clientOf(caller, request.ip);
+        return { ...context, charge: (cost) => quota.charge(request, client, cost) };
       },
     });
-    app.route({ method: ['GET', 'POST', 'OPTIONS'], url: GRAPHQL_PATH, handler });
-    // WebSockets first (preClose): open upgrades would keep the HTTP server from closing.
+    const wsHandler = graphqlWebSocketHandler({
+      services,
+      keys,
+      admission,
+      quota,
+      schemaDetails: sandbox,
+      recorder,
+      initTimeoutMs: deps.wsInitTimeoutMs ?? 3000,
+      keepAliveMs: deps.wsKeepAliveMs ?? 12_000,
+      maxSubscriptionsPerConnection: deps.wsMaxSubscriptionsPerConnection ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    });
+    // @fastify/websocket takes a WebSocket handler on GET routes only.
+    app.route({ method: 'GET', url: GRAPHQL_PATH, onRequest, preHandler, handler, wsHandler });
+    app.route({ method: ['POST', 'OPTIONS'], url: GRAPHQL_PATH, onRequest, preHandler, handler, bodyLimit: GRAPHQL_BODY_LIMIT });
     // Apollo last (onClose): HTTP requests still in flight finish before it stops.
-    app.addHook('preClose', async () => socket?.close());
     app.addHook('onClose', async () => close());
   };
 
   return { plugin, close };
+}
+
+/** The GraphQL document of a request: `query` of the JSON body (POST) or of the URL (GET). */
+function documentText(request: FastifyRequest): string | undefined {
+  const source: unknown = request.method === 'GET' ? request.query : request.body;
+  if (typeof source !== 'object' || source === null || !('query' in source)) return undefined;
+  return typeof source.query === 'string' ? source.query : undefined;
 }
