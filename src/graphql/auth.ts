@@ -58,7 +58,8 @@ export class ApiKeyRing {
  * What decides what a caller may see, as a key: callers with equal keys get equal results, so
  * subscribers with equal keys share each change's execution (shared-execution.ts). Today that is
  * the kind of caller and its scopes, all that `holds` and the auth checker read. Anything added to
- * Caller that changes what resolvers return (say, a set of merchant ids) must be added here.
+ * Caller that changes what resolvers return (say, a set of merchant ids) must be added here; a
+ * key's `id` need not be, since resolvers never read it.
  */
 export function rightsKey(caller: Caller): string {
   return caller.kind === 'key' ? `key:${[...caller.scopes].sort().join(',')}` : caller.kind;

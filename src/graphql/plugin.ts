@@ -23,6 +23,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { NoSchemaIntrospectionCustomRule, specifiedRules } from 'graphql';
 import { handleProtocols } from 'graphql-ws';
 import type { WebSocketServer } from 'ws';
+import { errorSummary } from '../lib/errors.js';
 import { ApiKeyRing, type Caller } from './auth.js';
 import { clientOf, operationQuota, RATE_LIMITED, SocketCounter } from './caller-limits.js';
 import { createContext, type GraphQLContext, type GraphQLServices } from './context.js';
@@ -98,6 +99,12 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
       options: { maxPayload: GRAPHQL_BODY_LIMIT, handleProtocols },
       // WebSockets first (preClose): open upgrades would keep the HTTP server from closing.
       preClose: async () => closeSockets(),
+      // A peer's fault (a reset, an oversized or malformed frame), not ours: a warning, and the
+      // socket is dropped.
+      errorHandler: (error, socket) => {
+        log.warn({ err: errorSummary(error) }, 'WebSocket connection failed');
+        socket.terminate();
+      },
     });
     wss = app.websocketServer;
 
