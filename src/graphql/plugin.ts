@@ -19,17 +19,17 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyWebsocket from '@fastify/websocket';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { NoSchemaIntrospectionCustomRule, specifiedRules } from 'graphql';
 import { handleProtocols } from 'graphql-ws';
 import type { WebSocketServer } from 'ws';
 import { errorSummary } from '../lib/errors.js';
-import { ApiKeyRing, type Caller } from './auth.js';
-import { clientOf, operationQuota, RATE_LIMITED, SocketCounter } from './caller-limits.js';
+import { ApiKeyRing } from './auth.js';
+import { clientOf, operationQuota, SocketCounter } from './caller-limits.js';
 import { createContext, type GraphQLContext, type GraphQLServices } from './context.js';
 import { PaymentReads } from './data.js';
 import { maskError } from './errors.js';
-import { operationQuotaPlugin, refuseOverLimit } from './http-limits.js';
+import { operationQuotaPlugin, routeGuards } from './http-limits.js';
 import { DEFAULT_LIMITS, documentShapeError, GRAPHQL_BODY_LIMIT, parseOptions, queryLimitsRule, type QueryLimits } from './limits.js';
 import { OperationRecorder, operationMetricsPlugin } from './operation-metrics.js';
 import { buildGatewaySchema } from './schema.js';
@@ -108,38 +108,14 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
     });
     wss = app.websocketServer;
 
-    // Who is calling, found once per request (the upgrade request, for a WebSocket).
-    const callers = new WeakMap<FastifyRequest, Caller>();
-    const callerOf = (request: FastifyRequest): Caller => callers.get(request) ?? keys.identify(request.headers.authorization);
-
-    const onRequest = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
-      const caller = keys.identify(request.headers.authorization);
-      callers.set(request, caller);
-      const client = clientOf(caller, request.ip);
-      if (request.ws) {
-        if (socketsClosing) return reply.code(503).send({ errors: [{ message: 'Shutting down', extensions: { code: 'UNAVAILABLE' } }] });
-        // The key of a browser client arrives later, in connection_init: its upgrade counts by address.
-        if (!sockets.reserve(client, request.raw.socket)) {
-          return reply.code(429).send({
-            errors: [{ message: `At most ${config.wsMaxConnectionsPerClient} WebSockets may be open per client; close one first`, extensions: { code: RATE_LIMITED } }],
-          });
-        }
-        return undefined;
-      }
-      if (request.method === 'OPTIONS') return undefined;
-      const verdict = await quota.peek(request, client);
-      return verdict.allowed ? undefined : refuseOverLimit(reply, verdict);
-    };
-
-    // Apollo parses with graphql-js, whose recursion a deeply nested document overflows: the
-    // document's shape is checked first (limits.ts), and a refusal is charged as one operation.
-    const preHandler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
-      const query = documentText(request);
-      const error = query === undefined ? undefined : shapeError(query);
-      if (!error) return undefined;
-      await quota.charge(request, clientOf(callerOf(request), request.ip), 1);
-      return reply.code(400).send({ errors: [{ message: error.message, extensions: error.extensions }] });
-    };
+    const guards = routeGuards({
+      keys,
+      quota,
+      sockets,
+      shapeError,
+      maxSockets: config.wsMaxConnectionsPerClient,
+      closing: () => socketsClosing !== undefined,
+    });
 
     const plugins: ApolloServerPlugin<GraphQLContext>[] = [
       operationMetricsPlugin(recorder),
@@ -175,7 +151,7 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
 
     const handler = fastifyApolloHandler(apollo, {
       context: async (request) => {
-        const caller = callerOf(request);
+        const caller = guards.callerOf(request);
         const key = request.headers['idempotency-key'];
         const context = createContext(services, caller, Array.isArray(key) ? key[0] : key);
         const client = clientOf(caller, request.ip);
@@ -194,18 +170,11 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
       maxSubscriptionsPerConnection: deps.wsMaxSubscriptionsPerConnection ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
     });
     // @fastify/websocket takes a WebSocket handler on GET routes only.
-    app.route({ method: 'GET', url: GRAPHQL_PATH, onRequest, preHandler, handler, wsHandler });
-    app.route({ method: ['POST', 'OPTIONS'], url: GRAPHQL_PATH, onRequest, preHandler, handler, bodyLimit: GRAPHQL_BODY_LIMIT });
+    app.route({ method: 'GET', url: GRAPHQL_PATH, onRequest: guards.onRequest, preHandler: guards.preHandler, handler, wsHandler });
+    app.route({ method: ['POST', 'OPTIONS'], url: GRAPHQL_PATH, onRequest: guards.onRequest, preHandler: guards.preHandler, handler, bodyLimit: GRAPHQL_BODY_LIMIT });
     // Apollo last (onClose): HTTP requests still in flight finish before it stops.
     app.addHook('onClose', async () => close());
   };
 
   return { plugin, close };
-}
-
-/** The GraphQL document of a request: `query` of the JSON body (POST) or of the URL (GET). */
-function documentText(request: FastifyRequest): string | undefined {
-  const source: unknown = request.method === 'GET' ? request.query : request.body;
-  if (typeof source !== 'object' || source === null || !('query' in source)) return undefined;
-  return typeof source.query === 'string' ? source.query : undefined;
 }
