@@ -78,8 +78,9 @@ describe('hostile documents (production)', () => {
     const tooMany = await gql(prod.url, `{ ${'__typename '.repeat(DEFAULT_LIMITS.maxTokens + 10)}}`);
     expect(tooMany.status).toBe(400);
     expect(tooMany.errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
-    expect(tooMany.errors?.[0]?.message).toMatch(/more than 5000 tokens/);
-    // Under the token limit, but nested deep enough (~2,450) to overflow graphql-js's recursive parser.
+    expect(tooMany.errors?.[0]?.message).toMatch(new RegExp(`more than ${DEFAULT_LIMITS.maxTokens} tokens`));
+    // Within the token limit, nested ~990 deep: graphql-js's recursive parser overflows at ~1,700
+    // (sooner on a deeper stack), so nesting has its own, much lower limit.
     const depth = Math.floor((DEFAULT_LIMITS.maxTokens - 20) / 2);
     const nested = (n: number) => `{ payments(first: ${'['.repeat(n)}1${']'.repeat(n)}) { edges { cursor } } }`;
     const { ms, value: deep } = await timed(() => gql(prod.url, nested(depth)));
@@ -96,6 +97,20 @@ describe('hostile documents (production)', () => {
     // Within the limit, the document is parsed and validated as usual.
     const shallow = await gql(prod.url, nested(50));
     expect(shallow.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('bounds the pairwise field comparison of validation with the token limit', async () => {
+    // Same-named fields are compared pair by pair: work grows with the square of their number.
+    const repeated = (n: number) => `{ ${'payments { edges { node { status } } } '.repeat(n)}}`;
+    const fill = Math.floor(GRAPHQL_BODY_LIMIT / 40) - 10;
+    const { ms: fullMs, value: full } = await timed(() => gql(prod.url, repeated(fill)));
+    expect(full.status).toBe(400);
+    expect(full.errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
+    expect(fullMs).toBeLessThan(3000);
+    // The most that fits in the token limit (10 tokens each) is validated and run, promptly.
+    const { ms, value: most } = await timed(() => gql(prod.url, repeated(Math.floor((DEFAULT_LIMITS.maxTokens - 2) / 10))));
+    expect(most.status).toBe(200);
+    expect(ms).toBeLessThan(3000);
   });
 
   it('admits every operation of the typed client, with room to spare', async () => {
