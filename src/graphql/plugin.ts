@@ -28,7 +28,7 @@ import { ApiKeyRing } from './auth.js';
 import { clientOf, operationQuota, SocketCounter } from './caller-limits.js';
 import { createContext, type GraphQLContext, type GraphQLServices } from './context.js';
 import { PaymentReads } from './data.js';
-import { maskError } from './errors.js';
+import { maskError, withoutSuggestion } from './errors.js';
 import { operationQuotaPlugin, routeGuards } from './http-limits.js';
 import { DEFAULT_LIMITS, documentShapeError, GRAPHQL_BODY_LIMIT, parseOptions, queryLimitsRule, type QueryLimits } from './limits.js';
 import { OperationRecorder, operationMetricsPlugin } from './operation-metrics.js';
@@ -140,7 +140,7 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
       hideSchemaDetailsFromClientErrors: false,
       validationOptions: { hideSuggestions: !sandbox },
       parseOptions: parseOptions(limits),
-      formatError: (formatted, error) => maskError(formatted, error, log),
+      formatError: (formatted, error) => maskError(sandbox ? formatted : { ...formatted, message: withoutSuggestion(formatted.message) }, error, log),
       validationRules: [queryLimitsRule(limits)],
       plugins,
       logger: log,

@@ -143,6 +143,16 @@ describe('hostile documents (production)', () => {
     expect(synced).toEqual(['x0']);
   });
 
+  it('leaves hints out of variable errors too, which graphql-js writes during execution', async () => {
+    const status = await gql(prod.url, 'query($s: PaymentStatus) { payments(status: $s) { edges { cursor } } }', { s: 'TRADE_SUCCES' });
+    expect(status.errors?.[0]?.message).toBe('Variable "$s" got invalid value "TRADE_SUCCES"; Value "TRADE_SUCCES" does not exist in "PaymentStatus" enum.');
+    const field = await gql(prod.url, 'mutation($i: CreatePaymentInput!) { createPayment(input: $i) { qrCode } }', { i: { channel: 'QR_CODE', totalAmount: 1, descriptio: 'x' } });
+    expect(field.errors?.[0]?.message).toMatch(/Field "descriptio" is not defined by type "CreatePaymentInput"\.$/);
+    // A value the client sent that merely looks like a hint is left as it is, and in linear time.
+    const crafty = await gql(prod.url, 'query($s: PaymentStatus) { payments(status: $s) { edges { cursor } } }', { s: `x${' Did you mean'.repeat(4000)}?` });
+    expect(crafty.errors?.[0]?.message).toMatch(/ does not exist in "PaymentStatus" enum\.$/);
+  });
+
   it('has introspection off over HTTP and WebSocket when Sandbox is off, even outside production', async () => {
     const off = await startGateway({ handle: h, env: { GRAPHQL_SANDBOX: 'false' } });
     try {
