@@ -20,7 +20,8 @@ export async function inParallel(n: number, width: number, task: (i: number) => 
 }
 
 export async function startGatewayRole(spec: ChildSpec): Promise<RunningRole> {
-  const env: NodeJS.ProcessEnv = { PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'warn', GRAPHQL_SANDBOX: 'false' };
+  // The load comes from one address: the per-client limits would measure themselves, not the gateway.
+  const env: NodeJS.ProcessEnv = { PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'warn', GRAPHQL_SANDBOX: 'false', RATE_LIMIT_PER_MINUTE: '0', WS_MAX_CONNECTIONS_PER_CLIENT: '0' };
   if (spec.databaseUrl) env.DATABASE_URL = spec.databaseUrl;
   const config = { ...loadConfig(env), port: 0, umsSimPort: 0, logLevel: 'warn' as const };
   const gateway = await startGateway(config);

@@ -15,7 +15,8 @@ import type { ApiKey, Scope } from '../config.js';
 export type Caller =
   /** No keys configured: the gateway is open (simulator mode). */
   | { readonly kind: 'open' }
-  | { readonly kind: 'key'; readonly scopes: ReadonlySet<Scope> }
+  /** `id` names the key without showing it (its position in the list): what limits are counted by. */
+  | { readonly kind: 'key'; readonly id: string; readonly scopes: ReadonlySet<Scope> }
   /** Keys are configured and this caller presented none, or an unknown one. */
   | { readonly kind: 'anonymous'; readonly reason: 'missing' | 'invalid' };
 
@@ -28,37 +29,37 @@ export function bearerToken(header: unknown): string | undefined {
   return match?.[1];
 }
 
-// The configured keys' digests, computed once per key list rather than on every request.
-const keyDigests = new WeakMap<readonly ApiKey[], Buffer[]>();
+/**
+ * The configured keys, ready to check: their digests are computed once, here, rather than on
+ * every request. One per GraphQL room (createGraphQL).
+ */
+export class ApiKeyRing {
+  readonly #keys: readonly { digest: Buffer; id: string; scopes: ReadonlySet<Scope> }[];
 
-function digestsOf(apiKeys: readonly ApiKey[]): Buffer[] {
-  let digests = keyDigests.get(apiKeys);
-  if (!digests) {
-    digests = apiKeys.map(({ key }) => digest(key.reveal()));
-    keyDigests.set(apiKeys, digests);
+  constructor(apiKeys: readonly ApiKey[]) {
+    this.#keys = apiKeys.map(({ key, scopes }, i) => ({ digest: digest(key.reveal()), id: `key#${i + 1}`, scopes }));
   }
-  return digests;
-}
 
-export function identify(authorization: unknown, apiKeys: readonly ApiKey[]): Caller {
-  if (apiKeys.length === 0) return { kind: 'open' };
-  const token = bearerToken(authorization);
-  if (token === undefined) return { kind: 'anonymous', reason: 'missing' };
-  const presented = digest(token);
-  const known = digestsOf(apiKeys);
-  let found: ReadonlySet<Scope> | undefined;
-  for (const [i, { scopes }] of apiKeys.entries()) {
-    // No early exit: the loop takes the same time whichever key (if any) matches.
-    if (timingSafeEqual(presented, known[i]!) && found === undefined) found = scopes;
+  identify(authorization: unknown): Caller {
+    if (this.#keys.length === 0) return { kind: 'open' };
+    const token = bearerToken(authorization);
+    if (token === undefined) return { kind: 'anonymous', reason: 'missing' };
+    const presented = digest(token);
+    let found: { id: string; scopes: ReadonlySet<Scope> } | undefined;
+    for (const key of this.#keys) {
+      // No early exit: the loop takes the same time whichever key (if any) matches.
+      if (timingSafeEqual(presented, key.digest) && found === undefined) found = key;
+    }
+    return found ? { kind: 'key', id: found.id, scopes: found.scopes } : { kind: 'anonymous', reason: 'invalid' };
   }
-  return found ? { kind: 'key', scopes: found } : { kind: 'anonymous', reason: 'invalid' };
 }
 
 /**
  * What decides what a caller may see, as a key: callers with equal keys get equal results, so
  * subscribers with equal keys share each change's execution (shared-execution.ts). Today that is
  * the kind of caller and its scopes, all that `holds` and the auth checker read. Anything added to
- * Caller that changes what resolvers return (say, a set of merchant ids) must be added here.
+ * Caller that changes what resolvers return (say, a set of merchant ids) must be added here; a
+ * key's `id` need not be, since resolvers never read it.
  */
 export function rightsKey(caller: Caller): string {
   return caller.kind === 'key' ? `key:${[...caller.scopes].sort().join(',')}` : caller.kind;

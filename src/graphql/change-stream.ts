@@ -32,6 +32,7 @@ export interface ChangeStreamOptions {
   onClose?: () => void;
 }
 
+// A memo keyed on each change object, not long-lived state: an entry goes with its change.
 const statusChanges = new WeakMap<PaymentChange, StatusChangeValue>();
 
 /**

@@ -1,21 +1,23 @@
 /**
  * What every resolver receives: who is calling, the Idempotency-Key they sent, the services, and
- * per-request batchers. Built once per HTTP request and once per graphql-ws operation.
+ * per-operation loaders. Built once per HTTP request and once per graphql-ws operation.
  */
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
-import type { PaymentEventRow, RefundRow } from '../db/schema.js';
 import type { PaymentBus } from '../events/bus.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { PaymentCommands } from '../payments/commands-api.js';
 import type { Caller } from './auth.js';
-import { createBatcher } from './batcher.js';
-import { eventsByOrder, refundsByOrder } from './data.js';
+import type { Verdict } from './caller-limits.js';
+import type { PaymentReads } from './data.js';
+import { createLoaders, type Loaders } from './loaders.js';
 
 export interface GraphQLServices {
   config: Config;
   db: Database;
+  /** The read side over `db`, with its prepared statements (one per GraphQL room). */
+  reads: PaymentReads;
   bus: PaymentBus;
   commands: PaymentCommands;
   simulatorMode: boolean;
@@ -28,10 +30,12 @@ export interface GraphQLContext {
   /** The raw `Idempotency-Key` header, checked by the mutations that honour it. */
   idempotencyKey: string | undefined;
   services: GraphQLServices;
-  loaders: {
-    events: (merOrderId: string) => Promise<PaymentEventRow[]>;
-    refunds: (merOrderId: string) => Promise<RefundRow[]>;
-  };
+  loaders: Loaders;
+  /**
+   * HTTP only: charges this operation to its client's operations per minute (http-limits.ts). A
+   * field, not a side table: Apollo hands its plugins a copy of the context.
+   */
+  charge?: (cost: number) => Promise<Verdict>;
 }
 
 export function createContext(services: GraphQLServices, caller: Caller, idempotencyKey?: string): GraphQLContext {
@@ -39,9 +43,6 @@ export function createContext(services: GraphQLServices, caller: Caller, idempot
     caller,
     idempotencyKey,
     services,
-    loaders: {
-      events: createBatcher((ids) => eventsByOrder(services.db, ids), () => []),
-      refunds: createBatcher((ids) => refundsByOrder(services.db, ids), () => []),
-    },
+    loaders: createLoaders(services.reads),
   };
 }

@@ -7,61 +7,78 @@ import type { Database } from '../db/database.js';
 import { paymentEvents, payments, refunds, type PaymentEventRow, type PaymentRow, type RefundRow } from '../db/schema.js';
 
 /**
+ * The read side: what queries and subscriptions read, straight from the database (a deliberate
+ * second path beside the write side in payments/). One per GraphQL room, built by createGraphQL.
+ *
  * The two single-row reads on the hot path (`payment(merOrderId)`, the subscription's first
- * state), built once per database and prepared: Drizzle otherwise rebuilds the SQL on every call
- * and sends it unprepared, which cost two thirds of the query throughput (bench/README.md).
+ * state) are built once here and prepared: Drizzle otherwise rebuilds the SQL on every call and
+ * sends it unprepared, which cost two thirds of the query throughput (bench/README.md).
  */
-function preparedReads(db: Database) {
-  const merOrderId = sql.placeholder('merOrderId');
-  return {
-    payment: db.select().from(payments).where(eq(payments.merOrderId, merOrderId)).limit(1).prepare('gql_find_payment'),
-    latestEvent: db
+export class PaymentReads {
+  readonly #payment;
+  readonly #latestEvent;
+
+  constructor(private readonly db: Database) {
+    const merOrderId = sql.placeholder('merOrderId');
+    this.#payment = db.select().from(payments).where(eq(payments.merOrderId, merOrderId)).limit(1).prepare('gql_find_payment');
+    this.#latestEvent = db
       .select()
       .from(paymentEvents)
       .where(eq(paymentEvents.merOrderId, merOrderId))
       .orderBy(desc(paymentEvents.version))
       .limit(1)
-      .prepare('gql_latest_event'),
-  };
-}
-
-const prepared = new WeakMap<Database, ReturnType<typeof preparedReads>>();
-
-function readsOf(db: Database): ReturnType<typeof preparedReads> {
-  let reads = prepared.get(db);
-  if (!reads) {
-    reads = preparedReads(db);
-    prepared.set(db, reads);
+      .prepare('gql_latest_event');
   }
-  return reads;
-}
 
-export async function findPayment(db: Database, merOrderId: string): Promise<PaymentRow | undefined> {
-  const [row] = await readsOf(db).payment.execute({ merOrderId });
-  return row;
-}
+  async findPayment(merOrderId: string): Promise<PaymentRow | undefined> {
+    const [row] = await this.#payment.execute({ merOrderId });
+    return row;
+  }
 
-export async function latestEvent(db: Database, merOrderId: string): Promise<PaymentEventRow | undefined> {
-  const [row] = await readsOf(db).latestEvent.execute({ merOrderId });
-  return row;
-}
+  async latestEvent(merOrderId: string): Promise<PaymentEventRow | undefined> {
+    const [row] = await this.#latestEvent.execute({ merOrderId });
+    return row;
+  }
 
-export async function eventsByOrder(db: Database, ids: readonly string[]): Promise<Map<string, PaymentEventRow[]>> {
-  const rows = await db
-    .select()
-    .from(paymentEvents)
-    .where(inArray(paymentEvents.merOrderId, [...ids]))
-    .orderBy(asc(paymentEvents.merOrderId), asc(paymentEvents.version));
-  return groupBy(rows, (r) => r.merOrderId);
-}
+  async eventsByOrder(ids: readonly string[]): Promise<Map<string, PaymentEventRow[]>> {
+    const rows = await this.db
+      .select()
+      .from(paymentEvents)
+      .where(inArray(paymentEvents.merOrderId, [...ids]))
+      .orderBy(asc(paymentEvents.merOrderId), asc(paymentEvents.version));
+    return groupBy(rows, (r) => r.merOrderId);
+  }
 
-export async function refundsByOrder(db: Database, ids: readonly string[]): Promise<Map<string, RefundRow[]>> {
-  const rows = await db
-    .select()
-    .from(refunds)
-    .where(inArray(refunds.merOrderId, [...ids]))
-    .orderBy(asc(refunds.merOrderId), asc(refunds.createdAt), asc(refunds.refundOrderId));
-  return groupBy(rows, (r) => r.merOrderId);
+  async refundsByOrder(ids: readonly string[]): Promise<Map<string, RefundRow[]>> {
+    const rows = await this.db
+      .select()
+      .from(refunds)
+      .where(inArray(refunds.merOrderId, [...ids]))
+      .orderBy(asc(refunds.merOrderId), asc(refunds.createdAt), asc(refunds.refundOrderId));
+    return groupBy(rows, (r) => r.merOrderId);
+  }
+
+  /** Newest first, keyset-paginated on (created_at, mer_order_id), which the indexes cover. */
+  async listPayments(request: PageRequest): Promise<Page> {
+    const conditions: SQL[] = [];
+    if (request.status) conditions.push(eq(payments.status, request.status));
+    if (request.mid) conditions.push(eq(payments.mid, request.mid));
+    if (request.after) {
+      const cursor = decodeCursor(request.after);
+      conditions.push(sql`(${payments.createdAt}, ${payments.merOrderId}) < (${cursor.at}::timestamptz, ${cursor.id})`);
+    }
+    const rows = await this.db
+      .select({ payment: payments, at: sql<string>`${payments.createdAt}::text` })
+      .from(payments)
+      .where(conditions.length > 0 ? and(...conditions) : undefined)
+      .orderBy(desc(payments.createdAt), desc(payments.merOrderId))
+      .limit(request.first + 1);
+    const page = rows.slice(0, request.first);
+    return {
+      rows: page.map(({ payment, at }) => ({ payment, cursor: encodeCursor({ at, id: payment.merOrderId }) })),
+      hasNextPage: rows.length > request.first,
+    };
+  }
 }
 
 function groupBy<T>(rows: readonly T[], key: (row: T) => string): Map<string, T[]> {
@@ -114,26 +131,4 @@ export interface PageRequest {
 export interface Page {
   rows: { payment: PaymentRow; cursor: string }[];
   hasNextPage: boolean;
-}
-
-/** Newest first, keyset-paginated on (created_at, mer_order_id), which the indexes cover. */
-export async function listPayments(db: Database, request: PageRequest): Promise<Page> {
-  const conditions: SQL[] = [];
-  if (request.status) conditions.push(eq(payments.status, request.status));
-  if (request.mid) conditions.push(eq(payments.mid, request.mid));
-  if (request.after) {
-    const cursor = decodeCursor(request.after);
-    conditions.push(sql`(${payments.createdAt}, ${payments.merOrderId}) < (${cursor.at}::timestamptz, ${cursor.id})`);
-  }
-  const rows = await db
-    .select({ payment: payments, at: sql<string>`${payments.createdAt}::text` })
-    .from(payments)
-    .where(conditions.length > 0 ? and(...conditions) : undefined)
-    .orderBy(desc(payments.createdAt), desc(payments.merOrderId))
-    .limit(request.first + 1);
-  const page = rows.slice(0, request.first);
-  return {
-    rows: page.map(({ payment, at }) => ({ payment, cursor: encodeCursor({ at, id: payment.merOrderId }) })),
-    hasNextPage: rows.length > request.first,
-  };
 }

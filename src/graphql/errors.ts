@@ -42,3 +42,16 @@ export function maskError(formatted: GraphQLFormattedError, error: unknown, log?
 export function maskErrors(errors: readonly GraphQLError[], log?: Logger): GraphQLFormattedError[] {
   return errors.map((error) => maskError(error.toJSON(), error, log));
 }
+
+/**
+ * `message` without graphql-js's closing "Did you mean …?" hint, in one linear pass. For errors
+ * graphql-js writes where no option turns hints off: Apollo coerces variables itself, and
+ * 'Variable "$s" got invalid value …; Did you mean the enum value "PAID"?' would name schema
+ * members with introspection off. The hint always comes last, after anything the client sent, so
+ * the last " Did you mean " of a message ending in "?" is where it begins.
+ */
+export function withoutSuggestion(message: string): string {
+  if (!message.endsWith('?')) return message;
+  const at = message.lastIndexOf(' Did you mean ');
+  return at < 0 ? message : message.slice(0, at);
+}

@@ -1,9 +1,13 @@
 /**
  * The GraphQL room as one Fastify plugin: Apollo Server 5 on `POST/GET /graphql` (Sandbox on
- * `GET` with `Accept: text/html` when enabled), graphql-ws on the same path, both on one schema
- * with the same auth, limits and error masking.
+ * `GET` with `Accept: text/html` when enabled), graphql-ws on the same path (a `GET` upgrade,
+ * through @fastify/websocket), both on one schema with the same auth, limits and error masking.
  *
- * Wiring (main.ts):
+ * createGraphQL is the room's composition: it builds the read side (prepared statements), the key
+ * ring and, once registered, the schema, the document admission and the caller limits, and hands
+ * them down; nothing long-lived is kept in module state.
+ *
+ * Wiring (app.ts):
  *   const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log, metrics });
  *   buildServer({ plugins: [graphql.plugin, metricsPlugin(metrics), …] })
  *   …at shutdown, app.close() drains it (WebSockets in preClose, Apollo in onClose);
@@ -13,16 +17,28 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifyWebsocket from '@fastify/websocket';
 import type { FastifyPluginAsync } from 'fastify';
-import { identify } from './auth.js';
+import { NoSchemaIntrospectionCustomRule, specifiedRules } from 'graphql';
+import { handleProtocols } from 'graphql-ws';
+import type { WebSocketServer } from 'ws';
+import { errorSummary } from '../lib/errors.js';
+import { ApiKeyRing } from './auth.js';
+import { clientOf, operationQuota, SocketCounter } from './caller-limits.js';
 import { createContext, type GraphQLContext, type GraphQLServices } from './context.js';
-import { maskError } from './errors.js';
-import { DEFAULT_LIMITS, queryLimitsRule, type QueryLimits } from './limits.js';
+import { PaymentReads } from './data.js';
+import { maskError, withoutSuggestion } from './errors.js';
+import { operationQuotaPlugin, routeGuards } from './http-limits.js';
+import { DEFAULT_LIMITS, documentShapeError, GRAPHQL_BODY_LIMIT, parseOptions, queryLimitsRule, type QueryLimits } from './limits.js';
 import { OperationRecorder, operationMetricsPlugin } from './operation-metrics.js';
 import { buildGatewaySchema } from './schema.js';
-import { attachWebSocket, type GraphQLWebSocket } from './websocket.js';
+import { closeWebSockets, graphqlWebSocketHandler } from './websocket.js';
+import { OperationAdmission } from './ws-admission.js';
 
-export interface GraphQLDeps extends GraphQLServices {
+export interface GraphQLDeps extends Omit<GraphQLServices, 'reads'> {
+  /** The read side; built over `db` when left out (tests pass one that fails on demand). */
+  reads?: PaymentReads;
   limits?: Partial<QueryLimits>;
   /** graphql-ws: how long a client may take to send connection_init (default 3000 ms). */
   wsInitTimeoutMs?: number;
@@ -49,46 +65,68 @@ export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 
 export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
   const { config, db, bus, commands, simulatorMode, log, metrics } = deps;
-  const services: GraphQLServices = { config, db, bus, commands, simulatorMode, log, metrics };
+  const services: GraphQLServices = { config, db, reads: deps.reads ?? new PaymentReads(db), bus, commands, simulatorMode, log, metrics };
+  const keys = new ApiKeyRing(config.apiKeys);
   const limits: QueryLimits = { ...DEFAULT_LIMITS, ...deps.limits };
-  const sandbox = deps.config.graphqlSandbox;
-  const recorder = new OperationRecorder(deps.metrics);
+  const sandbox = config.graphqlSandbox;
+  const recorder = new OperationRecorder(metrics);
   let apollo: ApolloServer<GraphQLContext> | undefined;
-  let socket: GraphQLWebSocket | undefined;
+  let wss: WebSocketServer | undefined;
+  let socketsClosing: Promise<void> | undefined;
   let closing: Promise<void> | undefined;
 
+  const closeSockets = (): Promise<void> => (socketsClosing ??= wss ? closeWebSockets(wss) : Promise.resolve());
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      await socket?.close();
+      await closeSockets();
       await apollo?.stop();
     })();
     return closing;
   };
 
   const plugin: FastifyPluginAsync = async (app) => {
-    const schema = await buildGatewaySchema({ simulatorMode: deps.simulatorMode });
-    socket = attachWebSocket({
-      server: app.server,
-      path: GRAPHQL_PATH,
-      schema,
-      services,
-      limits,
-      introspection: sandbox,
-      recorder,
-      initTimeoutMs: deps.wsInitTimeoutMs ?? 3000,
-      keepAliveMs: deps.wsKeepAliveMs ?? 12_000,
-      maxSubscriptionsPerConnection: deps.wsMaxSubscriptionsPerConnection ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    const schema = await buildGatewaySchema({ simulatorMode });
+    const rules = [...specifiedRules, queryLimitsRule(limits), ...(sandbox ? [] : [NoSchemaIntrospectionCustomRule])];
+    const shapeError = (query: string) => documentShapeError(query, limits);
+    const admission = new OperationAdmission({ schema, rules, parseOptions: parseOptions(limits), shapeError, schemaDetails: sandbox });
+
+    // No route hook of its own: operations are charged per root field (caller-limits.ts).
+    await app.register(fastifyRateLimit, { global: false });
+    const quota = operationQuota(app, config.rateLimitPerMinute);
+    const sockets = new SocketCounter(config.wsMaxConnectionsPerClient);
+
+    await app.register(fastifyWebsocket, {
+      options: { maxPayload: GRAPHQL_BODY_LIMIT, handleProtocols },
+      // WebSockets first (preClose): open upgrades would keep the HTTP server from closing.
+      preClose: async () => closeSockets(),
+      // A peer's fault (a reset, an oversized or malformed frame), not ours: a warning, and the
+      // socket is dropped.
+      errorHandler: (error, socket) => {
+        log.warn({ err: errorSummary(error) }, 'WebSocket connection failed');
+        socket.terminate();
+      },
+    });
+    wss = app.websocketServer;
+
+    const guards = routeGuards({
+      keys,
+      quota,
+      sockets,
+      shapeError,
+      maxSockets: config.wsMaxConnectionsPerClient,
+      closing: () => socketsClosing !== undefined,
     });
 
     const plugins: ApolloServerPlugin<GraphQLContext>[] = [
       operationMetricsPlugin(recorder),
+      operationQuotaPlugin<GraphQLContext>((context) => context.charge),
       // No cache hints are used: computing a cache policy for every field is pure overhead.
       ApolloServerPluginCacheControlDisabled(),
       sandbox
         ? ApolloServerPluginLandingPageLocalDefault({ embed: { endpointIsEditable: false, runTelemetry: false }, footer: false, includeCookies: false })
         : ApolloServerPluginLandingPageDisabled(),
       // WebSocket subscriptions end before Apollo reports itself stopped.
-      { serverWillStart: async () => ({ drainServer: async () => socket?.close() }) },
+      { serverWillStart: async () => ({ drainServer: async () => closeSockets() }) },
     ];
 
     apollo = new ApolloServer<GraphQLContext>({
@@ -96,26 +134,45 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
       introspection: sandbox,
       csrfPrevention: true,
       includeStacktraceInErrorResponses: false,
-      hideSchemaDetailsFromClientErrors: !sandbox,
-      formatError: (formatted, error) => maskError(formatted, error, deps.log),
+      // Suggestions are left out by graphql-js itself (validationOptions), in linear time; Apollo's
+      // own switch would cut them out of each message with a regex that is quadratic on a crafted
+      // document.
+      hideSchemaDetailsFromClientErrors: false,
+      validationOptions: { hideSuggestions: !sandbox },
+      parseOptions: parseOptions(limits),
+      formatError: (formatted, error) => maskError(sandbox ? formatted : { ...formatted, message: withoutSuggestion(formatted.message) }, error, log),
       validationRules: [queryLimitsRule(limits)],
       plugins,
-      logger: deps.log,
-      // main.ts owns the process signals; app.close() stops Apollo through the onClose hook.
+      logger: log,
+      // app.ts/main.ts own the process signals; app.close() stops Apollo through the onClose hook.
       stopOnTerminationSignals: false,
     });
     await apollo.start();
 
     const handler = fastifyApolloHandler(apollo, {
       context: async (request) => {
+        const caller = guards.callerOf(request);
         const key = request.headers['idempotency-key'];
-        return createContext(services, identify(request.headers.authorization, deps.config.apiKeys), Array.isArray(key) ? key[0] : key);
+        const context = createContext(services, caller, Array.isArray(key) ? key[0] : key);
+        const client = clientOf(caller, request.ip);
+        return { ...context, charge: (cost) => quota.charge(request, client, cost) };
       },
     });
-    app.route({ method: ['GET', 'POST', 'OPTIONS'], url: GRAPHQL_PATH, handler });
-    // WebSockets first (preClose): open upgrades would keep the HTTP server from closing.
+    const wsHandler = graphqlWebSocketHandler({
+      services,
+      keys,
+      admission,
+      quota,
+      schemaDetails: sandbox,
+      recorder,
+      initTimeoutMs: deps.wsInitTimeoutMs ?? 3000,
+      keepAliveMs: deps.wsKeepAliveMs ?? 12_000,
+      maxSubscriptionsPerConnection: deps.wsMaxSubscriptionsPerConnection ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    });
+    // @fastify/websocket takes a WebSocket handler on GET routes only.
+    app.route({ method: 'GET', url: GRAPHQL_PATH, onRequest: guards.onRequest, preHandler: guards.preHandler, handler, wsHandler });
+    app.route({ method: ['POST', 'OPTIONS'], url: GRAPHQL_PATH, onRequest: guards.onRequest, preHandler: guards.preHandler, handler, bodyLimit: GRAPHQL_BODY_LIMIT });
     // Apollo last (onClose): HTTP requests still in flight finish before it stops.
-    app.addHook('preClose', async () => socket?.close());
     app.addHook('onClose', async () => close());
   };
 

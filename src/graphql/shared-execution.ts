@@ -21,7 +21,10 @@ import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
 
-/** event → document → (operation, variables, rights) → result. */
+/**
+ * event → document → (operation, variables, rights) → result. A memo keyed on each event object,
+ * not long-lived state: what it holds goes with the event, so it needs no owner in the composition.
+ */
 const shared = new WeakMap<object, WeakMap<DocumentNode, Map<string, Result>>>();
 
 /**

@@ -1,6 +1,7 @@
 /**
- * graphql-ws (protocol `graphql-transport-ws`) on the Fastify server's `/graphql` path: the same
- * schema, the same limits and masking as HTTP, and the key checked once in `connection_init`.
+ * graphql-ws (protocol `graphql-transport-ws`) on the Fastify route `GET /graphql`, through
+ * @fastify/websocket and graphql-ws's adapter for it: the same schema, the same limits and
+ * masking as HTTP, and the key checked once in `connection_init`.
  *
  * - No key, or a wrong one, when keys are configured: the socket is closed with 4403 Forbidden.
  * - A client that does not send `connection_init` within `initTimeoutMs` is closed (4408).
@@ -10,27 +11,31 @@
  * - At most `maxSubscriptionsPerConnection` operations open at once on one socket; one more is
  *   refused with RATE_LIMITED (the others keep running), so one key cannot pin thousands of
  *   streams on one connection.
+ * - Every subscribe message counts against the client's operations per minute (caller-limits.ts).
+ *
+ * The upgrade itself (open sockets per client, 429) is checked by the route (plugin.ts), before
+ * the socket is accepted.
  */
-import type { IncomingMessage, Server } from 'node:http';
-import type { Duplex } from 'node:stream';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, getOperationAST, specifiedRules, type GraphQLSchema } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
-import { identify, rightsKey, type Caller } from './auth.js';
+import type { FastifyRequest } from 'fastify';
+import type { WebsocketHandler } from '@fastify/websocket';
+import { GraphQLError, getOperationAST, type ExecutionArgs } from 'graphql';
+import { makeHandler } from 'graphql-ws/use/@fastify/websocket';
+import type { WebSocketServer } from 'ws';
+import { rightsKey, type ApiKeyRing, type Caller } from './auth.js';
+import { clientOf, RATE_LIMITED, rateLimitedMessage, type OperationQuota } from './caller-limits.js';
 import { createContext, type GraphQLContext, type GraphQLServices } from './context.js';
 import { maskErrors } from './errors.js';
-import { queryLimitsRule, type QueryLimits } from './limits.js';
 import type { OperationRecorder } from './operation-metrics.js';
 import { subscribeSharingResults } from './shared-execution.js';
-import { admitOperation } from './ws-admission.js';
+import type { OperationAdmission } from './ws-admission.js';
 
 export interface WebSocketOptions {
-  server: Server;
-  path: string;
-  schema: GraphQLSchema;
   services: GraphQLServices;
-  limits: QueryLimits;
-  introspection: boolean;
+  keys: ApiKeyRing;
+  admission: OperationAdmission;
+  quota: OperationQuota;
+  /** False: execution errors leave out "Did you mean …?" hints too. */
+  schemaDetails: boolean;
   recorder: OperationRecorder;
   initTimeoutMs: number;
   keepAliveMs: number;
@@ -38,30 +43,23 @@ export interface WebSocketOptions {
   maxSubscriptionsPerConnection: number;
 }
 
-export interface GraphQLWebSocket {
-  /** Closes every socket (1001 Going Away) and stops accepting upgrades. */
-  close(): Promise<void>;
-}
-
 type Extra = {
   caller?: Caller;
 };
 
-export function attachWebSocket(options: WebSocketOptions): GraphQLWebSocket {
+/** The handler of the `GET /graphql` route's WebSocket side. */
+export function graphqlWebSocketHandler(options: WebSocketOptions): WebsocketHandler {
   const { services } = options;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
-  const rules = [...specifiedRules, queryLimitsRule(options.limits), ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
-
-  const disposable = useServer<Record<string, unknown> | undefined, Extra>(
+  return makeHandler<Record<string, unknown> | undefined, Extra>(
     {
-      schema: options.schema,
+      schema: options.admission.schema,
       connectionInitWaitTimeout: options.initTimeoutMs,
       onConnect(ctx) {
         const params = ctx.connectionParams ?? {};
         // connectionParams as CONTRACT.md says; the upgrade request's own header for server-side
         // clients that can set one.
         const presented = params.authorization ?? params.Authorization ?? ctx.extra.request.headers.authorization;
-        const caller = identify(presented, services.config.apiKeys);
+        const caller = options.keys.identify(presented);
         // false: graphql-ws closes the socket with 4403 Forbidden.
         if (caller.kind === 'anonymous') return false;
         ctx.extra.caller = caller;
@@ -69,18 +67,23 @@ export function attachWebSocket(options: WebSocketOptions): GraphQLWebSocket {
       },
       context: (ctx) => createContext(services, ctx.extra.caller ?? { kind: 'anonymous', reason: 'missing' }),
       // Subscribers asking the same thing with the same rights share each change's execution.
-      subscribe: (args) => subscribeSharingResults(args, rightsKey((args.contextValue as GraphQLContext).caller)),
+      subscribe: (args: ExecutionArgs) =>
+        subscribeSharingResults({ ...args, hideSuggestions: !options.schemaDetails }, rightsKey((args.contextValue as GraphQLContext).caller)),
       // Parses and validates itself (graphql-ws's own validate is not used once this is set).
-      onSubscribe(ctx, _id, payload) {
-        // graphql-ws has already reserved this id, so the count includes the new operation.
+      async onSubscribe(ctx, _id, payload) {
+        // graphql-ws has already reserved this id, so the count includes the new operation. Counted
+        // before anything is awaited: the operations ahead of this one have all reserved theirs.
         if (Object.keys(ctx.subscriptions).length > options.maxSubscriptionsPerConnection) {
           return [
             new GraphQLError(`At most ${options.maxSubscriptionsPerConnection} subscriptions may be open on one connection; complete one first`, {
-              extensions: { code: 'RATE_LIMITED' },
+              extensions: { code: RATE_LIMITED },
             }),
           ];
         }
-        return admitOperation(payload, { schema: options.schema, rules, schemaDetails: options.introspection });
+        const request: FastifyRequest = ctx.extra.request;
+        const verdict = await options.quota.charge(request, clientOf(ctx.extra.caller ?? { kind: 'open' }, request.ip), 1);
+        if (!verdict.allowed) return [new GraphQLError(rateLimitedMessage(verdict), { extensions: { code: RATE_LIMITED } })];
+        return options.admission.admit(payload);
       },
       onOperation(_ctx, _id, payload, args) {
         // Counted when the operation starts: a subscription's "latency" would be its lifetime.
@@ -94,38 +97,23 @@ export function attachWebSocket(options: WebSocketOptions): GraphQLWebSocket {
       onError(_ctx, _id, _payload, errors) {
         return maskErrors(errors, services.log);
       },
+      // Close reasons never carry an internal message.
+      isProd: true,
     },
-    wss,
     options.keepAliveMs,
   );
+}
 
-  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const path = (request.url ?? '').split('?')[0];
-    if (path !== options.path) {
-      // Nobody else handles upgrades here: refuse rather than leave the socket hanging.
-      if (options.server.listenerCount('upgrade') === 1) socket.destroy();
-      return;
-    }
-    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
-  };
-  options.server.on('upgrade', onUpgrade);
-
-  let closing: Promise<void> | undefined;
-  return {
-    close() {
-      closing ??= (async () => {
-        options.server.off('upgrade', onUpgrade);
-        // dispose() sends 1001 Going Away to every client and closes the server; a peer that
-        // never answers the close handshake is cut off.
-        const clients = [...wss.clients];
-        const closed = Promise.all(clients.map((c) => new Promise<void>((resolve) => (c.readyState === c.CLOSED ? resolve() : c.once('close', () => resolve())))));
-        await disposable.dispose();
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))]);
-        clearTimeout(timer);
-        for (const client of clients) client.terminate();
-      })();
-      return closing;
-    },
-  };
+/**
+ * Ends every socket with 1001 Going Away (graphql-ws then completes their operations); a peer
+ * that never answers the close handshake is cut off after a second.
+ */
+export async function closeWebSockets(wss: WebSocketServer): Promise<void> {
+  const clients = [...wss.clients];
+  const closed = Promise.all(clients.map((c) => new Promise<void>((resolve) => (c.readyState === c.CLOSED ? resolve() : c.once('close', () => resolve())))));
+  for (const client of clients) client.close(1001, 'Going away');
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))]);
+  clearTimeout(timer);
+  for (const client of clients) client.terminate();
 }

@@ -6,13 +6,24 @@
  * the HTTP limits and the shutdown draining apply. graphql-ws would otherwise execute any
  * operation type it is sent.
  */
-import { GraphQLError, getOperationAST, parse, validate, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { GraphQLError, getOperationAST, parse, validate, type DocumentNode, type GraphQLSchema, type ParseOptions, type ValidationRule } from 'graphql';
+import { LRUCache } from 'lru-cache';
 
 export interface AdmissionOptions {
   schema: GraphQLSchema;
   rules: readonly ValidationRule[];
-  /** When false (production: no Sandbox, no introspection), "Did you mean …?" hints are removed, as Apollo does. */
+  /** Token limit and the like (limits.ts parseOptions). */
+  parseOptions?: ParseOptions;
+  /** Checked before parsing (limits.ts documentShapeError): too many tokens, or nested too deep. */
+  shapeError?: (query: string) => GraphQLError | undefined;
+  /**
+   * When false (production: no Sandbox, no introspection), validation leaves out its
+   * "Did you mean …?" hints, as HTTP does: graphql-js never writes them, so nothing is cut out
+   * of a message afterwards.
+   */
   schemaDetails: boolean;
+  /** Total length of the query texts kept (default 1 MiB). */
+  maxKnownBytes?: number;
 }
 
 export interface AdmittedOperation {
@@ -28,38 +39,13 @@ export interface OperationRequest {
   readonly variables?: Record<string, unknown> | null | undefined;
 }
 
-/**
- * Documents already parsed and validated, by query text, per schema and rule set (one of each per
- * server): a dashboard's tabs all send the same subscription, and the same document object lets
- * them share each change's execution (shared-execution.ts). Bounded in count and in size (a
- * 1 MiB text of comments is valid; 500 of them must not stay in memory), least recently used
- * forgotten first.
- */
-const knownDocuments = new WeakMap<GraphQLSchema, WeakMap<readonly ValidationRule[], Map<string, DocumentNode>>>();
-const MAX_KNOWN_DOCUMENTS = 500;
 /** Longer texts are parsed and validated every time, and not kept. */
-const MAX_KNOWN_QUERY_LENGTH = 16 * 1024;
+export const MAX_KNOWN_QUERY_LENGTH = 16 * 1024;
+const MAX_KNOWN_DOCUMENTS = 500;
 
-function validDocuments(options: AdmissionOptions): Map<string, DocumentNode> {
-  let bySchema = knownDocuments.get(options.schema);
-  if (!bySchema) knownDocuments.set(options.schema, (bySchema = new WeakMap()));
-  let known = bySchema.get(options.rules);
-  if (!known) bySchema.set(options.rules, (known = new Map()));
-  return known;
-}
-
-function remember(known: Map<string, DocumentNode>, query: string, document: DocumentNode): void {
-  if (query.length > MAX_KNOWN_QUERY_LENGTH) return;
-  if (known.size >= MAX_KNOWN_DOCUMENTS) known.delete(known.keys().next().value as string);
-  known.set(query, document);
-}
-
-/** The same pattern as Apollo's DisableSuggestions plugin. */
-const SUGGESTION = / ?Did you mean(.+?)\?$/;
-
-/** A copy of `error` with `code` (unless it carries one already) and, when asked, no suggestions. */
-function withCode(error: GraphQLError, code: string, schemaDetails: boolean): GraphQLError {
-  return new GraphQLError(schemaDetails ? error.message : error.message.replace(SUGGESTION, ''), {
+/** A copy of `error` with `code`, unless it carries one already. */
+function withCode(error: GraphQLError, code: string): GraphQLError {
+  return new GraphQLError(error.message, {
     nodes: error.nodes,
     source: error.source,
     positions: error.positions,
@@ -68,37 +54,60 @@ function withCode(error: GraphQLError, code: string, schemaDetails: boolean): Gr
   });
 }
 
-/** The execution arguments for a subscription, or the errors to send back instead. */
-export function admitOperation(request: OperationRequest, options: AdmissionOptions): AdmittedOperation | readonly GraphQLError[] {
-  const known = validDocuments(options);
-  let document = known.get(request.query);
-  if (document) {
-    // Most recently used last: what is in use is never the oldest.
-    known.delete(request.query);
-    known.set(request.query, document);
-  } else {
-    try {
-      document = parse(request.query);
-    } catch (err) {
-      // A syntax error is the client's; anything else is ours and reaches graphql-ws as a failure.
-      if (err instanceof GraphQLError) return [withCode(err, 'GRAPHQL_PARSE_FAILED', options.schemaDetails)];
-      throw err;
+/**
+ * Admission for one schema and one rule set (one per GraphQL room). It keeps the documents it has
+ * already parsed and validated, by query text: a dashboard's tabs all send the same subscription,
+ * and the same document object lets them share each change's execution (shared-execution.ts).
+ * Bounded in count and in total text length (a 1 MiB text of comments is valid; 500 of them must
+ * not stay in memory), least recently used forgotten first.
+ */
+export class OperationAdmission {
+  readonly #known: LRUCache<string, DocumentNode>;
+
+  constructor(private readonly options: AdmissionOptions) {
+    this.#known = new LRUCache<string, DocumentNode>({
+      max: MAX_KNOWN_DOCUMENTS,
+      maxSize: options.maxKnownBytes ?? 1024 * 1024,
+      maxEntrySize: MAX_KNOWN_QUERY_LENGTH,
+      sizeCalculation: (_document, query) => Math.max(1, query.length),
+    });
+  }
+
+  get schema(): GraphQLSchema {
+    return this.options.schema;
+  }
+
+  /** The execution arguments for a subscription, or the errors to send back instead. */
+  admit(request: OperationRequest): AdmittedOperation | readonly GraphQLError[] {
+    const { schema } = this.options;
+    let document = this.#known.get(request.query);
+    if (!document) {
+      const shape = this.options.shapeError?.(request.query);
+      if (shape) return [shape];
+      try {
+        document = parse(request.query, this.options.parseOptions);
+      } catch (err) {
+        // A syntax error is the client's; anything else is ours and reaches graphql-ws as a failure.
+        if (err instanceof GraphQLError) return [withCode(err, 'GRAPHQL_PARSE_FAILED')];
+        throw err;
+      }
+      const invalid = validate(schema, document, this.options.rules, { hideSuggestions: !this.options.schemaDetails });
+      if (invalid.length > 0) return invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
+      // Texts over MAX_KNOWN_QUERY_LENGTH are not kept (maxEntrySize).
+      this.#known.set(request.query, document);
     }
-    const invalid = validate(options.schema, document, options.rules);
-    if (invalid.length > 0) return invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED', options.schemaDetails));
-    remember(known, request.query, document);
+    const operation = getOperationAST(document, request.operationName);
+    if (!operation) {
+      return [new GraphQLError('Could not tell which operation to run: name one with operationName', { extensions: { code: 'BAD_REQUEST' } })];
+    }
+    if (operation.operation !== 'subscription') {
+      return [
+        new GraphQLError(`Only subscriptions are served over the WebSocket; send ${operation.operation === 'mutation' ? 'mutations' : 'queries'} with HTTP POST /graphql`, {
+          nodes: [operation],
+          extensions: { code: 'BAD_REQUEST' },
+        }),
+      ];
+    }
+    return { schema, document, operationName: request.operationName, variableValues: request.variables };
   }
-  const operation = getOperationAST(document, request.operationName);
-  if (!operation) {
-    return [new GraphQLError('Could not tell which operation to run: name one with operationName', { extensions: { code: 'BAD_REQUEST' } })];
-  }
-  if (operation.operation !== 'subscription') {
-    return [
-      new GraphQLError(`Only subscriptions are served over the WebSocket; send ${operation.operation === 'mutation' ? 'mutations' : 'queries'} with HTTP POST /graphql`, {
-        nodes: [operation],
-        extensions: { code: 'BAD_REQUEST' },
-      }),
-    ];
-  }
-  return { schema: options.schema, document, operationName: request.operationName, variableValues: request.variables };
 }

@@ -13,8 +13,8 @@ const KEYS = 'k_read:read,k_pay:pay,k_refund:refund,k_admin:admin,k_web:read+pay
 /** Commands that succeed with a recognisable answer, so a test sees whether a call got through. */
 function echoCommands(h: TestDatabase, merOrderId: () => string): PaymentCommands {
   const payment = async () => {
-    const { findPayment } = await import('../../src/graphql/data.js');
-    const row = await findPayment(h.db, merOrderId());
+    const { PaymentReads } = await import('../../src/graphql/data.js');
+    const row = await new PaymentReads(h.db).findPayment(merOrderId());
     if (!row) throw new Error('fixture missing');
     return row;
   };

@@ -146,7 +146,8 @@ describe('over the WebSocket, with real keys', () => {
     // The admin key sees the payload.
     expect(admin?.errors).toBeUndefined();
     expect(admin?.data?.paymentStatusChanged.payment.events.at(-1)?.payload).toEqual({ status: 'TRADE_SUCCESS', merOrderId: id });
-    // The events of the payment were read once per rights (read, admin), not once per subscriber.
+    // The events of the payment were read once per rights (read, admin), not once per subscriber,
+    // and afresh for this change: an operation's loaders keep nothing between changes.
     expect(counter.count()).toBe(2);
 
     for (const sub of subs) sub.dispose();

@@ -4,7 +4,7 @@
  */
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/database.js';
+import { PaymentReads } from '../../src/graphql/data.js';
 import { pgliteDatabase, type TestDatabase } from '../support/db.js';
 import { newOrder } from './fixtures.js';
 import { collect, startGateway, wsClient, type TestGateway } from './harness.js';
@@ -17,20 +17,14 @@ describe('subscription whose current state cannot be read', () => {
 
   beforeAll(async () => {
     h = await pgliteDatabase();
-    // The resolvers' database, failing every select while `failing` is set (the bus keeps its own).
-    const db = new Proxy(h.db, {
-      get(target, prop, receiver) {
-        if (prop === 'select' && failing) {
-          return () => {
-            throw new Error('connection terminated unexpectedly');
-          };
-        }
-        const value = Reflect.get(target, prop, receiver) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    }) as Database;
+    // The resolvers' reads, failing while `failing` is set (the bus keeps its own database).
+    class FailingReads extends PaymentReads {
+      override findPayment(merOrderId: string): ReturnType<PaymentReads['findPayment']> {
+        return failing ? Promise.reject(new Error('connection terminated unexpectedly')) : super.findPayment(merOrderId);
+      }
+    }
     const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
-    gw = await startGateway({ handle: h, db, extra: { log } });
+    gw = await startGateway({ handle: h, extra: { log, reads: new FailingReads(h.db) } });
   });
   afterAll(async () => {
     await gw?.close();

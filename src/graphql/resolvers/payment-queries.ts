@@ -3,7 +3,7 @@ import { GraphQLError } from 'graphql';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import type { PaymentEventRow, PaymentRow, RefundRow } from '../../db/schema.js';
 import type { GraphQLContext } from '../context.js';
-import { InvalidCursorError, findPayment, listPayments } from '../data.js';
+import { InvalidCursorError } from '../data.js';
 import { PaymentStatusEnum, type PaymentStatus } from '../types/enums.js';
 import { PaymentConnection } from '../types/connection.js';
 import { Payment, PaymentEvent, Refund } from '../types/payment.js';
@@ -17,7 +17,7 @@ export class PaymentQueries {
   @Authorized('read')
   @Query(() => Payment, { nullable: true, description: 'One payment by its merchant order id' })
   async payment(@Arg('merOrderId', () => ID) merOrderId: string, @Ctx() ctx: GraphQLContext): Promise<PaymentRow | null> {
-    return (await findPayment(ctx.services.db, merOrderId)) ?? null;
+    return (await ctx.services.reads.findPayment(merOrderId)) ?? null;
   }
 
   @Authorized('read')
@@ -32,7 +32,7 @@ export class PaymentQueries {
     const first = firstArg ?? 20;
     if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw badInput(`first must be between 1 and ${MAX_PAGE_SIZE}`);
     try {
-      const page = await listPayments(ctx.services.db, { first, after: after ?? undefined, status: status ?? undefined, mid: mid ?? undefined });
+      const page = await ctx.services.reads.listPayments({ first, after: after ?? undefined, status: status ?? undefined, mid: mid ?? undefined });
       const edges = page.rows.map(({ payment, cursor }) => ({ cursor, node: payment }));
       return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
     } catch (err) {
@@ -43,11 +43,11 @@ export class PaymentQueries {
 
   @FieldResolver(() => [PaymentEvent], { description: 'Applied changes, oldest first' })
   events(@Root() payment: PaymentRow, @Ctx() ctx: GraphQLContext): Promise<PaymentEventRow[]> {
-    return ctx.loaders.events(payment.merOrderId);
+    return ctx.loaders.events.load(payment.merOrderId);
   }
 
   @FieldResolver(() => [Refund], { description: 'Refund requests, oldest first' })
   refunds(@Root() payment: PaymentRow, @Ctx() ctx: GraphQLContext): Promise<RefundRow[]> {
-    return ctx.loaders.refunds(payment.merOrderId);
+    return ctx.loaders.refunds.load(payment.merOrderId);
   }
 }

@@ -6,7 +6,6 @@ import { Arg, Authorized, ID, Resolver, Root, Subscription } from 'type-graphql'
 import type { SubscribeResolverData } from 'type-graphql';
 import { changeStream, type StatusChangeValue } from '../change-stream.js';
 import type { GraphQLContext } from '../context.js';
-import { findPayment, latestEvent } from '../data.js';
 import { PaymentStatusChange } from '../types/inputs.js';
 
 interface Filter {
@@ -15,7 +14,7 @@ interface Filter {
 }
 
 function subscribe({ args, context }: SubscribeResolverData<unknown, Filter, GraphQLContext>): AsyncIterable<StatusChangeValue> {
-  const { db, bus, metrics, log } = context.services;
+  const { reads, bus, metrics, log } = context.services;
   const merOrderId = args.merOrderId ?? undefined;
   const mid = args.mid ?? undefined;
   return changeStream({
@@ -25,9 +24,9 @@ function subscribe({ args, context }: SubscribeResolverData<unknown, Filter, Gra
       merOrderId === undefined
         ? undefined
         : async () => {
-            const payment = await findPayment(db, merOrderId);
+            const payment = await reads.findPayment(merOrderId);
             if (!payment || (mid !== undefined && payment.mid !== mid)) return undefined;
-            const last = await latestEvent(db, merOrderId);
+            const last = await reads.latestEvent(merOrderId);
             return {
               payment,
               version: payment.version,

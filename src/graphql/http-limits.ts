@@ -1,0 +1,116 @@
+/**
+ * The limits at the door of `/graphql`, before and around Apollo:
+ *
+ * - Operations per minute on HTTP: a client already over its allowance is refused before its
+ *   body is read; otherwise each operation is charged its root fields once Apollo has parsed and
+ *   validated it (a document that does not get that far is charged one). Refusals are HTTP 429
+ *   with `Retry-After` and a GraphQL error with extensions.code RATE_LIMITED.
+ * - Open WebSockets per client: the upgrade over the cap is refused with HTTP 429.
+ * - The document's shape (tokens, nesting: limits.ts) before Apollo parses it: graphql-js's
+ *   parser is recursive, and a deeply nested document overflows it.
+ */
+import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { GraphQLError } from 'graphql';
+import type { ApiKeyRing, Caller } from './auth.js';
+import { clientOf, RATE_LIMITED, rateLimitedMessage, rootFieldCount, type OperationQuota, type SocketCounter, type Verdict } from './caller-limits.js';
+
+type Refusal = Extract<Verdict, { allowed: false }>;
+
+/** Charges the operation's client `cost` operations; one per request context. */
+export type Charge = (cost: number) => Promise<Verdict>;
+
+/** The answer to a client over its limit, before Apollo sees the request. */
+function refuseOverLimit(reply: FastifyReply, verdict: Refusal): FastifyReply {
+  return reply
+    .code(429)
+    .header('retry-after', String(verdict.retryAfterSeconds))
+    .type('application/json; charset=utf-8')
+    .send({ errors: [{ message: rateLimitedMessage(verdict), extensions: { code: RATE_LIMITED } }] });
+}
+
+export function operationQuotaPlugin<C extends object>(chargeOf: (context: C) => Charge | undefined): ApolloServerPlugin<C> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation(rc) {
+          const charge = chargeOf(rc.contextValue);
+          if (!charge || !rc.operation) return;
+          const verdict = await charge(rootFieldCount(rc.document, rc.operation));
+          if (verdict.allowed) return;
+          throw new GraphQLError(rateLimitedMessage(verdict), {
+            extensions: { code: RATE_LIMITED, http: { status: 429, headers: new HeaderMap([['retry-after', String(verdict.retryAfterSeconds)]]) } },
+          });
+        },
+        async didEncounterErrors(rc) {
+          // Did not parse or validate: it still cost the work of finding out.
+          if (!rc.operation) await chargeOf(rc.contextValue)?.(1);
+        },
+      };
+    },
+  };
+}
+
+export interface RouteGuardOptions {
+  keys: ApiKeyRing;
+  quota: OperationQuota;
+  sockets: SocketCounter;
+  /** limits.ts documentShapeError, with the room's limits. */
+  shapeError: (query: string) => GraphQLError | undefined;
+  /** For the refusal's message. */
+  maxSockets: number;
+  /** True once the room is closing its WebSockets: new upgrades are refused. */
+  closing: () => boolean;
+}
+
+type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
+
+export interface RouteGuards {
+  onRequest: Hook;
+  preHandler: Hook;
+  /** Who sent `request` (found once, by onRequest). */
+  callerOf(request: FastifyRequest): Caller;
+}
+
+export function routeGuards(options: RouteGuardOptions): RouteGuards {
+  // Who is calling, found once per request (the upgrade request, for a WebSocket).
+  const callers = new WeakMap<FastifyRequest, Caller>();
+  const callerOf = (request: FastifyRequest): Caller => callers.get(request) ?? options.keys.identify(request.headers.authorization);
+
+  return {
+    callerOf,
+    async onRequest(request, reply) {
+      const caller = options.keys.identify(request.headers.authorization);
+      callers.set(request, caller);
+      const client = clientOf(caller, request.ip);
+      if (request.ws) {
+        if (options.closing()) return reply.code(503).send({ errors: [{ message: 'Shutting down', extensions: { code: 'UNAVAILABLE' } }] });
+        // The key of a browser client arrives later, in connection_init: its upgrade counts by address.
+        if (!options.sockets.reserve(client, request.raw.socket)) {
+          return reply.code(429).send({
+            errors: [{ message: `At most ${options.maxSockets} WebSockets may be open per client; close one first`, extensions: { code: RATE_LIMITED } }],
+          });
+        }
+        return undefined;
+      }
+      if (request.method === 'OPTIONS') return undefined;
+      const verdict = await options.quota.peek(request, client);
+      return verdict.allowed ? undefined : refuseOverLimit(reply, verdict);
+    },
+    // After the body is read, before Apollo parses it; a refusal is charged as one operation.
+    async preHandler(request, reply) {
+      const query = documentText(request);
+      const error = query === undefined ? undefined : options.shapeError(query);
+      if (!error) return undefined;
+      await options.quota.charge(request, clientOf(callerOf(request), request.ip), 1);
+      return reply.code(400).send({ errors: [{ message: error.message, extensions: error.extensions }] });
+    },
+  };
+}
+
+/** The GraphQL document of a request: `query` of the JSON body (POST) or of the URL (GET). */
+function documentText(request: FastifyRequest): string | undefined {
+  const source: unknown = request.method === 'GET' ? request.query : request.body;
+  if (typeof source !== 'object' || source === null || !('query' in source)) return undefined;
+  return typeof source.query === 'string' ? source.query : undefined;
+}
