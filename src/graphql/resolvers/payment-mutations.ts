@@ -1,10 +1,12 @@
 /**
  * The mutations: thin adapters onto payments/commands, which own every rule. The resolvers only
- * pass the caller's Idempotency-Key along and turn GraphQL's nulls into absent fields.
+ * pass the caller's Idempotency-Key along and turn GraphQL's nulls (an omitted nullable input
+ * field) into absent fields.
  */
 import { GraphQLError } from 'graphql';
 import { Arg, Authorized, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import type { PaymentRow, RefundRow } from '../../db/schema.js';
+import { definedFields } from '../../lib/objects.js';
 import type { GraphQLContext } from '../context.js';
 import { CreatePaymentInput, CreatePaymentPayload, RefundPaymentInput } from '../types/inputs.js';
 import { Payment, Refund } from '../types/payment.js';
@@ -21,11 +23,6 @@ function idempotencyKey(ctx: GraphQLContext): { idempotencyKey?: string } {
   return { idempotencyKey: key };
 }
 
-/** `{a: null, b: 1}` → `{b: 1}`: GraphQL sends null for an omitted nullable input field. */
-function present<T extends object>(input: T): { [K in keyof T]: Exclude<T[K], null> } {
-  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== null && v !== undefined)) as { [K in keyof T]: Exclude<T[K], null> };
-}
-
 @Resolver()
 export class PaymentMutations {
   @Authorized('pay')
@@ -36,7 +33,7 @@ export class PaymentMutations {
     @Arg('input', () => CreatePaymentInput) input: CreatePaymentInput,
     @Ctx() ctx: GraphQLContext,
   ): Promise<{ payment: PaymentRow; payParams?: unknown; qrCode?: string; payUrl?: string }> {
-    return ctx.services.commands.create(present({ ...input }), idempotencyKey(ctx));
+    return ctx.services.commands.create(definedFields({ ...input }), idempotencyKey(ctx));
   }
 
   @Authorized('pay')
@@ -56,6 +53,6 @@ export class PaymentMutations {
     description: 'Refunds part or all of a paid order; honours Idempotency-Key. PROCESSING/UNKNOWN stay pending until a refund query settles them.',
   })
   refundPayment(@Arg('input', () => RefundPaymentInput) input: RefundPaymentInput, @Ctx() ctx: GraphQLContext): Promise<RefundRow> {
-    return ctx.services.commands.refund(present({ ...input }), idempotencyKey(ctx));
+    return ctx.services.commands.refund(definedFields({ ...input }), idempotencyKey(ctx));
   }
 }
