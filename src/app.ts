@@ -10,7 +10,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
-import { PostgresBus } from './events/bus.js';
+import { PostgresBus } from './events/postgres-bus.js';
+import { NotificationBatcher, NotificationRetention } from './payments/ledger.js';
 import { createGraphQL } from './graphql/plugin.js';
 import { buildServer } from './http/server.js';
 import { notifyRoute } from './http/notify.js';
@@ -116,13 +117,21 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       closers.push({ name: 'sync scheduler', close: () => started.stop() });
     }
 
+    // The ledger's long-lived parts: group commit of notifications, and raw-body retention (0: keep bodies).
+    const notificationBatcher = new NotificationBatcher(db);
+    if (config.rawNotificationRetentionDays > 0) {
+      const retention = new NotificationRetention({ db, retentionDays: config.rawNotificationRetentionDays, log: log.child({ room: 'retention' }) });
+      retention.start();
+      closers.push({ name: 'notification retention', close: () => retention.stop() });
+    }
+
     const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log: log.child({ room: 'graphql' }), metrics });
     const keys = [config.umsNotifyKey, config.umsNotifyKeyPrevious].flatMap((k) => (k ? [k.reveal()] : []));
     const app = await buildServer({
       log,
       ready: () => database.ready(),
       plugins: [
-        notifyRoute({ db, keys: () => keys, log: log.child({ room: 'notify' }), onOutcome: observeNotification(metrics) }),
+        notifyRoute({ db, batcher: notificationBatcher, keys: () => keys, log: log.child({ room: 'notify' }), onOutcome: observeNotification(metrics) }),
         graphql.plugin,
         metricsPlugin(metrics),
       ],

@@ -10,6 +10,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../log.js';
+import type { NotificationBatcher } from '../payments/ledger.js';
 import { applyNotification, type NotificationResult } from '../payments/notifications.js';
 
 /** The largest notification body accepted (a real one is about 1 KiB). */
@@ -19,6 +20,8 @@ export const NOTIFY_PATH = '/notify/ums';
 
 export interface NotifyRouteDeps {
   db: Database;
+  /** Group commit of verified notifications on `db` (one per database handle). */
+  batcher: NotificationBatcher;
   /** The communication keys, current first, then the previous one during a rotation. */
   keys: () => readonly string[];
   log: Logger;
@@ -52,7 +55,7 @@ export function notifyRoute(deps: NotifyRouteDeps): FastifyPluginAsync {
     app.post(NOTIFY_PATH, { bodyLimit: NOTIFY_BODY_LIMIT }, async (req: FastifyRequest, reply: FastifyReply) => {
       const body = typeof req.body === 'string' ? req.body : '';
       const contentType = req.headers['content-type'] ?? '';
-      const result = await applyNotification(deps.db, { body, contentType }, deps.keys(), deps.log);
+      const result = await applyNotification(deps.db, { body, contentType }, deps.keys(), deps.log, deps.batcher);
       deps.onOutcome?.(result);
       if (result.body === 'SUCCESS') return reply.code(200).type('text/plain; charset=utf-8').send('SUCCESS');
       return failed(reply, result.httpStatus);

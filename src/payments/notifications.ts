@@ -16,14 +16,22 @@
 import { DrizzleQueryError } from 'drizzle-orm/errors';
 import type { Logger } from '../log.js';
 import type { Database } from '../db/database.js';
-import { notifications } from '../db/schema.js';
 import { verifyNotifySign } from '../ums/sign.js';
 import { diagnoseSignature, diagnosisLine } from './signature-doctor.js';
 import { parseBeijing } from '../ums/time.js';
-import { applyReportInTransaction, syntheticRefundId, type ApplyOutcome, type StatusReport } from './ledger.js';
+import {
+  applyReportInTransaction,
+  recordRejected,
+  recordRepeat,
+  storeFirstCopy,
+  syntheticRefundId,
+  type ApplyOutcome,
+  type NotificationBatcher,
+  type ReceivedNotification,
+  type StatusReport,
+} from './ledger.js';
 import { MAX_AMOUNT_FEN } from './amounts.js';
-import { storeInBatch } from './notification-batches.js';
-import { normaliseStatus, statusFromBillStatus } from './status.js';
+import { normaliseRefundStatus, normaliseStatus, statusFromBillStatus } from './status.js';
 
 export type NotificationOutcome = ApplyOutcome | 'rejected' | 'failed';
 
@@ -77,6 +85,7 @@ export async function applyNotification(
   raw: RawNotification,
   keys: readonly string[],
   log: Logger,
+  batcher: NotificationBatcher,
 ): Promise<NotificationResult> {
   let fields: Readonly<Record<string, string>>;
   let report: StatusReport;
@@ -97,7 +106,7 @@ export async function applyNotification(
 
   const dedupeKey = dedupeKeyOf(fields, report);
   try {
-    const base = {
+    const base: ReceivedNotification = {
       contentType: raw.contentType,
       rawBody: raw.body,
       verified: true,
@@ -109,7 +118,7 @@ export async function applyNotification(
     const payload = withoutSign(fields);
     // The common case (a plain forward move) is stored with others in one transaction; anything
     // else comes back, after that commit, for the ledger's own path below.
-    const batched = await storeInBatch(db, { report, payload, notification: { ...base, dedupeKey } });
+    const batched = await batcher.submit({ report, payload, notification: { ...base, merOrderId: report.merOrderId, status: report.status, dedupeKey } });
     if (batched.kind === 'unavailable') throw batched.error;
     const result =
       batched.kind === 'stored'
@@ -136,8 +145,6 @@ export async function applyNotification(
   }
 }
 
-type StoredBase = Omit<typeof notifications.$inferInsert, 'dedupeKey' | 'outcome' | 'reason' | 'paymentEventId'>;
-
 interface Stored {
   outcome: ApplyOutcome;
   reason: string;
@@ -155,27 +162,18 @@ async function applyOnItsOwn(
   db: Database,
   report: StatusReport,
   payload: Record<string, string>,
-  base: StoredBase,
+  base: ReceivedNotification,
   dedupeKey: string,
 ): Promise<Stored> {
   const recordCopy = async (executor: Database): Promise<Stored> => {
-    const [copy] = await executor
-      .insert(notifications)
-      .values({ ...base, outcome: 'duplicate', reason: 'redelivery' })
-      .returning({ id: notifications.id });
-    return { outcome: 'duplicate', reason: 'redelivery', notificationId: copy?.id, version: undefined };
+    const copyId = await recordRepeat(executor, base, dedupeKey);
+    return { outcome: 'duplicate', reason: 'redelivery', notificationId: copyId, version: undefined };
   };
   try {
     return await db.transaction(async (tx) => {
       const applied = await applyReportInTransaction(tx, report, 'NOTIFY', { payload });
-      const [stored] = await tx
-        .insert(notifications)
-        .values({ ...base, dedupeKey, outcome: applied.outcome, reason: applied.reason, paymentEventId: applied.event?.id ?? null })
-        .onConflictDoNothing({ target: notifications.dedupeKey })
-        .returning({ id: notifications.id })
-        .prepare('notify_store')
-        .execute();
-      if (stored) return { outcome: applied.outcome, reason: applied.reason, notificationId: stored.id, version: applied.payment.version };
+      const storedId = await storeFirstCopy(tx, base, dedupeKey, { outcome: applied.outcome, reason: applied.reason, eventId: applied.event?.id });
+      if (storedId !== undefined) return { outcome: applied.outcome, reason: applied.reason, notificationId: storedId, version: applied.payment.version };
       if (applied.outcome === 'duplicate' || applied.outcome === 'stale') return recordCopy(tx);
       throw new RedeliveryRace();
     });
@@ -281,13 +279,13 @@ function reportFrom(signed: Readonly<Record<string, string>>, keyIndex: number):
   const refundTargetOrderId = text('refundTargetOrderId');
   if (refundOrderId !== undefined) {
     if (refundAmount === undefined) invalid('refundAmount');
-    report.refund = dropUndefined({ refundOrderId, refundAmount: refundAmount as number, status: 'SUCCESS' as const, refundTargetOrderId });
+    report.refund = dropUndefined({ refundOrderId, refundAmount: refundAmount as number, status: normaliseRefundStatus(text('refundStatus')), refundTargetOrderId });
   } else if (report.status === 'TRADE_REFUND' && refundAmount !== undefined && refundAmount > 0) {
     // A refund without our refundOrderId (made in the UMS merchant portal, say): count it once under
     // an id UMS gave it; with none at all the ledger flags the payment instead of guessing.
     const syntheticId = syntheticRefundId({ refundTargetOrderId, notifyId: text('notifyId') });
     if (syntheticId === undefined) report.unidentifiedRefundAmount = refundAmount;
-    else report.refund = dropUndefined({ refundOrderId: syntheticId, refundAmount, status: 'SUCCESS' as const, refundTargetOrderId });
+    else report.refund = dropUndefined({ refundOrderId: syntheticId, refundAmount, status: normaliseRefundStatus(text('refundStatus')), refundTargetOrderId });
   }
   return dropUndefined(report);
 }
@@ -331,7 +329,7 @@ function readableFields(signed: Readonly<Record<string, string>>): Readonly<Reco
  */
 export function dedupeKeyOf(fields: Readonly<Record<string, string>>, report: StatusReport): string {
   const refund = report.refund
-    ? `|${report.refund.refundOrderId}|${report.refund.refundAmount}`
+    ? `|${report.refund.refundOrderId}|${report.refund.refundAmount}${report.refund.status && report.refund.status !== 'SUCCESS' ? `|${report.refund.status}` : ''}`
     : report.unidentifiedRefundAmount !== undefined
       ? `||${report.unidentifiedRefundAmount}`
       : '';
@@ -344,22 +342,19 @@ async function reject(db: Database, raw: RawNotification, rejection: Rejection, 
   const merOrderId = fields?.merOrderId || undefined;
   let notificationId: number | undefined;
   try {
-    const [row] = await db
-      .insert(notifications)
-      .values({
+    notificationId = await recordRejected(
+      db,
+      {
         contentType: raw.contentType,
         rawBody: raw.body,
         verified: rejection.verified,
         keyIndex: rejection.keyIndex ?? null,
-        notifyId: fields?.notifyId || null,
+        notifyId: fields?.notifyId?.slice(0, 64) || null,
         merOrderId: merOrderId?.slice(0, 64) ?? null,
         status: fields?.status?.slice(0, 32) || null,
-        outcome: 'rejected',
-        reason: rejection.reason,
-        diagnosis: rejection.diagnosis ?? null,
-      })
-      .returning({ id: notifications.id });
-    notificationId = row?.id;
+      },
+      { reason: rejection.reason, diagnosis: rejection.diagnosis ?? null },
+    );
   } catch (err) {
     // The answer stays 400: the body is wrong whether or not we could keep a copy of it.
     log.error({ err: describeError(err), reason: rejection.reason }, 'rejected notification could not be stored for audit');

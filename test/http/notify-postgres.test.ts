@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { notifications, paymentEvents, payments } from '../../src/db/schema.js';
 import { buildServer } from '../../src/http/server.js';
 import { notifyRoute } from '../../src/http/notify.js';
-import { insertNewOrder } from '../../src/payments/ledger.js';
+import { insertNewOrder, NotificationBatcher } from '../../src/payments/ledger.js';
 import { describePostgres, onServer, postgresDatabase, type TestDatabase } from '../support/db.js';
 import { FORM, MID, NOTIFY_KEY, TID, formBody, newOrderId, notificationFields, signed } from '../payments/notification-fixtures.js';
 
@@ -25,7 +25,7 @@ describePostgres('POST /notify/ums on real Postgres', () => {
     app = await buildServer({
       log: silent,
       ready: () => h.ready(),
-      plugins: [notifyRoute({ db: h.db, keys: () => [NOTIFY_KEY], log: silent })],
+      plugins: [notifyRoute({ db: h.db, batcher: new NotificationBatcher(h.db), keys: () => [NOTIFY_KEY], log: silent })],
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address();

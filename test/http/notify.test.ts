@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { notifications, paymentEvents, payments, refunds } from '../../src/db/schema.js';
 import { buildServer } from '../../src/http/server.js';
 import { notifyRoute } from '../../src/http/notify.js';
-import { insertNewOrder } from '../../src/payments/ledger.js';
+import { insertNewOrder, NotificationBatcher } from '../../src/payments/ledger.js';
 import type { NotificationResult } from '../../src/payments/notifications.js';
 import { verifyNotifySign } from '../../src/ums/sign.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
@@ -38,7 +38,7 @@ describeEachDatabase('POST /notify/ums', (kind) => {
     app = await buildServer({
       log: silent,
       ready: () => h.ready(),
-      plugins: [notifyRoute({ db: h.db, keys: () => keys, log: routeLog, onOutcome: (o) => outcomes.push(o) })],
+      plugins: [notifyRoute({ db: h.db, batcher: new NotificationBatcher(h.db), keys: () => keys, log: routeLog, onOutcome: (o) => outcomes.push(o) })],
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address();

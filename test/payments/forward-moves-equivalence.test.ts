@@ -9,7 +9,7 @@ import { desc, eq, sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { notifications, paymentEvents, payments } from '../../src/db/schema.js';
 import { applyNotification } from '../../src/payments/notifications.js';
-import { applyReport, flagPaymentForReview, insertNewOrder, type StatusReport } from '../../src/payments/ledger.js';
+import { applyReport, flagPaymentForReview, insertNewOrder, NotificationBatcher, type StatusReport } from '../../src/payments/ledger.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
 import { FORM, MID, NOTIFY_KEY, TID, formBody, newOrderId, notificationFields, signed } from './notification-fixtures.js';
 
@@ -17,8 +17,10 @@ const silent = pino({ level: 'silent' });
 
 describeEachDatabase('a batched forward move stores what the ledger would', (kind) => {
   let h: TestDatabase;
+  let batcher: NotificationBatcher;
   beforeAll(async () => {
     h = await kind.open();
+    batcher = new NotificationBatcher(h.db);
   });
   afterAll(async () => {
     await h?.close();
@@ -53,7 +55,7 @@ describeEachDatabase('a batched forward move stores what the ledger would', (kin
 
     const fields = signed(notificationFields(viaBatch, overrides));
     const [result] = await Promise.all(
-      [fields, signed(notificationFields(filler))].map((f) => applyNotification(h.db, { body: formBody(f), contentType: FORM }, [NOTIFY_KEY], silent)),
+      [fields, signed(notificationFields(filler))].map((f) => applyNotification(h.db, { body: formBody(f), contentType: FORM }, [NOTIFY_KEY], silent, batcher)),
     );
     expect(result).toMatchObject({ outcome: 'applied', httpStatus: 200 });
     // It went through a batch: its notification shares a transaction with the filler's.

@@ -8,7 +8,7 @@ import { eq } from 'drizzle-orm';
 import { pino } from 'pino';
 import type { Database } from '../../src/db/database.js';
 import { payments, refunds, type PaymentRow, type RefundRow } from '../../src/db/schema.js';
-import { applyReport, insertNewOrder } from '../../src/payments/ledger.js';
+import { applyReport, insertNewOrder, NotificationBatcher } from '../../src/payments/ledger.js';
 import { applyNotification, type NotificationResult } from '../../src/payments/notifications.js';
 import type { DatabaseKind, TestDatabase } from '../support/db.js';
 import { FORM, MID, NOTIFY_KEY, TID, formBody, newOrderId, signed } from './notification-fixtures.js';
@@ -28,8 +28,10 @@ export interface LedgerHarness {
 /** Call inside a `describeEachDatabase` suite: opens the database before it, closes it after. */
 export function ledgerHarness(kind: DatabaseKind): LedgerHarness {
   let h: TestDatabase | undefined;
+  let batcher: NotificationBatcher | undefined;
   beforeAll(async () => {
     h = await kind.open();
+    batcher = new NotificationBatcher(h.db);
   });
   afterAll(async () => {
     await h?.close();
@@ -50,6 +52,6 @@ export function ledgerHarness(kind: DatabaseKind): LedgerHarness {
     },
     paymentOf: async (merOrderId) => (await db().select().from(payments).where(eq(payments.merOrderId, merOrderId)))[0]!,
     refundOf: async (refundOrderId) => (await db().select().from(refunds).where(eq(refunds.refundOrderId, refundOrderId)))[0]!,
-    notify: (fields) => applyNotification(db(), { body: formBody(signed(fields)), contentType: FORM }, [NOTIFY_KEY], silent),
+    notify: (fields) => applyNotification(db(), { body: formBody(signed(fields)), contentType: FORM }, [NOTIFY_KEY], silent, batcher as NotificationBatcher),
   };
 }

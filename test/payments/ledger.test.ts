@@ -5,11 +5,10 @@ import {
   applyReport,
   insertNewOrder,
   insertRefundRequest,
-  PAYMENT_STATUS_CHANNEL,
   scheduleRefundSync,
   scheduleSync,
-  type PaymentStatusNotice,
 } from '../../src/payments/ledger.js';
+import { parseNotice, PAYMENT_CHANGE_CHANNEL, type PaymentChangeNotice } from '../../src/events/notice.js';
 import { PaymentError } from '../../src/payments/errors.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
 
@@ -45,8 +44,8 @@ describeEachDatabase('ledger', (kind) => {
 
   it('moves forward, bumps the version, appends an event and notifies after commit', async () => {
     const merOrderId = await newOrder();
-    const notices: PaymentStatusNotice[] = [];
-    const sub = await h.listen(PAYMENT_STATUS_CHANNEL, (p) => notices.push(JSON.parse(p) as PaymentStatusNotice));
+    const notices: PaymentChangeNotice[] = [];
+    const sub = await h.listen(PAYMENT_CHANGE_CHANNEL, (p) => notices.push(parseNotice(p) as PaymentChangeNotice));
     const payTime = new Date('2026-11-27T04:00:00Z');
     const r = await applyReport(h.db, { merOrderId, status: 'TRADE_SUCCESS', totalAmount: 100, mid: MID, payTime, targetOrderId: 'wx1' }, 'SYNC');
     expect(r.outcome).toBe('applied');

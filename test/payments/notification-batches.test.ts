@@ -11,7 +11,8 @@ import { eq, inArray, sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { notifications, paymentEvents, payments } from '../../src/db/schema.js';
 import { applyNotification, dedupeKeyOf, type NotificationResult } from '../../src/payments/notifications.js';
-import { insertNewOrder } from '../../src/payments/ledger.js';
+import { insertNewOrder, NotificationBatcher } from '../../src/payments/ledger.js';
+import { bodyHash } from '../../src/payments/ledger/rows.js';
 import { describeEachDatabase, describePostgres, postgresDatabase, type TestDatabase } from '../support/db.js';
 import { installFaults, type Faults } from '../support/faults.js';
 import { FORM, MID, NOTIFY_KEY, TID, formBody, newOrderId, notificationFields, signed } from './notification-fixtures.js';
@@ -20,9 +21,11 @@ const silent = pino({ level: 'silent' });
 
 describeEachDatabase('notifications stored in batches', (kind) => {
   let h: TestDatabase;
+  let batcher: NotificationBatcher;
   let faults: Faults;
   beforeAll(async () => {
     h = await kind.open();
+    batcher = new NotificationBatcher(h.db);
     faults = await installFaults(h.db, [{ name: 'notification_of_3194_doomed', on: `before insert on notifications for each row when (new.mer_order_id like '%doomed')` }]);
   });
   afterAll(async () => {
@@ -37,7 +40,7 @@ describeEachDatabase('notifications stored in batches', (kind) => {
 
   /** Posts every body at once, as concurrent HTTP requests would reach applyNotification. */
   function postAll(bodies: string[]): Promise<NotificationResult[]> {
-    return Promise.all(bodies.map((body) => applyNotification(h.db, { body, contentType: FORM }, [NOTIFY_KEY], silent)));
+    return Promise.all(bodies.map((body) => applyNotification(h.db, { body, contentType: FORM }, [NOTIFY_KEY], silent, batcher)));
   }
 
   const paidBody = (merOrderId: string, overrides: Record<string, string> = {}) => formBody(signed(notificationFields(merOrderId, overrides)));
@@ -98,6 +101,7 @@ describeEachDatabase('notifications stored in batches', (kind) => {
     await h.db.insert(notifications).values({
       contentType: FORM,
       rawBody: 'earlier copy',
+      bodyHash: bodyHash('earlier copy'),
       verified: true,
       keyIndex: 0,
       notifyId: raced.notifyId ?? null,
@@ -144,8 +148,10 @@ describeEachDatabase('notifications stored in batches', (kind) => {
 
 describePostgres('a payment locked by another transaction [postgres]', () => {
   let h: TestDatabase;
+  let batcher: NotificationBatcher;
   beforeAll(async () => {
     h = await postgresDatabase();
+    batcher = new NotificationBatcher(h.db);
   });
   afterAll(async () => {
     await h?.close();
@@ -175,7 +181,7 @@ describePostgres('a payment locked by another transaction [postgres]', () => {
     await isLocked;
 
     const post = (merOrderId: string) =>
-      applyNotification(h.db, { body: formBody(signed(notificationFields(merOrderId))), contentType: FORM }, [NOTIFY_KEY], silent);
+      applyNotification(h.db, { body: formBody(signed(notificationFields(merOrderId))), contentType: FORM }, [NOTIFY_KEY], silent, batcher);
     const heldResult = post(held);
     const otherResults = await Promise.all(others.map(post));
     expect(otherResults.map((r) => r.outcome)).toEqual(['applied', 'applied', 'applied']);

@@ -9,6 +9,7 @@ import { pino, type Logger } from 'pino';
 import { DEMO } from '../../src/config.js';
 import { paymentEvents, payments, refunds } from '../../src/db/schema.js';
 import { notifyRoute } from '../../src/http/notify.js';
+import { NotificationBatcher } from '../../src/payments/ledger.js';
 import { buildServer } from '../../src/http/server.js';
 import { PaymentService, type PaymentServiceOptions } from '../../src/payments/commands.js';
 import { startSimulator, type UmsSimulator } from '../../src/sim/simulator.js';
@@ -47,7 +48,7 @@ export async function startSlice(database: TestDatabase, options: SliceOptions =
   const gateway = await buildServer({
     log: silent,
     ready: () => database.ready(),
-    plugins: [notifyRoute({ db: database.db, keys: () => [DEMO.notifyKey], log: silent })],
+    plugins: [notifyRoute({ db: database.db, batcher: new NotificationBatcher(database.db), keys: () => [DEMO.notifyKey], log: silent })],
   });
   await gateway.listen({ port: 0, host: '127.0.0.1' });
   const address = gateway.server.address();
