@@ -6,12 +6,12 @@
 import { afterAll, beforeAll } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { pino } from 'pino';
-import type { Database } from '../../src/db/database.js';
-import { payments, refunds, type PaymentRow, type RefundRow } from '../../src/db/schema.js';
-import { applyReport, insertNewOrder, NotificationBatcher } from '../../src/payments/ledger.js';
-import { applyNotification, type NotificationResult } from '../../src/payments/notifications.js';
-import type { DatabaseKind, TestDatabase } from '../support/db.js';
-import { FORM, MID, NOTIFY_KEY, TID, formBody, newOrderId, signed } from './notification-fixtures.js';
+import type { Database } from '../../../src/db/database.js';
+import { payments, refunds, type PaymentRow, type RefundRow } from '../../../src/db/schema.js';
+import { applyReport, insertNewOrder, NotificationBatcher } from '../../../src/payments/ledger.js';
+import { applyNotification, type NotificationResult } from '../../../src/payments/notifications.js';
+import type { DatabaseKind, TestDatabase } from '../../support/db.js';
+import { FORM, MID, NOTIFY_KEY, TID, formBody, newOrderId, signed } from '../notification-fixtures.js';
 
 const silent = pino({ level: 'silent' });
 
