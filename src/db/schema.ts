@@ -102,8 +102,8 @@ export const paymentEvents = pgTable(
  * another connection, a duplicate.
  *
  * Storage is bounded whatever is posted: a body is stored once (`bodyHash`) and its repeats are
- * counted on its row (`receivedCount`, `lastReceivedAt`), a rejected body is kept cut short, and
- * after RAW_NOTIFICATION_RETENTION_DAYS a body keeps only the fields the ledger uses (`strippedAt`).
+ * counted beside its row (notification_repeats), a rejected body is kept cut short, and after
+ * RAW_NOTIFICATION_RETENTION_DAYS a body keeps only the fields the ledger uses (`strippedAt`).
  */
 export const notifications = pgTable(
   'notifications',
@@ -115,9 +115,6 @@ export const notifications = pgTable(
     rawBody: text('raw_body').notNull(),
     /** SHA-256 (hex) of the whole body as received. */
     bodyHash: text('body_hash').notNull(),
-    /** How many times this very body arrived (1 + its repeats). */
-    receivedCount: integer('received_count').notNull().default(1),
-    lastReceivedAt: instant('last_received_at').notNull().defaultNow(),
     /** When the retention job cut the body down to the fields the ledger uses; null: not yet. */
     strippedAt: instant('stripped_at'),
     /** The signature verified with one of the configured communication keys. */
@@ -147,6 +144,20 @@ export const notifications = pgTable(
     index('notifications_unstripped_idx').on(t.receivedAt).where(sql`${t.strippedAt} is null`),
   ],
 );
+
+/**
+ * Repeats of a stored notification body: receivedCount = 1 + `repeats`, lastReceivedAt =
+ * `lastReceivedAt` (the row's receivedAt when there is none). Kept apart from the body so that a
+ * repeat updates a row of a few bytes, not a copy of the body (MVCC writes a new row version on
+ * every update): a flood of one replayed body stays a few kilobytes.
+ */
+export const notificationRepeats = pgTable('notification_repeats', {
+  notificationId: bigint('notification_id', { mode: 'number' })
+    .primaryKey()
+    .references(() => notifications.id, { onDelete: 'cascade' }),
+  repeats: integer('repeats').notNull(),
+  lastReceivedAt: instant('last_received_at').notNull(),
+});
 
 /** One row per refund request (`refundOrderId`, unique like every UMS order number). */
 export const refunds = pgTable(

@@ -13,7 +13,7 @@ export {
   scheduleSync,
 } from './ledger/apply.js';
 export { insertRefundRequest, isSyntheticRefundId, scheduleRefundSync, syntheticRefundId, SYNTHETIC_REFUND_PREFIX } from './ledger/refunds.js';
-export { recordRejected, recordRepeat, storeFirstCopy } from './ledger/notifications.js';
+export { receiptsOf, recordRejected, recordRepeat, storeFirstCopy } from './ledger/notifications.js';
 export { NotificationBatcher, type BatchVerdict, type NotificationBatcherOptions, type VerifiedNotification } from './ledger/notification-batches.js';
 export type { NotificationToStore } from './ledger/forward-moves.js';
 export type { ReceivedNotification } from './ledger/rows.js';

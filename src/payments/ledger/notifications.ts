@@ -1,40 +1,45 @@
 /**
  * The notifications rows the ledger keeps outside a batch: a rejected body, the first authentic
  * copy applied on its own, and a repeat. Storage stays bounded whatever is posted: one row per
- * distinct body among rejected and duplicate ones, its repeats counted on it (`receivedCount`,
- * `lastReceivedAt`), and a rejected body kept cut short (rows.ts).
+ * distinct body among rejected and duplicate ones, a rejected body kept cut short (rows.ts), and
+ * every repeat of a stored body counted in notification_repeats instead of stored again.
  */
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Database, Transaction } from '../../db/database.js';
-import { notifications } from '../../db/schema.js';
-import { bodyHash, notificationValues, type ReceivedNotification } from './rows.js';
+import { notificationRepeats, notifications } from '../../db/schema.js';
+import { bodyHash, notificationValues, type NotificationValues, type ReceivedNotification } from './rows.js';
 import type { ApplyOutcome } from './types.js';
 
-/** Counts one more arrival on the row it lands on. */
-const oneMore = () => ({ receivedCount: sql`${notifications.receivedCount} + 1`, lastReceivedAt: new Date() });
+/** Counts one more arrival of the body stored as `notificationId`. */
+async function countRepeat(db: Database, notificationId: number): Promise<void> {
+  const now = new Date();
+  await db
+    .insert(notificationRepeats)
+    .values({ notificationId, repeats: 1, lastReceivedAt: now })
+    .onConflictDoUpdate({
+      target: notificationRepeats.notificationId,
+      set: { repeats: sql`${notificationRepeats.repeats} + 1`, lastReceivedAt: now },
+    });
+}
 
 /**
- * Stores one more copy of a body that is not a first authentic copy (rejected, or a duplicate):
- * a new row for a body never seen, otherwise its row counts it and takes the latest verdict.
+ * Stores a body that is not a first authentic copy (rejected, or a duplicate) unless the same
+ * body is stored already, in which case that row counts it. Answers the row's id.
  */
-async function upsertRepeatable(db: Database, values: ReturnType<typeof notificationValues>): Promise<number | undefined> {
-  const [row] = await db
+async function storeOnceOrCount(db: Database, values: NotificationValues): Promise<number | undefined> {
+  const [inserted] = await db
     .insert(notifications)
     .values(values)
-    .onConflictDoUpdate({
-      target: notifications.bodyHash,
-      targetWhere: sql`${notifications.dedupeKey} is null`,
-      set: {
-        ...oneMore(),
-        verified: values.verified,
-        keyIndex: values.keyIndex,
-        outcome: values.outcome,
-        reason: values.reason,
-        diagnosis: values.diagnosis,
-      },
-    })
+    .onConflictDoNothing({ target: notifications.bodyHash, where: sql`${notifications.dedupeKey} is null` })
     .returning({ id: notifications.id });
-  return row?.id;
+  if (inserted) return inserted.id;
+  // A new statement: it sees the row even when another connection committed it just now.
+  const [stored] = await db
+    .select({ id: notifications.id })
+    .from(notifications)
+    .where(and(eq(notifications.bodyHash, values.bodyHash), isNull(notifications.dedupeKey)));
+  if (stored) await countRepeat(db, stored.id);
+  return stored?.id;
 }
 
 /** A body turned away before reaching a payment: kept cut short, once per distinct body. */
@@ -43,7 +48,7 @@ export function recordRejected(
   received: ReceivedNotification,
   rejection: { reason: string; diagnosis?: string | null },
 ): Promise<number | undefined> {
-  return upsertRepeatable(db, notificationValues(received, { outcome: 'rejected', reason: rejection.reason, diagnosis: rejection.diagnosis ?? null }));
+  return storeOnceOrCount(db, notificationValues(received, { outcome: 'rejected', reason: rejection.reason, diagnosis: rejection.diagnosis ?? null }));
 }
 
 /**
@@ -73,10 +78,23 @@ export async function storeFirstCopy(
  */
 export async function recordRepeat(db: Database, received: ReceivedNotification, dedupeKey: string): Promise<number | undefined> {
   const [first] = await db
-    .update(notifications)
-    .set(oneMore())
-    .where(and(eq(notifications.dedupeKey, dedupeKey), eq(notifications.bodyHash, bodyHash(received.rawBody))))
-    .returning({ id: notifications.id });
-  if (first) return first.id;
-  return upsertRepeatable(db, notificationValues(received, { outcome: 'duplicate', reason: 'redelivery' }));
+    .select({ id: notifications.id })
+    .from(notifications)
+    .where(and(eq(notifications.dedupeKey, dedupeKey), eq(notifications.bodyHash, bodyHash(received.rawBody))));
+  if (first) {
+    await countRepeat(db, first.id);
+    return first.id;
+  }
+  return storeOnceOrCount(db, notificationValues(received, { outcome: 'duplicate', reason: 'redelivery' }));
+}
+
+/** How many times a stored body arrived, and when last (CONTRACT.md Notification.receivedCount, lastReceivedAt). */
+export async function receiptsOf(db: Database, notificationId: number): Promise<{ receivedCount: number; lastReceivedAt: Date } | undefined> {
+  const [row] = await db
+    .select({ receivedAt: notifications.receivedAt, repeats: notificationRepeats.repeats, lastReceivedAt: notificationRepeats.lastReceivedAt })
+    .from(notifications)
+    .leftJoin(notificationRepeats, eq(notificationRepeats.notificationId, notifications.id))
+    .where(eq(notifications.id, notificationId));
+  if (!row) return undefined;
+  return { receivedCount: 1 + (row.repeats ?? 0), lastReceivedAt: row.lastReceivedAt ?? row.receivedAt };
 }

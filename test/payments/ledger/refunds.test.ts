@@ -320,3 +320,67 @@ describe('overflow', () => {
     });
   });
 });
+
+describe("a refund notice's own status and amount", () => {
+  describeEachDatabase('refund notices read refundStatus and refundAmount', (kind) => {
+    const L = ledgerHarness(kind);
+    const { paidOrder, paymentOf, refundOf, notify } = L;
+
+    it('refundStatus FAIL: nothing counted, the payment keeps its status, the refund row is FAIL', async () => {
+      const merOrderId = await paidOrder(1000);
+      const refundOrderId = newOrderId();
+      await insertRefundRequest(L.db, { refundOrderId, merOrderId, refundAmount: 300 });
+      const answer = await notify(
+        notificationFields(merOrderId, { totalAmount: '1000', status: 'TRADE_REFUND', refundOrderId, refundAmount: '300', refundStatus: 'FAIL' }),
+      );
+      expect(answer).toMatchObject({ body: 'SUCCESS', outcome: 'duplicate' });
+      expect(await paymentOf(merOrderId)).toMatchObject({ status: 'TRADE_SUCCESS', refundedAmount: 0, needsReview: false, version: 2 });
+      expect(await refundOf(refundOrderId)).toMatchObject({ status: 'FAIL', countedAt: null, nextSyncAt: null });
+    });
+
+    it('refundStatus PROCESSING: nothing counted until a SUCCESS notice, which counts it once', async () => {
+      const merOrderId = await paidOrder(1000);
+      const refundOrderId = newOrderId();
+      await insertRefundRequest(L.db, { refundOrderId, merOrderId, refundAmount: 300 });
+      const fields = { totalAmount: '1000', status: 'TRADE_REFUND', refundOrderId, refundAmount: '300' };
+      const processing = await notify(notificationFields(merOrderId, { ...fields, refundStatus: 'processing' }));
+      expect(processing).toMatchObject({ body: 'SUCCESS', outcome: 'duplicate' });
+      expect(await paymentOf(merOrderId)).toMatchObject({ status: 'TRADE_SUCCESS', refundedAmount: 0 });
+      expect(await refundOf(refundOrderId)).toMatchObject({ status: 'PROCESSING', countedAt: null });
+
+      // Without notifyId the dedupe key is made of the fields: the SUCCESS notice must not pass for a copy of the PROCESSING one.
+      const success = await notify(notificationFields(merOrderId, { ...fields, refundStatus: 'SUCCESS', notifyId: '' }));
+      const again = await notify(notificationFields(merOrderId, { ...fields, refundStatus: 'SUCCESS', notifyId: '' }));
+      expect(success).toMatchObject({ body: 'SUCCESS', outcome: 'applied' });
+      expect(again).toMatchObject({ body: 'SUCCESS', outcome: 'duplicate' });
+      expect(await paymentOf(merOrderId)).toMatchObject({ status: 'TRADE_REFUND', refundedAmount: 300, needsReview: false });
+      expect(await refundOf(refundOrderId)).toMatchObject({ status: 'SUCCESS' });
+    });
+
+    it('an amount that disagrees with our refund row is flagged for review and not taken; the row is unchanged', async () => {
+      const merOrderId = await paidOrder(1000);
+      const refundOrderId = newOrderId();
+      await insertRefundRequest(L.db, { refundOrderId, merOrderId, refundAmount: 300 });
+      const answer = await notify(
+        notificationFields(merOrderId, { totalAmount: '1000', status: 'TRADE_REFUND', refundOrderId, refundAmount: '500', refundStatus: 'SUCCESS' }),
+      );
+      expect(answer).toMatchObject({ body: 'SUCCESS', outcome: 'review', reason: 'mismatch:refundAmount' });
+      expect(await paymentOf(merOrderId)).toMatchObject({
+        status: 'TRADE_SUCCESS',
+        refundedAmount: 0,
+        needsReview: true,
+        reviewReason: 'mismatch:refundAmount',
+      });
+      expect(await refundOf(refundOrderId)).toMatchObject({ status: 'PROCESSING', refundAmount: 300, countedAt: null });
+    });
+
+    it('a notice without refundStatus still announces a refund that went through (counted once)', async () => {
+      const merOrderId = await paidOrder(1000);
+      const refundOrderId = newOrderId();
+      await insertRefundRequest(L.db, { refundOrderId, merOrderId, refundAmount: 300 });
+      await notify(notificationFields(merOrderId, { totalAmount: '1000', status: 'TRADE_REFUND', refundOrderId, refundAmount: '300' }));
+      expect(await paymentOf(merOrderId)).toMatchObject({ status: 'TRADE_REFUND', refundedAmount: 300, needsReview: false });
+      expect(await refundOf(refundOrderId)).toMatchObject({ status: 'SUCCESS' });
+    });
+  });
+});
