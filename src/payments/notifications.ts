@@ -7,7 +7,7 @@
  * 4. In one transaction: store the body, recognise a redelivery by its dedupe key (notifyId, else
  *    merOrderId + status + amounts; a unique index settles races between connections), apply it
  *    through the ledger, and record what was done. A plain forward move (the common case) shares
- *    its transaction with the other notifications of its batch (notification-batches.ts).
+ *    its transaction with the other notifications of its batch (ledger/notification-batches.ts).
  *
  * Only after the commit is `SUCCESS` answered. A forged or malformed body is stored as a rejected
  * attempt (400) without touching a payment; a storage failure answers 503 so UMS retries, and the

@@ -19,6 +19,7 @@ import { and, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Database, Transaction } from '../../db/database.js';
 import { paymentEvents, payments, type PaymentEventRow, type PaymentRow } from '../../db/schema.js';
 import { noticeSql } from '../../events/notice.js';
+import { definedFields, optional } from '../../lib/objects.js';
 import { MAX_STORABLE_FEN } from '../amounts.js';
 import { PaymentError } from '../errors.js';
 import { decideTransition, isOpen, isPaidStatus, STATUS_RANK, type EventSource, type PaymentStatus, type TransitionReason } from '../status.js';
@@ -368,9 +369,9 @@ const UNKNOWN_AMOUNT = 0;
 /** mid, tid and totalAmount we never knew and this report brings: filled on first sight. */
 function unknownIdentity(current: PaymentRow, report: StatusReport): Partial<typeof payments.$inferInsert> {
   return {
-    ...(current.mid === UNKNOWN_TEXT && report.mid ? { mid: report.mid } : {}),
-    ...(current.tid === UNKNOWN_TEXT && report.tid ? { tid: report.tid } : {}),
-    ...(current.totalAmount === UNKNOWN_AMOUNT && report.totalAmount ? { totalAmount: report.totalAmount } : {}),
+    ...optional('mid', current.mid === UNKNOWN_TEXT && report.mid ? report.mid : undefined),
+    ...optional('tid', current.tid === UNKNOWN_TEXT && report.tid ? report.tid : undefined),
+    ...optional('totalAmount', current.totalAmount === UNKNOWN_AMOUNT && report.totalAmount ? report.totalAmount : undefined),
   };
 }
 
@@ -384,11 +385,9 @@ function reportedFields(current: PaymentRow, report: StatusReport): Partial<type
 
 /** The reported fields we lack (null so far); values we have are never replaced by a stale report. */
 function missingFields(current: PaymentRow, report: StatusReport): Partial<typeof payments.$inferInsert> {
-  const fields = reportedFields(current, report);
+  const lacking = REPORTED_FIELDS.filter((name) => current[name] === null);
   return {
-    ...Object.fromEntries(
-      Object.entries(fields).filter(([name, value]) => value !== null && value !== undefined && current[name as keyof PaymentRow] === null),
-    ),
+    ...definedFields(Object.fromEntries(lacking.map((name) => [name, report[name]]))),
     ...unknownIdentity(current, report),
   };
 }
