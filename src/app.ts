@@ -13,7 +13,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
-import { PostgresBus } from './events/bus.js';
+import { PostgresBus } from './events/postgres-bus.js';
+import { NotificationBatcher, NotificationRetention } from './payments/ledger.js';
 import { createGraphQL } from './graphql/plugin.js';
 import { buildServer, type HttpTimeouts } from './http/server.js';
 import { notifyRoute } from './http/notify.js';
@@ -120,6 +121,14 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     });
     const scheduler = (options.scheduler ?? true) ? startScheduler(config, { db, commands, idempotency }, log, parts, observeSyncRound(metrics)) : undefined;
 
+    // The ledger's long-lived parts: group commit of notifications, and raw-body retention (0: keep bodies).
+    const notificationBatcher = new NotificationBatcher(db);
+    if (config.rawNotificationRetentionDays > 0) {
+      const retention = new NotificationRetention({ db, retentionDays: config.rawNotificationRetentionDays, log: log.child({ room: 'retention' }) });
+      retention.start();
+      parts.add('notification retention', () => retention.stop());
+    }
+
     // HTTP: GraphQL (queries, mutations, subscriptions), the UMS notify endpoint, probes, metrics.
     const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log: log.child({ room: 'graphql' }), metrics });
     const notifyKeys = [config.umsNotifyKey, config.umsNotifyKeyPrevious].flatMap((k) => (k ? [k.reveal()] : []));
@@ -128,7 +137,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       ready: () => database.ready(),
       ...(options.httpTimeouts ? { timeouts: options.httpTimeouts } : {}),
       plugins: [
-        notifyRoute({ db, keys: () => notifyKeys, log: log.child({ room: 'notify' }), onOutcome: observeNotification(metrics) }),
+        notifyRoute({ db, batcher: notificationBatcher, keys: () => notifyKeys, log: log.child({ room: 'notify' }), onOutcome: observeNotification(metrics) }),
         graphql.plugin,
         metricsPlugin(metrics, { key: config.metricsKey }),
       ],

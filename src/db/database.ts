@@ -17,6 +17,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { errorSummary } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import * as schema from './schema.js';
@@ -195,8 +196,8 @@ async function openPglite(opts: OpenDatabaseOptions, folder: string): Promise<Op
   };
 }
 
-/** A driver error's message without anything that looks like a connection string. */
+/** A driver error's message without its query's parameters or anything that looks like a connection string. */
 function safeMessage(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
+  const text = errorSummary(err).message;
   return text.replace(/postgres(ql)?:\/\/\S+/g, 'postgres://[redacted]');
 }

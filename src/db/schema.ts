@@ -5,8 +5,8 @@
  * Conventions: money is integer fen (`integer`: UMS caps an order at 100,000,000 fen, well inside
  * int4); every instant is `timestamptz`; statuses are text checked by the application (the one
  * table of statuses lives in src/payments/status.ts, not in a Postgres enum that would need a
- * migration for every alias). Only src/payments/ledger.ts writes `payments`, `payment_events` and
- * `refunds`; only src/payments/notifications.ts writes `notifications`.
+ * migration for every alias). Only the ledger (src/payments/ledger/) writes `payments`,
+ * `payment_events`, `refunds` and `notifications`.
  */
 import { sql } from 'drizzle-orm';
 import {
@@ -100,6 +100,10 @@ export const paymentEvents = pgTable(
  * is set only on the first authentic copy of a notification (notifyId when present, else
  * merOrderId + status + amounts); its unique index is what makes a redelivery, even one racing on
  * another connection, a duplicate.
+ *
+ * Storage is bounded whatever is posted: a body is stored once (`bodyHash`) and its repeats are
+ * counted beside its row (notification_repeats), a rejected body is kept cut short, and after
+ * RAW_NOTIFICATION_RETENTION_DAYS a body keeps only the fields the ledger uses (`strippedAt`).
  */
 export const notifications = pgTable(
   'notifications',
@@ -107,7 +111,12 @@ export const notifications = pgTable(
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
     receivedAt: instant('received_at').notNull().defaultNow(),
     contentType: text('content_type'),
+    /** The body as received; a rejected one cut short (ledger/rows.ts KEPT_REJECTED_BODY_BYTES). */
     rawBody: text('raw_body').notNull(),
+    /** SHA-256 (hex) of the whole body as received. */
+    bodyHash: text('body_hash').notNull(),
+    /** When the retention job cut the body down to the fields the ledger uses; null: not yet. */
+    strippedAt: instant('stripped_at'),
     /** The signature verified with one of the configured communication keys. */
     verified: boolean('verified').notNull(),
     /** 0: UMS_NOTIFY_KEY, 1: UMS_NOTIFY_KEY_PREVIOUS. */
@@ -126,10 +135,29 @@ export const notifications = pgTable(
   },
   (t) => [
     uniqueIndex('notifications_dedupe_key_idx').on(t.dedupeKey),
+    // Repeats of a rejected or duplicate body count on one row. The first authentic copy (it has
+    // a dedupe key) is outside it: a body once rejected (say, before a key was configured) can
+    // still be applied when it verifies.
+    uniqueIndex('notifications_repeat_body_idx').on(t.bodyHash).where(sql`${t.dedupeKey} is null`),
     index('notifications_notify_id_idx').on(t.notifyId),
     index('notifications_order_idx').on(t.merOrderId, t.receivedAt),
+    index('notifications_unstripped_idx').on(t.receivedAt).where(sql`${t.strippedAt} is null`),
   ],
 );
+
+/**
+ * Repeats of a stored notification body: receivedCount = 1 + `repeats`, lastReceivedAt =
+ * `lastReceivedAt` (the row's receivedAt when there is none). Kept apart from the body so that a
+ * repeat updates a row of a few bytes, not a copy of the body (MVCC writes a new row version on
+ * every update): a flood of one replayed body stays a few kilobytes.
+ */
+export const notificationRepeats = pgTable('notification_repeats', {
+  notificationId: bigint('notification_id', { mode: 'number' })
+    .primaryKey()
+    .references(() => notifications.id, { onDelete: 'cascade' }),
+  repeats: integer('repeats').notNull(),
+  lastReceivedAt: instant('last_received_at').notNull(),
+});
 
 /** One row per refund request (`refundOrderId`, unique like every UMS order number). */
 export const refunds = pgTable(
@@ -177,3 +205,4 @@ export const idempotencyKeys = pgTable(
 export type PaymentRow = typeof payments.$inferSelect;
 export type PaymentEventRow = typeof paymentEvents.$inferSelect;
 export type RefundRow = typeof refunds.$inferSelect;
+export type NotificationRow = typeof notifications.$inferSelect;

@@ -64,5 +64,3 @@ export class InProcessBus implements PaymentBus {
     this.#listeners.clear();
   }
 }
-
-export { PostgresBus, PAYMENT_EVENTS_CHANNEL, type PostgresBusOptions } from './postgres-bus.js';

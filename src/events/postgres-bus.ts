@@ -3,7 +3,7 @@
  * subscribers of every instance.
  *
  * - The ledger appends a payment_events row and, in the same transaction, `pg_notify`s its id on
- *   PAYMENT_EVENTS_CHANNEL. Postgres delivers the notification only after the commit, so the row is
+ *   PAYMENT_CHANGE_CHANNEL (notice.ts owns the channel and the payload). Postgres delivers the notification only after the commit, so the row is
  *   there to be read. NOTIFY carries ids, not payloads: its 8000-byte cap and its lack of
  *   authorization make it a doorbell, and the table stays the one source of truth.
  * - Each instance holds one LISTEN (DatabaseHandle.listen) and reads each announced event once,
@@ -21,14 +21,13 @@
  *   but which commits after it is delivered. Once LISTEN is up, one catch-up takes in what
  *   committed while it was being set up, so `start()` resolves with nothing pending.
  */
-import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
+import { asc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { paymentEvents, payments } from '../db/schema.js';
+import { errorSummary } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import { InProcessBus, type PaymentBus, type PaymentChange, type PaymentChangeListener } from './bus.js';
-
-/** The channel the ledger notifies on (ledger.ts PAYMENT_STATUS_CHANNEL), inside the transaction that appends a payment event. */
-export const PAYMENT_EVENTS_CHANNEL = 'payment_status';
+import { parseNotice, PAYMENT_CHANGE_CHANNEL } from './notice.js';
 
 /** What the bus needs of the database handle: LISTEN, and a hook for each (re)connection. */
 export interface ListenSource {
@@ -59,25 +58,6 @@ const REMEMBERED = 8192;
 /** The most events one catch-up reads; a longer gap is read in several rounds. */
 const CATCH_UP_BATCH = 1000;
 
-type Announcement = { id: number } | { merOrderId: string; version: number };
-
-/** Accepts `123`, `{"id":123}`, `{"eventId":123}` or `{"merOrderId":"…","version":2}`. */
-export function parseAnnouncement(payload: string): Announcement | undefined {
-  const text = payload.trim();
-  if (/^\d+$/.test(text)) return { id: Number(text) };
-  try {
-    const value = JSON.parse(text) as Record<string, unknown>;
-    const id = value.id ?? value.eventId;
-    if (typeof id === 'number' || (typeof id === 'string' && /^\d+$/.test(id))) return { id: Number(id) };
-    if (typeof value.merOrderId === 'string' && Number.isInteger(value.version)) {
-      return { merOrderId: value.merOrderId, version: value.version as number };
-    }
-  } catch {
-    // fall through
-  }
-  return undefined;
-}
-
 export class PostgresBus implements PaymentBus {
   readonly #local: InProcessBus;
   readonly #db: Database;
@@ -93,10 +73,9 @@ export class PostgresBus implements PaymentBus {
   #highestId = 0;
   readonly #delivered = new Set<number>();
   readonly #deliveredOrder: number[] = [];
-  #queue: Announcement[] = [];
+  #queue: number[] = [];
   /** Announced ids whose read failed: the next catch-up reads them, whatever their age. */
   readonly #unreadIds = new Set<number>();
-  #unreadKeys: { merOrderId: string; version: number }[] = [];
   #draining: Promise<void> | undefined;
   #listens = 0;
   #catchingUp: Promise<void> | undefined;
@@ -106,7 +85,7 @@ export class PostgresBus implements PaymentBus {
     this.#db = options.db;
     this.#log = options.log;
     this.#onNotification = options.onNotification ?? (() => {});
-    this.#local = new InProcessBus((err) => this.#log?.error({ err }, 'payment change listener failed'));
+    this.#local = new InProcessBus((err) => this.#log?.error({ err: errorSummary(err) }, 'payment change listener failed'));
   }
 
   /**
@@ -125,15 +104,15 @@ export class PostgresBus implements PaymentBus {
     const known = await options.db.select({ id: paymentEvents.id }).from(paymentEvents).where(gt(paymentEvents.id, bus.#floorId));
     for (const { id } of known) bus.#remember(id);
     bus.#subscription = await options.listener.listen(
-      options.channel ?? PAYMENT_EVENTS_CHANNEL,
+      options.channel ?? PAYMENT_CHANGE_CHANNEL,
       (payload) => bus.#announce(payload),
       () => bus.#listening(),
     );
     // What committed between the reads above and the LISTEN rang no bell here.
-    await bus.catchUp().catch((err: unknown) => bus.#log?.warn({ err }, 'payment event catch-up failed'));
+    await bus.catchUp().catch((err: unknown) => bus.#log?.warn({ err: errorSummary(err) }, 'payment event catch-up failed'));
     const every = options.catchUpIntervalMs ?? 5000;
     if (every > 0) {
-      bus.#timer = setInterval(() => void bus.catchUp().catch((err: unknown) => bus.#log?.warn({ err }, 'payment event catch-up failed')), every);
+      bus.#timer = setInterval(() => void bus.catchUp().catch((err: unknown) => bus.#log?.warn({ err: errorSummary(err) }, 'payment event catch-up failed')), every);
       bus.#timer.unref();
     }
     return bus;
@@ -184,12 +163,6 @@ export class PostgresBus implements PaymentBus {
       // but if it did there is nothing to deliver, so it is not kept forever either.
       for (const id of ids) this.#unreadIds.delete(id);
     }
-    while (this.#unreadKeys.length > 0 && !this.#closed) {
-      const { merOrderId, version } = this.#unreadKeys[0] as { merOrderId: string; version: number };
-      const rows = await this.#read(and(eq(paymentEvents.merOrderId, merOrderId), eq(paymentEvents.version, version)));
-      for (const change of rows) this.#deliver(change, 'catch-up');
-      this.#unreadKeys.shift();
-    }
   }
 
   async close(): Promise<void> {
@@ -210,19 +183,19 @@ export class PostgresBus implements PaymentBus {
     this.#listens += 1;
     if (this.#listens > 1) {
       this.#log?.info('payment events LISTEN re-established: catching up');
-      void this.catchUp().catch((err: unknown) => this.#log?.warn({ err }, 'payment event catch-up failed'));
+      void this.catchUp().catch((err: unknown) => this.#log?.warn({ err: errorSummary(err) }, 'payment event catch-up failed'));
     }
   }
 
   #announce(payload: string): void {
     if (this.#closed) return;
-    const announcement = parseAnnouncement(payload);
-    if (!announcement) {
+    const notice = parseNotice(payload);
+    if (!notice) {
       this.#onNotification('malformed');
       this.#log?.warn('ignored a malformed payment event notification');
       return;
     }
-    this.#queue.push(announcement);
+    this.#queue.push(notice.eventId);
     this.#draining ??= this.#drain().finally(() => {
       this.#draining = undefined;
     });
@@ -231,25 +204,17 @@ export class PostgresBus implements PaymentBus {
   /** Reads every queued announcement in one query per round, in id order. */
   async #drain(): Promise<void> {
     while (this.#queue.length > 0 && !this.#closed) {
-      const batch = this.#queue;
+      const ids = this.#queue;
       this.#queue = [];
-      const ids = batch.flatMap((a) => ('id' in a ? [a.id] : []));
-      const keyed = batch.flatMap((a) => ('merOrderId' in a ? [a] : []));
       try {
-        const rows: PaymentChange[] = [];
-        if (ids.length > 0) rows.push(...(await this.#read(inArray(paymentEvents.id, ids))));
-        for (const { merOrderId, version } of keyed) {
-          rows.push(...(await this.#read(and(eq(paymentEvents.merOrderId, merOrderId), eq(paymentEvents.version, version)))));
-        }
-        rows.sort((a, b) => a.event.id - b.event.id);
+        const rows = await this.#read(inArray(paymentEvents.id, ids));
         for (const change of rows) this.#deliver(change, 'notify');
-        for (let i = rows.length; i < batch.length; i++) this.#onNotification('missing');
+        for (let i = rows.length; i < ids.length; i++) this.#onNotification('missing');
       } catch (err) {
         // The next catch-up reads these events by id, however old they are by then; the bus keeps running.
         for (const id of ids) this.#unreadIds.add(id);
-        this.#unreadKeys.push(...keyed);
-        for (let i = 0; i < batch.length; i++) this.#onNotification('error');
-        this.#log?.warn({ err }, 'could not read announced payment events; the catch-up will retry');
+        for (let i = 0; i < ids.length; i++) this.#onNotification('error');
+        this.#log?.warn({ err: errorSummary(err) }, 'could not read announced payment events; the catch-up will retry');
       }
     }
   }

@@ -12,6 +12,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../log.js';
+import type { NotificationBatcher } from '../payments/ledger.js';
 import { recordNotification, type NotificationResult } from '../payments/notifications.js';
 import { readNotification, type RawNotification } from '../ums/notification.js';
 import { DiagnosisBudget } from '../ums/sign-doctor.js';
@@ -29,6 +30,8 @@ export interface NotifyAnswer extends NotificationResult {
 
 export interface NotifyRouteDeps {
   db: Database;
+  /** Group commit of verified notifications on `db` (one per database handle). */
+  batcher: NotificationBatcher;
   /** The communication keys, current first, then the previous one during a rotation. */
   keys: () => readonly string[];
   log: Logger;
@@ -40,6 +43,7 @@ export interface NotifyRouteDeps {
 
 export interface NotificationReceiver {
   db: Database;
+  batcher: NotificationBatcher;
   keys: readonly string[];
   log: Logger;
   diagnosis?: DiagnosisBudget | undefined;
@@ -48,7 +52,7 @@ export interface NotificationReceiver {
 /** Reads, records and answers one notification body; never throws for a bad body. */
 export async function receiveNotification(receiver: NotificationReceiver, raw: RawNotification): Promise<NotifyAnswer> {
   const reading = readNotification(raw, receiver.keys, { diagnosis: receiver.diagnosis });
-  const result = await recordNotification(receiver.db, { reading, rawBody: raw.body, contentType: raw.contentType }, receiver.log);
+  const result = await recordNotification(receiver.db, { reading, rawBody: raw.body, contentType: raw.contentType }, receiver.log, receiver.batcher);
   return answerTo(result);
 }
 
@@ -91,7 +95,7 @@ export function notifyRoute(deps: NotifyRouteDeps): FastifyPluginAsync {
     app.post(NOTIFY_PATH, { bodyLimit: NOTIFY_BODY_LIMIT }, async (req: FastifyRequest, reply: FastifyReply) => {
       const body = typeof req.body === 'string' ? req.body : '';
       const contentType = req.headers['content-type'] ?? '';
-      const answer = await receiveNotification({ db: deps.db, keys: deps.keys(), log: deps.log, diagnosis }, { body, contentType });
+      const answer = await receiveNotification({ db: deps.db, batcher: deps.batcher, keys: deps.keys(), log: deps.log, diagnosis }, { body, contentType });
       deps.onOutcome?.(answer);
       if (answer.body === 'SUCCESS') return reply.code(200).type('text/plain; charset=utf-8').send('SUCCESS');
       return failed(reply, answer.httpStatus);

@@ -6,7 +6,7 @@
  * In one transaction: store the body, recognise a redelivery by its dedupe key (notifyId, else
  * merOrderId + status + amounts; a unique index settles races between connections), apply it
  * through the ledger, and record what was done. A plain forward move (the common case) shares
- * its transaction with the other notifications of its batch (notification-batches.ts).
+ * its transaction with the other notifications of its batch (ledger/notification-batches.ts).
  *
  * Only after the commit is the outcome one that UMS may be told SUCCESS of. A forged or malformed
  * body is stored as a rejected attempt without touching a payment; a storage failure is
@@ -14,12 +14,20 @@
  */
 import type { Logger } from '../log.js';
 import type { Database } from '../db/database.js';
-import { notifications } from '../db/schema.js';
 import { errorSummary } from '../lib/errors.js';
 import { definedFields } from '../lib/objects.js';
 import type { NotificationReading, NotificationRejection, UmsNotification } from '../ums/notification.js';
-import { applyReportInTransaction, syntheticRefundId, type ApplyOutcome, type StatusReport } from './ledger.js';
-import { storeInBatch } from './notification-batches.js';
+import {
+  applyReportInTransaction,
+  recordRejected,
+  recordRepeat,
+  storeFirstCopy,
+  syntheticRefundId,
+  type ApplyOutcome,
+  type NotificationBatcher,
+  type ReceivedNotification,
+  type StatusReport,
+} from './ledger.js';
 import { normaliseStatus, statusFromBillStatus, type PaymentStatus } from './status.js';
 
 /**
@@ -52,7 +60,12 @@ export interface IncomingNotification {
 class RedeliveryRace extends Error {}
 
 /** Stores one notification and applies it through the ledger; never throws. */
-export async function recordNotification(db: Database, received: IncomingNotification, log: Logger): Promise<NotificationResult> {
+export async function recordNotification(
+  db: Database,
+  received: IncomingNotification,
+  log: Logger,
+  batcher: NotificationBatcher,
+): Promise<NotificationResult> {
   const { reading } = received;
   if (!reading.ok) return reject(db, received, reading, log);
   const notification = reading.notification;
@@ -63,7 +76,7 @@ export async function recordNotification(db: Database, received: IncomingNotific
 
   const dedupeKey = dedupeKeyOf(notification, report);
   try {
-    const base = {
+    const base: ReceivedNotification = {
       contentType: received.contentType,
       rawBody: received.rawBody,
       verified: true,
@@ -78,12 +91,12 @@ export async function recordNotification(db: Database, received: IncomingNotific
     // the operator takes that path too: only it stores a diagnosis.
     const batched = notification.note
       ? ({ kind: 'handed-back' } as const)
-      : await storeInBatch(db, { report, payload, notification: { ...base, dedupeKey } });
+      : await batcher.submit({ report, payload, notification: { ...base, merOrderId: report.merOrderId, status: report.status, dedupeKey } });
     if (batched.kind === 'unavailable') throw batched.error;
     const result =
       batched.kind === 'stored'
         ? { outcome: 'applied' as const, reason: batched.reason, notificationId: batched.notificationId, version: batched.version }
-        : await applyOnItsOwn(db, report, payload, { ...base, diagnosis: notification.note ?? null }, dedupeKey);
+        : await applyOnItsOwn(db, report, payload, base, dedupeKey, notification.note);
     const line = {
       merOrderId: report.merOrderId,
       status: report.status,
@@ -106,8 +119,6 @@ export async function recordNotification(db: Database, received: IncomingNotific
   }
 }
 
-type StoredBase = Omit<typeof notifications.$inferInsert, 'dedupeKey' | 'outcome' | 'reason' | 'paymentEventId'>;
-
 interface Stored {
   outcome: ApplyOutcome;
   reason: string;
@@ -125,27 +136,20 @@ async function applyOnItsOwn(
   db: Database,
   report: StatusReport,
   payload: Readonly<Record<string, string>>,
-  base: StoredBase,
+  base: ReceivedNotification,
   dedupeKey: string,
+  /** A note for the operator (e.g. a repeated field name), stored as the row's diagnosis. */
+  note: string | undefined,
 ): Promise<Stored> {
   const recordCopy = async (executor: Database): Promise<Stored> => {
-    const [copy] = await executor
-      .insert(notifications)
-      .values({ ...base, outcome: 'duplicate', reason: 'redelivery' })
-      .returning({ id: notifications.id });
-    return { outcome: 'duplicate', reason: 'redelivery', notificationId: copy?.id, version: undefined };
+    const copyId = await recordRepeat(executor, base, dedupeKey);
+    return { outcome: 'duplicate', reason: 'redelivery', notificationId: copyId, version: undefined };
   };
   try {
     return await db.transaction(async (tx) => {
       const applied = await applyReportInTransaction(tx, report, 'NOTIFY', { payload });
-      const [stored] = await tx
-        .insert(notifications)
-        .values({ ...base, dedupeKey, outcome: applied.outcome, reason: applied.reason, paymentEventId: applied.event?.id ?? null })
-        .onConflictDoNothing({ target: notifications.dedupeKey })
-        .returning({ id: notifications.id })
-        .prepare('notify_store')
-        .execute();
-      if (stored) return { outcome: applied.outcome, reason: applied.reason, notificationId: stored.id, version: applied.payment.version };
+      const storedId = await storeFirstCopy(tx, base, dedupeKey, { outcome: applied.outcome, reason: applied.reason, eventId: applied.event?.id, diagnosis: note ?? null });
+      if (storedId !== undefined) return { outcome: applied.outcome, reason: applied.reason, notificationId: storedId, version: applied.payment.version };
       if (applied.outcome === 'duplicate' || applied.outcome === 'stale') return recordCopy(tx);
       throw new RedeliveryRace();
     });
@@ -179,17 +183,17 @@ function reportFrom(n: UmsNotification): StatusReport | string {
     receiptAmount: n.receiptAmount,
   });
   const { refundOrderId, refundAmount, refundTargetOrderId } = n.refund ?? {};
-  // The refund's own status (n.refund.refundStatus) is carried by ums/ for the ledger to weigh;
-  // until it does, a refund notice counts as the money gone back, as UMS's TRADE_REFUND says.
+  // The refund's own status where UMS sent it; absent, the ledger reads the notice as a success.
+  const refundStatus = n.refund?.refundStatus;
   if (refundOrderId !== undefined) {
     if (refundAmount === undefined) return 'refundAmount';
-    report.refund = definedFields({ refundOrderId, refundAmount, status: 'SUCCESS' as const, refundTargetOrderId });
+    report.refund = definedFields({ refundOrderId, refundAmount, status: refundStatus, refundTargetOrderId });
   } else if (report.status === 'TRADE_REFUND' && refundAmount !== undefined && refundAmount > 0) {
     // A refund without our refundOrderId (made in the UMS merchant portal, say): count it once under
     // an id UMS gave it; with none at all the ledger flags the payment instead of guessing.
     const syntheticId = syntheticRefundId(definedFields({ refundTargetOrderId, notifyId: n.notifyId }));
     if (syntheticId === undefined) report.unidentifiedRefundAmount = refundAmount;
-    else report.refund = definedFields({ refundOrderId: syntheticId, refundAmount, status: 'SUCCESS' as const, refundTargetOrderId });
+    else report.refund = definedFields({ refundOrderId: syntheticId, refundAmount, status: refundStatus, refundTargetOrderId });
   }
   return report;
 }
@@ -221,7 +225,7 @@ function rejectionOf(n: UmsNotification, reason: NotificationRejection['reason']
  */
 export function dedupeKeyOf(ids: { readonly notifyId?: string | undefined }, report: StatusReport): string {
   const refund = report.refund
-    ? `|${report.refund.refundOrderId}|${report.refund.refundAmount}`
+    ? `|${report.refund.refundOrderId}|${report.refund.refundAmount}${report.refund.status && report.refund.status !== 'SUCCESS' ? `|${report.refund.status}` : ''}`
     : report.unidentifiedRefundAmount !== undefined
       ? `||${report.unidentifiedRefundAmount}`
       : '';
@@ -238,22 +242,19 @@ async function reject(
   const merOrderId = rejection.merOrderId;
   let notificationId: number | undefined;
   try {
-    const [row] = await db
-      .insert(notifications)
-      .values({
+    notificationId = await recordRejected(
+      db,
+      {
         contentType: received.contentType,
         rawBody: received.rawBody,
         verified: rejection.verified,
         keyIndex: rejection.keyIndex ?? null,
-        notifyId: rejection.notifyId ?? null,
+        notifyId: rejection.notifyId?.slice(0, 64) ?? null,
         merOrderId: merOrderId?.slice(0, 64) ?? null,
         status: rejection.status?.slice(0, 32) ?? null,
-        outcome: 'rejected',
-        reason: rejection.reason,
-        diagnosis: rejection.diagnosis ?? null,
-      })
-      .returning({ id: notifications.id });
-    notificationId = row?.id;
+      },
+      { reason: rejection.reason, diagnosis: rejection.diagnosis ?? null },
+    );
   } catch (err) {
     // Still rejected: the body is wrong whether or not we could keep a copy of it.
     log.error({ err: errorSummary(err), reason: rejection.reason }, 'rejected notification could not be stored for audit');

@@ -151,3 +151,17 @@ export function decideTransition(from: PaymentStatus, to: PaymentStatus, context
 export function isOpen(status: PaymentStatus): boolean {
   return OPEN_STATUSES.includes(status);
 }
+
+/** A refund's own status (PROTOCOL.md §6.1 refundStatus): only SUCCESS means the money went back. */
+export const REFUND_STATUSES = ['PROCESSING', 'SUCCESS', 'FAIL', 'UNKNOWN'] as const;
+export type RefundStatus = (typeof REFUND_STATUSES)[number];
+
+/**
+ * `refundStatus` as UMS wrote it, any letter case: undefined when absent or empty, UNKNOWN when
+ * unreadable (refund-query will tell), never SUCCESS unless UMS said so.
+ */
+export function normaliseRefundStatus(raw: string | undefined): RefundStatus | undefined {
+  const upper = raw?.trim().toUpperCase();
+  if (upper === undefined || upper === '') return undefined;
+  return (REFUND_STATUSES as readonly string[]).includes(upper) ? (upper as RefundStatus) : 'UNKNOWN';
+}

@@ -8,9 +8,9 @@ import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import type { PaymentEventRow, PaymentRow } from '../../src/db/schema.js';
-import { InProcessBus, PAYMENT_EVENTS_CHANNEL, PostgresBus, type PaymentChange } from '../../src/events/bus.js';
-import { parseAnnouncement } from '../../src/events/postgres-bus.js';
-import { PAYMENT_STATUS_CHANNEL } from '../../src/payments/ledger.js';
+import { InProcessBus, type PaymentChange } from '../../src/events/bus.js';
+import { encodeNotice, parseNotice, PAYMENT_CHANGE_CHANNEL } from '../../src/events/notice.js';
+import { PostgresBus, type NotificationOutcome } from '../../src/events/postgres-bus.js';
 import { describeEachDatabase, describePostgres, onServer, postgresDatabase, type TestDatabase } from '../support/db.js';
 import { newOrder, pay } from '../graphql/fixtures.js';
 
@@ -62,17 +62,17 @@ describe('InProcessBus', () => {
   });
 });
 
-describe('announcements', () => {
-  it('listens on the channel the ledger notifies', () => {
-    expect(PAYMENT_EVENTS_CHANNEL).toBe(PAYMENT_STATUS_CHANNEL);
-  });
-
-  it('reads the ledger payload, a bare id, and refuses anything else', () => {
-    expect(parseAnnouncement('{"merOrderId":"3194a","version":2,"eventId":17}')).toEqual({ id: 17 });
-    expect(parseAnnouncement('42')).toEqual({ id: 42 });
-    expect(parseAnnouncement('{"merOrderId":"3194a","version":2}')).toEqual({ merOrderId: '3194a', version: 2 });
-    expect(parseAnnouncement('DROP TABLE')).toBeUndefined();
-    expect(parseAnnouncement('{"id":"x"}')).toBeUndefined();
+describe('the notice', () => {
+  it('reads the one shape the ledger sends, and refuses every other', () => {
+    const notice = { merOrderId: '3194a', version: 2, eventId: 17 };
+    expect(parseNotice(encodeNotice(notice))).toEqual(notice);
+    expect(parseNotice('{"merOrderId":"3194a","version":2,"eventId":17}')).toEqual(notice);
+    expect(parseNotice('42')).toBeUndefined();
+    expect(parseNotice('{"id":42}')).toBeUndefined();
+    expect(parseNotice('{"eventId":17}')).toBeUndefined();
+    expect(parseNotice('{"merOrderId":"3194a","version":2}')).toBeUndefined();
+    expect(parseNotice('{"merOrderId":"3194a","version":2,"eventId":"17"}')).toBeUndefined();
+    expect(parseNotice('DROP TABLE')).toBeUndefined();
   });
 });
 
@@ -104,6 +104,26 @@ describeEachDatabase('PostgresBus', (kind) => {
     expect(last.payment).toMatchObject({ merOrderId: id, status: 'TRADE_SUCCESS', version: 2 });
     expect(last.event).toMatchObject({ previousStatus: 'NEW_ORDER', source: 'NOTIFY' });
     expect(outcomes.filter((o) => o === 'delivered')).toHaveLength(2);
+  });
+
+  it('hears the notice the ledger sends, in its one shape; any other shape on the channel is malformed and delivers nothing', async () => {
+    const outcomes: NotificationOutcome[] = [];
+    const payloads: string[] = [];
+    const raw = await h.listen(PAYMENT_CHANGE_CHANNEL, (p) => payloads.push(p));
+    bus = await PostgresBus.start({ db: h.db, listener: h, catchUpIntervalMs: 0, onNotification: (o) => outcomes.push(o) });
+    const r = recorder(bus);
+    const id = await newOrder(h.db);
+    await waitFor(() => r.of(id).length === 1 && payloads.length === 1);
+    const [eventId] = r.seen.filter((c) => c.event.merOrderId === id).map((c) => c.event.id);
+    expect(parseNotice(payloads[0] as string)).toEqual({ merOrderId: id, version: 1, eventId });
+    // The shapes the bus used to accept: a bare id, {id}, {eventId}, {merOrderId, version}.
+    for (const other of [String(eventId), `{"id":${eventId}}`, `{"eventId":${eventId}}`, `{"merOrderId":"${id}","version":1}`]) {
+      await h.db.execute(sql`select pg_notify(${PAYMENT_CHANGE_CHANNEL}, ${other})`);
+    }
+    await waitFor(() => outcomes.filter((o) => o === 'malformed').length === 4);
+    await raw.close();
+    expect(outcomes.filter((o) => o !== 'malformed')).toEqual(['delivered']);
+    expect(r.of(id)).toEqual(['1:NEW_ORDER']);
   });
 
   it('does not replay history from before it started', async () => {
@@ -224,7 +244,7 @@ describePostgres('PostgresBus across instances (real Postgres)', () => {
         await tx`update payments set status = 'WAIT_BUYER_PAY', version = 2 where mer_order_id = ${id}`;
         const [row] = await tx`insert into payment_events (mer_order_id, source, previous_status, status, version)
           values (${id}, 'SYNC', 'NEW_ORDER', 'WAIT_BUYER_PAY', 2) returning id`;
-        await tx`select pg_notify(${PAYMENT_EVENTS_CHANNEL}, ${JSON.stringify({ merOrderId: id, version: 2, eventId: Number(row?.id) })})`;
+        await tx`select pg_notify(${PAYMENT_CHANGE_CHANNEL}, ${encodeNotice({ merOrderId: id, version: 2, eventId: Number(row?.id) })})`;
         taken();
         await gate;
       });

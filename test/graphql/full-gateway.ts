@@ -6,6 +6,7 @@
 import { DEMO } from '../../src/config.js';
 import type { DatabaseHandle } from '../../src/db/database.js';
 import { notifyRoute } from '../../src/http/notify.js';
+import { NotificationBatcher } from '../../src/payments/ledger.js';
 import { observeNotification, observeUmsCall } from '../../src/metrics.js';
 import { PaymentService } from '../../src/payments/commands.js';
 import type { PaymentCommands } from '../../src/payments/commands-api.js';
@@ -43,7 +44,7 @@ export async function startFullGateway(handle: DatabaseHandle, options: { apiKey
     apiKeys: options.apiKeys,
     commands,
     simulatorMode: true,
-    plugins: (metrics) => [notifyRoute({ db: handle.db, keys: () => [DEMO.notifyKey], log: silent, onOutcome: observeNotification(metrics) })],
+    plugins: (metrics) => [notifyRoute({ db: handle.db, batcher: new NotificationBatcher(handle.db), keys: () => [DEMO.notifyKey], log: silent, onOutcome: observeNotification(metrics) })],
   });
   const notifyUrl = gw.url.replace('/graphql', '/notify/ums');
   const sim = options.sim ?? (await startSimulator({ credentials: { ...DEMO }, notifyUrl, notifyBackoffMs: [0, 100, 200, 400] }));

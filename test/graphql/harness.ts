@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config.js';
 import type { Database, DatabaseHandle } from '../../src/db/database.js';
-import { PostgresBus } from '../../src/events/bus.js';
+import { PostgresBus } from '../../src/events/postgres-bus.js';
 import { createGraphQL, type GraphQLDeps } from '../../src/graphql/plugin.js';
 import { buildServer } from '../../src/http/server.js';
 import { createMetrics, metricsPlugin, type Metrics } from '../../src/metrics.js';

@@ -1,6 +1,6 @@
 /**
  * The notification hot path writes plain forward moves in one statement per batch
- * (src/payments/notification-batches.ts, forward-moves.ts).
+ * (src/payments/ledger/notification-batches.ts, forward-moves.ts).
  * What a user (or a subscriber) sees must be exactly what the ledger's own write produced: the
  * payment, its event with the body as a JSON object, the stored notification, and the NOTIFY.
  */
@@ -9,7 +9,8 @@ import { asc, eq, sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { notifications, paymentEvents, payments } from '../../src/db/schema.js';
 import { receiveNotification } from '../../src/http/notify.js';
-import { PAYMENT_STATUS_CHANNEL, insertNewOrder, type PaymentStatusNotice } from '../../src/payments/ledger.js';
+import { parseNotice, PAYMENT_CHANGE_CHANNEL, type PaymentChangeNotice } from '../../src/events/notice.js';
+import { insertNewOrder, NotificationBatcher } from '../../src/payments/ledger.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
 import { FORM, MID, NOTIFY_KEY, TID, formBody, newOrderId, notificationFields, signed } from '../payments/notification-fixtures.js';
 
@@ -17,8 +18,10 @@ const silent = pino({ level: 'silent' });
 
 describeEachDatabase('a forward move from a notification, written in one statement', (kind) => {
   let h: TestDatabase;
+  let batcher: NotificationBatcher;
   beforeAll(async () => {
     h = await kind.open();
+    batcher = new NotificationBatcher(h.db);
   });
   afterAll(async () => {
     await h?.close();
@@ -27,11 +30,11 @@ describeEachDatabase('a forward move from a notification, written in one stateme
   it('stores the same payment, event, notification and NOTIFY as the ledger would', async () => {
     const merOrderId = newOrderId();
     await insertNewOrder(h.db, { merOrderId, totalAmount: 100, mid: MID, tid: TID, channel: 'WECHAT_MINI', nextSyncAt: new Date() });
-    const notices: PaymentStatusNotice[] = [];
-    const listening = await h.listen(PAYMENT_STATUS_CHANNEL, (payload) => notices.push(JSON.parse(payload) as PaymentStatusNotice));
+    const notices: (PaymentChangeNotice | undefined)[] = [];
+    const listening = await h.listen(PAYMENT_CHANGE_CHANNEL, (payload) => notices.push(parseNotice(payload)));
     try {
       const fields = signed(notificationFields(merOrderId));
-      const result = await receiveNotification({ db: h.db, keys: [NOTIFY_KEY], log: silent }, { body: formBody(fields), contentType: FORM });
+      const result = await receiveNotification({ db: h.db, batcher: batcher, keys: [NOTIFY_KEY], log: silent }, { body: formBody(fields), contentType: FORM });
       expect(result).toMatchObject({ outcome: 'applied', reason: 'forward', httpStatus: 200, body: 'SUCCESS', version: 2 });
 
       const [payment] = await h.db.select().from(payments).where(eq(payments.merOrderId, merOrderId));
@@ -55,10 +58,10 @@ describeEachDatabase('a forward move from a notification, written in one stateme
       expect(stored).toHaveLength(1);
       expect(stored[0]).toMatchObject({ id: result.notificationId, verified: true, keyIndex: 0, outcome: 'applied', reason: 'forward', paymentEventId: event?.id });
 
-      await expect.poll(() => notices.filter((n) => n.merOrderId === merOrderId)).toEqual([{ merOrderId, version: 2, eventId: event?.id }]);
+      await expect.poll(() => notices.filter((n) => n?.merOrderId === merOrderId)).toEqual([{ merOrderId, version: 2, eventId: event?.id }]);
 
       // The same notification again: a duplicate, nothing written but the copy.
-      const again = await receiveNotification({ db: h.db, keys: [NOTIFY_KEY], log: silent }, { body: formBody(fields), contentType: FORM });
+      const again = await receiveNotification({ db: h.db, batcher: batcher, keys: [NOTIFY_KEY], log: silent }, { body: formBody(fields), contentType: FORM });
       expect(again).toMatchObject({ outcome: 'duplicate', httpStatus: 200 });
       expect(await h.db.select().from(paymentEvents).where(eq(paymentEvents.merOrderId, merOrderId))).toHaveLength(2);
     } finally {

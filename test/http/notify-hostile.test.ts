@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { notifications, payments } from '../../src/db/schema.js';
 import { buildServer } from '../../src/http/server.js';
 import { NOTIFY_BODY_LIMIT, notifyRoute, type NotifyAnswer } from '../../src/http/notify.js';
-import { insertNewOrder } from '../../src/payments/ledger.js';
+import { insertNewOrder, NotificationBatcher } from '../../src/payments/ledger.js';
 import { DiagnosisBudget } from '../../src/ums/sign-doctor.js';
 import { notifySigningString } from '../../src/ums/sign.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
@@ -68,6 +68,7 @@ describeEachDatabase('POST /notify/ums under hostile bodies', (kind) => {
       plugins: [
         notifyRoute({
           db: h.db,
+          batcher: new NotificationBatcher(h.db),
           keys: () => [NOTIFY_KEY],
           log: silent,
           onOutcome: (a) => answers.push(a),

@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { notifications, paymentEvents, payments } from '../../src/db/schema.js';
 import { buildServer } from '../../src/http/server.js';
 import { notifyRoute } from '../../src/http/notify.js';
-import { insertNewOrder } from '../../src/payments/ledger.js';
+import { insertNewOrder, NotificationBatcher, receiptsOf } from '../../src/payments/ledger.js';
 import { describePostgres, onServer, postgresDatabase, type TestDatabase } from '../support/db.js';
 import { FORM, MID, NOTIFY_KEY, TID, formBody, newOrderId, notificationFields, signed } from '../payments/notification-fixtures.js';
 
@@ -25,7 +25,7 @@ describePostgres('POST /notify/ums on real Postgres', () => {
     app = await buildServer({
       log: silent,
       ready: () => h.ready(),
-      plugins: [notifyRoute({ db: h.db, keys: () => [NOTIFY_KEY], log: silent })],
+      plugins: [notifyRoute({ db: h.db, batcher: new NotificationBatcher(h.db), keys: () => [NOTIFY_KEY], log: silent })],
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address();
@@ -52,6 +52,14 @@ describePostgres('POST /notify/ums on real Postgres', () => {
     (await h.db.select().from(notifications).where(eq(notifications.merOrderId, merOrderId)).orderBy(asc(notifications.id))).map(
       (n) => n.outcome,
     );
+  /** [outcome, receivedCount] of each stored body of the order, oldest first. */
+  const receivedOf = async (merOrderId: string) =>
+    Promise.all(
+      (await h.db.select().from(notifications).where(eq(notifications.merOrderId, merOrderId)).orderBy(asc(notifications.id))).map(async (n) => [
+        n.outcome,
+        (await receiptsOf(h.db, n.id))?.receivedCount,
+      ]),
+    );
   const eventsOf = (merOrderId: string) => h.db.select().from(paymentEvents).where(eq(paymentEvents.merOrderId, merOrderId));
 
   it('applies the same notification posted on many connections at once exactly once', async () => {
@@ -61,9 +69,8 @@ describePostgres('POST /notify/ums on real Postgres', () => {
     expect(answers).toEqual(Array.from({ length: 16 }, () => ({ status: 200, text: 'SUCCESS' })));
     expect(await paymentOf(merOrderId)).toMatchObject({ status: 'TRADE_SUCCESS', version: 2 });
     expect(await eventsOf(merOrderId)).toHaveLength(2);
-    const outcomes = await outcomesOf(merOrderId);
-    expect(outcomes.filter((o) => o === 'applied')).toHaveLength(1);
-    expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(15);
+    // One body: stored once, every copy counted on its row.
+    expect(await receivedOf(merOrderId)).toEqual([['applied', 16]]);
   });
 
   it('applies one of two different notices of the same success (two notifyIds) racing each other', async () => {
@@ -106,7 +113,7 @@ describePostgres('POST /notify/ums on real Postgres', () => {
     expect(await post(body)).toEqual({ status: 200, text: 'SUCCESS' });
     expect(await post(body)).toEqual({ status: 200, text: 'SUCCESS' });
     expect(await paymentOf(merOrderId)).toMatchObject({ status: 'TRADE_SUCCESS', version: 2 });
-    expect(await outcomesOf(merOrderId)).toEqual(['applied', 'duplicate']);
+    expect(await receivedOf(merOrderId)).toEqual([['applied', 2]]);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
   });
 });

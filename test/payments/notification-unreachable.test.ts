@@ -9,8 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { receiveNotification } from '../../src/http/notify.js';
-import { setBatchDeadline } from '../../src/payments/notification-batches.js';
-import { insertNewOrder } from '../../src/payments/ledger.js';
+import { insertNewOrder, NotificationBatcher } from '../../src/payments/ledger.js';
 import { describePostgres, postgresDatabase, type TestDatabase } from '../support/db.js';
 import { FORM, MID, NOTIFY_KEY, TID, formBody, newOrderId, notificationFields, signed } from './notification-fixtures.js';
 
@@ -64,10 +63,11 @@ function switchableProxy(target: URL): { server: Server; port: () => number; bla
 }
 
 /** A fresh database, reached through a switchable proxy, opened with a 1 s connect timeout (the default is 5 s; only the wait differs). */
-function databaseBehindProxy(): { proxy: () => ReturnType<typeof switchableProxy>; handle: () => DatabaseHandle } {
+function databaseBehindProxy(batchDeadlineMs?: number): { proxy: () => ReturnType<typeof switchableProxy>; handle: () => DatabaseHandle; batcher: () => NotificationBatcher } {
   let database: TestDatabase;
   let proxy: ReturnType<typeof switchableProxy>;
   let handle: DatabaseHandle;
+  let batcher: NotificationBatcher;
   beforeAll(async () => {
     database = await postgresDatabase();
     proxy = switchableProxy(new URL(database.url as string));
@@ -75,13 +75,14 @@ function databaseBehindProxy(): { proxy: () => ReturnType<typeof switchableProxy
     const url = new URL(database.url as string);
     url.host = `127.0.0.1:${proxy.port()}`;
     handle = await openDatabase({ url: url.toString(), connectTimeoutSeconds: 1 });
+    batcher = new NotificationBatcher(handle.db, batchDeadlineMs === undefined ? {} : { deadlineMs: batchDeadlineMs });
   });
   afterAll(async () => {
     proxy?.close();
     await handle?.close().catch(() => {});
     await database?.close();
   });
-  return { proxy: () => proxy, handle: () => handle };
+  return { proxy: () => proxy, handle: () => handle, batcher: () => batcher };
 }
 
 describePostgres('a notification while the database is unreachable [postgres]', () => {
@@ -95,7 +96,7 @@ describePostgres('a notification while the database is unreachable [postgres]', 
     await new Promise((resolve) => setTimeout(resolve, 200));
 
     const body = formBody(signed(notificationFields(merOrderId)));
-    const result = await receiveNotification({ db: db.handle().db, keys: [NOTIFY_KEY], log: pino({ level: 'silent' }) }, { body, contentType: FORM });
+    const result = await receiveNotification({ db: db.handle().db, batcher: db.batcher(), keys: [NOTIFY_KEY], log: pino({ level: 'silent' }) }, { body, contentType: FORM });
 
     expect(result).toMatchObject({ outcome: 'unavailable', httpStatus: 503, body: 'FAILED', reason: 'storage-failure' });
     expect(db.proxy().attempts()).toBe(1);
@@ -104,7 +105,7 @@ describePostgres('a notification while the database is unreachable [postgres]', 
   it('answers what queued behind an unreachable batch with it, instead of one more timeout per batch', async () => {
     const ids = [newOrderId(), newOrderId(), newOrderId()];
     const post = (merOrderId: string) =>
-      receiveNotification({ db: db.handle().db, keys: [NOTIFY_KEY], log: pino({ level: 'silent' }) }, { body: formBody(signed(notificationFields(merOrderId))), contentType: FORM });
+      receiveNotification({ db: db.handle().db, batcher: db.batcher(), keys: [NOTIFY_KEY], log: pino({ level: 'silent' }) }, { body: formBody(signed(notificationFields(merOrderId))), contentType: FORM });
     const before = db.proxy().attempts();
     const first = post(ids[0] as string);
     // The first batch is waiting for its connection; these queue behind it.
@@ -119,9 +120,8 @@ describePostgres('a notification while the database is unreachable [postgres]', 
 });
 
 describePostgres('a notification while the connection has died silently [postgres]', () => {
-  const db = databaseBehindProxy();
-  // Shorter than the 10 s default, to keep the test short.
-  beforeAll(() => setBatchDeadline(db.handle().db, 1000));
+  // A batch deadline shorter than the 10 s default, to keep the test short.
+  const db = databaseBehindProxy(1000);
 
   it('is answered 503 at the batch deadline, not held until TCP gives up', async () => {
     const merOrderId = newOrderId();
@@ -130,7 +130,7 @@ describePostgres('a notification while the connection has died silently [postgre
     db.proxy().freeze();
 
     const body = formBody(signed(notificationFields(merOrderId)));
-    const result = await receiveNotification({ db: db.handle().db, keys: [NOTIFY_KEY], log: pino({ level: 'silent' }) }, { body, contentType: FORM });
+    const result = await receiveNotification({ db: db.handle().db, batcher: db.batcher(), keys: [NOTIFY_KEY], log: pino({ level: 'silent' }) }, { body, contentType: FORM });
     expect(result).toMatchObject({ outcome: 'unavailable', httpStatus: 503, body: 'FAILED' });
   }, 20_000);
 });

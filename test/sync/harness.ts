@@ -10,8 +10,9 @@ import { pino, type Logger } from 'pino';
 import { DEMO } from '../../src/config.js';
 import type { Database } from '../../src/db/database.js';
 import { paymentEvents, payments, refunds } from '../../src/db/schema.js';
-import { PostgresBus } from '../../src/events/bus.js';
+import { PostgresBus } from '../../src/events/postgres-bus.js';
 import { notifyRoute } from '../../src/http/notify.js';
+import { NotificationBatcher } from '../../src/payments/ledger.js';
 import { buildServer } from '../../src/http/server.js';
 import type { CommandOptions } from '../../src/payments/commands-api.js';
 import { PaymentService, type PaymentServiceOptions } from '../../src/payments/commands.js';
@@ -53,7 +54,7 @@ export async function startSlice(database: TestDatabase, options: SliceOptions =
   const gateway = await buildServer({
     log: silent,
     ready: () => database.ready(),
-    plugins: [notifyRoute({ db: database.db, keys: () => [DEMO.notifyKey], log: silent })],
+    plugins: [notifyRoute({ db: database.db, batcher: new NotificationBatcher(database.db), keys: () => [DEMO.notifyKey], log: silent })],
   });
   await gateway.listen({ port: 0, host: '127.0.0.1' });
   const address = gateway.server.address();

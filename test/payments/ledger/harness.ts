@@ -6,12 +6,12 @@
 import { afterAll, beforeAll } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { pino } from 'pino';
-import type { Database } from '../../src/db/database.js';
-import { payments, refunds, type PaymentRow, type RefundRow } from '../../src/db/schema.js';
-import { applyReport, insertNewOrder } from '../../src/payments/ledger.js';
-import { receiveNotification, type NotifyAnswer } from '../../src/http/notify.js';
-import type { DatabaseKind, TestDatabase } from '../support/db.js';
-import { FORM, MID, NOTIFY_KEY, TID, formBody, newOrderId, signed } from './notification-fixtures.js';
+import type { Database } from '../../../src/db/database.js';
+import { payments, refunds, type PaymentRow, type RefundRow } from '../../../src/db/schema.js';
+import { applyReport, insertNewOrder, NotificationBatcher } from '../../../src/payments/ledger.js';
+import { receiveNotification, type NotifyAnswer } from '../../../src/http/notify.js';
+import type { DatabaseKind, TestDatabase } from '../../support/db.js';
+import { FORM, MID, NOTIFY_KEY, TID, formBody, newOrderId, signed } from '../notification-fixtures.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -28,8 +28,10 @@ export interface LedgerHarness {
 /** Call inside a `describeEachDatabase` suite: opens the database before it, closes it after. */
 export function ledgerHarness(kind: DatabaseKind): LedgerHarness {
   let h: TestDatabase | undefined;
+  let batcher: NotificationBatcher | undefined;
   beforeAll(async () => {
     h = await kind.open();
+    batcher = new NotificationBatcher(h.db);
   });
   afterAll(async () => {
     await h?.close();
@@ -50,6 +52,6 @@ export function ledgerHarness(kind: DatabaseKind): LedgerHarness {
     },
     paymentOf: async (merOrderId) => (await db().select().from(payments).where(eq(payments.merOrderId, merOrderId)))[0]!,
     refundOf: async (refundOrderId) => (await db().select().from(refunds).where(eq(refunds.refundOrderId, refundOrderId)))[0]!,
-    notify: (fields) => receiveNotification({ db: db(), keys: [NOTIFY_KEY], log: silent }, { body: formBody(signed(fields)), contentType: FORM }),
+    notify: (fields) => receiveNotification({ db: db(), batcher: batcher as NotificationBatcher, keys: [NOTIFY_KEY], log: silent }, { body: formBody(signed(fields)), contentType: FORM }),
   };
 }

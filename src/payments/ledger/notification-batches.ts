@@ -2,7 +2,7 @@
  * Group commit for verified notifications (bench/README.md, "notify"). Under load, notifications
  * that arrive while earlier ones are being written wait for the next batch, and a batch is one
  * transaction: lock every payment it names (one statement), plan each plain forward move from its
- * locked row (ledger.ts planForwardMove), write them all with their notification rows (one
+ * locked row (apply.ts planForwardMove), write them all with their notification rows (one
  * statement, forward-moves.ts), commit. Four round trips and one commit for the whole batch,
  * instead of four and one per notification.
  *
@@ -18,13 +18,17 @@
  * A payment locked by another transaction is skipped and handed back, so one long-held lock
  * delays its own order only. With no load, a notification is a batch of one, written on the next
  * turn of the event loop.
+ *
+ * One batcher per database handle, built by the composition root (src/app.ts) and handed to
+ * whoever submits notifications; a test builds its own.
  */
 import { asc, sql } from 'drizzle-orm';
-import type { Database, Transaction } from '../db/database.js';
-import { isConnectionFailure } from '../db/connection-failure.js';
-import { payments, type PaymentRow } from '../db/schema.js';
-import { planForwardMove, type ForwardMove, type StatusReport } from './ledger.js';
+import type { Database, Transaction } from '../../db/database.js';
+import { isConnectionFailure } from '../../db/connection-failure.js';
+import { payments, type PaymentRow } from '../../db/schema.js';
+import { planForwardMove } from './apply.js';
 import { writeForwardMoves, type NotificationToStore } from './forward-moves.js';
+import type { ForwardMove, StatusReport } from './types.js';
 
 /** A verified notification, ready to be stored. */
 export interface VerifiedNotification {
@@ -76,17 +80,27 @@ interface Pending {
 /** Thrown inside a batch's transaction to roll it back and hand every notification back. */
 class BatchRace extends Error {}
 
-class NotificationBatcher {
+export interface NotificationBatcherOptions {
+  /** How long a batch may take before its notifications are answered 503 (default 10 s). */
+  deadlineMs?: number;
+}
+
+export class NotificationBatcher {
   readonly #db: Database;
-  deadlineMs = DEFAULT_DEADLINE_MS;
+  readonly deadlineMs: number;
   #queue: Pending[] = [];
   #inFlight = 0;
   #scheduled = false;
 
-  constructor(db: Database) {
+  constructor(db: Database, options: NotificationBatcherOptions = {}) {
     this.#db = db;
+    this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
   }
 
+  /**
+   * Stores a verified notification with its payment's forward move in the next batch, or hands
+   * it back once that batch has committed or failed.
+   */
   submit(item: VerifiedNotification): Promise<BatchVerdict> {
     return new Promise((resolve) => {
       this.#queue.push({ item, resolve });
@@ -188,25 +202,4 @@ function planBatch(locked: PaymentRow[], byOrder: Map<string, Pending>): { pendi
     if (move) planned.push({ pending, move });
   }
   return planned;
-}
-
-const batchers = new WeakMap<Database, NotificationBatcher>();
-
-function batcherOf(db: Database): NotificationBatcher {
-  let batcher = batchers.get(db);
-  if (!batcher) batchers.set(db, (batcher = new NotificationBatcher(db)));
-  return batcher;
-}
-
-/**
- * Stores a verified notification with its payment's forward move in the next batch of `db`, or
- * hands it back once that batch has committed or failed.
- */
-export function storeInBatch(db: Database, item: VerifiedNotification): Promise<BatchVerdict> {
-  return batcherOf(db).submit(item);
-}
-
-/** Sets how long a batch of `db` may take before its notifications are answered 503 (default 10 s). */
-export function setBatchDeadline(db: Database, deadlineMs: number): void {
-  batcherOf(db).deadlineMs = deadlineMs;
 }

@@ -1,0 +1,113 @@
+/**
+ * The notification hot path's write (bench/README.md, "notify"): the plain forward moves of a
+ * batch of notifications (notification-batches.ts), all in one statement. For each move: update
+ * the payment, append its event, store the notification row that carried it, and send the change
+ * notice.
+ *
+ * The rows are the ones the single-report path writes, described in rows.ts: each move travels as
+ * one JSON record read by `jsonb_to_recordset`, whose columns are generated from those
+ * descriptions. The statement's text is therefore the same whatever the batch size, and it is sent
+ * as a named statement (prepared once per connection; see src/db/named-statement.ts). It runs on
+ * the caller's transaction, after the rows were locked and the moves planned (apply.ts
+ * planForwardMove), so the lock, the atomicity and the redelivery race handling stay the
+ * transaction's. Values are computed by the ledger; this file only writes them.
+ */
+import { sql } from 'drizzle-orm';
+import type { Transaction } from '../../db/database.js';
+import { executeNamed } from '../../db/named-statement.js';
+import { noticeSql } from '../../events/notice.js';
+import {
+  eventRecord,
+  eventValues,
+  notificationRecord,
+  notificationValues,
+  paymentRecord,
+  type ReceivedNotification,
+} from './rows.js';
+import type { ForwardMove } from './types.js';
+
+/** The notification stored with a move (outcome `applied`, the move's reason): first authentic copy. */
+export interface NotificationToStore extends ReceivedNotification {
+  merOrderId: string;
+  status: string;
+  dedupeKey: string;
+}
+
+export interface ForwardMoveWritten {
+  eventId: number;
+  version: number;
+  /** Undefined when the dedupe key was already taken (a redelivery raced us): nothing is stored for it. */
+  notificationId: number | undefined;
+}
+
+/**
+ * The statement for the moves in `rowsJson`. Only the parameter differs between calls. `version` is
+ * checked, not copied: the update applies only on the version the move was planned on.
+ */
+const statement = (rowsJson: string) => sql`
+    with m as (
+      select * from jsonb_to_recordset(${rowsJson}::jsonb) as m(
+        mer_order_id text, planned_version int, ${paymentRecord.definition}, ${eventRecord.definition}, ${notificationRecord.definition})),
+    p as (
+      update payments set ${paymentRecord.assignments}, version = payments.version + 1
+      from m
+      -- The ANY gives the planner the primary key's index: it cannot know how many rows m holds,
+      -- guesses 100, and would otherwise hash-join them against a scan of every payment.
+      where payments.mer_order_id = any(array(select mer_order_id from m))
+        and payments.mer_order_id = m.mer_order_id and payments.version + 1 = m.planned_version
+      returning payments.mer_order_id, payments.version),
+    e as (
+      insert into payment_events (${eventRecord.columns})
+      select ${eventRecord.values}
+      from p join m on m.mer_order_id = p.mer_order_id
+      returning id, mer_order_id, version),
+    n as (
+      insert into notifications (${notificationRecord.columns}, payment_event_id)
+      select ${notificationRecord.values}, e.id
+      from e join m on m.mer_order_id = e.mer_order_id
+      on conflict (dedupe_key) do nothing
+      returning id, payment_event_id)
+    select e.mer_order_id, e.version, e.id::text as event_id, n.id::text as notification_id,
+           ${noticeSql({ merOrderId: sql.raw('e.mer_order_id'), version: sql.raw('e.version'), eventId: sql.raw('e.id') })} as notified
+    from e left join n on n.payment_event_id = e.id`;
+
+/**
+ * Writes every move with its notification; at most one move per payment. Answers, per merOrderId,
+ * what was written; a payment missing from the answer was not updated (it did not have the
+ * version the move was planned on).
+ */
+export async function writeForwardMoves(
+  tx: Transaction,
+  moves: readonly { move: ForwardMove; notification: NotificationToStore }[],
+): Promise<Map<string, ForwardMoveWritten>> {
+  const rows = moves.map(({ move, notification }) => {
+    const p = move.payment;
+    const event = eventValues(p, move.previousStatus, move.source, move.reason, null, move.payload);
+    const stored = notificationValues(notification, { outcome: 'applied', reason: move.reason, dedupeKey: notification.dedupeKey });
+    return Object.fromEntries([
+      ['mer_order_id', p.merOrderId],
+      ['planned_version', p.version],
+      ...paymentRecord.entries(p),
+      ...eventRecord.entries(event),
+      ...notificationRecord.entries(stored),
+    ]);
+  });
+  // Dates become ISO text in JSON and timestamptz in the record: one parameter, no driver typing.
+  const result = await executeNamed<WrittenRow>(tx, 'notify_forward_moves', statement(JSON.stringify(rows)));
+  const written = new Map<string, ForwardMoveWritten>();
+  for (const row of result) {
+    written.set(row.mer_order_id, {
+      version: Number(row.version),
+      eventId: Number(row.event_id),
+      notificationId: row.notification_id === null ? undefined : Number(row.notification_id),
+    });
+  }
+  return written;
+}
+
+interface WrittenRow extends Record<string, unknown> {
+  mer_order_id: string;
+  version: number | string;
+  event_id: string;
+  notification_id: string | null;
+}

@@ -1,0 +1,147 @@
+/**
+ * Notifications cost bounded storage, whatever is posted: a body is stored once and its repeats
+ * are counted on its row, a rejected body is kept cut short, and an authentic notification is
+ * never refused a row because its body was once rejected.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { eq, sql } from 'drizzle-orm';
+import { pino } from 'pino';
+import { executeNamed } from '../../../src/db/named-statement.js';
+import { notifications, paymentEvents, payments, type NotificationRow } from '../../../src/db/schema.js';
+import { insertNewOrder, NotificationBatcher, receiptsOf } from '../../../src/payments/ledger.js';
+import { bodyHash, KEPT_DIAGNOSIS_BYTES, KEPT_REJECTED_BODY_BYTES } from '../../../src/payments/ledger/rows.js';
+import { receiveNotification } from '../../../src/http/notify.js';
+import { describeEachDatabase, type TestDatabase } from '../../support/db.js';
+import { FORM, MID, NOTIFY_KEY, PREVIOUS_KEY, TID, formBody, newOrderId, notificationFields, signed } from '../notification-fixtures.js';
+
+const silent = pino({ level: 'silent' });
+/** How many notifications each storage loop posts; the bound is stated for 10,000 and checked by extrapolation. */
+const LOOP = Number(process.env.LEDGER_STORAGE_LOOP ?? 1000);
+/** 10 MB, read strictly (decimal). */
+const BOUND_BYTES_PER_10_000 = 10_000_000;
+/** A body just under the notify endpoint's 64 KiB limit. */
+const FILLER = 60 * 1024;
+
+describeEachDatabase('notification storage', (kind) => {
+  let h: TestDatabase;
+  let batcher: NotificationBatcher;
+  beforeAll(async () => {
+    h = await kind.open();
+    batcher = new NotificationBatcher(h.db);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const post = (body: string, keys: readonly string[] = [NOTIFY_KEY]) => receiveNotification({ db: h.db, batcher: batcher, keys: keys, log: silent }, { body, contentType: FORM });
+  /** The rows with their receipts (receivedCount, lastReceivedAt), oldest first. */
+  const withReceipts = async (rows: NotificationRow[]) =>
+    Promise.all(rows.sort((a, b) => a.id - b.id).map(async (row) => ({ ...row, ...(await receiptsOf(h.db, row.id)) })));
+  const rowsOfBody = async (body: string) => withReceipts(await h.db.select().from(notifications).where(eq(notifications.bodyHash, bodyHash(body))));
+  const rowsOfOrder = async (merOrderId: string) => withReceipts(await h.db.select().from(notifications).where(eq(notifications.merOrderId, merOrderId)));
+  const newOrder = async () => {
+    const merOrderId = newOrderId();
+    await insertNewOrder(h.db, { merOrderId, totalAmount: 100, mid: MID, tid: TID, channel: 'WECHAT_MINI' });
+    return merOrderId;
+  };
+  /** A forged notification: real fields, a large one, a signature made with a key we do not hold. */
+  const forged = (merOrderId: string, filler = FILLER) =>
+    formBody(signed({ ...notificationFields(merOrderId), attachedData: 'x'.repeat(filler) }, 'a key that is not ours 0123456789abcdef'));
+
+  /** Bytes of every table of the schema with its indexes and TOAST; and of the whole database. */
+  async function sizes(): Promise<{ tables: number; database: number }> {
+    const [row] = await executeNamed<{ tables: string; database: string }>(h.db, 'test_storage_sizes', sql`
+      select (select sum(pg_total_relation_size(c.oid)) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+              where n.nspname = 'public' and c.relkind = 'r')::bigint::text as tables,
+             pg_database_size(current_database())::bigint::text as database`);
+    return { tables: Number(row?.tables), database: Number(row?.database) };
+  }
+
+  async function inChunks(count: number, send: (i: number) => Promise<unknown>): Promise<void> {
+    for (let i = 0; i < count; i += 25) await Promise.all(Array.from({ length: Math.min(25, count - i) }, (_, j) => send(i + j)));
+  }
+
+  it('keeps a rejected body cut short with the hash of the whole; the same body again counts on its row', async () => {
+    const body = forged(newOrderId());
+    const first = await post(body);
+    const again = await post(body);
+    expect([first.httpStatus, again.httpStatus]).toEqual([400, 400]);
+    expect(again.notificationId).toBe(first.notificationId);
+    const rows = await rowsOfBody(body);
+    expect(rows).toHaveLength(1);
+    const [row] = rows;
+    expect(row).toMatchObject({ outcome: 'rejected', reason: 'bad-signature', receivedCount: 2, rawBody: body.slice(0, KEPT_REJECTED_BODY_BYTES) });
+    expect(Buffer.byteLength(row?.diagnosis ?? '')).toBeLessThanOrEqual(KEPT_DIAGNOSIS_BYTES);
+    expect(row?.lastReceivedAt?.getTime()).toBeGreaterThanOrEqual(row?.receivedAt.getTime() ?? Infinity);
+  });
+
+  it('counts a replay of an applied notification on its row; nothing else is written', async () => {
+    const merOrderId = await newOrder();
+    const body = formBody(signed(notificationFields(merOrderId)));
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(await post(body));
+    expect(results.map((r) => r.outcome)).toEqual(['applied', 'duplicate', 'duplicate', 'duplicate']);
+    const rows = await rowsOfOrder(merOrderId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ outcome: 'applied', receivedCount: 4, rawBody: body, id: results[0]?.notificationId });
+    expect(await h.db.select().from(paymentEvents).where(eq(paymentEvents.merOrderId, merOrderId))).toHaveLength(2);
+  });
+
+  it('stores a redelivery with another body once, as a duplicate, and counts its repeats', async () => {
+    const merOrderId = await newOrder();
+    const fields = notificationFields(merOrderId);
+    const resigned = formBody(signed({ ...fields, ns: 'other' }));
+    await post(formBody(signed(fields)));
+    await post(resigned);
+    await post(resigned);
+    const rows = await rowsOfOrder(merOrderId);
+    expect(rows.map((r) => [r.outcome, r.receivedCount])).toEqual([
+      ['applied', 1],
+      ['duplicate', 2],
+    ]);
+  });
+
+  it('applies an authentic body that was rejected before (its key was not configured yet)', async () => {
+    const merOrderId = await newOrder();
+    const body = formBody(signed(notificationFields(merOrderId), PREVIOUS_KEY));
+    expect(await post(body, [NOTIFY_KEY])).toMatchObject({ outcome: 'rejected', httpStatus: 400 });
+    expect(await post(body, [NOTIFY_KEY, PREVIOUS_KEY])).toMatchObject({ outcome: 'applied', httpStatus: 200 });
+    const [payment] = await h.db.select().from(payments).where(eq(payments.merOrderId, merOrderId));
+    expect(payment).toMatchObject({ status: 'TRADE_SUCCESS' });
+    expect((await rowsOfBody(body)).map((r) => r.outcome).sort()).toEqual(['applied', 'rejected']);
+  });
+
+  it(`grows by at most 10 MB per 10,000 rejected or replayed notifications (measured on ${LOOP} of each kind)`, async () => {
+    const grown = async (loop: () => Promise<void>) => {
+      const before = await sizes();
+      await loop();
+      const after = await sizes();
+      return { tables: after.tables - before.tables, database: after.database - before.database };
+    };
+    const ids = Array.from({ length: LOOP }, () => newOrderId());
+    const forgedOne = forged(newOrderId());
+    const paid = await newOrder();
+    const valid = formBody(signed(notificationFields(paid)));
+    expect(await post(valid)).toMatchObject({ outcome: 'applied' });
+
+    const growth = {
+      distinctRejected: await grown(() => inChunks(LOOP, (i) => post(forged(ids[i] as string)))),
+      repeatedRejected: await grown(() => inChunks(LOOP, () => post(forgedOne))),
+      replayedValid: await grown(() => inChunks(LOOP, () => post(valid))),
+    };
+    const per10k = (bytes: number) => Math.round((bytes / LOOP) * 10_000);
+    console.info(
+      `[${kind.driver}] storage growth for ${LOOP} notifications of each kind (bytes; extrapolated to 10,000):`,
+      JSON.stringify(Object.fromEntries(Object.entries(growth).map(([k, g]) => [k, { ...g, tablesPer10k: per10k(g.tables), databasePer10k: per10k(g.database) }]))),
+    );
+    expect((await rowsOfBody(forgedOne))[0]).toMatchObject({ receivedCount: LOOP });
+    expect((await rowsOfBody(valid))[0]).toMatchObject({ outcome: 'applied', receivedCount: LOOP + 1 });
+    for (const g of Object.values(growth)) {
+      expect(per10k(g.tables)).toBeLessThanOrEqual(BOUND_BYTES_PER_10_000);
+      expect(per10k(g.database)).toBeLessThanOrEqual(BOUND_BYTES_PER_10_000);
+    }
+    // In all: every kind at once still fits the bound for 10,000 of them.
+    const all = Object.values(growth).reduce((sum, g) => sum + g.database, 0);
+    expect(per10k(all) / 3).toBeLessThanOrEqual(BOUND_BYTES_PER_10_000);
+  }, 600_000);
+});
