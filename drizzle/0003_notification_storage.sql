@@ -21,14 +21,14 @@ WITH "groups" AS (
 )
 DELETE FROM "notifications" n USING "groups" g
 WHERE n."body_hash" = g."body_hash" AND n."dedupe_key" IS NULL AND n."id" <> g."keep";--> statement-breakpoint
--- Rejected bodies are kept cut short from now on (ledger/rows.ts: 192 bytes of body, 128 of
--- diagnosis, 128 of content type); so are the old ones. ASCII text (form bodies are) is cut at
+-- Rejected bodies are kept cut short from now on (ledger/rows.ts: 128 bytes of body, 96 of
+-- diagnosis, 64 of content type); so are the old ones. ASCII text (form bodies are) is cut at
 -- the byte, other text at a character count that fits.
-UPDATE "notifications" SET "raw_body" = CASE WHEN "raw_body" ~ '^[\x01-\x7f]*$' THEN left("raw_body", 192) ELSE left("raw_body", 48) END
-WHERE "outcome" = 'rejected' AND octet_length("raw_body") > 192;--> statement-breakpoint
-UPDATE "notifications" SET "diagnosis" = CASE WHEN "diagnosis" ~ '^[\x01-\x7f]*$' THEN left("diagnosis", 128) ELSE left("diagnosis", 32) END
-WHERE "outcome" = 'rejected' AND octet_length("diagnosis") > 128;--> statement-breakpoint
-UPDATE "notifications" SET "content_type" = CASE WHEN "content_type" ~ '^[\x01-\x7f]*$' THEN left("content_type", 128) ELSE left("content_type", 32) END
-WHERE octet_length("content_type") > 128;--> statement-breakpoint
+UPDATE "notifications" SET "raw_body" = CASE WHEN "raw_body" ~ '^[\x01-\x7f]*$' THEN left("raw_body", 128) ELSE left("raw_body", 32) END
+WHERE "outcome" = 'rejected' AND octet_length("raw_body") > 128;--> statement-breakpoint
+UPDATE "notifications" SET "diagnosis" = CASE WHEN "diagnosis" ~ '^[\x01-\x7f]*$' THEN left("diagnosis", 96) ELSE left("diagnosis", 24) END
+WHERE "outcome" = 'rejected' AND octet_length("diagnosis") > 96;--> statement-breakpoint
+UPDATE "notifications" SET "content_type" = CASE WHEN "content_type" ~ '^[\x01-\x7f]*$' THEN left("content_type", 64) ELSE left("content_type", 16) END
+WHERE octet_length("content_type") > 64;--> statement-breakpoint
 CREATE UNIQUE INDEX "notifications_repeat_body_idx" ON "notifications" USING btree ("body_hash") WHERE "notifications"."dedupe_key" is null;--> statement-breakpoint
 CREATE INDEX "notifications_unstripped_idx" ON "notifications" USING btree ("received_at") WHERE "notifications"."stripped_at" is null;

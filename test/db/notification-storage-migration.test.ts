@@ -14,7 +14,7 @@ import { migrate } from 'drizzle-orm/pglite/migrator';
 import { afterAll, expect, it } from 'vitest';
 import { migrationsFolder } from '../../src/db/database.js';
 import { notificationRepeats, notifications } from '../../src/db/schema.js';
-import { bodyHash, KEPT_REJECTED_BODY_BYTES } from '../../src/payments/ledger/rows.js';
+import { bodyHash, KEPT_DIAGNOSIS_BYTES, KEPT_REJECTED_BODY_BYTES } from '../../src/payments/ledger/rows.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -72,7 +72,7 @@ it('migrates notifications stored the old way sanely [pglite]', async () => {
     expect(repeatsOf(resigned?.id as number)).toMatchObject({ repeats: 1, lastReceivedAt: new Date('2026-01-04T00:00:00Z') });
     expect(repeatsOf(rejected?.id as number)).toMatchObject({ repeats: 2, lastReceivedAt: new Date('2026-01-07T00:00:00Z') });
     expect(rejected?.rawBody).toBe(big.slice(0, KEPT_REJECTED_BODY_BYTES));
-    expect(rejected?.diagnosis?.length).toBeLessThanOrEqual(128);
+    expect(rejected?.diagnosis?.length).toBeLessThanOrEqual(KEPT_DIAGNOSIS_BYTES);
     // The hash the migration computed is the one the ledger computes: a repeat of an old body is recognised.
     expect(rejected?.bodyHash).toBe(bodyHash(big));
   } finally {

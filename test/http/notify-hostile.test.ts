@@ -12,6 +12,7 @@ import { notifications, payments } from '../../src/db/schema.js';
 import { buildServer } from '../../src/http/server.js';
 import { NOTIFY_BODY_LIMIT, notifyRoute, type NotifyAnswer } from '../../src/http/notify.js';
 import { insertNewOrder, NotificationBatcher } from '../../src/payments/ledger.js';
+import { bodyHash } from '../../src/payments/ledger/rows.js';
 import { DiagnosisBudget } from '../../src/ums/sign-doctor.js';
 import { notifySigningString } from '../../src/ums/sign.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
@@ -96,7 +97,7 @@ describeEachDatabase('POST /notify/ums under hostile bodies', (kind) => {
     return { status: res.status, text: await res.text() };
   };
   const healthz = async () => (await fetch(`${base}/healthz`)).status;
-  const storedRow = async (body: string) => (await h.db.select().from(notifications).where(eq(notifications.rawBody, body)))[0];
+  const storedRow = async (body: string) => (await h.db.select().from(notifications).where(eq(notifications.bodyHash, bodyHash(body))))[0];
   const paymentOf = async (merOrderId: string) => (await h.db.select().from(payments).where(eq(payments.merOrderId, merOrderId)))[0];
 
   /** Posts `body` with a /healthz request in flight beside it; both must come back within the bound. */

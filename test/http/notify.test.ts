@@ -123,7 +123,7 @@ describeEachDatabase('POST /notify/ums', (kind) => {
           const last = outcomes.at(-1);
           if (ambiguous) {
             expect(res).toEqual({ status: 400, text: 'FAILED' });
-            const [row] = await h.db.select().from(notifications).where(eq(notifications.rawBody, body));
+            const [row] = await h.db.select().from(notifications).where(eq(notifications.bodyHash, bodyHash(body)));
             expect(row).toMatchObject({ outcome: 'rejected', reason: `ambiguous-field:${ambiguous[0]}`, verified: true, keyIndex: 0 });
             expect(await paymentOf(last?.merOrderId ?? '')).toBeUndefined();
             return;

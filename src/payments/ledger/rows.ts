@@ -115,11 +115,11 @@ export const NOTIFICATION_FIELDS = [
  * repeat is still recognised. With these caps a row of a rejected body, indexes included, stays
  * under 1 KB: 10,000 distinct forged bodies fit in 10 MB (test/payments/ledger/notification-storage.test.ts).
  */
-export const KEPT_REJECTED_BODY_BYTES = 192;
+export const KEPT_REJECTED_BODY_BYTES = 128;
 /** What is kept of a signature diagnosis. */
-export const KEPT_DIAGNOSIS_BYTES = 128;
+export const KEPT_DIAGNOSIS_BYTES = 96;
 /** What is kept of a Content-Type header (a caller chooses its length). */
-export const KEPT_CONTENT_TYPE_BYTES = 128;
+export const KEPT_CONTENT_TYPE_BYTES = 64;
 
 /** The notifications row of `received`; a rejected body is cut to KEPT_REJECTED_BODY_BYTES. */
 export function notificationValues(
