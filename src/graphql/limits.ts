@@ -120,9 +120,13 @@ export function queryLimitsRule(limits: QueryLimits = DEFAULT_LIMITS): (context:
         };
 
         // Returns the cost of a selection set at `depth` (its fields are at depth + 1).
+        // Every selection visited counts, spreads included: a chain of fragments that each spread
+        // the next twice would otherwise double the work per level without adding a field.
+        const tooMuch = () => new LimitExceeded(`${name} is too expensive (cost over ${limits.maxCost}); ask for fewer fields or smaller pages`);
         const walk = (selectionSet: SelectionSetNode, depth: number, inFragments: ReadonlySet<string>): number => {
           let cost = 0;
           for (const selection of selectionSet.selections) {
+            if (++visited > limits.maxCost) throw tooMuch();
             if (selection.kind === Kind.FIELD) {
               const fieldDepth = depth + 1;
               if (fieldDepth > limits.maxDepth) {
@@ -134,7 +138,6 @@ export function queryLimitsRule(limits: QueryLimits = DEFAULT_LIMITS): (context:
                   throw new LimitExceeded(`${name} uses more than ${limits.maxAliases} aliases`);
                 }
               }
-              visited += 1;
               const children = selection.selectionSet ? walk(selection.selectionSet, fieldDepth, inFragments) : 0;
               cost += 1 + pageSize(selection) * children;
             } else if (selection.kind === Kind.INLINE_FRAGMENT) {
@@ -146,16 +149,16 @@ export function queryLimitsRule(limits: QueryLimits = DEFAULT_LIMITS): (context:
               if (!fragment || inFragments.has(fragmentName)) continue;
               cost += walk(fragment.selectionSet, depth, new Set([...inFragments, fragmentName]));
             }
-            if (cost > limits.maxCost || visited > limits.maxCost) {
-              throw new LimitExceeded(`${name} is too expensive (cost over ${limits.maxCost}); ask for fewer fields or smaller pages`);
-            }
+            if (cost > limits.maxCost) throw tooMuch();
           }
           return cost;
         };
 
+        let rootSteps = 0;
         const rootFields = (selectionSet: SelectionSetNode, inFragments: ReadonlySet<string>): number => {
           let count = 0;
           for (const selection of selectionSet.selections) {
+            if (++rootSteps > limits.maxCost) throw tooMuch();
             if (selection.kind === Kind.FIELD) count += 1;
             else if (selection.kind === Kind.INLINE_FRAGMENT) count += rootFields(selection.selectionSet, inFragments);
             else {

@@ -126,6 +126,18 @@ describe('hostile documents (production)', () => {
     expect(await res.json()).toEqual({ data: { payment: null } });
   });
 
+  it('answers a chain of fragments that each spread the next twice at once (no exponential walk)', async () => {
+    // F30 spreads F29 twice, …, F1 spreads an unknown fragment: 2^30 spreads, no field at all.
+    const chain = (type: string, end: string) =>
+      Array.from({ length: 30 }, (_, i) => `fragment F${i + 1} on ${type} { ${i === 0 ? end : `...F${i} ...F${i}`} }`).join(' ');
+    for (const document of [`query { ...F30 } ${chain('Query', '...Missing')}`, `mutation { ...F30 } ${chain('Mutation', '...F1')}`]) {
+      const { ms, value: res } = await timed(() => gql(prod.url, document));
+      expect(res.status).toBe(400);
+      expect(res.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(ms).toBeLessThan(3000);
+    }
+  });
+
   it('refuses more than 10 mutation fields in one document, running none', async () => {
     const fields = (n: number) => Array.from({ length: n }, (_, i) => `m${i}: syncPayment(merOrderId: "x${i}") { merOrderId }`).join(' ');
     const res = await gql(prod.url, `mutation { ${fields(11)} }`);
