@@ -25,12 +25,10 @@ export type Verdict = { readonly allowed: true } | { readonly allowed: false; re
 export interface OperationQuota {
   /** Counts `cost` operations (root fields) for `client`: refused once the minute's allowance is used. */
   charge(request: FastifyRequest, client: string, cost: number): Promise<Verdict>;
-  /** Whether `client` has used its allowance already, without counting anything. */
-  peek(request: FastifyRequest, client: string): Promise<Verdict>;
 }
 
 const ALLOWED: Verdict = { allowed: true };
-const unlimited: OperationQuota = { charge: async () => ALLOWED, peek: async () => ALLOWED };
+const unlimited: OperationQuota = { charge: async () => ALLOWED };
 
 /**
  * Operations per minute, counted by @fastify/rate-limit (registered, without any route hook, on
@@ -68,12 +66,6 @@ export function operationQuota(app: FastifyInstance, perMinute: number): Operati
         let result = await limiter(request);
         for (let i = 1; i < cost; i++) result = await limiter(request);
         return verdict(result, !result.isAllowed && result.isExceeded);
-      }),
-    peek: (request, client) =>
-      oneAtATime(async () => {
-        clients.set(request, client);
-        const result = await limiter(request, { increment: false });
-        return verdict(result, !result.isAllowed && result.remaining === 0 && result.ttl > 0);
       }),
   };
 }

@@ -1,10 +1,11 @@
 /**
  * The limits at the door of `/graphql`, before and around Apollo:
  *
- * - Operations per minute on HTTP: a client already over its allowance is refused before its
- *   body is read; otherwise each operation is charged its root fields once Apollo has parsed and
- *   validated it (a document that does not get that far is charged one). Refusals are HTTP 429
- *   with `Retry-After` and a GraphQL error with extensions.code RATE_LIMITED.
+ * - Operations per minute on HTTP: every request is charged one operation at the door, before
+ *   its body is read or parsed (so the work of parsing and validating is paid for up front,
+ *   even by documents that never validate), and the rest of its root fields once Apollo has
+ *   resolved the operation. Refusals are HTTP 429 with `Retry-After` and a GraphQL error with
+ *   extensions.code RATE_LIMITED.
  * - Open WebSockets per client: the upgrade over the cap is refused with HTTP 429.
  * - The document's shape (tokens, nesting: limits.ts) before Apollo parses it: graphql-js's
  *   parser is recursive, and a deeply nested document overflows it.
@@ -36,15 +37,14 @@ export function operationQuotaPlugin<C extends object>(chargeOf: (context: C) =>
         async didResolveOperation(rc) {
           const charge = chargeOf(rc.contextValue);
           if (!charge || !rc.operation) return;
-          const verdict = await charge(rootFieldCount(rc.document, rc.operation));
+          // One was charged at the door (routeGuards.onRequest).
+          const rest = rootFieldCount(rc.document, rc.operation) - 1;
+          if (rest <= 0) return;
+          const verdict = await charge(rest);
           if (verdict.allowed) return;
           throw new GraphQLError(rateLimitedMessage(verdict), {
             extensions: { code: RATE_LIMITED, http: { status: 429, headers: new HeaderMap([['retry-after', String(verdict.retryAfterSeconds)]]) } },
           });
-        },
-        async didEncounterErrors(rc) {
-          // Did not parse or validate: it still cost the work of finding out.
-          if (!rc.operation) await chargeOf(rc.contextValue)?.(1);
         },
       };
     },
@@ -94,15 +94,14 @@ export function routeGuards(options: RouteGuardOptions): RouteGuards {
         return undefined;
       }
       if (request.method === 'OPTIONS') return undefined;
-      const verdict = await options.quota.peek(request, client);
+      const verdict = await options.quota.charge(request, client, 1);
       return verdict.allowed ? undefined : refuseOverLimit(reply, verdict);
     },
-    // After the body is read, before Apollo parses it; a refusal is charged as one operation.
+    // After the body is read, before Apollo parses it (the request was charged at the door).
     async preHandler(request, reply) {
       const query = documentText(request);
       const error = query === undefined ? undefined : options.shapeError(query);
       if (!error) return undefined;
-      await options.quota.charge(request, clientOf(callerOf(request), request.ip), 1);
       return reply.code(400).send({ errors: [{ message: error.message, extensions: error.extensions }] });
     },
   };

@@ -188,7 +188,7 @@ describe('operations per minute', () => {
 
   beforeAll(async () => {
     h = await pgliteDatabase();
-    gw = await startGateway({ handle: h, apiKeys: 'k_a:read,k_b:read,k_c:read,k_ws:read', env: { RATE_LIMIT_PER_MINUTE: '5' } });
+    gw = await startGateway({ handle: h, apiKeys: 'k_a:read,k_b:read,k_c:read,k_d:read,k_ws:read', env: { RATE_LIMIT_PER_MINUTE: '5' } });
   });
   afterAll(async () => {
     await gw?.close();
@@ -215,6 +215,13 @@ describe('operations per minute', () => {
     expect(again.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
     expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(again.data).toBeUndefined();
+  });
+
+  it('charges each request at the door, before parsing: documents that never validate count too', async () => {
+    for (let i = 0; i < 5; i++) expect((await gql(gw.url, '{ nope(', {}, bearer('k_d'))).status).toBe(400);
+    const refused = await gql(gw.url, '{ __typename }', {}, bearer('k_d'));
+    expect(refused.status).toBe(429);
+    expect(refused.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
   });
 
   it('counts callers without a key by address', async () => {
