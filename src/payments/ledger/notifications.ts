@@ -7,7 +7,7 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Database, Transaction } from '../../db/database.js';
 import { notificationRepeats, notifications } from '../../db/schema.js';
-import { bodyHash, notificationValues, type NotificationValues, type ReceivedNotification } from './rows.js';
+import { notificationValues, type NotificationValues, type ReceivedNotification } from './rows.js';
 import type { ApplyOutcome } from './types.js';
 
 /** Counts one more arrival of the body stored as `notificationId`. */
@@ -72,15 +72,15 @@ export async function storeFirstCopy(
 }
 
 /**
- * A redelivery of a notification already stored: the very body of the first copy counts on that
- * row; another body of the same notification (UMS may re-sign a retry) is stored once as a
- * duplicate and counts its own repeats.
+ * A redelivery of a notification already stored counts on the first copy's row, whatever its
+ * bytes: the signature covers decoded, non-empty values only, so padding (`&&&`, empty fields,
+ * other percent-encodings, JSON whitespace) makes endless distinct bodies of one notification,
+ * and storing each would let anyone holding one genuine body fill the disk. The first copy keeps
+ * what was applied. Only when that row cannot be found (it always exists once the dedupe key is
+ * taken) is the copy stored, cut short like a rejected body.
  */
 export async function recordRepeat(db: Database, received: ReceivedNotification, dedupeKey: string): Promise<number | undefined> {
-  const [first] = await db
-    .select({ id: notifications.id })
-    .from(notifications)
-    .where(and(eq(notifications.dedupeKey, dedupeKey), eq(notifications.bodyHash, bodyHash(received.rawBody))));
+  const [first] = await db.select({ id: notifications.id }).from(notifications).where(eq(notifications.dedupeKey, dedupeKey));
   if (first) {
     await countRepeat(db, first.id);
     return first.id;

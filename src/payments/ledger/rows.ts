@@ -126,10 +126,11 @@ export function notificationValues(
   received: ReceivedNotification,
   verdict: { outcome: string; reason: string | null; dedupeKey?: string | null; diagnosis?: string | null; paymentEventId?: number | null },
 ): NotificationValues {
-  const rejected = verdict.outcome === 'rejected';
+  // Bodies nobody needs whole: a rejected one, and a copy stored beside its first copy.
+  const cut = verdict.outcome === 'rejected' || (verdict.outcome === 'duplicate' && !verdict.dedupeKey);
   return {
     contentType: truncateUtf8(received.contentType, KEPT_CONTENT_TYPE_BYTES),
-    rawBody: rejected ? truncateUtf8(received.rawBody, KEPT_REJECTED_BODY_BYTES) : received.rawBody,
+    rawBody: cut ? truncateUtf8(received.rawBody, KEPT_REJECTED_BODY_BYTES) : received.rawBody,
     bodyHash: bodyHash(received.rawBody),
     verified: received.verified,
     keyIndex: received.keyIndex,
