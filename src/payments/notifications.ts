@@ -16,7 +16,7 @@ import type { Logger } from '../log.js';
 import type { Database } from '../db/database.js';
 import { errorSummary } from '../lib/errors.js';
 import { definedFields } from '../lib/objects.js';
-import type { NotificationReading, NotificationRejection, UmsNotification } from '../ums/notification.js';
+import { maskBuyerIdentifiers, type NotificationReading, type NotificationRejection, type UmsNotification } from '../ums/notification.js';
 import {
   applyReportInTransaction,
   recordRejected,
@@ -85,7 +85,8 @@ export async function recordNotification(
       merOrderId: report.merOrderId,
       status: report.status,
     };
-    const payload = notification.fields;
+    // The event keeps every signed field but the buyer's identifiers (personal data, masked).
+    const payload = maskBuyerIdentifiers(notification.fields);
     // The common case (a plain forward move) is stored with others in one transaction; anything
     // else comes back, after that commit, for the ledger's own path below. A body with a note for
     // the operator takes that path too: only it stores a diagnosis.

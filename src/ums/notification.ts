@@ -350,3 +350,33 @@ function readableFields(signed: Readonly<Record<string, string>>): Readonly<Reco
   }
   return fields;
 }
+
+/** Fields of a notification that identify the buyer (personal data, shared/ums notification table). */
+export const BUYER_IDENTIFIER_FIELDS = ['buyerId', 'buyerUsername', 'bankCardNo', 'subBuyerId'] as const;
+
+/**
+ * The fields with buyer identifiers masked to their last 4 characters (`***1234`), for what is
+ * kept beyond the raw body (event payloads, logs): the raw body itself is stripped by retention.
+ */
+export function maskBuyerIdentifiers(fields: Readonly<Record<string, string>>): Record<string, string> {
+  const masked = maskIn(fields) as Record<string, string>;
+  // A bills notification carries the payment, buyerId included, as a JSON string.
+  if (fields.billPayment) {
+    try {
+      const payment: unknown = JSON.parse(fields.billPayment);
+      if (payment && typeof payment === 'object' && !Array.isArray(payment)) masked.billPayment = JSON.stringify(maskIn(payment as Record<string, unknown>));
+    } catch {
+      // Not JSON: left as it is (the ledger does not read it either).
+    }
+  }
+  return masked;
+}
+
+function maskIn(fields: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const masked: Record<string, unknown> = { ...fields };
+  for (const name of BUYER_IDENTIFIER_FIELDS) {
+    const value = masked[name];
+    if (typeof value === 'string' && value !== '') masked[name] = `***${value.length > 8 ? value.slice(-4) : ''}`;
+  }
+  return masked;
+}

@@ -68,4 +68,20 @@ describeEachDatabase('a forward move from a notification, written in one stateme
       await listening.close();
     }
   });
+
+  it('keeps buyer identifiers out of the event, on the batched path and on the ledger path alike', async () => {
+    const buyer = { buyerId: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o', subBuyerId: 'oSub1234567890', bankCardNo: '6222020000001234', buyerUsername: 'zhang' };
+    const batched = newOrderId();
+    await insertNewOrder(h.db, { merOrderId: batched, totalAmount: 100, mid: MID, tid: TID, channel: 'WECHAT_MINI' });
+    const unknown = newOrderId(); // no such order: created from the notification by the ledger's own path
+    for (const merOrderId of [batched, unknown]) {
+      const body = formBody(signed(notificationFields(merOrderId, buyer)));
+      const result = await receiveNotification({ db: h.db, batcher, keys: [NOTIFY_KEY], log: silent }, { body, contentType: FORM });
+      expect(result.httpStatus).toBe(200);
+      const events = await h.db.select().from(paymentEvents).where(eq(paymentEvents.merOrderId, merOrderId));
+      const payload = JSON.stringify(events.map((e) => e.payload));
+      for (const value of Object.values(buyer)) expect(payload).not.toContain(value);
+      expect(payload).toContain('***eS6o');
+    }
+  });
 });
