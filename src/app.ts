@@ -14,13 +14,14 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
 import { PostgresBus } from './events/postgres-bus.js';
-import { NotificationBatcher, NotificationRetention } from './payments/ledger.js';
 import { createGraphQL } from './graphql/plugin.js';
 import { buildServer, type HttpTimeouts } from './http/server.js';
 import { notifyRoute } from './http/notify.js';
+import { errorSummary } from './lib/errors.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, metricsPlugin, observeNotification, observeSyncRound, observeUmsCall, type Metrics } from './metrics.js';
 import { createPaymentCommands } from './payments/commands.js';
+import { NotificationBatcher, NotificationRetention } from './payments/ledger.js';
 import { Idempotency } from './payments/idempotency.js';
 import { startSyncScheduler, type SyncScheduler } from './payments/sync/scheduler.js';
 import { UmsClient } from './ums/client.js';
@@ -69,7 +70,7 @@ class Parts {
       try {
         await close();
       } catch (err) {
-        this.log.error({ err, part: name }, 'error while closing');
+        this.log.error({ err: errorSummary(err), part: name }, 'error while closing');
       }
     }
   }

@@ -8,6 +8,7 @@
  * "Internal server error" with code INTERNAL_SERVER_ERROR, and the original is logged.
  */
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { errorSummary } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import { isPaymentError } from '../payments/errors.js';
 
@@ -34,7 +35,7 @@ export function maskError(formatted: GraphQLFormattedError, error: unknown, log?
     const code = formatted.extensions?.code ?? (cause instanceof GraphQLError ? cause.extensions.code : undefined) ?? 'INTERNAL_SERVER_ERROR';
     return { message: formatted.message, ...where, extensions: { code } };
   }
-  log?.error({ err: cause, path: formatted.path }, 'GraphQL resolver failed');
+  log?.error({ err: errorSummary(cause), path: formatted.path }, 'GraphQL resolver failed');
   return { message: 'Internal server error', ...where, extensions: INTERNAL };
 }
 

@@ -10,6 +10,8 @@ export interface ErrorSummary {
   type: string;
   message: string;
   code?: string;
+  /** Where it was thrown: the driver's own error's stack, never the wrapper's (its first line holds the parameters). */
+  stack?: string;
 }
 
 export function errorSummary(err: unknown): ErrorSummary {
@@ -18,7 +20,8 @@ export function errorSummary(err: unknown): ErrorSummary {
   if (root instanceof Error) {
     const code = (root as { code?: unknown }).code;
     const message = root instanceof DrizzleQueryError ? 'query failed' : root.message;
-    return { type: root.name, message, ...(typeof code === 'string' ? { code } : {}) };
+    const stack = root instanceof DrizzleQueryError ? undefined : root.stack;
+    return { type: root.name, message, ...(typeof code === 'string' ? { code } : {}), ...(stack ? { stack } : {}) };
   }
   return { type: typeof root, message: 'non-error thrown' };
 }

@@ -7,6 +7,7 @@ import type { SubscribeResolverData } from 'type-graphql';
 import { changeStream, type StatusChangeValue } from '../change-stream.js';
 import type { GraphQLContext } from '../context.js';
 import { PaymentStatusChange } from '../types/inputs.js';
+import { errorSummary } from '../../lib/errors.js';
 
 interface Filter {
   merOrderId?: string | null;
@@ -37,7 +38,7 @@ function subscribe({ args, context }: SubscribeResolverData<unknown, Filter, Gra
             };
           },
     // The subscriber is told only that the read failed; the cause (a driver error) goes to the log.
-    onInitialError: (err) => log.error({ err, merOrderId }, 'could not read the current state of a payment for a subscription'),
+    onInitialError: (err) => log.error({ err: errorSummary(err), merOrderId }, 'could not read the current state of a payment for a subscription'),
     onOpen: () => metrics.subscriptionsOpen.inc(),
     onClose: () => metrics.subscriptionsOpen.dec(),
   });
