@@ -113,7 +113,7 @@ export const notifications = pgTable(
     contentType: text('content_type'),
     /** The body as received; a rejected one cut short (ledger/rows.ts KEPT_REJECTED_BODY_BYTES). */
     rawBody: text('raw_body').notNull(),
-    /** SHA-256 (hex) of the whole body as received. */
+    /** SHA-256 (base64url) of the whole body as received. */
     bodyHash: text('body_hash').notNull(),
     /** When the retention job cut the body down to the fields the ledger uses; null: not yet. */
     strippedAt: instant('stripped_at'),

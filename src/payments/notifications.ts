@@ -189,9 +189,10 @@ function reportFrom(n: UmsNotification): StatusReport | string {
   if (refundOrderId !== undefined) {
     if (refundAmount === undefined) return 'refundAmount';
     report.refund = definedFields({ refundOrderId, refundAmount, status: refundStatus, refundTargetOrderId });
-  } else if (report.status === 'TRADE_REFUND' && refundAmount !== undefined && refundAmount > 0) {
+  } else if (report.status === 'TRADE_REFUND' && refundAmount !== undefined && refundAmount > 0 && (refundStatus ?? 'SUCCESS') === 'SUCCESS') {
     // A refund without our refundOrderId (made in the UMS merchant portal, say): count it once under
-    // an id UMS gave it; with none at all the ledger flags the payment instead of guessing.
+    // an id UMS gave it; with none at all the ledger flags the payment instead of guessing. A
+    // refund that UMS says failed or is still processing moved no money: nothing to count or flag.
     const syntheticId = syntheticRefundId(definedFields({ refundTargetOrderId, notifyId: n.notifyId }));
     if (syntheticId === undefined) report.unidentifiedRefundAmount = refundAmount;
     else report.refund = definedFields({ refundOrderId: syntheticId, refundAmount, status: refundStatus, refundTargetOrderId });

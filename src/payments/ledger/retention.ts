@@ -10,7 +10,11 @@ import { notifications } from '../../db/schema.js';
 import { errorSummary } from '../../lib/errors.js';
 import type { Logger } from '../../log.js';
 
-/** The body fields the ledger reads from a notification (order, bills and refund notices). */
+/**
+ * The body fields the ledger reads from a notification (order and refund notices; of a bills
+ * notice its billNo and billStatus: the payment details inside billPayment, which also name the
+ * buyer, stay only in the event's payload, masked).
+ */
 export const LEDGER_FIELDS: readonly string[] = [
   'notifyId',
   'merOrderId',
