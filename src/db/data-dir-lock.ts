@@ -1,13 +1,16 @@
 /**
  * One embedded database, one process. PGlite keeps its files in a directory and assumes it is
  * their only user: a second process opening them would corrupt both views silently. A lock file
- * in the directory names the holder's pid; a lock left by a process that is gone (crash, kill -9)
- * is taken over.
+ * in the directory names the holder's pid and host; a lock left by a process of this host that is
+ * gone (crash, kill -9) is taken over. A lock of another host (a shared volume, another
+ * container: pids mean nothing across them) is never taken over: remove it by hand.
  */
-import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const LOCK_FILE = 'gateway.lock';
+const ATTEMPTS = 5;
 
 /** Thrown when the directory is in use; its message is the one line start-up prints. */
 export class DataDirInUseError extends Error {
@@ -33,23 +36,36 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function holderOf(path: string): number | undefined {
+interface Holder {
+  pid: number;
+  host: string;
+}
+
+const HOST = hostname();
+
+function holderOf(path: string): Holder | undefined {
   try {
-    const pid = Number(readFileSync(path, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    const [pidText, host] = readFileSync(path, 'utf8').split('\n');
+    const pid = Number(pidText?.trim());
+    // A lock written before hosts were recorded names only a pid: this host's.
+    return Number.isInteger(pid) && pid > 0 ? { pid, host: host?.trim() || HOST } : undefined;
   } catch {
     return undefined;
   }
+}
+
+function sameHolder(a: Holder | undefined, b: Holder): boolean {
+  return a !== undefined && a.pid === b.pid && a.host === b.host;
 }
 
 /** Takes the lock of `dataDir` (which must exist) or throws DataDirInUseError naming the holder. */
 export function lockDataDir(dataDir: string): DataDirLock {
   const dir = resolve(dataDir);
   const path = join(dir, LOCK_FILE);
-  for (let attempt = 0; attempt < 5; attempt++) {
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     try {
       // wx: created only if absent, atomically; of two processes exactly one succeeds.
-      writeFileSync(path, `${process.pid}\n`, { flag: 'wx' });
+      writeFileSync(path, `${process.pid}\n${HOST}\n`, { flag: 'wx' });
       heldHere.add(dir);
       let released = false;
       return {
@@ -58,27 +74,49 @@ export function lockDataDir(dataDir: string): DataDirLock {
           if (released) return;
           released = true;
           heldHere.delete(dir);
-          if (holderOf(path) === process.pid) unlinkSync(path);
+          if (sameHolder(holderOf(path), { pid: process.pid, host: HOST })) unlinkSync(path);
         },
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const pid = holderOf(path);
-    const ours = pid === process.pid && heldHere.has(dir);
-    if (pid !== undefined && (ours || (pid !== process.pid && isAlive(pid)))) {
+    const holder = holderOf(path);
+    if (holder === undefined && attempt < ATTEMPTS - 1) {
+      // Empty: being written this instant (wx creates, then writes). Give its writer a moment;
+      // only a lock still unreadable after that (its writer died in between) is taken over.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+      continue;
+    }
+    if (holder !== undefined && holder.host !== HOST) {
       throw new DataDirInUseError(
-        `PGLITE_DATA_DIR ${dir} is in use by process ${pid}: an embedded database serves one process (stop that one, or give this one its own PGLITE_DATA_DIR or a DATABASE_URL)`,
+        `PGLITE_DATA_DIR ${dir} is in use by process ${holder.pid} on host ${holder.host}: an embedded database serves one process (if that process is gone, remove ${path})`,
       );
     }
-    // A stale lock (or one being written this instant: then the next round sees it whole).
-    // Renamed aside rather than deleted, so two processes taking over cannot both succeed.
-    try {
-      renameSync(path, `${path}.stale-${process.pid}`);
-      unlinkSync(`${path}.stale-${process.pid}`);
-    } catch {
-      // Someone else moved it first; look again.
+    const ours = holder?.pid === process.pid && heldHere.has(dir);
+    if (holder !== undefined && (ours || (holder.pid !== process.pid && isAlive(holder.pid)))) {
+      throw new DataDirInUseError(
+        `PGLITE_DATA_DIR ${dir} is in use by process ${holder.pid}: an embedded database serves one process (stop that one, or give this one its own PGLITE_DATA_DIR or a DATABASE_URL)`,
+      );
     }
+    // A stale lock. Moved aside, then read again: another process may have taken the stale lock over between our read
+    // and our rename, and what we moved is then its live lock, which goes back.
+    const aside = `${path}.stale-${process.pid}`;
+    try {
+      renameSync(path, aside);
+    } catch {
+      continue; // someone else moved it first; look again
+    }
+    const moved = holderOf(aside);
+    if (holder === undefined || sameHolder(moved, holder)) {
+      unlinkSync(aside);
+      continue;
+    }
+    try {
+      linkSync(aside, path); // back where it was, unless yet another lock is there now
+    } catch {
+      // A lock is in place again; the next round judges it.
+    }
+    unlinkSync(aside);
   }
   throw new DataDirInUseError(`PGLITE_DATA_DIR ${dir}: could not take ${LOCK_FILE} (another process keeps replacing it)`);
 }

@@ -161,10 +161,14 @@ async function migratePostgresOnce(url: string, folder: string): Promise<void> {
 async function openPglite(opts: OpenDatabaseOptions, folder: string): Promise<Opened> {
   const dataDir = opts.pgliteDataDir ?? 'memory://';
   let lock: DataDirLock | undefined;
-  if (!dataDir.includes('://')) {
-    mkdirSync(dataDir, { recursive: true });
+  // Every directory on disk is locked, however it is written (`file://` is PGlite's on-disk
+  // scheme too); only memory:// (and the browser's idb://) keep nothing on disk.
+  const onDisk = !dataDir.includes('://') || dataDir.startsWith('file://');
+  if (onDisk) {
+    const path = dataDir.startsWith('file://') ? dataDir.slice('file://'.length) : dataDir;
+    mkdirSync(path, { recursive: true });
     // Before PGlite touches a file: a second process must not open files another one writes.
-    lock = lockDataDir(dataDir);
+    lock = lockDataDir(path);
   }
   let client: PGlite;
   try {

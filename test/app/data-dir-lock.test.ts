@@ -4,7 +4,7 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -37,7 +37,7 @@ describe('PGLITE_DATA_DIR lock', { timeout: 120_000 }, () => {
     const dir = dataDir();
     const first = await startGateway(await configOn(dir), { log: silent, defaultMetrics: false, scheduler: false });
     try {
-      expect(readFileSync(join(dir, LOCK_FILE), 'utf8').trim()).toBe(String(process.pid));
+      expect(readFileSync(join(dir, LOCK_FILE), 'utf8')).toBe(`${process.pid}\n${hostname()}\n`);
       await expect(startGateway(await configOn(dir), { log: silent, defaultMetrics: false, scheduler: false })).rejects.toThrow(
         `PGLITE_DATA_DIR ${dir} is in use by process ${process.pid}`,
       );
@@ -79,9 +79,29 @@ describe('PGLITE_DATA_DIR lock', { timeout: 120_000 }, () => {
     writeFileSync(join(dir, LOCK_FILE), `${dead}\n`);
     const gw = await startGateway(await configOn(dir), { log: silent, defaultMetrics: false, scheduler: false });
     try {
-      expect(readFileSync(join(dir, LOCK_FILE), 'utf8').trim()).toBe(String(process.pid));
+      expect(readFileSync(join(dir, LOCK_FILE), 'utf8')).toBe(`${process.pid}\n${hostname()}\n`);
     } finally {
       await gw.close();
     }
+  });
+
+  it('locks a directory written as file:// too (PGlite keeps it on disk)', async () => {
+    const dir = dataDir();
+    const first = await startGateway(await configOn(`file://${dir}`), { log: silent, defaultMetrics: false, scheduler: false });
+    try {
+      await expect(startGateway(await configOn(dir), { log: silent, defaultMetrics: false, scheduler: false })).rejects.toThrow(`PGLITE_DATA_DIR ${dir} is in use`);
+    } finally {
+      await first.close();
+    }
+  });
+
+  it('never takes over the lock of another host (a shared volume: its pids mean nothing here)', async () => {
+    const dir = dataDir();
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    writeFileSync(join(dir, LOCK_FILE), `${dead}\nanother-host\n`);
+    await expect(startGateway(await configOn(dir), { log: silent, defaultMetrics: false, scheduler: false })).rejects.toThrow(
+      `PGLITE_DATA_DIR ${dir} is in use by process ${dead} on host another-host`,
+    );
+    expect(readFileSync(join(dir, LOCK_FILE), 'utf8')).toBe(`${dead}\nanother-host\n`);
   });
 });
