@@ -13,7 +13,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -65,12 +65,22 @@ function tryLock() {
   const holder = Number(readFileSync(lockFile, 'utf8').trim() || NaN);
   // Being written this instant (empty) or held by a live builder: wait. Dead holder: take over.
   if (!Number.isInteger(holder) || isAlive(holder)) return false;
+  // Moved aside, then read again: another waiter may have taken the stale lock over between our
+  // read and our rename, and what we moved is then its live lock, which goes back.
+  const aside = `${lockFile}.stale-${process.pid}`;
   try {
-    renameSync(lockFile, `${lockFile}.stale-${process.pid}`);
-    rmSync(`${lockFile}.stale-${process.pid}`, { force: true });
+    renameSync(lockFile, aside);
   } catch {
-    // Another waiter took it over first.
+    return false; // another waiter moved it first
   }
+  if (readFileSync(aside, 'utf8').trim() !== String(holder)) {
+    try {
+      linkSync(aside, lockFile);
+    } catch {
+      // A lock is in place again; the next look judges it.
+    }
+  }
+  rmSync(aside, { force: true });
   return false;
 }
 
@@ -94,8 +104,17 @@ function build(hash) {
   writeFileSync(join(staging, '.build-stamp'), `${hash}\n`);
   // Two renames: the old build moves aside whole, the new one takes its name whole.
   const old = join(root, `dist.old-${process.pid}`);
-  if (existsSync(dist)) renameSync(dist, old);
-  renameSync(staging, dist);
+  for (;;) {
+    if (existsSync(dist)) renameSync(dist, old);
+    try {
+      renameSync(staging, dist);
+      break;
+    } catch (err) {
+      // Another builder put its dist/ in place between our two renames: move that aside too.
+      if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+      rmSync(old, { recursive: true, force: true });
+    }
+  }
   rmSync(old, { recursive: true, force: true });
 }
 
