@@ -4,7 +4,7 @@ import { PaymentError } from '../../src/payments/errors.js';
 import { Idempotency, hashRequest, idempotentOrderId, type Attempt } from '../../src/payments/idempotency.js';
 import { isOrderIdFor } from '../../src/ums/ids.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
-import { countingDb } from '../sync/harness.js';
+import { countingDb } from './sync/harness.js';
 
 describeEachDatabase('Idempotency-Key', (kind) => {
   let database: TestDatabase;

@@ -8,9 +8,9 @@
  * Each refusal is BAD_USER_INPUT naming the field; nothing is stored and UMS hears nothing.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DEMO } from '../../src/config.js';
-import { payments, refunds } from '../../src/db/schema.js';
-import { describeEachDatabase } from '../support/db.js';
+import { DEMO } from '../../../src/config.js';
+import { payments, refunds } from '../../../src/db/schema.js';
+import { describeEachDatabase } from '../../support/db.js';
 import { WECHAT, once, startSlice, type Slice } from '../sync/harness.js';
 
 describeEachDatabase('command input rules', (kind) => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DEMO } from '../../src/config.js';
-import { payments } from '../../src/db/schema.js';
-import { PaymentService } from '../../src/payments/commands.js';
-import { describeEachDatabase } from '../support/db.js';
+import { DEMO } from '../../../src/config.js';
+import { payments } from '../../../src/db/schema.js';
+import { PaymentService } from '../../../src/payments/commands.js';
+import { describeEachDatabase } from '../../support/db.js';
 import { WECHAT, once, startSlice, type Slice } from '../sync/harness.js';
 
 describeEachDatabase('payment commands against the simulator', (kind) => {

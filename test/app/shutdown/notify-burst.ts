@@ -4,7 +4,7 @@
  * no answer at all (refused, reset). Only `SUCCESS` tells UMS to stop retrying.
  */
 import { Pool } from 'undici';
-import { FORM } from '../payments/notification-fixtures.js';
+import { FORM } from '../../payments/notification-fixtures.js';
 
 export interface Notification {
   merOrderId: string;

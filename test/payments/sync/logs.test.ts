@@ -4,10 +4,10 @@
  */
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DEMO } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
-import { startSyncScheduler } from '../../src/payments/sync/scheduler.js';
-import { pgliteDatabase } from '../support/db.js';
+import { DEMO } from '../../../src/config.js';
+import { createLogger } from '../../../src/log.js';
+import { startSyncScheduler } from '../../../src/payments/sync/scheduler.js';
+import { pgliteDatabase } from '../../support/db.js';
 import { WECHAT, startSlice, type Slice } from './harness.js';
 
 const lines: string[] = [];

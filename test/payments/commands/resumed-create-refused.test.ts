@@ -5,15 +5,15 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { DEMO } from '../../src/config.js';
-import { paymentEvents, payments } from '../../src/db/schema.js';
-import { PaymentService } from '../../src/payments/commands.js';
-import { UmsClient } from '../../src/ums/client.js';
-import { describeEachDatabase, type TestDatabase } from '../support/db.js';
-import { startUmsPeer, type PeerRequest, type UmsPeer } from '../support/ums-peer.js';
-import { paymentServiceFor } from './peer-service.js';
+import { DEMO } from '../../../src/config.js';
+import { paymentEvents, payments } from '../../../src/db/schema.js';
+import { PaymentService } from '../../../src/payments/commands.js';
+import { UmsClient } from '../../../src/ums/client.js';
+import { describeEachDatabase, type TestDatabase } from '../../support/db.js';
+import { startUmsPeer, type PeerRequest, type UmsPeer } from '../../support/ums-peer.js';
+import { paymentServiceFor } from '../peer-service.js';
 import { WECHAT } from '../sync/harness.js';
-import { installFaults, isInjectedFault, type Faults } from '../support/faults.js';
+import { installFaults, isInjectedFault, type Faults } from '../../support/faults.js';
 
 describeEachDatabase('commands: a resent create that UMS refuses', (kind) => {
   let database: TestDatabase;

@@ -6,8 +6,8 @@
  * counted exactly once.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { startSyncScheduler, type SyncScheduler } from '../../src/payments/sync/scheduler.js';
-import { describeEachDatabase } from '../support/db.js';
+import { startSyncScheduler, type SyncScheduler } from '../../../src/payments/sync/scheduler.js';
+import { describeEachDatabase } from '../../support/db.js';
 import { WECHAT, eventually, once, silent, startSlice, type Slice } from './harness.js';
 
 const AFTER_MS = 200;

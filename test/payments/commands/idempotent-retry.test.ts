@@ -9,17 +9,17 @@
  */
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { DEMO } from '../../src/config.js';
-import { payments, refunds } from '../../src/db/schema.js';
-import { PaymentService } from '../../src/payments/commands.js';
-import { Idempotency } from '../../src/payments/idempotency.js';
-import { applyReport } from '../../src/payments/ledger.js';
-import { UmsClient } from '../../src/ums/client.js';
-import { describeEachDatabase, type TestDatabase } from '../support/db.js';
-import { startUmsPeer, type PeerRequest, type UmsPeer } from '../support/ums-peer.js';
-import { paymentServiceFor, type PeerService } from './peer-service.js';
+import { DEMO } from '../../../src/config.js';
+import { payments, refunds } from '../../../src/db/schema.js';
+import { PaymentService } from '../../../src/payments/commands.js';
+import { Idempotency } from '../../../src/payments/idempotency.js';
+import { applyReport } from '../../../src/payments/ledger.js';
+import { UmsClient } from '../../../src/ums/client.js';
+import { describeEachDatabase, type TestDatabase } from '../../support/db.js';
+import { startUmsPeer, type PeerRequest, type UmsPeer } from '../../support/ums-peer.js';
+import { paymentServiceFor, type PeerService } from '../peer-service.js';
 import { WECHAT } from '../sync/harness.js';
-import { installFaults, isInjectedFault, type Faults } from '../support/faults.js';
+import { installFaults, isInjectedFault, type Faults } from '../../support/faults.js';
 
 const CREATE_PATH = '/v1/netpay/wx/unified-order';
 const REFUND_PATH = '/v1/netpay/refund';

@@ -6,14 +6,14 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { DEMO } from '../../src/config.js';
-import { payments, refunds } from '../../src/db/schema.js';
-import { PaymentService } from '../../src/payments/commands.js';
-import { applyReport } from '../../src/payments/ledger.js';
-import { UmsClient } from '../../src/ums/client.js';
-import { describeEachDatabase, type TestDatabase } from '../support/db.js';
-import { startUmsPeer, type PeerReply, type PeerRequest, type UmsPeer } from '../support/ums-peer.js';
-import { paymentServiceFor } from './peer-service.js';
+import { DEMO } from '../../../src/config.js';
+import { payments, refunds } from '../../../src/db/schema.js';
+import { PaymentService } from '../../../src/payments/commands.js';
+import { applyReport } from '../../../src/payments/ledger.js';
+import { UmsClient } from '../../../src/ums/client.js';
+import { describeEachDatabase, type TestDatabase } from '../../support/db.js';
+import { startUmsPeer, type PeerReply, type PeerRequest, type UmsPeer } from '../../support/ums-peer.js';
+import { paymentServiceFor } from '../peer-service.js';
 import { WECHAT, once } from '../sync/harness.js';
 
 describeEachDatabase('refunds UMS refuses without proving they failed', (kind) => {

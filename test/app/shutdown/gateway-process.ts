@@ -7,8 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-/** The package root: test/shutdown/ → ../../ */
-export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The package root: test/app/shutdown/ → ../../../ */
+export const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** A port nobody listens on right now (listen on 0, note it, close). */
 export async function freePort(): Promise<number> {

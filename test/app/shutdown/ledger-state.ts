@@ -5,10 +5,10 @@
  * notification) shows.
  */
 import { asc } from 'drizzle-orm';
-import { DEMO } from '../../src/config.js';
-import type { Database } from '../../src/db/database.js';
-import { notifications, paymentEvents, payments } from '../../src/db/schema.js';
-import { insertNewOrder } from '../../src/payments/ledger.js';
+import { DEMO } from '../../../src/config.js';
+import type { Database } from '../../../src/db/database.js';
+import { notifications, paymentEvents, payments } from '../../../src/db/schema.js';
+import { insertNewOrder } from '../../../src/payments/ledger.js';
 
 /** Creates the orders the notifications will pay (100 fen each, demo merchant). */
 export async function seedOrders(db: Database, merOrderIds: readonly string[]): Promise<void> {

@@ -4,13 +4,13 @@
  * thrown as UMS_REJECTED; a UMS that cannot be reached is UMS_UNAVAILABLE; neither is retried.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DEMO } from '../../src/config.js';
-import { PaymentService } from '../../src/payments/commands.js';
-import { UmsClient } from '../../src/ums/client.js';
-import { UmsOperations } from '../../src/ums/operations.js';
-import { describeEachDatabase, type TestDatabase } from '../support/db.js';
-import { startUmsPeer, type PeerReply, type PeerRequest, type UmsPeer } from '../support/ums-peer.js';
-import { paymentServiceFor } from './peer-service.js';
+import { DEMO } from '../../../src/config.js';
+import { PaymentService } from '../../../src/payments/commands.js';
+import { UmsClient } from '../../../src/ums/client.js';
+import { UmsOperations } from '../../../src/ums/operations.js';
+import { describeEachDatabase, type TestDatabase } from '../../support/db.js';
+import { startUmsPeer, type PeerReply, type PeerRequest, type UmsPeer } from '../../support/ums-peer.js';
+import { paymentServiceFor } from '../peer-service.js';
 import { WECHAT, once } from '../sync/harness.js';
 
 describeEachDatabase('commands when UMS says no', (kind) => {

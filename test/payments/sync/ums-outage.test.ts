@@ -7,13 +7,13 @@ import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { DEMO } from '../../src/config.js';
-import { createMetrics, observeSyncRound, observeUmsCall } from '../../src/metrics.js';
-import { PaymentService } from '../../src/payments/commands.js';
-import { startSyncScheduler } from '../../src/payments/sync/scheduler.js';
-import { UmsClient } from '../../src/ums/client.js';
-import { UmsOperations } from '../../src/ums/operations.js';
-import { describeEachDatabase, type TestDatabase } from '../support/db.js';
+import { DEMO } from '../../../src/config.js';
+import { createMetrics, observeSyncRound, observeUmsCall } from '../../../src/metrics.js';
+import { PaymentService } from '../../../src/payments/commands.js';
+import { startSyncScheduler } from '../../../src/payments/sync/scheduler.js';
+import { UmsClient } from '../../../src/ums/client.js';
+import { UmsOperations } from '../../../src/ums/operations.js';
+import { describeEachDatabase, type TestDatabase } from '../../support/db.js';
 
 /** A loopback port nobody listens on: connections are refused at once. */
 async function closedPort(): Promise<number> {

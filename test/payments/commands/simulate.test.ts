@@ -4,10 +4,10 @@
  * asks UMS itself (source SYNC) only when no notification comes in time.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DEMO } from '../../src/config.js';
-import type { Database } from '../../src/db/database.js';
-import { PaymentService } from '../../src/payments/commands.js';
-import { describeEachDatabase } from '../support/db.js';
+import { DEMO } from '../../../src/config.js';
+import type { Database } from '../../../src/db/database.js';
+import { PaymentService } from '../../../src/payments/commands.js';
+import { describeEachDatabase } from '../../support/db.js';
 import { WECHAT, countingDb, silent, startSlice, type Slice } from '../sync/harness.js';
 
 describeEachDatabase('simulatePayment', (kind) => {

@@ -5,17 +5,17 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { DEMO } from '../../src/config.js';
-import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
-import { payments, type PaymentRow } from '../../src/db/schema.js';
-import { PaymentService } from '../../src/payments/commands.js';
-import { DEFAULT_GAPS, nextSyncAt } from '../../src/payments/sync/gaps.js';
-import { startSyncScheduler, type SyncCommands, type SyncScheduler } from '../../src/payments/sync/scheduler.js';
-import type { EventSource } from '../../src/payments/status.js';
-import { UmsClient } from '../../src/ums/client.js';
-import { describeEachDatabase, describePostgres, pgliteDatabase, postgresDatabase, type TestDatabase } from '../support/db.js';
-import { startUmsPeer, type PeerReply, type PeerRequest, type UmsPeer } from '../support/ums-peer.js';
-import { paymentServiceFor } from '../payments/peer-service.js';
+import { DEMO } from '../../../src/config.js';
+import { openDatabase, type DatabaseHandle } from '../../../src/db/database.js';
+import { payments, type PaymentRow } from '../../../src/db/schema.js';
+import { PaymentService } from '../../../src/payments/commands.js';
+import { DEFAULT_GAPS, nextSyncAt } from '../../../src/payments/sync/gaps.js';
+import { startSyncScheduler, type SyncCommands, type SyncScheduler } from '../../../src/payments/sync/scheduler.js';
+import type { EventSource } from '../../../src/payments/status.js';
+import { UmsClient } from '../../../src/ums/client.js';
+import { describeEachDatabase, describePostgres, pgliteDatabase, postgresDatabase, type TestDatabase } from '../../support/db.js';
+import { startUmsPeer, type PeerReply, type PeerRequest, type UmsPeer } from '../../support/ums-peer.js';
+import { paymentServiceFor } from '../peer-service.js';
 import { WECHAT, once, silent, startSlice, statusHeard, testClock, type Slice } from './harness.js';
 
 const AFTER_MS = 200;

@@ -7,14 +7,14 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { DEMO } from '../../src/config.js';
-import { payments } from '../../src/db/schema.js';
-import { PaymentService } from '../../src/payments/commands.js';
-import { applyReport } from '../../src/payments/ledger.js';
-import { UmsClient } from '../../src/ums/client.js';
-import { UmsOperations } from '../../src/ums/operations.js';
-import { describeEachDatabase, type TestDatabase } from '../support/db.js';
-import { startUmsPeer, type PeerRequest, type UmsPeer } from '../support/ums-peer.js';
+import { DEMO } from '../../../src/config.js';
+import { payments } from '../../../src/db/schema.js';
+import { PaymentService } from '../../../src/payments/commands.js';
+import { applyReport } from '../../../src/payments/ledger.js';
+import { UmsClient } from '../../../src/ums/client.js';
+import { UmsOperations } from '../../../src/ums/operations.js';
+import { describeEachDatabase, type TestDatabase } from '../../support/db.js';
+import { startUmsPeer, type PeerRequest, type UmsPeer } from '../../support/ums-peer.js';
 import { WECHAT, silent } from '../sync/harness.js';
 
 describeEachDatabase('a close decided locally never overrides a payment stored meanwhile', (kind) => {

@@ -4,9 +4,9 @@
  * scheduler's clean-up must not erase that.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { applyReport, scheduleSync } from '../../src/payments/ledger.js';
-import { startSyncScheduler, type SyncCommands } from '../../src/payments/sync/scheduler.js';
-import { describeEachDatabase } from '../support/db.js';
+import { applyReport, scheduleSync } from '../../../src/payments/ledger.js';
+import { startSyncScheduler, type SyncCommands } from '../../../src/payments/sync/scheduler.js';
+import { describeEachDatabase } from '../../support/db.js';
 import { WECHAT, silent, startSlice, type Slice } from './harness.js';
 
 const AFTER_MS = 100;
