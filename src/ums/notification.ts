@@ -82,7 +82,22 @@ export interface UmsRefundNotice {
 }
 
 /** A notification whose signature verified, read into the fields the gateway acts on. */
-export interface UmsNotification {
+/** What UMS reports about an order, in notifications and query answers alike (amounts in fen). */
+export interface UmsOrderFacts {
+  totalAmount?: number;
+  mid?: string;
+  tid?: string;
+  instMid?: string;
+  targetOrderId?: string;
+  targetSys?: string;
+  seqId?: string;
+  payTime?: Date;
+  settleDate?: string;
+  buyerPayAmount?: number;
+  receiptAmount?: number;
+}
+
+export interface UmsNotification extends UmsOrderFacts {
   /** 0: the current communication key, 1: the previous one. */
   keyIndex: number;
   signType: NotifySignType;
@@ -97,17 +112,6 @@ export interface UmsNotification {
   status?: string;
   /** A bills/QR notification's billStatus (PAID, UNPAID, REFUND, CLOSED, UNKNOWN). */
   billStatus?: string;
-  totalAmount?: number;
-  mid?: string;
-  tid?: string;
-  instMid?: string;
-  targetOrderId?: string;
-  targetSys?: string;
-  seqId?: string;
-  payTime?: Date;
-  settleDate?: string;
-  buyerPayAmount?: number;
-  receiptAmount?: number;
   /** Present when any refund field is. */
   refund?: UmsRefundNotice;
 }

@@ -3,6 +3,7 @@
  * payment is flagged for review. Types and constants only.
  */
 import type { PaymentEventRow, PaymentRow } from '../../db/schema.js';
+import type { UmsOrderFacts } from '../../ums/notification.js';
 import type { EventSource, PaymentStatus, RefundStatus, TransitionReason } from '../status.js';
 
 export type { RefundStatus } from '../status.js';
@@ -11,20 +12,9 @@ export type { RefundStatus } from '../status.js';
 export const PENDING_REFUND_STATUSES: readonly RefundStatus[] = ['PROCESSING', 'UNKNOWN'];
 
 /** What a notification, a query answer or a mutation learnt about one order. Amounts in fen. */
-export interface StatusReport {
+export interface StatusReport extends UmsOrderFacts {
   merOrderId: string;
   status: PaymentStatus;
-  totalAmount?: number;
-  mid?: string;
-  tid?: string;
-  instMid?: string;
-  targetOrderId?: string;
-  targetSys?: string;
-  seqId?: string;
-  payTime?: Date;
-  settleDate?: string;
-  buyerPayAmount?: number;
-  receiptAmount?: number;
   refund?: {
     refundOrderId: string;
     refundAmount: number;
