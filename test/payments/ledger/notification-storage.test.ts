@@ -50,12 +50,18 @@ describeEachDatabase('notification storage', (kind) => {
     formBody(signed({ ...notificationFields(merOrderId), attachedData: 'x'.repeat(filler) }, 'a key that is not ours 0123456789abcdef'));
 
   /** Bytes of every table of the schema with its indexes and TOAST; and of the whole database. */
-  async function sizes(): Promise<{ tables: number; database: number }> {
-    const [row] = await executeNamed<{ tables: string; database: string }>(h.db, 'test_storage_sizes', sql`
-      select (select sum(pg_total_relation_size(c.oid)) from pg_class c join pg_namespace n on n.oid = c.relnamespace
-              where n.nspname = 'public' and c.relkind = 'r')::bigint::text as tables,
+  /**
+   * `rows`: the main forks of every table and index (what grows with each row stored);
+   * `database`: the whole database, which also holds per-relation costs that do not grow with the
+   * count (free-space and visibility maps appear when autovacuum first visits a table) and so are
+   * printed, not extrapolated.
+   */
+  async function sizes(): Promise<{ rows: number; database: number }> {
+    const [row] = await executeNamed<{ rows: string; database: string }>(h.db, 'test_storage_sizes', sql`
+      select (select sum(pg_relation_size(c.oid, 'main')) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+              where n.nspname = 'public' and c.relkind in ('r', 'i', 't'))::bigint::text as rows,
              pg_database_size(current_database())::bigint::text as database`);
-    return { tables: Number(row?.tables), database: Number(row?.database) };
+    return { rows: Number(row?.rows), database: Number(row?.database) };
   }
 
   async function inChunks(count: number, send: (i: number) => Promise<unknown>): Promise<void> {
@@ -116,7 +122,7 @@ describeEachDatabase('notification storage', (kind) => {
       const before = await sizes();
       await loop();
       const after = await sizes();
-      return { tables: after.tables - before.tables, database: after.database - before.database };
+      return { rows: after.rows - before.rows, database: after.database - before.database };
     };
     const ids = Array.from({ length: LOOP }, () => newOrderId());
     const forgedOne = forged(newOrderId());
@@ -135,16 +141,13 @@ describeEachDatabase('notification storage', (kind) => {
     const per10k = (bytes: number) => Math.round((bytes / LOOP) * 10_000);
     console.info(
       `[${kind.driver}] storage growth for ${LOOP} notifications of each kind (bytes; extrapolated to 10,000):`,
-      JSON.stringify(Object.fromEntries(Object.entries(growth).map(([k, g]) => [k, { ...g, tablesPer10k: per10k(g.tables), databasePer10k: per10k(g.database) }]))),
+      JSON.stringify(Object.fromEntries(Object.entries(growth).map(([k, g]) => [k, { ...g, rowsPer10k: per10k(g.rows) }]))),
     );
     expect((await rowsOfBody(forgedOne))[0]).toMatchObject({ receivedCount: LOOP });
     expect((await rowsOfBody(valid))[0]).toMatchObject({ outcome: 'applied', receivedCount: LOOP + 1 });
-    for (const g of Object.values(growth)) {
-      expect(per10k(g.tables)).toBeLessThanOrEqual(BOUND_BYTES_PER_10_000);
-      expect(per10k(g.database)).toBeLessThanOrEqual(BOUND_BYTES_PER_10_000);
-    }
+    for (const g of Object.values(growth)) expect(per10k(g.rows)).toBeLessThanOrEqual(BOUND_BYTES_PER_10_000);
     // In all: every kind at once still fits the bound for 10,000 of them.
-    const all = Object.values(growth).reduce((sum, g) => sum + g.database, 0);
+    const all = Object.values(growth).reduce((sum, g) => sum + g.rows, 0);
     expect(per10k(all) / 3).toBeLessThanOrEqual(BOUND_BYTES_PER_10_000);
   }, 600_000);
 });
