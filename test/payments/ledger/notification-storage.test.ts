@@ -16,7 +16,7 @@ import { FORM, MID, NOTIFY_KEY, PREVIOUS_KEY, TID, formBody, newOrderId, notific
 
 const silent = pino({ level: 'silent' });
 /** How many notifications each storage loop posts; the bound is stated for 10,000 and checked by extrapolation. */
-const LOOP = Number(process.env.LEDGER_STORAGE_LOOP ?? 1500);
+const LOOP = Number(process.env.LEDGER_STORAGE_LOOP ?? 1000);
 /** 10 MB, read strictly (decimal). */
 const BOUND_BYTES_PER_10_000 = 10_000_000;
 const WARM_UP = 200;
