@@ -76,6 +76,14 @@ async function timed(base: string, request: () => Promise<Response>): Promise<{ 
   return { status: res.status, ms, healthMaxMs };
 }
 
+function postGraphQL(base: string, query: string, withKey = true): Promise<Response> {
+  return fetch(`${base}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(withKey ? { authorization: `Bearer ${ADMIN_KEY}` } : {}) },
+    body: JSON.stringify({ query }),
+  });
+}
+
 /** A forged notification of `n` fields shaped `f1=%2B+&…`, with a sign that cannot verify. */
 function manyFields(n: number): string {
   const parts = [`mid=${DEMO.mid}`, `tid=${DEMO.tid}`, 'merOrderId=3194ATTACK0001', 'status=TRADE_SUCCESS', 'totalAmount=1'];
@@ -179,14 +187,16 @@ async function main(): Promise<void> {
     const document = `{ payments(status: "${literal}") { edges { cursor } } }`;
     const graphqlName = `graphql (production): "Did you mean" x16,000, ${(document.length / 1024).toFixed(0)} KiB`;
     if (wanted('graphql')) await attack(graphqlName, async () =>
-      line(graphqlName, await timed(base, () =>
-        fetch(`${base}/graphql`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
-          body: JSON.stringify({ query: document }),
-        }),
-      )),
+      line(graphqlName, await timed(base, () => postGraphQL(base, document))),
     );
+
+    const limitSized = `{ payments(status: "${' Did you mean'.repeat(4_700)}") { edges { cursor } } }`;
+    const limitName = `graphql (production): "Did you mean" x4,700, ${(limitSized.length / 1024).toFixed(0)} KiB`;
+    if (wanted('graphql')) await attack(limitName, async () => line(limitName, await timed(base, () => postGraphQL(base, limitSized))));
+    // Each fragment spreads the next twice; the last spreads one that does not exist: 2^22 spreads, no field.
+    const chain = Array.from({ length: 22 }, (_, i) => `fragment F${i + 1} on Query { ${i === 0 ? '...Missing' : `...F${i} ...F${i}`} }`).join(' ');
+    const chainName = `graphql: 22 fragments each spreading the next twice, no key`;
+    if (wanted('graphql')) await attack(chainName, async () => line(chainName, await timed(base, () => postGraphQL(base, `query { ...F22 } ${chain}`, false))));
 
     if (!wanted('storage')) {
       // skipped
