@@ -231,6 +231,15 @@ describe('notices without our id', () => {
       ]);
     });
 
+    it('a notice that says its refund failed or is still processing, with nothing to identify it, counts nothing and flags nothing', async () => {
+      const merOrderId = await paidOrder();
+      for (const refundStatus of ['FAIL', 'PROCESSING']) {
+        expect(await notify(refundNotice(merOrderId, { refundAmount: '300', refundStatus, notifyId: '' }))).toMatchObject({ httpStatus: 200 });
+      }
+      expect(await paymentOf(merOrderId)).toMatchObject({ refundedAmount: 0, needsReview: false });
+      expect(await refundsOf(merOrderId)).toEqual([]);
+    });
+
     it('without refundTargetOrderId keys the refund on the notifyId; two refunds of one amount are both counted', async () => {
       const merOrderId = await paidOrder();
       const a = refundNotice(merOrderId, { refundAmount: '100' });
