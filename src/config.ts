@@ -81,6 +81,8 @@ export interface Config {
   metricsKey: Secret | undefined;
   /** UMS_ALLOW_HTTP=true: live mode takes http:// UMS and notify URLs on any host. */
   umsAllowHttp: boolean;
+  /** Browser origins (scheme://host[:port]) allowed to call `/graphql`; empty: none. */
+  corsOrigins: readonly string[];
 }
 
 /** Thrown for a bad environment: one line per wrong or missing variable, all of them at once. */
@@ -173,6 +175,35 @@ const backoff = text(DEFAULT_BACKOFF).transform((raw, ctx) => {
   return values;
 });
 
+/**
+ * Origins exactly as browsers send them, so a plain string comparison decides. `*` is refused:
+ * a gateway-wide wildcard would let any site spend keys and client secrets its visitors hold.
+ */
+const origins = optionalText().transform((raw, ctx): string[] => {
+  if (raw === undefined) return [];
+  const entries = [...new Set(raw.split(',').map((s) => s.trim()).filter((s) => s !== ''))];
+  const wrong = entries.flatMap((entry) => {
+    if (entry === '*') return ['"*" is not accepted: list each origin, e.g. https://shop.example.com'];
+    const origin = originOf(entry);
+    if (origin === entry) return [];
+    const hint = origin === undefined ? '' : ` (did you mean "${origin}"?)`;
+    return [`"${entry}" is not an origin: expected scheme://host[:port] with no path, e.g. https://shop.example.com${hint}`];
+  });
+  if (wrong.length === 0) return entries;
+  ctx.addIssue({ code: 'custom', message: `CORS_ORIGINS: ${wrong.join('; ')}` });
+  return z.NEVER;
+});
+
+/** The origin an http(s) URL serializes to (lower-case, default port dropped), if it is one. */
+function originOf(entry: string): string | undefined {
+  try {
+    const url = new URL(entry);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Every variable the gateway reads, each checked on its own; rules between them follow below. */
 export const environmentSchema = z.object({
   HOST: nonEmpty('HOST', '127.0.0.1'),
@@ -205,6 +236,7 @@ export const environmentSchema = z.object({
   RAW_NOTIFICATION_RETENTION_DAYS: wholeNumber('RAW_NOTIFICATION_RETENTION_DAYS', '90'),
   METRICS_KEY: optionalText(),
   UMS_ALLOW_HTTP: bool('UMS_ALLOW_HTTP'),
+  CORS_ORIGINS: origins,
 });
 
 type Environment = z.output<typeof environmentSchema>;
@@ -312,5 +344,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rawNotificationRetentionDays: v.RAW_NOTIFICATION_RETENTION_DAYS,
     metricsKey: v.METRICS_KEY ? new Secret(v.METRICS_KEY) : undefined,
     umsAllowHttp: v.UMS_ALLOW_HTTP ?? false,
+    corsOrigins: v.CORS_ORIGINS,
   };
 }

@@ -6,7 +6,8 @@
  *   even by documents that never validate), and the rest of its root fields once Apollo has
  *   resolved the operation. Refusals are HTTP 429 with `Retry-After` and a GraphQL error with
  *   extensions.code RATE_LIMITED.
- * - Open WebSockets per client: the upgrade over the cap is refused with HTTP 429.
+ * - Open WebSockets per client: the upgrade over the cap is refused with HTTP 429; an upgrade from
+ *   a browser origin CORS_ORIGINS does not list, with HTTP 403 (cors.ts).
  * - The document's shape (tokens, nesting: limits.ts) before Apollo parses it: graphql-js's
  *   parser is recursive, and a deeply nested document overflows it.
  */
@@ -61,6 +62,8 @@ export interface RouteGuardOptions {
   maxSockets: number;
   /** True once the room is closing its WebSockets: new upgrades are refused. */
   closing: () => boolean;
+  /** Whether the upgrade's Origin may open a WebSocket (cors.ts). */
+  originAllowed: (request: FastifyRequest) => boolean;
 }
 
 type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
@@ -85,6 +88,9 @@ export function routeGuards(options: RouteGuardOptions): RouteGuards {
       const client = clientOf(caller, request.ip);
       if (request.ws) {
         if (options.closing()) return reply.code(503).send({ errors: [{ message: 'Shutting down', extensions: { code: 'UNAVAILABLE' } }] });
+        if (!options.originAllowed(request)) {
+          return reply.code(403).send({ errors: [{ message: 'WebSockets from this origin are not allowed (CORS_ORIGINS)', extensions: { code: 'FORBIDDEN' } }] });
+        }
         // The key of a browser client arrives later, in connection_init: its upgrade counts by address.
         if (!options.sockets.reserve(client, request.raw.socket)) {
           return reply.code(429).send({

@@ -26,6 +26,7 @@ import type { WebSocketServer } from 'ws';
 import { errorSummary } from '../lib/errors.js';
 import { ApiKeyRing } from './auth.js';
 import { clientOf, operationQuota, SocketCounter } from './caller-limits.js';
+import { registerCors, webSocketOriginCheck } from './cors.js';
 import { createContext, type GraphQLContext, type GraphQLServices } from './context.js';
 import { PaymentReads } from './data.js';
 import { maskError, withoutSuggestion } from './errors.js';
@@ -107,6 +108,7 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
       },
     });
     wss = app.websocketServer;
+    await registerCors(app, config.corsOrigins, GRAPHQL_PATH);
 
     const guards = routeGuards({
       keys,
@@ -115,6 +117,7 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
       shapeError,
       maxSockets: config.wsMaxConnectionsPerClient,
       closing: () => socketsClosing !== undefined,
+      originAllowed: webSocketOriginCheck(config.corsOrigins),
     });
 
     const plugins: ApolloServerPlugin<GraphQLContext>[] = [
