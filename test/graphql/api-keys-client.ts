@@ -51,3 +51,14 @@ export async function until<T>(probe: () => Promise<T>, want: T, timeoutMs: numb
   }
   throw new Error(`still ${String(last)} after ${timeoutMs} ms (wanted ${String(want)})`);
 }
+
+/** `promise`, or a failure naming `what` after `timeoutMs` (rather than the suite's timeout). */
+export async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no ${what} within ${timeoutMs} ms`)), timeoutMs)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
