@@ -29,6 +29,7 @@ export class ApiKeyResolver {
     const { row, text } = await store.create({ name: input.name ?? null, scopes: input.scopes.map(toScope), expiresAt: input.expiresAt ?? null });
     // This instance knows at once; the others on the notification.
     await cache.reload();
+    ctx.services.log.info({ keyId: row.id, scopes: row.scopes }, 'API key created');
     return { apiKey: apiKeyOf(row), key: text };
   }
 
@@ -39,6 +40,7 @@ export class ApiKeyResolver {
     const row = await store.revoke(id);
     if (!row) throw new GraphQLError('No API key has this id', { extensions: { code: 'NOT_FOUND' } });
     await cache.reload();
+    ctx.services.log.info({ keyId: row.id }, 'API key revoked');
     return apiKeyOf(row);
   }
 }
