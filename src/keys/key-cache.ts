@@ -144,6 +144,8 @@ export class ApiKeyCache {
     }
     this.#byHash = byHash;
     this.#byId = byId;
+    // Keys gone from the table's live set need no more throttling of their use.
+    for (const id of this.#touched.keys()) if (!byId.has(id)) this.#touched.delete(id);
   }
 
   /** Writes the recorded use (background; also at close). */
