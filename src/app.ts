@@ -131,7 +131,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     }
 
     // HTTP: GraphQL (queries, mutations, subscriptions), the UMS notify endpoint, probes, metrics.
-    const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log: log.child({ room: 'graphql' }), metrics });
+    const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log: log.child({ room: 'graphql' }), metrics, keyListener: database });
     const notifyKeys = [config.umsNotifyKey, config.umsNotifyKeyPrevious].flatMap((k) => (k ? [k.reveal()] : []));
     const app = await buildServer({
       log,

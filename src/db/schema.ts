@@ -202,7 +202,30 @@ export const idempotencyKeys = pgTable(
   (t) => [primaryKey({ columns: [t.key, t.operation] }), index('idempotency_keys_created_idx').on(t.createdAt)],
 );
 
+/**
+ * API keys created at run time (`createApiKey`). The key's text is shown once and never stored:
+ * `key_hash` is its SHA-256 (hex), what a presented bearer is looked up by. `merchant_id` is null
+ * for a gateway-wide key (every key today); it names the merchant a key is bound to once
+ * merchants exist. `scopes` holds Scope names (src/config.ts), checked by the application.
+ */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    name: text('name'),
+    merchantId: text('merchant_id'),
+    scopes: text('scopes').array().notNull(),
+    keyHash: text('key_hash').notNull(),
+    createdAt: instant('created_at').notNull().defaultNow(),
+    expiresAt: instant('expires_at'),
+    revokedAt: instant('revoked_at'),
+    lastUsedAt: instant('last_used_at'),
+  },
+  (t) => [uniqueIndex('api_keys_key_hash_idx').on(t.keyHash), index('api_keys_created_idx').on(t.createdAt, t.id)],
+);
+
 export type PaymentRow = typeof payments.$inferSelect;
 export type PaymentEventRow = typeof paymentEvents.$inferSelect;
 export type RefundRow = typeof refunds.$inferSelect;
 export type NotificationRow = typeof notifications.$inferSelect;
+export type ApiKeyRow = typeof apiKeys.$inferSelect;

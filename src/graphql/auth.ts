@@ -4,18 +4,23 @@
  * A request carries `Authorization: Bearer <key>` (HTTP) or `connectionParams.authorization`
  * (graphql-ws). The key is looked up among `config.apiKeys` in constant time: every configured key
  * is compared, through SHA-256 digests of equal length, so neither the position of the first
- * differing byte nor which key matched shows in the timing. With no keys configured (simulator
- * mode) everyone holds every scope.
+ * differing byte nor which key matched shows in the timing. A bearer that is none of them is
+ * looked up among the keys created at run time (src/keys/key-cache.ts), by its SHA-256, in memory.
+ * With no GATEWAY_API_KEYS configured (simulator mode) everyone holds every scope.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import type { AuthChecker } from 'type-graphql';
 import type { ApiKey, Scope } from '../config.js';
+import type { ApiKeyCache } from '../keys/key-cache.js';
 
 export type Caller =
   /** No keys configured: the gateway is open (simulator mode). */
   | { readonly kind: 'open' }
-  /** `id` names the key without showing it (its position in the list): what limits are counted by. */
+  /**
+   * `id` names the key without showing it (`key#<position>` for GATEWAY_API_KEYS, the `key_…` id of
+   * a run-time key): what limits are counted by.
+   */
   | { readonly kind: 'key'; readonly id: string; readonly scopes: ReadonlySet<Scope> }
   /** Keys are configured and this caller presented none, or an unknown one. */
   | { readonly kind: 'anonymous'; readonly reason: 'missing' | 'invalid' };
@@ -36,7 +41,10 @@ export function bearerToken(header: unknown): string | undefined {
 export class ApiKeyRing {
   readonly #keys: readonly { digest: Buffer; id: string; scopes: ReadonlySet<Scope> }[];
 
-  constructor(apiKeys: readonly ApiKey[]) {
+  readonly #runtime: ApiKeyCache | undefined;
+
+  constructor(apiKeys: readonly ApiKey[], runtime?: ApiKeyCache) {
+    this.#runtime = runtime;
     this.#keys = apiKeys.map(({ key, scopes }, i) => ({ digest: digest(key.reveal()), id: `key#${i + 1}`, scopes }));
   }
 
@@ -50,6 +58,7 @@ export class ApiKeyRing {
       // No early exit: the loop takes the same time whichever key (if any) matches.
       if (timingSafeEqual(presented, key.digest) && found === undefined) found = key;
     }
+    if (found === undefined && this.#runtime) found = this.#runtime.lookup(presented.toString('hex'), presented);
     return found ? { kind: 'key', id: found.id, scopes: found.scopes } : { kind: 'anonymous', reason: 'invalid' };
   }
 }

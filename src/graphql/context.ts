@@ -5,6 +5,8 @@
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { PaymentBus } from '../events/bus.js';
+import type { ApiKeyCache } from '../keys/key-cache.js';
+import type { ApiKeyStore } from '../keys/key-store.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { PaymentCommands } from '../payments/commands-api.js';
@@ -23,6 +25,8 @@ export interface GraphQLServices {
   simulatorMode: boolean;
   log: Logger;
   metrics: Metrics;
+  /** Run-time API keys: the table, and the in-memory copy requests are checked against. */
+  apiKeys: { store: ApiKeyStore; cache: ApiKeyCache };
 }
 
 export interface GraphQLContext {

@@ -8,7 +8,7 @@
  * them down; nothing long-lived is kept in module state.
  *
  * Wiring (app.ts):
- *   const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log, metrics });
+ *   const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log, metrics, keyListener: database });
  *   buildServer({ plugins: [graphql.plugin, metricsPlugin(metrics), …] })
  *   …at shutdown, app.close() drains it (WebSockets in preClose, Apollo in onClose);
  *   graphql.close() does both, for a caller that never built the app.
@@ -24,6 +24,9 @@ import { NoSchemaIntrospectionCustomRule, specifiedRules } from 'graphql';
 import { handleProtocols } from 'graphql-ws';
 import type { WebSocketServer } from 'ws';
 import { errorSummary } from '../lib/errors.js';
+import type { ListenSource } from '../events/postgres-bus.js';
+import { ApiKeyCache } from '../keys/key-cache.js';
+import { ApiKeyStore } from '../keys/key-store.js';
 import { ApiKeyRing } from './auth.js';
 import { clientOf, operationQuota, SocketCounter } from './caller-limits.js';
 import { registerCors, webSocketOriginCheck } from './cors.js';
@@ -36,8 +39,13 @@ import { OperationRecorder, operationMetricsPlugin } from './operation-metrics.j
 import { buildGatewaySchema } from './schema.js';
 import { closeWebSockets, graphqlWebSocketHandler } from './websocket.js';
 import { OperationAdmission } from './ws-admission.js';
+import { WebSocketKeyWatch } from './ws-key-watch.js';
 
-export interface GraphQLDeps extends Omit<GraphQLServices, 'reads'> {
+export interface GraphQLDeps extends Omit<GraphQLServices, 'reads' | 'apiKeys'> {
+  /** Where run-time key changes are heard (the database handle: LISTEN api_key_changed). */
+  keyListener: ListenSource;
+  /** Run-time keys: how often use is written, and the safety-net reload period (tests shorten them). */
+  keyCache?: { touchIntervalMs?: number; refreshIntervalMs?: number };
   /** The read side; built over `db` when left out (tests pass one that fails on demand). */
   reads?: PaymentReads;
   limits?: Partial<QueryLimits>;
@@ -66,8 +74,12 @@ export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 
 export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
   const { config, db, bus, commands, simulatorMode, log, metrics } = deps;
-  const services: GraphQLServices = { config, db, reads: deps.reads ?? new PaymentReads(db), bus, commands, simulatorMode, log, metrics };
-  const keys = new ApiKeyRing(config.apiKeys);
+  const store = new ApiKeyStore(db);
+  const cache = new ApiKeyCache({ store, listener: deps.keyListener, log, ...deps.keyCache });
+  const apiKeys = { store, cache };
+  const services: GraphQLServices = { config, db, reads: deps.reads ?? new PaymentReads(db), bus, commands, simulatorMode, log, metrics, apiKeys };
+  const keys = new ApiKeyRing(config.apiKeys, cache);
+  const keyWatch = new WebSocketKeyWatch(cache);
   const limits: QueryLimits = { ...DEFAULT_LIMITS, ...deps.limits };
   const sandbox = config.graphqlSandbox;
   const recorder = new OperationRecorder(metrics);
@@ -80,13 +92,17 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await closeSockets();
+      keyWatch.stop();
       await apollo?.stop();
+      await cache.close();
     })();
     return closing;
   };
 
   const plugin: FastifyPluginAsync = async (app) => {
     const schema = await buildGatewaySchema({ simulatorMode });
+    // Before the routes exist: the first request already sees every run-time key.
+    await cache.start();
     const rules = [...specifiedRules, queryLimitsRule(limits), ...(sandbox ? [] : [NoSchemaIntrospectionCustomRule])];
     const shapeError = (query: string) => documentShapeError(query, limits);
     const admission = new OperationAdmission({ schema, rules, parseOptions: parseOptions(limits), shapeError, schemaDetails: sandbox });
@@ -164,6 +180,7 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
     const wsHandler = graphqlWebSocketHandler({
       services,
       keys,
+      keyWatch,
       admission,
       quota,
       schemaDetails: sandbox,

@@ -6,6 +6,7 @@ import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema, type NonEmptyArray, type PubSub } from 'type-graphql';
 import { scopeAuthChecker } from './auth.js';
+import { ApiKeyResolver } from './resolvers/api-keys.js';
 import { PaymentMutations } from './resolvers/payment-mutations.js';
 import { PaymentQueries } from './resolvers/payment-queries.js';
 import { SimulatorResolver } from './resolvers/simulator.js';
@@ -27,7 +28,7 @@ const unusedPubSub: PubSub = {
 };
 
 export async function buildGatewaySchema(options: { simulatorMode: boolean }): Promise<GraphQLSchema> {
-  const common = [PaymentQueries, PaymentMutations, UmsResolver, PaymentSubscriptions] as const;
+  const common = [PaymentQueries, PaymentMutations, UmsResolver, PaymentSubscriptions, ApiKeyResolver] as const;
   const resolvers: NonEmptyArray<(typeof common)[number] | typeof SimulatorResolver> = options.simulatorMode
     ? [...common, SimulatorResolver]
     : [...common];

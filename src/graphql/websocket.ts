@@ -4,6 +4,7 @@
  * masking as HTTP, and the key checked once in `connection_init`.
  *
  * - No key, or a wrong one, when keys are configured: the socket is closed with 4403 Forbidden.
+ * - A run-time key revoked or expired while its socket is open: closed with 4403 too (ws-key-watch.ts).
  * - A client that does not send `connection_init` within `initTimeoutMs` is closed (4408).
  * - ws-level ping/pong every `keepAliveMs` drops dead peers.
  * - Subscriptions only (ws-admission.ts): a query or mutation is refused with BAD_REQUEST and
@@ -28,10 +29,12 @@ import { maskErrors } from './errors.js';
 import type { OperationRecorder } from './operation-metrics.js';
 import { subscribeSharingResults } from './shared-execution.js';
 import type { OperationAdmission } from './ws-admission.js';
+import type { WebSocketKeyWatch } from './ws-key-watch.js';
 
 export interface WebSocketOptions {
   services: GraphQLServices;
   keys: ApiKeyRing;
+  keyWatch: WebSocketKeyWatch;
   admission: OperationAdmission;
   quota: OperationQuota;
   /** False: execution errors leave out "Did you mean …?" hints too. */
@@ -63,6 +66,7 @@ export function graphqlWebSocketHandler(options: WebSocketOptions): WebsocketHan
         // false: graphql-ws closes the socket with 4403 Forbidden.
         if (caller.kind === 'anonymous') return false;
         ctx.extra.caller = caller;
+        if (caller.kind === 'key') options.keyWatch.add(caller.id, ctx.extra.socket);
         return true;
       },
       context: (ctx) => createContext(services, ctx.extra.caller ?? { kind: 'anonymous', reason: 'missing' }),

@@ -92,6 +92,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
     simulatorMode: options.simulatorMode ?? true,
     log: silent,
     metrics,
+    keyListener: options.handle,
     ...options.extra,
   });
   const app = await buildServer({ log: silent, ready: () => options.handle.ready(), plugins: [graphql.plugin, metricsPlugin(metrics), ...(options.plugins?.(metrics) ?? [])] });
