@@ -5,14 +5,14 @@
  * (graphql-ws). The key is looked up among `config.apiKeys` in constant time: every configured key
  * is compared, through SHA-256 digests of equal length, so neither the position of the first
  * differing byte nor which key matched shows in the timing. A bearer that is none of them is
- * looked up among the keys created at run time (src/keys/key-cache.ts), by its SHA-256, in memory.
+ * looked up among the keys created at run time (src/access/key-cache.ts), by its SHA-256, in memory.
  * With no GATEWAY_API_KEYS configured (simulator mode) everyone holds every scope.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import type { AuthChecker } from 'type-graphql';
 import type { ApiKey, Scope } from '../config.js';
-import type { ApiKeyCache } from '../keys/key-cache.js';
+import type { ApiKeyCache } from '../access/key-cache.js';
 
 export type Caller =
   /** No keys configured: the gateway is open (simulator mode). */

@@ -5,8 +5,8 @@
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { PaymentBus } from '../events/bus.js';
-import type { ApiKeyCache } from '../keys/key-cache.js';
-import type { ApiKeyStore } from '../keys/key-store.js';
+import type { ApiKeyCache } from '../access/key-cache.js';
+import type { ApiKeyStore } from '../access/key-store.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { PaymentCommands } from '../payments/commands-api.js';

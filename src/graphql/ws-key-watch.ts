@@ -4,7 +4,7 @@
  * `intervalMs` against the key cache (memory only, no query), so a revocation heard from any
  * instance ends the key's sockets here within the notification's delay plus one period.
  */
-import type { ApiKeyCache } from '../keys/key-cache.js';
+import type { ApiKeyCache } from '../access/key-cache.js';
 
 /** What is needed of a socket: `ws`'s close, and its close event. */
 export interface WatchedSocket {
