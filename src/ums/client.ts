@@ -23,17 +23,16 @@ import { Pool, errors as undiciErrors } from 'undici';
 import { errorSummary } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import { Secret, type Config } from '../config.js';
+import { authError, checkAnswer, errCodeOf, isAuthFailure, outcomeOf, rebrand, stringField, toNumber, tooLarge, transportError, unwrapData, type RawAnswer } from './answers.js';
 import { formParamUrl, newNonce, openBodySigHeader, tokenSignature } from './sign.js';
 import { beijingCompact, beijingDateTime } from './time.js';
 import { TokenCache, type AccessToken, type BackgroundRefreshOutcome, type FetchedToken } from './token.js';
 import {
   UmsAuthError,
-  UmsBusinessError,
   UmsConfigError,
   UmsError,
   UmsProtocolError,
   UmsTransportError,
-  type TransportFailure,
 } from './errors.js';
 
 export type UmsAuthMode = 'body-sig' | 'token';
@@ -122,11 +121,6 @@ const TOKEN_SUCCESS = '0000';
 
 const SERVICE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_\-/]*$/;
 const VERSION_PATTERN = /^v\d+$/;
-
-interface RawAnswer {
-  status: number;
-  json: Record<string, unknown>;
-}
 
 /** Signs and sends UMS Open Platform calls. See the module comment. */
 export class UmsClient {
@@ -460,130 +454,4 @@ export class UmsClient {
 
 function tokenHeader(token: AccessToken): string {
   return `OPEN-ACCESS-TOKEN AccessToken=${token.value}`;
-}
-
-function outcomeOf(error: unknown): UmsCallOutcome {
-  if (error instanceof UmsError && error.outcomeUnknown) return 'unknown';
-  if (error instanceof UmsBusinessError) return 'business-error';
-  return 'error';
-}
-
-function stringField(json: Record<string, unknown>, name: string): string | undefined {
-  const v = json[name];
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number') return String(v);
-  return undefined;
-}
-
-function errCodeOf(json: Record<string, unknown>): string | undefined {
-  const code = stringField(json, 'errCode');
-  return code === undefined || code === '' ? undefined : code;
-}
-
-/** Reads both `{errCode…}` and a `{data: {errCode…}}` envelope (deployments with needDataTag). */
-function unwrapData(json: Record<string, unknown>): Record<string, unknown> {
-  const data = json.data;
-  if (errCodeOf(json) === undefined && typeof data === 'object' && data !== null && !Array.isArray(data)) {
-    return data as Record<string, unknown>;
-  }
-  return json;
-}
-
-/**
- * UMS refused the credentials: HTTP 401, BAD_SIGN, or a token-related errCode. UMS's exact codes
- * for a bad or expired token are not documented (PROTOCOL.md §2), so any errCode naming the token
- * or authorization counts.
- */
-function isAuthFailure(answer: RawAnswer): boolean {
-  if (answer.status === 401) return true;
-  const code = errCodeOf(answer.json);
-  if (code === undefined) return false;
-  return code === 'BAD_SIGN' || /TOKEN|UNAUTHORI[SZ]ED|AUTHORIZATION/i.test(code);
-}
-
-function authError(service: string, answer: RawAnswer, what: string): UmsAuthError {
-  const errCode = errCodeOf(answer.json);
-  const errMsg = stringField(answer.json, 'errMsg') ?? stringField(answer.json, 'errInfo');
-  return new UmsAuthError(
-    `UMS ${service}: ${what}${errCode ? ` (${errCode}${errMsg ? `: ${errMsg}` : ''})` : ` (HTTP ${answer.status})`}`,
-    errMsg,
-    { service, errCode, httpStatus: answer.status },
-  );
-}
-
-function checkAnswer(service: string, answer: RawAnswer, successCodes: readonly string[], readOnly: boolean): UmsResponse {
-  const errCode = errCodeOf(answer.json);
-  if (errCode === undefined) {
-    throw new UmsProtocolError(
-      `UMS ${service}: answer has no errCode (HTTP ${answer.status})${readOnly ? '' : ' — outcome unknown: query'}`,
-      'no-err-code',
-      { service, httpStatus: answer.status, outcomeUnknown: !readOnly },
-    );
-  }
-  if (!successCodes.includes(errCode)) {
-    const errMsg = stringField(answer.json, 'errMsg') ?? stringField(answer.json, 'errInfo');
-    throw new UmsBusinessError(errCode, errMsg, answer.json, { service, httpStatus: answer.status });
-  }
-  return { ...answer.json, errCode };
-}
-
-function tooLarge(ctx: { service: string; readOnly: boolean }, status: number | undefined, max: number): UmsProtocolError {
-  return new UmsProtocolError(
-    `UMS ${ctx.service}: answer larger than ${max} bytes${ctx.readOnly ? '' : ' — outcome unknown: query'}`,
-    'too-large',
-    { service: ctx.service, httpStatus: status, outcomeUnknown: !ctx.readOnly },
-  );
-}
-
-/** undici failures → UmsTransportError. Only a failed connect proves the request never left. */
-function transportError(service: string, error: unknown): UmsTransportError {
-  const code = (error as { code?: unknown } | null)?.code;
-  let failure: TransportFailure = 'other';
-  let text = 'network error';
-  if (error instanceof undiciErrors.ConnectTimeoutError) {
-    failure = 'connect-timeout';
-    text = 'connect timeout';
-  } else if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') {
-    failure = 'connect';
-    text = `cannot connect (${code})`;
-  } else if (error instanceof undiciErrors.HeadersTimeoutError) {
-    failure = 'headers-timeout';
-    text = 'no answer within the headers timeout';
-  } else if (error instanceof undiciErrors.BodyTimeoutError) {
-    failure = 'body-timeout';
-    text = 'answer body stalled past the body timeout';
-  } else if (error instanceof undiciErrors.SocketError || code === 'ECONNRESET' || code === 'EPIPE') {
-    failure = 'socket';
-    text = 'connection reset';
-  } else if (error instanceof undiciErrors.RequestAbortedError || (error as { name?: unknown } | null)?.name === 'AbortError') {
-    failure = 'other';
-    text = 'aborted';
-  }
-  const sent = failure !== 'connect' && failure !== 'connect-timeout';
-  return new UmsTransportError(`UMS ${service}: ${text}${sent ? ' — outcome unknown: query' : ''}`, failure, {
-    service,
-    outcomeUnknown: sent,
-    cause: error,
-  });
-}
-
-/** A failure of the token request, reported against the business service, outcome known. */
-function rebrand(error: UmsError, service: string): UmsError {
-  const message = `UMS ${service}: token request failed: ${error.message.replace(/ — outcome unknown: query$/, '')}`;
-  const options = { service, errCode: error.errCode, httpStatus: error.httpStatus, outcomeUnknown: false, cause: error };
-  if (error instanceof UmsTransportError) return new UmsTransportError(message, error.failure, options);
-  if (error instanceof UmsProtocolError) return new UmsProtocolError(message, error.failure, options);
-  return new UmsAuthError(message, undefined, options);
-}
-
-/**
- * Amount (fen) or count reading: a JSON number or a string of digits that is a non-negative safe
- * integer. Anything else (negative, decimal, exponent, empty, out of range) is `undefined`, so a
- * malformed amount is treated as absent rather than stored as money we never had.
- */
-export function toNumber(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-  if (typeof value !== 'string' || !/^\s*\d+\s*$/.test(value)) return undefined;
-  const n = Number(value);
-  return Number.isSafeInteger(n) ? n : undefined;
 }

@@ -13,7 +13,7 @@ import type { Config } from '../config.js';
 import { optional } from '../lib/objects.js';
 import { AMOUNT_RULE, isAmountFen } from './amounts.js';
 import type { UmsClient, UmsResponse } from './client.js';
-import { toNumber } from './client.js';
+import { toNumber } from './answers.js';
 import { UmsInputError } from './errors.js';
 import { ORDER_ID_RULE, isOrderId } from './ids.js';
 import { SIGN_SAFE_TEXT_RULE, isSignSafeText } from './signed-text.js';

@@ -1,6 +1,6 @@
 /** Amounts read from UMS answers (src/ums/client.ts `toNumber`): whole, non-negative fen only. */
 import { describe, expect, it } from 'vitest';
-import { toNumber } from '../../src/ums/client.js';
+import { toNumber } from '../../src/ums/answers.js';
 
 describe('toNumber (amounts in UMS answers)', () => {
   it('reads whole non-negative fen from a JSON number or a string of digits', () => {
