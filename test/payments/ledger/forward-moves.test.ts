@@ -1,13 +1,14 @@
 /**
  * The batched write of plain forward moves stores exactly what the single-report path stores.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { desc, eq, sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { notifications, paymentEvents, payments } from '../../../src/db/schema.js';
 import { receiveNotification } from '../../../src/http/notify.js';
-import { applyReport, flagPaymentForReview, insertNewOrder, NotificationBatcher, type StatusReport } from '../../../src/payments/ledger.js';
-import { describeEachDatabase, type TestDatabase } from '../../support/db.js';
+import { applyReport, flagPaymentForReview, insertNewOrder, type StatusReport } from '../../../src/payments/ledger.js';
+import { batchedDatabase } from './harness.js';
+import { describeEachDatabase } from '../../support/db.js';
 import { FORM, formBody, MID, newOrderId, notificationFields, NOTIFY_KEY, signed, TID } from '../notification-fixtures.js';
 
 describe('equivalence with the single-report path', () => {
@@ -20,15 +21,7 @@ describe('equivalence with the single-report path', () => {
   const silent = pino({ level: 'silent' });
 
   describeEachDatabase('a batched forward move stores what the ledger would', (kind) => {
-    let h: TestDatabase;
-    let batcher: NotificationBatcher;
-    beforeAll(async () => {
-      h = await kind.open();
-      batcher = new NotificationBatcher(h.db);
-    });
-    afterAll(async () => {
-      await h?.close();
-    });
+    const t = batchedDatabase(kind);
 
     /** Dates set "now" by either path differ by milliseconds: compare them as recent or not. */
     const comparable = (row: Record<string, unknown>) =>
@@ -39,8 +32,8 @@ describe('equivalence with the single-report path', () => {
       );
 
     async function stateOf(merOrderId: string) {
-      const [payment] = await h.db.select().from(payments).where(eq(payments.merOrderId, merOrderId));
-      const [event] = await h.db.select().from(paymentEvents).where(eq(paymentEvents.merOrderId, merOrderId)).orderBy(desc(paymentEvents.id)).limit(1);
+      const [payment] = await t.h.db.select().from(payments).where(eq(payments.merOrderId, merOrderId));
+      const [event] = await t.h.db.select().from(paymentEvents).where(eq(paymentEvents.merOrderId, merOrderId)).orderBy(desc(paymentEvents.id)).limit(1);
       return { payment: comparable(payment as Record<string, unknown>), event: comparable(event as Record<string, unknown>) };
     }
 
@@ -52,18 +45,18 @@ describe('equivalence with the single-report path', () => {
     async function bothWays(prepare: (merOrderId: string) => Promise<void>, overrides: Record<string, string>) {
       const [viaBatch, viaLedger, filler] = [newOrderId(), newOrderId(), newOrderId()];
       for (const merOrderId of [viaBatch, viaLedger, filler]) {
-        await insertNewOrder(h.db, { merOrderId, totalAmount: 100, mid: MID, tid: TID, channel: 'WECHAT_MINI', nextSyncAt: new Date('2030-01-01T00:00:00Z') });
+        await insertNewOrder(t.h.db, { merOrderId, totalAmount: 100, mid: MID, tid: TID, channel: 'WECHAT_MINI', nextSyncAt: new Date('2030-01-01T00:00:00Z') });
       }
       await prepare(viaBatch);
       await prepare(viaLedger);
 
       const fields = signed(notificationFields(viaBatch, overrides));
       const [result] = await Promise.all(
-        [fields, signed(notificationFields(filler))].map((f) => receiveNotification({ db: h.db, batcher: batcher, keys: [NOTIFY_KEY], log: silent }, { body: formBody(f), contentType: FORM })),
+        [fields, signed(notificationFields(filler))].map((f) => receiveNotification({ db: t.h.db, batcher: t.batcher, keys: [NOTIFY_KEY], log: silent }, { body: formBody(f), contentType: FORM })),
       );
       expect(result).toMatchObject({ outcome: 'applied', httpStatus: 200 });
       // It went through a batch: its notification shares a transaction with the filler's.
-      const stored = await h.db
+      const stored = await t.h.db
         .select({ tx: sql<string>`${notifications}.xmin::text` })
         .from(notifications)
         .where(sql`${notifications.merOrderId} in (${viaBatch}, ${filler})`);
@@ -86,12 +79,12 @@ describe('equivalence with the single-report path', () => {
         buyerPayAmount: 100,
         receiptAmount: 100,
       };
-      await applyReport(h.db, report, 'NOTIFY', { payload });
+      await applyReport(t.h.db, report, 'NOTIFY', { payload });
       return { batch: await stateOf(viaBatch), ledger: await stateOf(viaLedger) };
     }
 
     it('NEW_ORDER → TRADE_SUCCESS on a payment flagged for review (the flag stays)', async () => {
-      const { batch, ledger } = await bothWays((id) => flagPaymentForReview(h.db, id, 'operator-note'), {});
+      const { batch, ledger } = await bothWays((id) => flagPaymentForReview(t.h.db, id, 'operator-note'), {});
       expect(batch).toEqual(ledger);
       expect(batch.payment).toMatchObject({ status: 'TRADE_SUCCESS', needsReview: true, reviewReason: 'operator-note', nextSyncAt: null });
     });

@@ -55,3 +55,32 @@ export function ledgerHarness(kind: DatabaseKind): LedgerHarness {
     notify: (fields) => receiveNotification({ db: db(), batcher: batcher as NotificationBatcher, keys: [NOTIFY_KEY], log: silent }, { body: formBody(signed(fields)), contentType: FORM }),
   };
 }
+
+/** A database of `kind` and the notify batcher built on it, opened before the suite's tests and closed after. */
+export interface BatchedDatabase {
+  readonly h: TestDatabase;
+  readonly batcher: NotificationBatcher;
+}
+
+export function batchedDatabase(kind: DatabaseKind): BatchedDatabase {
+  let opened: BatchedDatabase | undefined;
+  beforeAll(async () => {
+    const h = await kind.open();
+    opened = { h, batcher: new NotificationBatcher(h.db) };
+  });
+  afterAll(async () => {
+    await opened?.h.close();
+  });
+  const current = (): BatchedDatabase => {
+    if (!opened) throw new Error('the database opens in beforeAll');
+    return opened;
+  };
+  return {
+    get h() {
+      return current().h;
+    },
+    get batcher() {
+      return current().batcher;
+    },
+  };
+}

@@ -3,15 +3,16 @@
  * are counted on its row, a rejected body is kept cut short, and an authentic notification is
  * never refused a row because its body was once rejected.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { executeNamed } from '../../../src/db/named-statement.js';
 import { notifications, paymentEvents, payments, type NotificationRow } from '../../../src/db/schema.js';
-import { insertNewOrder, NotificationBatcher, receiptsOf } from '../../../src/payments/ledger.js';
+import { insertNewOrder, receiptsOf } from '../../../src/payments/ledger.js';
 import { bodyHash, KEPT_DIAGNOSIS_BYTES, KEPT_REJECTED_BODY_BYTES } from '../../../src/payments/ledger/rows.js';
 import { receiveNotification } from '../../../src/http/notify.js';
-import { describeEachDatabase, type TestDatabase } from '../../support/db.js';
+import { batchedDatabase } from './harness.js';
+import { describeEachDatabase } from '../../support/db.js';
 import { FORM, MID, NOTIFY_KEY, PREVIOUS_KEY, TID, formBody, newOrderId, notificationFields, signed } from '../notification-fixtures.js';
 
 const silent = pino({ level: 'silent' });
@@ -24,25 +25,17 @@ const WARM_UP = 200;
 const FILLER = 60 * 1024;
 
 describeEachDatabase('notification storage', (kind) => {
-  let h: TestDatabase;
-  let batcher: NotificationBatcher;
-  beforeAll(async () => {
-    h = await kind.open();
-    batcher = new NotificationBatcher(h.db);
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
+  const t = batchedDatabase(kind);
 
-  const post = (body: string, keys: readonly string[] = [NOTIFY_KEY]) => receiveNotification({ db: h.db, batcher: batcher, keys: keys, log: silent }, { body, contentType: FORM });
+  const post = (body: string, keys: readonly string[] = [NOTIFY_KEY]) => receiveNotification({ db: t.h.db, batcher: t.batcher, keys: keys, log: silent }, { body, contentType: FORM });
   /** The rows with their receipts (receivedCount, lastReceivedAt), oldest first. */
   const withReceipts = async (rows: NotificationRow[]) =>
-    Promise.all(rows.sort((a, b) => a.id - b.id).map(async (row) => ({ ...row, ...(await receiptsOf(h.db, row.id)) })));
-  const rowsOfBody = async (body: string) => withReceipts(await h.db.select().from(notifications).where(eq(notifications.bodyHash, bodyHash(body))));
-  const rowsOfOrder = async (merOrderId: string) => withReceipts(await h.db.select().from(notifications).where(eq(notifications.merOrderId, merOrderId)));
+    Promise.all(rows.sort((a, b) => a.id - b.id).map(async (row) => ({ ...row, ...(await receiptsOf(t.h.db, row.id)) })));
+  const rowsOfBody = async (body: string) => withReceipts(await t.h.db.select().from(notifications).where(eq(notifications.bodyHash, bodyHash(body))));
+  const rowsOfOrder = async (merOrderId: string) => withReceipts(await t.h.db.select().from(notifications).where(eq(notifications.merOrderId, merOrderId)));
   const newOrder = async () => {
     const merOrderId = newOrderId();
-    await insertNewOrder(h.db, { merOrderId, totalAmount: 100, mid: MID, tid: TID, channel: 'WECHAT_MINI' });
+    await insertNewOrder(t.h.db, { merOrderId, totalAmount: 100, mid: MID, tid: TID, channel: 'WECHAT_MINI' });
     return merOrderId;
   };
   /** A forged notification: real fields, a large one, a signature made with a key we do not hold. */
@@ -57,7 +50,7 @@ describeEachDatabase('notification storage', (kind) => {
    * printed, not extrapolated.
    */
   async function sizes(): Promise<{ rows: number; database: number }> {
-    const [row] = await executeNamed<{ rows: string; database: string }>(h.db, 'test_storage_sizes', sql`
+    const [row] = await executeNamed<{ rows: string; database: string }>(t.h.db, 'test_storage_sizes', sql`
       select (select sum(pg_relation_size(c.oid, 'main')) from pg_class c join pg_namespace n on n.oid = c.relnamespace
               where n.nspname = 'public' and c.relkind in ('r', 'i', 't'))::bigint::text as rows,
              pg_database_size(current_database())::bigint::text as database`);
@@ -91,7 +84,7 @@ describeEachDatabase('notification storage', (kind) => {
     const rows = await rowsOfOrder(merOrderId);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ outcome: 'applied', receivedCount: 4, rawBody: body, id: results[0]?.notificationId });
-    expect(await h.db.select().from(paymentEvents).where(eq(paymentEvents.merOrderId, merOrderId))).toHaveLength(2);
+    expect(await t.h.db.select().from(paymentEvents).where(eq(paymentEvents.merOrderId, merOrderId))).toHaveLength(2);
   });
 
   it('counts a redelivery with other bytes (re-signed, padded) on the first copy: padding cannot fill the disk', async () => {
@@ -112,7 +105,7 @@ describeEachDatabase('notification storage', (kind) => {
     const body = formBody(signed(notificationFields(merOrderId), PREVIOUS_KEY));
     expect(await post(body, [NOTIFY_KEY])).toMatchObject({ outcome: 'rejected', httpStatus: 400 });
     expect(await post(body, [NOTIFY_KEY, PREVIOUS_KEY])).toMatchObject({ outcome: 'applied', httpStatus: 200 });
-    const [payment] = await h.db.select().from(payments).where(eq(payments.merOrderId, merOrderId));
+    const [payment] = await t.h.db.select().from(payments).where(eq(payments.merOrderId, merOrderId));
     expect(payment).toMatchObject({ status: 'TRADE_SUCCESS' });
     expect((await rowsOfBody(body)).map((r) => r.outcome).sort()).toEqual(['applied', 'rejected']);
   });

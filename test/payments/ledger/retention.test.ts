@@ -2,13 +2,14 @@
  * Raw notification retention: past RAW_NOTIFICATION_RETENTION_DAYS a stored body keeps only the
  * fields the ledger reads; recent bodies and what the ledger derived from them are untouched.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { pino } from 'pino';
 import { notifications } from '../../../src/db/schema.js';
-import { insertNewOrder, NotificationBatcher, NotificationRetention, strippedBody } from '../../../src/payments/ledger.js';
+import { insertNewOrder, NotificationRetention, strippedBody } from '../../../src/payments/ledger.js';
 import { receiveNotification } from '../../../src/http/notify.js';
-import { describeEachDatabase, type TestDatabase } from '../../support/db.js';
+import { batchedDatabase } from './harness.js';
+import { describeEachDatabase } from '../../support/db.js';
 import { FORM, MID, NOTIFY_KEY, TID, formBody, newOrderId, notificationFields, signed } from '../notification-fixtures.js';
 
 const silent = pino({ level: 'silent' });
@@ -46,29 +47,21 @@ it('strips a form or JSON body down to the ledger fields, and an unreadable one 
 });
 
 describeEachDatabase('notification retention', (kind) => {
-  let h: TestDatabase;
-  let batcher: NotificationBatcher;
-  beforeAll(async () => {
-    h = await kind.open();
-    batcher = new NotificationBatcher(h.db);
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
+  const t = batchedDatabase(kind);
 
-  const rowOf = async (id: number | undefined) => (await h.db.select().from(notifications).where(eq(notifications.id, id as number)))[0];
+  const rowOf = async (id: number | undefined) => (await t.h.db.select().from(notifications).where(eq(notifications.id, id as number)))[0];
 
   it('strips bodies older than the retention, once; newer ones keep every field', async () => {
     const merOrderId = newOrderId();
-    await insertNewOrder(h.db, { merOrderId, totalAmount: 100, mid: MID, tid: TID, channel: 'WECHAT_MINI' });
+    await insertNewOrder(t.h.db, { merOrderId, totalAmount: 100, mid: MID, tid: TID, channel: 'WECHAT_MINI' });
     const body = formBody(signed({ ...notificationFields(merOrderId), ...BUYER }));
-    const applied = await receiveNotification({ db: h.db, batcher: batcher, keys: [NOTIFY_KEY], log: silent }, { body, contentType: FORM });
+    const applied = await receiveNotification({ db: t.h.db, batcher: t.batcher, keys: [NOTIFY_KEY], log: silent }, { body, contentType: FORM });
     const forged = formBody({ ...notificationFields(newOrderId()), ...BUYER, sign: 'forged' });
-    const rejected = await receiveNotification({ db: h.db, batcher: batcher, keys: [NOTIFY_KEY], log: silent }, { body: forged, contentType: FORM });
+    const rejected = await receiveNotification({ db: t.h.db, batcher: t.batcher, keys: [NOTIFY_KEY], log: silent }, { body: forged, contentType: FORM });
     expect([applied.outcome, rejected.outcome]).toEqual(['applied', 'rejected']);
 
     // 89 days on: nothing is old enough yet.
-    const at = (days: number) => new NotificationRetention({ db: h.db, retentionDays: 90, now: () => new Date(Date.now() + days * DAY_MS) });
+    const at = (days: number) => new NotificationRetention({ db: t.h.db, retentionDays: 90, now: () => new Date(Date.now() + days * DAY_MS) });
     expect(await at(89).runOnce()).toBe(0);
     expect((await rowOf(applied.notificationId))?.rawBody).toBe(body);
 
@@ -90,8 +83,8 @@ describeEachDatabase('notification retention', (kind) => {
 
   it('runs a pass when started and stops cleanly', async () => {
     const forged = formBody({ ...notificationFields(newOrderId()), ...BUYER, sign: 'forged again' });
-    const rejected = await receiveNotification({ db: h.db, batcher: batcher, keys: [NOTIFY_KEY], log: silent }, { body: forged, contentType: FORM });
-    const retention = new NotificationRetention({ db: h.db, retentionDays: 1, intervalMs: 60_000, now: () => new Date(Date.now() + 2 * DAY_MS) });
+    const rejected = await receiveNotification({ db: t.h.db, batcher: t.batcher, keys: [NOTIFY_KEY], log: silent }, { body: forged, contentType: FORM });
+    const retention = new NotificationRetention({ db: t.h.db, retentionDays: 1, intervalMs: 60_000, now: () => new Date(Date.now() + 2 * DAY_MS) });
     retention.start();
     await expect.poll(async () => (await rowOf(rejected.notificationId))?.strippedAt, { timeout: 10_000 }).toBeInstanceOf(Date);
     await retention.stop();
