@@ -3,7 +3,7 @@
  * rings API_KEY_CHANNEL in its own transaction, so every instance's cache (key-cache.ts) reloads
  * once the change is committed.
  */
-import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { apiKeys, type ApiKeyRow } from '../db/schema.js';
 import type { Scope } from '../config.js';
@@ -59,8 +59,12 @@ export class ApiKeyStore {
   }
 
   /** The keys not revoked (expired ones too: the cache checks expiry at each lookup). */
-  loadLive(): Promise<ApiKeyRow[]> {
-    return this.db.select().from(apiKeys).where(isNull(apiKeys.revokedAt));
+  /** Keys neither revoked nor expired: what the cache holds (expired ones would only grow it). */
+  loadLive(now = new Date()): Promise<ApiKeyRow[]> {
+    return this.db
+      .select()
+      .from(apiKeys)
+      .where(and(isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now))));
   }
 
   /** Records when keys were last used (no notification: nothing the cache decides by changes). */
