@@ -76,7 +76,7 @@ export async function recordNotification(
 
   const dedupeKey = dedupeKeyOf(notification, report);
   try {
-    const base: ReceivedNotification = {
+    const base: ReceivedNotification & { merOrderId: string; status: string } = {
       contentType: received.contentType,
       rawBody: received.rawBody,
       verified: true,
@@ -92,7 +92,7 @@ export async function recordNotification(
     // the operator takes that path too: only it stores a diagnosis.
     const batched = notification.note
       ? ({ kind: 'handed-back' } as const)
-      : await batcher.submit({ report, payload, notification: { ...base, merOrderId: report.merOrderId, status: report.status, dedupeKey } });
+      : await batcher.submit({ report, payload, notification: { ...base, dedupeKey } });
     if (batched.kind === 'unavailable') throw batched.error;
     const result =
       batched.kind === 'stored'
