@@ -29,6 +29,8 @@ export const payments = pgTable(
   'payments',
   {
     merOrderId: text('mer_order_id').primaryKey(),
+    /** The merchant (src/merchants/) the order belongs to; `default` is the environment's UMS_* profile. */
+    merchantId: text('merchant_id').notNull().default('default'),
     /** A PaymentStatus (src/payments/status.ts). */
     status: text('status').notNull(),
     version: integer('version').notNull().default(1),
@@ -65,6 +67,7 @@ export const payments = pgTable(
     index('payments_created_idx').on(t.createdAt, t.merOrderId),
     index('payments_status_created_idx').on(t.status, t.createdAt, t.merOrderId),
     index('payments_mid_created_idx').on(t.mid, t.createdAt, t.merOrderId),
+    index('payments_merchant_created_idx').on(t.merchantId, t.createdAt, t.merOrderId),
     index('payments_next_sync_idx').on(t.nextSyncAt).where(sql`${t.nextSyncAt} is not null`),
     index('payments_review_idx').on(t.merOrderId).where(sql`${t.needsReview}`),
   ],
@@ -90,6 +93,11 @@ export const paymentEvents = pgTable(
     notificationId: bigint('notification_id', { mode: 'number' }),
     /** The report as received (admin-only in GraphQL). */
     payload: jsonb('payload'),
+    /**
+     * Who acted (CONTRACT.md "Event feed"): a run-time key's id, `env:` + 8 hex digits of a
+     * GATEWAY_API_KEYS key's SHA-256, `client` for a client secret, `system` otherwise.
+     */
+    actor: text('actor'),
     at: instant('at').notNull().defaultNow(),
   },
   (t) => [uniqueIndex('payment_events_order_version_idx').on(t.merOrderId, t.version)],
@@ -224,8 +232,34 @@ export const apiKeys = pgTable(
   (t) => [uniqueIndex('api_keys_key_hash_idx').on(t.keyHash), index('api_keys_created_idx').on(t.createdAt, t.id)],
 );
 
+/**
+ * UMS merchant profiles created at run time (`createMerchant`). The environment's UMS_* values are
+ * the merchant `default` and have no row. `secrets` is the AES-256-GCM box (src/merchants/
+ * secret-box.ts) of the appKey and notify keys under GATEWAY_SECRET_KEY: never stored in clear.
+ */
+export const merchants = pgTable(
+  'merchants',
+  {
+    id: text('id').primaryKey(),
+    name: text('name'),
+    mid: text('mid').notNull(),
+    tid: text('tid').notNull(),
+    sourceId: text('source_id').notNull(),
+    instMid: text('inst_mid'),
+    appId: text('app_id').notNull(),
+    /** body-sig or token. */
+    authMode: text('auth_mode').notNull().default('body-sig'),
+    enabled: boolean('enabled').notNull().default(true),
+    secrets: text('secrets').notNull(),
+    createdAt: instant('created_at').notNull().defaultNow(),
+    updatedAt: instant('updated_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('merchants_mid_tid_idx').on(t.mid, t.tid)],
+);
+
 export type PaymentRow = typeof payments.$inferSelect;
 export type PaymentEventRow = typeof paymentEvents.$inferSelect;
 export type RefundRow = typeof refunds.$inferSelect;
 export type NotificationRow = typeof notifications.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
+export type MerchantRow = typeof merchants.$inferSelect;

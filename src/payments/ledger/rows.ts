@@ -53,8 +53,12 @@ export const EVENT_FIELDS = [
   'reason',
   'notificationId',
   'payload',
+  'actor',
   'at',
 ] as const satisfies readonly (keyof EventValues)[];
+
+/** The actor of what no caller did: notifications, sync, schedules (CONTRACT.md "Event feed"). */
+export const SYSTEM_ACTOR = 'system';
 
 /** The event that records `payment` as it now stands. */
 export function eventValues(
@@ -64,6 +68,7 @@ export function eventValues(
   reason: string,
   notificationId: number | null,
   payload: unknown,
+  actor: string = SYSTEM_ACTOR,
 ): EventValues {
   return {
     merOrderId: payment.merOrderId,
@@ -74,6 +79,7 @@ export function eventValues(
     reason,
     notificationId,
     payload: payload ?? null,
+    actor,
     at: payment.updatedAt,
   };
 }
