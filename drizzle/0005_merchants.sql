@@ -13,6 +13,7 @@ CREATE TABLE "merchants" (
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+ALTER TABLE "notifications" ADD COLUMN "merchant_id" text;--> statement-breakpoint
 ALTER TABLE "payment_events" ADD COLUMN "actor" text;--> statement-breakpoint
 ALTER TABLE "payments" ADD COLUMN "merchant_id" text DEFAULT 'default' NOT NULL;--> statement-breakpoint
 CREATE UNIQUE INDEX "merchants_mid_tid_idx" ON "merchants" USING btree ("mid","tid");--> statement-breakpoint

@@ -130,6 +130,8 @@ export const notifications = pgTable(
     /** 0: UMS_NOTIFY_KEY, 1: UMS_NOTIFY_KEY_PREVIOUS. */
     keyIndex: integer('key_index'),
     notifyId: text('notify_id'),
+    /** The merchant whose keys verified it (by URL, else by mid/tid); null: none did. */
+    merchantId: text('merchant_id'),
     merOrderId: text('mer_order_id'),
     status: text('status'),
     dedupeKey: text('dedupe_key'),

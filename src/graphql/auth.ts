@@ -21,7 +21,15 @@ export type Caller =
    * `id` names the key without showing it (`key#<position>` for GATEWAY_API_KEYS, the `key_…` id of
    * a run-time key): what limits are counted by.
    */
-  | { readonly kind: 'key'; readonly id: string; readonly scopes: ReadonlySet<Scope> }
+  | {
+      readonly kind: 'key';
+      readonly id: string;
+      readonly scopes: ReadonlySet<Scope>;
+      /** Who acted, for the payment's events (CONTRACT.md "Event feed"): never the key itself. */
+      readonly actor: string;
+      /** The merchant this key is bound to; undefined: gateway-wide. */
+      readonly merchantId: string | undefined;
+    }
   /** Keys are configured and this caller presented none, or an unknown one. */
   | { readonly kind: 'anonymous'; readonly reason: 'missing' | 'invalid' };
 
@@ -39,13 +47,16 @@ export function bearerToken(header: unknown): string | undefined {
  * every request. One per GraphQL room (createGraphQL).
  */
 export class ApiKeyRing {
-  readonly #keys: readonly { digest: Buffer; id: string; scopes: ReadonlySet<Scope> }[];
+  readonly #keys: readonly { digest: Buffer; id: string; scopes: ReadonlySet<Scope>; actor: string }[];
 
   readonly #runtime: ApiKeyCache | undefined;
 
   constructor(apiKeys: readonly ApiKey[], runtime?: ApiKeyCache) {
     this.#runtime = runtime;
-    this.#keys = apiKeys.map(({ key, scopes }, i) => ({ digest: digest(key.reveal()), id: `key#${i + 1}`, scopes }));
+    this.#keys = apiKeys.map(({ key, scopes }, i) => {
+      const keyDigest = digest(key.reveal());
+      return { digest: keyDigest, id: `key#${i + 1}`, scopes, actor: `env:${keyDigest.toString('hex').slice(0, 8)}` };
+    });
   }
 
   identify(authorization: unknown): Caller {
@@ -53,13 +64,15 @@ export class ApiKeyRing {
     const token = bearerToken(authorization);
     if (token === undefined) return { kind: 'anonymous', reason: 'missing' };
     const presented = digest(token);
-    let found: { id: string; scopes: ReadonlySet<Scope> } | undefined;
+    let found: { id: string; scopes: ReadonlySet<Scope>; actor: string } | undefined;
     for (const key of this.#keys) {
       // No early exit: the loop takes the same time whichever key (if any) matches.
       if (timingSafeEqual(presented, key.digest) && found === undefined) found = key;
     }
-    if (found === undefined && this.#runtime) found = this.#runtime.lookup(presented.toString('hex'), presented);
-    return found ? { kind: 'key', id: found.id, scopes: found.scopes } : { kind: 'anonymous', reason: 'invalid' };
+    if (found) return { kind: 'key', id: found.id, scopes: found.scopes, actor: found.actor, merchantId: undefined };
+    const runtime = this.#runtime?.lookup(presented.toString('hex'), presented);
+    if (runtime) return { kind: 'key', id: runtime.id, scopes: runtime.scopes, actor: runtime.id, merchantId: undefined };
+    return { kind: 'anonymous', reason: 'invalid' };
   }
 }
 
@@ -72,6 +85,19 @@ export class ApiKeyRing {
  */
 export function rightsKey(caller: Caller): string {
   return caller.kind === 'key' ? `key:${[...caller.scopes].sort().join(',')}` : caller.kind;
+}
+
+/**
+ * The `actor` recorded in a payment's events for what this caller does: a key's actor, `open` for
+ * the open simulator mode (no keys configured).
+ */
+export function actorOf(caller: Caller): string {
+  return caller.kind === 'key' ? caller.actor : caller.kind;
+}
+
+/** The one merchant whose payments this caller may see; undefined: every merchant. */
+export function merchantScope(caller: Caller): string | undefined {
+  return caller.kind === 'key' ? caller.merchantId : undefined;
 }
 
 /** True when the caller holds `scope`; `admin` holds every scope. */

@@ -82,6 +82,7 @@ export async function recordNotification(
       verified: true,
       keyIndex: notification.keyIndex,
       notifyId: notification.notifyId ?? null,
+      merchantId: null,
       merOrderId: report.merOrderId,
       status: report.status,
     };
@@ -252,6 +253,7 @@ async function reject(
         verified: rejection.verified,
         keyIndex: rejection.keyIndex ?? null,
         notifyId: rejection.notifyId?.slice(0, 64) ?? null,
+        merchantId: null,
         merOrderId: merOrderId?.slice(0, 64) ?? null,
         status: rejection.status?.slice(0, 32) ?? null,
       },

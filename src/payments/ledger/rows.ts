@@ -91,6 +91,8 @@ export interface ReceivedNotification {
   verified: boolean;
   keyIndex: number | null;
   notifyId: string | null;
+  /** The merchant whose keys verified it; null when none did (or before merchants are routed). */
+  merchantId: string | null;
   merOrderId: string | null;
   status: string | null;
 }
@@ -107,6 +109,7 @@ export const NOTIFICATION_FIELDS = [
   'verified',
   'keyIndex',
   'notifyId',
+  'merchantId',
   'merOrderId',
   'status',
   'dedupeKey',
@@ -141,6 +144,7 @@ export function notificationValues(
     verified: received.verified,
     keyIndex: received.keyIndex,
     notifyId: received.notifyId,
+    merchantId: received.merchantId,
     merOrderId: received.merOrderId,
     status: received.status,
     dedupeKey: verdict.dedupeKey ?? null,
