@@ -17,6 +17,7 @@ import { PostgresBus } from './events/postgres-bus.js';
 import { createGraphQL } from './graphql/plugin.js';
 import { buildServer, type HttpTimeouts } from './http/server.js';
 import { notifyRoute } from './http/notify.js';
+import { defaultStorefrontRoot, storefrontRoute } from './http/storefront.js';
 import { errorSummary } from './lib/errors.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, metricsPlugin, observeNotification, observeSyncRound, observeUmsCall, type Metrics } from './metrics.js';
@@ -41,6 +42,8 @@ export interface GatewayOptions {
   defaultMetrics?: boolean;
   /** Slow-client limits (default 10 s head / 30 s request); tests pass smaller ones. */
   httpTimeouts?: Partial<HttpTimeouts>;
+  /** The demo storefront's built bundle (default dist/web); served when config.demoPage. */
+  storefrontRoot?: string;
 }
 
 export interface Gateway {
@@ -94,7 +97,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     const simulator = simulatorMode ? (options.simulator ?? (await startOwnSimulator(config, log, parts))) : undefined;
     const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
     const client = UmsClient.fromConfig(config, {
-      ...(simulator ? { baseUrl: simulator.url } : {}),
+      // The gateway calls the simulator locally; buyers' browsers open its pages at its public address.
+      ...(simulator ? { baseUrl: simulator.url, pageBaseUrl: simulator.publicUrl } : {}),
       logger: log.child({ room: 'ums' }),
       onCall: observeUmsCall(metrics),
     });
@@ -141,6 +145,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         notifyRoute({ db, batcher: notificationBatcher, keys: () => notifyKeys, log: log.child({ room: 'notify' }), onOutcome: observeNotification(metrics) }),
         graphql.plugin,
         metricsPlugin(metrics, { key: config.metricsKey }),
+        ...(config.demoPage ? [storefrontRoute({ root: options.storefrontRoot ?? defaultStorefrontRoot() })] : []),
       ],
     });
     // Closing the app drains HTTP requests and (through the GraphQL room's hook) subscriptions.

@@ -83,6 +83,12 @@ export interface Config {
   umsAllowHttp: boolean;
   /** Browser origins (scheme://host[:port]) allowed to call `/graphql`; empty: none. */
   corsOrigins: readonly string[];
+  /** Where people reach the gateway (PUBLIC_URL), e.g. http://192.168.1.20:4000; shown at start. */
+  publicUrl: string | undefined;
+  /** Where phones reach the built-in simulator (UMS_SIM_PUBLIC_URL): QR codes and pay links carry it. */
+  umsSimPublicUrl: string | undefined;
+  /** Serve the demo storefront at `/`: on in simulator mode, off in live mode unless DEMO_PAGE=true. */
+  demoPage: boolean;
 }
 
 /** Thrown for a bad environment: one line per wrong or missing variable, all of them at once. */
@@ -237,6 +243,9 @@ export const environmentSchema = z.object({
   METRICS_KEY: optionalText(),
   UMS_ALLOW_HTTP: bool('UMS_ALLOW_HTTP'),
   CORS_ORIGINS: origins,
+  PUBLIC_URL: httpUrl('PUBLIC_URL', ' a phone can open, such as http://192.168.1.20:4000'),
+  UMS_SIM_PUBLIC_URL: httpUrl('UMS_SIM_PUBLIC_URL', ' a phone can open, such as http://192.168.1.20:4100'),
+  DEMO_PAGE: bool('DEMO_PAGE'),
 });
 
 type Environment = z.output<typeof environmentSchema>;
@@ -345,5 +354,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsKey: v.METRICS_KEY ? new Secret(v.METRICS_KEY) : undefined,
     umsAllowHttp: v.UMS_ALLOW_HTTP ?? false,
     corsOrigins: v.CORS_ORIGINS,
+    publicUrl: v.PUBLIC_URL?.replace(/\/+$/, ''),
+    umsSimPublicUrl: v.UMS_SIM_PUBLIC_URL?.replace(/\/+$/, ''),
+    // The demo page creates payments with no key of its own: only where that is harmless by default.
+    demoPage: v.DEMO_PAGE ?? !live,
   };
 }
