@@ -95,7 +95,7 @@ h1{font-size:1.2rem;margin:0 0 .25rem}.amount{font-size:2.2rem;font-weight:700;m
 dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem .75rem;font-size:.9rem;margin:0}dt{color:#5d6678}dd{margin:0;word-break:break-all}
 form{margin:0}button{font:inherit;font-weight:600;width:100%;padding:.85rem 1rem;margin-top:.75rem;border-radius:.55rem;border:1px solid transparent;cursor:pointer}
 button:focus-visible,a:focus-visible{outline:3px solid #1a5fd0;outline-offset:2px}
-.pay{background:#c8102e;color:#fff}.cancel{background:#fff;border-color:#1d2330;color:#1d2330}
+.pay{background:#c8102e;color:#fff}.pay .hint{color:#ffe3e6}.cancel{background:#fff;border-color:#1d2330;color:#1d2330}
 details{margin-top:1.25rem}summary{cursor:pointer;font-weight:600}
 .scripted button{background:#eef1f6;color:#1d2330;text-align:left;font-weight:600}
 .hint{display:block;font-weight:400;font-size:.8rem;color:#5d6678;margin-top:.15rem}

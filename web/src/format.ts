@@ -7,7 +7,7 @@ export function yuan(fen: number): string {
 
 export function clock(iso: string | Date): string {
   const at = typeof iso === 'string' ? new Date(iso) : iso;
-  return at.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return at.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
 }
 
 export type Tone = 'ok' | 'wait' | 'bad' | 'neutral';

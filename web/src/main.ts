@@ -69,7 +69,9 @@ function el(tag: string, text: string, attributes: Record<string, string> = {}):
 }
 
 function logCall(what: string, outcome: string, failed = false): void {
-  const li = item(ui.calls, el('time', clock(new Date())), el('code', what), document.createTextNode(` → ${outcome}`));
+  const call = document.createElement('div');
+  call.append(el('code', what), el('span', `→ ${outcome}`, { class: 'outcome' }));
+  const li = item(ui.calls, el('time', clock(new Date())), call);
   if (failed) li.classList.add('error');
 }
 
