@@ -10,9 +10,15 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
  * The little of the page's DOM that page-side checks use: the root tsconfig has no DOM types (the
  * server must not see them), and functions, unlike strings, run under the page's strict CSP.
  */
+interface PageElement {
+  textContent: string | null;
+  id: string;
+  getAttribute(name: string): string | null;
+}
 declare const document: {
-  querySelector(selector: string): { textContent: string | null } | null;
+  querySelector(selector: string): PageElement | null;
   querySelectorAll(selector: string): { length: number };
+  activeElement: PageElement | null;
 };
 declare const window: { storefrontMark?: number };
 
@@ -20,6 +26,10 @@ declare const window: { storefrontMark?: number };
 export async function waitForCount(page: Page, selector: string, count = 1): Promise<void> {
   await page.waitForFunction(([s, n]) => document.querySelectorAll(s).length >= n, [selector, count] as const, { timeout: 20_000 });
 }
+
+/** The focused element's id and data-testid. */
+export const focused = (page: Page) =>
+  page.evaluate(() => ({ id: document.activeElement?.id ?? '', testId: document.activeElement?.getAttribute('data-testid') ?? '' }));
 
 /** Sets a mark on the page's window; `hasMark` is true only if the page was never reloaded since. */
 export const markPage = (page: Page) => page.evaluate(() => void (window.storefrontMark = 1));

@@ -15,7 +15,7 @@ import { startGateway, type Gateway } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { freePort } from '../app/support.js';
-import { chromiumPath, guardedContext, hasMark, launch, markPage, waitForCount, waitForText, type GuardedContext } from './browser.js';
+import { chromiumPath, focused, guardedContext, hasMark, launch, markPage, waitForCount, waitForText, type GuardedContext } from './browser.js';
 
 const executablePath = chromiumPath();
 if (!executablePath) {
@@ -104,6 +104,41 @@ describe.skipIf(!executablePath)('the demo storefront in Chromium', () => {
     expect(await page.getByTestId('refund').isDisabled()).toBe(true);
     expect(await hasMark(page)).toBe(true);
     await Promise.all([page.close(), cashier.close()]);
+  });
+
+  it('a refund that UMS answers PROCESSING: the page shows it, then SUCCESS once it settles', async () => {
+    const page = await guard.context.newPage();
+    const { merOrderId, href } = await createPayment(page, 'QR_CODE', 700);
+    // UMS keeps this order's next refund PROCESSING for a while (then notifies TRADE_REFUND).
+    gw.simulator!.scenario({ kind: 'refund-processing', merOrderId, settleAfterMs: 2_500 });
+    const cashier = await guard.context.newPage();
+    await cashier.goto(href);
+    await cashier.getByTestId('pay').click();
+    await waitForText(page, 'status', 'TRADE_SUCCESS');
+    await page.getByTestId('refund').click();
+    await waitForText(page, 'refund-status', 'PROCESSING');
+    await waitForText(page, 'refund-status', 'SUCCESS');
+    await waitForText(page, 'status', 'TRADE_REFUND');
+    await Promise.all([page.close(), cashier.close()]);
+  });
+
+  it('is usable without a mouse: labelled fields, focus moved to the result, a live status region', async () => {
+    const page = await guard.context.newPage();
+    await page.goto(`${gw.url}/`);
+    expect(await page.getByLabel(/Amount/).getAttribute('data-testid')).toBe('amount');
+    expect(await page.getByLabel('Pay with').getAttribute('data-testid')).toBe('channel');
+    // A wrong amount is refused in the page, said next to the field, and the field gets focus.
+    await page.getByTestId('amount').fill('12.5');
+    await page.getByTestId('create').click();
+    expect(await page.getByRole('alert').textContent()).toMatch(/whole number of fen/);
+    expect((await focused(page)).testId).toBe('amount');
+    await page.getByTestId('amount').fill('500');
+    await page.getByTestId('amount').press('Enter');
+    await waitForText(page, 'status', 'NEW_ORDER');
+    expect((await focused(page)).id).toBe('shopper-title');
+    expect(await page.getByTestId('status').getAttribute('aria-live')).toBe('polite');
+    expect(await page.getByRole('img', { name: /QR code/ }).count()).toBe(1);
+    await page.close();
   });
 
   it('cancelled on the cashier: the order ends TRADE_CLOSED, with no refund offered', async () => {

@@ -229,6 +229,9 @@ async function refund(): Promise<void> {
     ui.refundStatus.textContent = answer.status;
     payment.pendingRefund = PENDING_REFUND.has(answer.status) ? answer.refundOrderId : undefined;
     if (answer.status === 'SUCCESS') payment.refundedAmount += answer.refundAmount;
+    // Its settlement may have been pushed before this answer came back: read it once now; later
+    // changes of the payment read it again (no timer, no polling).
+    if (payment.pendingRefund) void settleRefund(payment);
   } catch (err) {
     logCall(`refundPayment(${payment.merOrderId}, ${amount})`, message(err), true);
     if (current === payment) ui.refundStatus.textContent = 'failed';
