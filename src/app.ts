@@ -134,7 +134,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       parts.add('notification retention', () => retention.stop());
     }
 
-    // HTTP: GraphQL (queries, mutations, subscriptions), the UMS notify endpoint, probes, metrics.
+    // HTTP: GraphQL (queries, mutations, subscriptions), the UMS notify endpoint, probes, metrics,
+    // and the demo storefront at `/` (DEMO_PAGE: simulator mode by default).
     const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log: log.child({ room: 'graphql' }), metrics, keyListener: database });
     const notifyKeys = [config.umsNotifyKey, config.umsNotifyKeyPrevious].flatMap((k) => (k ? [k.reveal()] : []));
     const app = await buildServer({
@@ -165,7 +166,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
 async function startOwnSimulator(config: Config, log: Logger, parts: Parts): Promise<UmsSimulator> {
   const simulator = await startSimulator(simulatorOptionsFromConfig(config, log));
   parts.add('simulator', () => simulator.close());
-  log.info({ url: simulator.url }, 'UMS simulator listening (no UMS_BASE_URL: simulator mode)');
+  log.info({ url: simulator.url, publicUrl: simulator.publicUrl }, 'UMS simulator listening (no UMS_BASE_URL: simulator mode)');
   return simulator;
 }
 
