@@ -146,7 +146,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         notifyRoute({ db, batcher: notificationBatcher, keys: () => notifyKeys, log: log.child({ room: 'notify' }), onOutcome: observeNotification(metrics) }),
         graphql.plugin,
         metricsPlugin(metrics, { key: config.metricsKey }),
-        ...(config.demoPage ? [storefrontRoute({ root: options.storefrontRoot ?? defaultStorefrontRoot() })] : []),
+        ...(config.demoPage ? [storefrontRoute({ root: options.storefrontRoot ?? defaultStorefrontRoot(), mode: simulatorMode ? 'simulator' : 'live' })] : []),
       ],
     });
     // Closing the app drains HTTP requests and (through the GraphQL room's hook) subscriptions.

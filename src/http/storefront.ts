@@ -15,6 +15,8 @@ import type { FastifyPluginAsync } from 'fastify';
 export interface StorefrontOptions {
   /** The built bundle: index.html and assets/. */
   root: string;
+  /** Which banner the page shows: the simulator's, or live mode's warning (DEMO_PAGE=true). */
+  mode: 'simulator' | 'live';
 }
 
 /** Self only: the bundle, the GraphQL endpoint (HTTP and WebSocket), and the QR code's data: URL. */
@@ -44,7 +46,7 @@ export function storefrontRoute(options: StorefrontOptions): FastifyPluginAsync 
     let page: string | undefined;
 
     app.get('/', async (_request, reply) => {
-      page ??= existsSync(indexFile) ? readFileSync(indexFile, 'utf8') : undefined;
+      page ??= existsSync(indexFile) ? readFileSync(indexFile, 'utf8').replace('<body data-mode="simulator">', `<body data-mode="${options.mode}">`) : undefined;
       if (page === undefined) return reply.code(503).type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(NOT_BUILT);
       return reply
         .type('text/html; charset=utf-8')

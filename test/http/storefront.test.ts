@@ -70,6 +70,7 @@ describe('serving the storefront', () => {
     expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
     const html = await page.text();
     expect(html).not.toMatch(/https?:\/\//); // nothing from elsewhere: no CDN, no fonts
+    expect(html).toContain('<body data-mode="simulator">');
     const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!);
     expect(assets).toHaveLength(2);
     for (const asset of assets) {
@@ -89,10 +90,35 @@ describe('serving the storefront', () => {
     expect((await fetch(`${off.url}/healthz`)).status).toBe(200);
   });
 
+  it('in live mode serves / only with DEMO_PAGE=true, under a live-mode banner', async () => {
+    const config = loadConfig({
+      PORT: String(await freePort()),
+      PGLITE_DATA_DIR: 'memory://',
+      // Loopback and never called here: the page is served without asking UMS anything.
+      UMS_BASE_URL: 'http://127.0.0.1:9',
+      UMS_APP_ID: 'live-app',
+      UMS_APP_KEY: 'live-key',
+      UMS_NOTIFY_KEY: 'live-notify-key',
+      UMS_SOURCE_ID: '1A2B',
+      UMS_MID: '898310060514001',
+      UMS_TID: '00000001',
+      GATEWAY_API_KEYS: 'pk_web:read+pay',
+      DEMO_PAGE: 'true',
+    });
+    const live = await startGateway(config, { log: silent, defaultMetrics: false, scheduler: false, storefrontRoot: webRoot });
+    try {
+      const page = await fetch(`${live.url}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<body data-mode="live">');
+    } finally {
+      await live.close();
+    }
+  });
+
   it('answers 503 with the fix when the bundle is not built', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'storefront-empty-'));
     const app = Fastify();
-    await app.register(storefrontRoute({ root: empty }));
+    await app.register(storefrontRoute({ root: empty, mode: 'simulator' }));
     try {
       const res = await app.inject({ method: 'GET', url: '/' });
       expect(res.statusCode).toBe(503);

@@ -140,6 +140,9 @@ async function settleRefund(payment: Current): Promise<void> {
 }
 
 function message(err: unknown): string {
+  if (err instanceof GatewayError && (err.code === 'UNAUTHENTICATED' || err.code === 'FORBIDDEN')) {
+    return `${err.code}: ${err.message} (this demo page sends no API key; in simulator mode the gateway needs none)`;
+  }
   if (err instanceof GatewayError) return err.code ? `${err.code}: ${err.message}` : err.message;
   return err instanceof Error ? err.message : String(err);
 }
