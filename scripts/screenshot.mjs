@@ -49,6 +49,7 @@ try {
   await page.locator('[data-testid=refund]').waitFor();
   await page.bringToFront();
   await page.evaluate(() => document.activeElement instanceof HTMLElement && document.activeElement.blur());
+  await page.waitForTimeout(500); // the newest event's highlight fades first
   await page.screenshot({ path: out, fullPage: true });
   process.stdout.write(`screenshot: ${out}\n`);
 } finally {
