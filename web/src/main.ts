@@ -50,6 +50,8 @@ interface Current {
   watcher: Watcher;
   /** A refund sent and not settled yet: its status is read again when the payment changes. */
   pendingRefund: string | undefined;
+  /** The newest change listed (its `version`). */
+  shownVersion: number;
 }
 
 let current: Current | undefined;
@@ -112,14 +114,22 @@ async function drawCode(link: string, label: string): Promise<void> {
 
 function onChange(payment: Current, change: Change): void {
   if (current !== payment) return; // a change of an earlier order still on its way
-  const source = el('span', change.source, { class: 'source', 'data-source': change.source });
-  const transition = change.previousStatus ? `${change.previousStatus} → ${change.status}` : change.status;
-  item(ui.events, el('time', clock(change.at)), source, el('code', transition));
+  // After a reconnect the gateway sends the current state again: shown once in the list.
+  if (change.version > payment.shownVersion) {
+    payment.shownVersion = change.version;
+    listChange(change);
+  }
   payment.status = change.payment.status;
   payment.refundedAmount = change.payment.refundedAmount;
   showStatus(payment.status);
   showRefundBox();
   if (payment.pendingRefund) void settleRefund(payment);
+}
+
+function listChange(change: Change): void {
+  const source = el('span', change.source, { class: 'source', 'data-source': change.source });
+  const transition = change.previousStatus ? `${change.previousStatus} → ${change.status}` : change.status;
+  item(ui.events, el('time', clock(change.at)), source, el('code', transition));
 }
 
 /** Reads the pending refund again (a change of the payment may be its settlement). */
@@ -193,6 +203,7 @@ async function createPayment(event: SubmitEvent): Promise<void> {
       refundedAmount: payment.refundedAmount,
       status: payment.status,
       pendingRefund: undefined,
+      shownVersion: 0,
       watcher: { stop: async () => {} },
     };
     current = state;
