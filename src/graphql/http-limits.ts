@@ -83,7 +83,8 @@ export function routeGuards(options: RouteGuardOptions): RouteGuards {
   return {
     callerOf,
     async onRequest(request, reply) {
-      const caller = options.keys.identify(request.headers.authorization);
+      // A client secret costs one primary-key read of its payment; a key, none.
+      const caller = await options.keys.resolve(request.headers.authorization);
       callers.set(request, caller);
       const client = clientOf(caller, request.ip);
       if (request.ws) {

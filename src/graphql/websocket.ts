@@ -57,12 +57,12 @@ export function graphqlWebSocketHandler(options: WebSocketOptions): WebsocketHan
     {
       schema: options.admission.schema,
       connectionInitWaitTimeout: options.initTimeoutMs,
-      onConnect(ctx) {
+      async onConnect(ctx) {
         const params = ctx.connectionParams ?? {};
         // connectionParams as CONTRACT.md says; the upgrade request's own header for server-side
         // clients that can set one.
         const presented = params.authorization ?? params.Authorization ?? ctx.extra.request.headers.authorization;
-        const caller = options.keys.identify(presented);
+        const caller = await options.keys.resolve(presented);
         // false: graphql-ws closes the socket with 4403 Forbidden.
         if (caller.kind === 'anonymous') return false;
         ctx.extra.caller = caller;

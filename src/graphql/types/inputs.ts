@@ -44,6 +44,13 @@ export class CreatePaymentPayload {
 
   @Field(() => String, { nullable: true, description: 'H5_*: the signed URL to open in the browser' })
   payUrl?: string;
+
+  @Field(() => String, {
+    description:
+      "What the merchant's server hands to its frontend instead of any key (Authorization: Bearer <clientSecret>): " +
+      'it reads and watches this one payment, and stops working 24 h after the payment is final',
+  })
+  clientSecret!: string;
 }
 
 @InputType()
