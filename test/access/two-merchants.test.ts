@@ -134,6 +134,25 @@ describeEachDatabase('two merchants on one gateway', (kind) => {
     expect(byMid.data?.payments.edges).toEqual([]);
   });
 
+  it('creates for the merchant a gateway-wide key names; a merchant key names no other', async () => {
+    const count = async () => (await h.db.select({ n: sql<number>`count(*)::int` }).from(payments))[0]?.n;
+    const before = await count();
+    const attempt = (key: string, merchantId: string) =>
+      gql<Created>(gw.url, CREATE, { input: { channel: 'QR_CODE', totalAmount: 100, merchantId } }, bearer(key));
+    const foreign = await attempt(k.a1, 'm2');
+    const unknown = await attempt(k.a1, 'nobody');
+    expect([codeOf(foreign), codeOf(unknown)]).toEqual(['NOT_FOUND', 'NOT_FOUND']);
+    expect(foreign.errors?.[0]?.message.replace('m2', 'X')).toBe(unknown.errors?.[0]?.message.replace('nobody', 'X'));
+    expect(codeOf(await attempt(ADMIN, 'nobody'))).toBe('NOT_FOUND');
+    expect(await count()).toBe(before);
+    // Its own id is no other: fine.
+    expect(codeOf(await attempt(k.a1, 'm1'))).toBe('OK');
+    const forM2 = (await attempt(ADMIN, 'm2')).data?.createPayment.payment.merOrderId ?? '';
+    expect(await merchantOf(forM2)).toBe('m2');
+    expect((await read(k.a2, forM2)).data?.payment?.merOrderId).toBe(forM2);
+    expect((await read(k.a1, forM2)).data?.payment).toBeNull();
+  });
+
   it('refuses every mutation on another merchant’s payment exactly as on one that does not exist, changing nothing', async () => {
     const before = (await read(ADMIN, p2)).data?.payment;
     const missing = '31949999999999999999999';

@@ -7,12 +7,27 @@
 import { GraphQLError } from 'graphql';
 import { Arg, Authorized, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import type { PaymentRow, RefundRow } from '../../db/schema.js';
+import { merchantExists } from '../../access/merchant-exists.js';
 import { definedFields } from '../../lib/objects.js';
 import type { CommandOptions } from '../../payments/commands-api.js';
 import { actorOf, merchantScope } from '../auth.js';
 import type { GraphQLContext } from '../context.js';
 import { CreatePaymentInput, CreatePaymentPayload, RefundPaymentInput } from '../types/inputs.js';
 import { Payment, Refund } from '../types/payment.js';
+
+/**
+ * The merchant a createPayment is for. A merchant-bound key creates for its own merchant only:
+ * naming another is answered NOT_FOUND, exactly as naming one that does not exist. A gateway-wide
+ * key may name any merchant that exists (left out: `default`, the column's default).
+ */
+async function merchantToCreateFor(ctx: GraphQLContext, requested: string | undefined): Promise<string | undefined> {
+  const own = merchantScope(ctx.caller);
+  if (requested === undefined || requested === own) return own;
+  if (own !== undefined || !(await merchantExists(ctx.services.db, requested))) {
+    throw new GraphQLError(`No merchant has the id ${requested}`, { extensions: { code: 'NOT_FOUND' } });
+  }
+  return requested;
+}
 
 /** Printable ASCII, as Stripe and the IETF draft allow; long enough for a UUID or a hash. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -42,8 +57,10 @@ export class PaymentMutations {
     @Arg('input', () => CreatePaymentInput) input: CreatePaymentInput,
     @Ctx() ctx: GraphQLContext,
   ): Promise<{ payment: PaymentRow; clientSecret: string; payParams?: unknown; qrCode?: string; payUrl?: string }> {
-    // A merchant's key creates for its own merchant (acting): there is no other it could name.
-    const result = await ctx.services.commands.create(definedFields({ ...input }), idempotencyKey(ctx));
+    const { merchantId: requested, ...fields } = input;
+    const merchantId = await merchantToCreateFor(ctx, requested ?? undefined);
+    const opts = { ...idempotencyKey(ctx), ...(merchantId === undefined ? {} : { merchantId }) };
+    const result = await ctx.services.commands.create(definedFields({ ...fields }), opts);
     // Derived, not stored: a replay under the same Idempotency-Key answers the same secret.
     return { ...result, clientSecret: ctx.services.clientSecrets.issue(result.payment.merchantId, result.payment.merOrderId) };
   }

@@ -29,6 +29,12 @@ export class CreatePaymentInput {
 
   @Field(() => DateTimeScalar, { nullable: true })
   expireTime?: Date;
+
+  @Field(() => ID, {
+    nullable: true,
+    description: "The merchant the payment is for (left out: the key's own merchant, or `default` for a gateway-wide key). A key bound to a merchant creates for its own only",
+  })
+  merchantId?: string;
 }
 
 @ObjectType()

@@ -9,6 +9,8 @@ export type CreatePaymentInput = {
   expireTime?: string | null | undefined;
   /** Generated with the UMS_SOURCE_ID prefix when left out */
   merOrderId?: string | number | null | undefined;
+  /** The merchant the payment is for (left out: the key's own merchant, or `default` for a gateway-wide key). A key bound to a merchant creates for its own only */
+  merchantId?: string | number | null | undefined;
   returnUrl?: string | null | undefined;
   /** WeChat mini program payer */
   subOpenId?: string | null | undefined;
