@@ -56,12 +56,13 @@ export class ClientSecrets {
 }
 
 /**
- * The gateway's own secret for client secrets: the default merchant's UMS secrets (UMS_APP_KEY
- * and UMS_NOTIFY_KEY), which no browser ever sees. Rotating either ends every client secret
- * handed out so far (a frontend then creates or fetches the payment again). Once the gateway has
- * GATEWAY_SECRET_KEY, that key is the better source: pass it to ClientSecrets instead.
+ * The gateway's own secret for client secrets: GATEWAY_SECRET_KEY when the gateway has one (pass
+ * its bytes), else the default merchant's UMS secrets (UMS_APP_KEY and UMS_NOTIFY_KEY), which no
+ * browser ever sees. Changing the source ends every client secret handed out so far (a frontend
+ * then has its server read `Payment.clientSecret` again).
  */
-export function clientSecretsFromConfig(config: Pick<Config, 'umsAppKey' | 'umsNotifyKey'>): ClientSecrets {
+export function clientSecretsFromConfig(config: Pick<Config, 'umsAppKey' | 'umsNotifyKey'>, gatewaySecretKey?: Buffer): ClientSecrets {
+  if (gatewaySecretKey && gatewaySecretKey.length > 0) return new ClientSecrets(gatewaySecretKey);
   return new ClientSecrets(`${config.umsAppKey.reveal()}\u0000${config.umsNotifyKey.reveal()}`);
 }
 
