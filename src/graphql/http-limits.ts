@@ -84,7 +84,13 @@ export function routeGuards(options: RouteGuardOptions): RouteGuards {
     callerOf,
     async onRequest(request, reply) {
       // A client secret costs one primary-key read of its payment; a key, none.
-      const caller = await options.keys.resolve(request.headers.authorization);
+      let caller: Caller;
+      try {
+        caller = await options.keys.resolve(request.headers.authorization);
+      } catch {
+        // The database did not answer: the secret can be neither accepted nor refused.
+        return reply.code(503).send({ errors: [{ message: 'Could not check the client secret; retry', extensions: { code: 'UNAVAILABLE' } }] });
+      }
       callers.set(request, caller);
       const client = clientOf(caller, request.ip);
       if (request.ws) {
