@@ -20,12 +20,11 @@ export interface NewApiKey {
   merchantId: string | null;
 }
 
-/** Whose keys a listing or a revocation may reach: one merchant's, the gateway-wide ones, or any. */
-export type KeyOwner = { readonly merchantId: string } | { readonly gatewayWide: true } | 'any';
+/** Whose keys a listing or a revocation may reach: one merchant's, or any (a gateway-wide admin). */
+export type KeyOwner = { readonly merchantId: string } | 'any';
 
 function ownedBy(owner: KeyOwner) {
-  if (owner === 'any') return undefined;
-  return 'merchantId' in owner ? eq(apiKeys.merchantId, owner.merchantId) : isNull(apiKeys.merchantId);
+  return owner === 'any' ? undefined : eq(apiKeys.merchantId, owner.merchantId);
 }
 
 export class ApiKeyStore {

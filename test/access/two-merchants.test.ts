@@ -101,7 +101,8 @@ describeEachDatabase('two merchants on one gateway', (kind) => {
     expect((await list(k.a1, 'm2')).data?.apiKeys).toEqual([]);
     const m2 = (await list(ADMIN, 'm2')).data?.apiKeys ?? [];
     expect(m2.map((x) => x.id)).toEqual([k.a2Id]);
-    expect((await list(ADMIN)).data?.apiKeys.every((x) => x.merchantId === null)).toBe(true);
+    const every = (await list(ADMIN)).data?.apiKeys ?? [];
+    expect(new Set(every.map((x) => x.merchantId))).toEqual(new Set(['m1', 'm2', 'default']));
 
     // Revoking another merchant's key reads as an unknown id, and leaves it working.
     const revoke = await gql(gw.url, 'mutation($id: ID!) { revokeApiKey(id: $id) { id } }', { id: k.a2Id }, bearer(k.a1));
@@ -185,10 +186,16 @@ describeEachDatabase('two merchants on one gateway', (kind) => {
     const all2 = collect<Watched>(ws2.client, WATCH);
     const foreignById = collect<Watched>(ws1.client, WATCH, { id: p2 });
     const foreignByMid = collect<Watched>(ws1.client, WATCH, { mid: '898201612345678' });
+    const wsAll = wsClient(gw.wsUrl, { authorization: `Bearer ${ADMIN}` });
+    const everyone = collect<Watched>(wsAll.client, WATCH);
     try {
       // Subscribed once each has answered nothing else: the next message is the test's own change.
       const own = collect<Watched>(ws1.client, WATCH, { id: p1 });
-      await own.next(1);
+      const own2 = collect<Watched>(ws2.client, WATCH, { id: p2 });
+      const ownAll = collect<Watched>(wsAll.client, WATCH, { id: p1 });
+      await Promise.all([own.next(1), own2.next(1), ownAll.next(1)]);
+      own2.dispose();
+      ownAll.dispose();
       const q2 = (await create(k.a2)).payment.merOrderId;
       expect(codeOf(await gql(gw.url, SIMULATE, { id: q2 }, bearer(k.a2)))).toBe('OK');
       await all2.next(1);
@@ -202,10 +209,14 @@ describeEachDatabase('two merchants on one gateway', (kind) => {
       expect(seen1).toEqual(new Set([q1]));
       expect(seen2).toEqual(new Set([q2]));
       expect(foreignById.results).toEqual([]);
+      // A gateway-wide key watching everything hears both merchants.
+      await waitFor(() => everyone.results.some((r) => r.data?.paymentStatusChanged.payment.merOrderId === q1 && r.data.paymentStatusChanged.status === 'TRADE_SUCCESS'));
+      expect(new Set(everyone.results.map((r) => r.data?.paymentStatusChanged.payment.merOrderId))).toEqual(new Set([q1, q2]));
       expect(foreignByMid.results.map((r) => r.data?.paymentStatusChanged.payment.merOrderId).every((id) => id === q1)).toBe(true);
       own.dispose();
     } finally {
-      for (const sub of [all1, all2, foreignById, foreignByMid]) sub.dispose();
+      for (const sub of [all1, all2, foreignById, foreignByMid, everyone]) sub.dispose();
+      await wsAll.client.dispose();
       await ws1.client.dispose();
       await ws2.client.dispose();
     }

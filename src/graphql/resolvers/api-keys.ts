@@ -2,7 +2,7 @@
  * `apiKeys`, `createApiKey`, `revokeApiKey`: run-time API keys (admin scope).
  *
  * A gateway-wide admin manages every key: it creates gateway-wide keys (no `merchantId`) or keys
- * bound to a merchant that exists, and lists gateway-wide keys or one merchant's. A merchant-bound
+ * bound to a merchant that exists, and lists every key or one merchant's. A merchant-bound
  * admin manages its own merchant's keys only: `merchantId` left out means its own, another
  * merchant's reads as one that does not exist (NOT_FOUND on create and revoke, an empty list).
  */
@@ -23,12 +23,13 @@ const MAX_NAME_LENGTH = 200;
 export class ApiKeyResolver {
   @Authorized('admin')
   @Query(() => [ApiKey], {
-    description: "Admin: the API keys created at run time (not GATEWAY_API_KEYS), oldest first: one merchant's, or (gateway-wide admin, merchantId left out) the gateway-wide ones",
+    description:
+      "Admin: the API keys created at run time (not GATEWAY_API_KEYS), oldest first: one merchant's (a merchant admin: its own), or every key (a gateway-wide admin, merchantId left out)",
   })
   async apiKeys(@Arg('merchantId', () => ID, { nullable: true }) merchantId: string | null | undefined, @Ctx() ctx: GraphQLContext): Promise<ApiKey[]> {
     const own = merchantScope(ctx.caller);
     let owner: KeyOwner;
-    if (own === undefined) owner = merchantId == null ? { gatewayWide: true } : { merchantId };
+    if (own === undefined) owner = merchantId == null ? 'any' : { merchantId };
     // Another merchant's keys are none of this caller's: an empty list, as for a merchant with none.
     else if (merchantId != null && merchantId !== own) return [];
     else owner = { merchantId: own };
