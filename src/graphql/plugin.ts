@@ -42,10 +42,13 @@ import { buildGatewaySchema } from './schema.js';
 import { closeWebSockets, graphqlWebSocketHandler } from './websocket.js';
 import { OperationAdmission } from './ws-admission.js';
 import { WebSocketKeyWatch } from './ws-key-watch.js';
+import { ClientSecretExpiry } from './ws-client-expiry.js';
 
 export interface GraphQLDeps extends Omit<GraphQLServices, 'reads' | 'apiKeys' | 'clientSecrets'> {
   /** The payments' client secrets; derived from the default merchant's UMS secrets when left out. */
   clientSecrets?: ClientSecrets;
+  /** How often a client secret's open WebSocket re-reads its payment at most (tests shorten it). */
+  clientSecretExpiry?: { recheckMs?: number };
   /** Where run-time key changes are heard (the database handle: LISTEN api_key_changed). */
   keyListener: ListenSource;
   /** Run-time keys: how often use is written, and the safety-net reload period (tests shorten them). */
@@ -87,6 +90,7 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
   // A client secret is checked against its payment's own row (whose merchant, final or not).
   const keys = new ApiKeyRing(config.apiKeys, cache, { secrets: clientSecrets, find: (merOrderId) => reads.findPayment(merOrderId, SEES_ALL) });
   const keyWatch = new WebSocketKeyWatch(cache);
+  const clientExpiry = new ClientSecretExpiry({ find: (merOrderId) => reads.findPayment(merOrderId, SEES_ALL), ...deps.clientSecretExpiry });
   const limits: QueryLimits = { ...DEFAULT_LIMITS, ...deps.limits };
   const sandbox = config.graphqlSandbox;
   const recorder = new OperationRecorder(metrics);
@@ -188,6 +192,7 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
       services,
       keys,
       keyWatch,
+      clientExpiry,
       admission,
       quota,
       schemaDetails: sandbox,

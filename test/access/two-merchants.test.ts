@@ -302,6 +302,22 @@ describeEachDatabase('two merchants on one gateway', (kind) => {
     expect((await ws.closed).code).toBe(4403);
   });
 
+  it('closes a client secret’s open WebSocket (4403) when the secret ends', async () => {
+    const ending = await create(k.a1);
+    const id = ending.payment.merOrderId;
+    await h.db
+      .update(payments)
+      .set({ status: 'TRADE_CLOSED', updatedAt: sql`now() - interval '24 hours' + interval '2 seconds'` })
+      .where(eq(payments.merOrderId, id));
+    const ws = wsClient(gw.wsUrl, { authorization: `Bearer ${ending.clientSecret}` });
+    const sub = collect<Watched>(ws.client, WATCH, { id });
+    await sub.next(1);
+    expect(sub.results[0]?.data?.paymentStatusChanged.payment.merOrderId).toBe(id);
+    const started = Date.now();
+    expect((await ws.closed).code).toBe(4403);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
   it('records who acted on each event: env key, run-time key, system for notifications', async () => {
     const byEnv = (await create(ADMIN)).payment.merOrderId;
     const events = async (id: string) => (await read(ADMIN, id)).data?.payment?.events ?? [];
