@@ -7,6 +7,7 @@ import type { Database } from '../db/database.js';
 import type { PaymentBus } from '../events/bus.js';
 import type { ApiKeyCache } from '../access/key-cache.js';
 import type { ApiKeyStore } from '../access/key-store.js';
+import type { ClientSecrets } from '../access/client-secret.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { PaymentCommands } from '../payments/commands-api.js';
@@ -27,6 +28,8 @@ export interface GraphQLServices {
   metrics: Metrics;
   /** Run-time API keys: the table, and the in-memory copy requests are checked against. */
   apiKeys: { store: ApiKeyStore; cache: ApiKeyCache };
+  /** Issues (and checks) the payments' client secrets. */
+  clientSecrets: ClientSecrets;
 }
 
 export interface GraphQLContext {

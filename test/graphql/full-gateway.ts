@@ -29,14 +29,14 @@ export async function startFullGateway(handle: DatabaseHandle, options: { apiKey
   // The notify URL is known only once the app listens; the commands are built then.
   const commands: PaymentCommands = {
     create: (input, opts) => ready().create(input, opts),
-    sync: (id) => ready().sync(id),
-    close: (id) => ready().close(id),
+    sync: (id, opts) => ready().sync(id, opts),
+    close: (id, opts) => ready().close(id, opts),
     refund: (input, opts) => ready().refund(input, opts),
     callUms: (s, v, b) => ready().callUms(s, v, b),
-    simulatePayment: (id, outcome) => {
+    simulatePayment: (id, outcome, opts) => {
       const simulate = ready().simulatePayment;
       if (!simulate) throw new Error('no simulator');
-      return simulate.call(ready(), id, outcome);
+      return simulate.call(ready(), id, outcome, opts);
     },
   };
   const gw = await startGateway({

@@ -61,6 +61,8 @@ export interface ApplyOptions {
    * A payment that does not exist yet is created from the report as usual (unknown order).
    */
   onlyIfOpen?: boolean;
+  /** Who acted, recorded on the event (CONTRACT.md "Event feed"); undefined: `system`. */
+  actor?: string | undefined;
 }
 
 /**
@@ -114,5 +116,9 @@ export interface NewOrder {
   expireTime?: Date;
   /** When the sync scheduler should first ask UMS about it. */
   nextSyncAt?: Date;
+  /** The merchant it belongs to; undefined: the column's default (`default`). */
+  merchantId?: string | undefined;
+  /** Who created it, recorded on its first event; undefined: `system`. */
+  actor?: string | undefined;
 }
 
