@@ -63,6 +63,7 @@ export class PaymentReads {
     const conditions: SQL[] = [];
     if (request.status) conditions.push(eq(payments.status, request.status));
     if (request.mid) conditions.push(eq(payments.mid, request.mid));
+    if (request.needsReview !== undefined) conditions.push(eq(payments.needsReview, request.needsReview));
     if (request.after) {
       const cursor = decodeCursor(request.after);
       conditions.push(sql`(${payments.createdAt}, ${payments.merOrderId}) < (${cursor.at}::timestamptz, ${cursor.id})`);
@@ -126,6 +127,8 @@ export interface PageRequest {
   after?: string | undefined;
   status?: string | undefined;
   mid?: string | undefined;
+  /** The review queue (payments_review_idx covers `true`). */
+  needsReview?: boolean | undefined;
 }
 
 export interface Page {
