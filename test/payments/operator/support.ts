@@ -40,6 +40,8 @@ export async function startInstance(store: SharedStore, env: Record<string, stri
     GATEWAY_API_KEYS: `${ADMIN}:admin,pk_web:read+pay`,
     PAYMENT_SYNC_AFTER_MS: '600000',
     UMS_SIM_NOTIFY_BACKOFF_MS: '0,100,200,400',
+    // Tests poll runs and payments often; the per-key operation limit is not what they test.
+    RATE_LIMIT_PER_MINUTE: '0',
     ...store.env,
     ...env,
   });
