@@ -5,7 +5,8 @@
  */
 import { GraphQLError } from 'graphql';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { PaymentRow, ReconciliationRunRow } from '../../db/schema.js';
+import { eq } from 'drizzle-orm';
+import { merchants, type PaymentRow, type ReconciliationRunRow } from '../../db/schema.js';
 import { DEFAULT_MERCHANT_ID, isMerchantId } from '../../merchants/ids.js';
 import { findRun, listRuns, runItems, runSums } from '../../payments/reconcile/runs.js';
 import { actorOf, merchantScope } from '../auth.js';
@@ -64,7 +65,12 @@ export class OperatorResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<ReconciliationRunRow> {
     if (date.length > 10) throw badInput('date must be a Beijing business day written YYYY-MM-DD');
-    return operator(ctx).reconcile({ date, merchantId: actingMerchant(ctx, merchantId), actor: actorOf(ctx.caller) });
+    const acting = actingMerchant(ctx, merchantId);
+    if (acting !== DEFAULT_MERCHANT_ID) {
+      const [known] = await ctx.services.db.select({ id: merchants.id }).from(merchants).where(eq(merchants.id, acting));
+      if (!known) throw new GraphQLError(`No merchant ${acting}`, { extensions: { code: 'NOT_FOUND' } });
+    }
+    return operator(ctx).reconcile({ date, merchantId: acting, actor: actorOf(ctx.caller) });
   }
 
   @Authorized('admin')
