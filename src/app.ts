@@ -143,13 +143,19 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
 
     // HTTP: GraphQL (queries, mutations, subscriptions), the UMS notify endpoint, probes, metrics.
     const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log: log.child({ room: 'graphql' }), metrics, keyListener: database, operator: operator.services });
+    // Each notification is counted; one that got a payment flagged may concern the operator workflows (a late payment).
+    const countNotification = observeNotification(metrics);
+    const onNotification = (answer: { outcome: string; reason?: string | undefined }) => {
+      countNotification(answer);
+      if (answer.outcome === 'review') operator.flagged(answer.reason);
+    };
     const notifyKeys = [config.umsNotifyKey, config.umsNotifyKeyPrevious].flatMap((k) => (k ? [k.reveal()] : []));
     const app = await buildServer({
       log,
       ready: () => database.ready(),
       ...(options.httpTimeouts ? { timeouts: options.httpTimeouts } : {}),
       plugins: [
-        notifyRoute({ db, batcher: notificationBatcher, keys: () => notifyKeys, log: log.child({ room: 'notify' }), onOutcome: observeNotification(metrics) }),
+        notifyRoute({ db, batcher: notificationBatcher, keys: () => notifyKeys, log: log.child({ room: 'notify' }), onOutcome: onNotification }),
         graphql.plugin,
         metricsPlugin(metrics, { key: config.metricsKey }),
       ],

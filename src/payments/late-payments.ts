@@ -6,10 +6,10 @@
  * - `review` (default): the flag stays for an operator (resolveReview ACCEPT keeps the money and
  *   records the payment paid; REFUND gives it back).
  * - `refund`: this job refunds such payments in full, automatically: it is resolveReview REFUND
- *   acted by `system`, so it runs after the flag's transaction committed, survives a crash (the
- *   flag is still there on the next round) and refunds once (the refund id derives from the case).
- *
- * It looks every `intervalMs` through the partial index of flagged payments (payments_review_idx).
+ *   acted by `system`, run right after the flag's transaction committed (the notify route wakes
+ *   it: `wake()`), and again every `intervalMs` through the partial index of flagged payments
+ *   (payments_review_idx), so a flag stored by another instance, by a sync, or just before a crash
+ *   is refunded too; once, since the refund id derives from the case.
  */
 import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
@@ -35,21 +35,38 @@ export interface LatePaymentRefunderOptions {
 export class LatePaymentRefunder {
   #timer: NodeJS.Timeout | undefined;
   #round: Promise<void> | undefined;
+  #again = false;
   #stopped = false;
 
   constructor(private readonly options: LatePaymentRefunderOptions) {}
 
   start(): this {
-    const tick = () => {
-      if (this.#stopped || this.#round) return;
-      this.#round = this.runOnce()
-        .catch((err: unknown) => this.options.log?.warn({ err: errorSummary(err) }, 'late payments: round failed'))
-        .finally(() => (this.#round = undefined));
-    };
-    this.#timer = setInterval(tick, this.options.intervalMs ?? 5_000);
+    this.#timer = setInterval(() => this.wake(), this.options.intervalMs ?? 5_000);
     this.#timer.unref();
-    tick();
+    this.wake();
     return this;
+  }
+
+  /**
+   * Runs a round now (or right after the one under way): called when this instance has just
+   * committed a `paid-after-close` flag, so the refund follows the commit at once rather than
+   * at the next tick. The timer still catches flags committed by other instances, or before a crash.
+   */
+  wake(): void {
+    if (this.#stopped) return;
+    if (this.#round) {
+      this.#again = true;
+      return;
+    }
+    this.#round = this.runOnce()
+      .catch((err: unknown) => this.options.log?.warn({ err: errorSummary(err) }, 'late payments: round failed'))
+      .finally(() => {
+        this.#round = undefined;
+        if (this.#again) {
+          this.#again = false;
+          this.wake();
+        }
+      });
   }
 
   /** One round: refunds each payment flagged paid-after-close (failures are retried next round). */

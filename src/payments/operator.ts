@@ -10,7 +10,7 @@ import { merchants } from '../db/schema.js';
 import type { Logger } from '../log.js';
 import { DEFAULT_MERCHANT_ID } from '../merchants/ids.js';
 import type { PaymentService } from './commands.js';
-import { LatePaymentRefunder } from './late-payments.js';
+import { LatePaymentRefunder, PAID_AFTER_CLOSE } from './late-payments.js';
 import { Reconciler } from './reconcile/reconciler.js';
 
 export interface OperatorWorkflows {
@@ -20,6 +20,8 @@ export interface OperatorWorkflows {
     resolveReview: PaymentService['resolveReview'];
     reconcile: Reconciler['reconcile'];
   };
+  /** Tells the workflows a payment was just flagged (committed) with `reason`: a late payment is refunded at once under LATE_PAYMENT_POLICY=refund. */
+  flagged(reason: string | undefined): void;
   close(): Promise<void>;
 }
 
@@ -48,6 +50,9 @@ export function startOperatorWorkflows(deps: {
     services: {
       resolveReview: (input) => commands.resolveReview(input),
       reconcile: (request) => reconciler.reconcile(request),
+    },
+    flagged(reason) {
+      if (reason === PAID_AFTER_CLOSE) late?.wake();
     },
     async close() {
       await late?.stop();
