@@ -87,6 +87,12 @@ export interface Config {
   latePaymentPolicy: 'review' | 'refund';
   /** `HH:MM` Beijing time at which yesterday is reconciled against UMS; undefined: off. */
   reconcileDailyAt: string | undefined;
+  /** Where people reach the gateway (PUBLIC_URL), e.g. http://192.168.1.20:4000; shown at start. */
+  publicUrl: string | undefined;
+  /** Where phones reach the built-in simulator (UMS_SIM_PUBLIC_URL): QR codes and pay links carry it. */
+  umsSimPublicUrl: string | undefined;
+  /** Serve the demo storefront at `/`: on in simulator mode, off in live mode unless DEMO_PAGE=true. */
+  demoPage: boolean;
 }
 
 /** Thrown for a bad environment: one line per wrong or missing variable, all of them at once. */
@@ -246,6 +252,9 @@ export const environmentSchema = z.object({
     (v) => v === undefined || /^([01]\d|2[0-3]):[0-5]\d$/.test(v),
     'RECONCILE_DAILY_AT: expected HH:MM (Beijing time), e.g. 02:30',
   ),
+  PUBLIC_URL: httpUrl('PUBLIC_URL', ' a phone can open, such as http://192.168.1.20:4000'),
+  UMS_SIM_PUBLIC_URL: httpUrl('UMS_SIM_PUBLIC_URL', ' a phone can open, such as http://192.168.1.20:4100'),
+  DEMO_PAGE: bool('DEMO_PAGE'),
 });
 
 type Environment = z.output<typeof environmentSchema>;
@@ -356,5 +365,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: v.CORS_ORIGINS,
     latePaymentPolicy: v.LATE_PAYMENT_POLICY,
     reconcileDailyAt: v.RECONCILE_DAILY_AT,
+    publicUrl: v.PUBLIC_URL?.replace(/\/+$/, ''),
+    umsSimPublicUrl: v.UMS_SIM_PUBLIC_URL?.replace(/\/+$/, ''),
+    // The demo page creates payments with no key of its own: only where that is harmless by default.
+    demoPage: v.DEMO_PAGE ?? !live,
   };
 }
