@@ -22,6 +22,7 @@ describeEachDatabase('operator workflows for a merchant admin', (kind) => {
   let db: TestDatabase;
   let schema: GraphQLSchema;
   const reconciled: { merchantId: string }[] = [];
+  const resolved: { merchantId?: string | undefined; actor: string }[] = [];
 
   beforeAll(async () => {
     db = await kind.open();
@@ -44,7 +45,10 @@ describeEachDatabase('operator workflows for a merchant admin', (kind) => {
 
   function run(caller: Caller, source: string) {
     const operator: OperatorServices = {
-      resolveReview: () => Promise.reject(new Error('not in this test')),
+      resolveReview: (input) => {
+        resolved.push(input);
+        return Promise.reject(new Error('recorded'));
+      },
       reconcile: async (request) => {
         reconciled.push(request);
         const row = await createRun(db.db, { ...request, trigger: 'manual', owner: 'nobody', leaseMs: 60_000 });
@@ -76,5 +80,12 @@ describeEachDatabase('operator workflows for a merchant admin', (kind) => {
     expect(own.errors).toBeUndefined();
     expect(own.data).toEqual({ reconcile: { merchantId: 'm1', status: 'RUNNING' } });
     expect(reconciled.at(-1)).toMatchObject({ merchantId: 'm1', actor: 'key_m1' });
+  });
+
+  it('resolves reviews for its own merchant only (another merchant’s payment is NOT_FOUND in the ledger)', async () => {
+    await run(merchantAdmin, 'mutation { resolveReview(merOrderId: "3194M2", resolution: DISMISS, note: "x") { merOrderId } }');
+    expect(resolved.at(-1)).toMatchObject({ merchantId: 'm1', actor: 'key_m1' });
+    await run(gatewayAdmin, 'mutation { resolveReview(merOrderId: "3194M2", resolution: DISMISS, note: "x") { merOrderId } }');
+    expect(resolved.at(-1)).toMatchObject({ merchantId: undefined, actor: 'env:00000000' });
   });
 });
