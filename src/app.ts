@@ -25,6 +25,8 @@ import { createPaymentCommands } from './payments/commands.js';
 import { NotificationBatcher, NotificationRetention } from './payments/ledger.js';
 import { Idempotency } from './payments/idempotency.js';
 import { startSyncScheduler, type SyncScheduler } from './payments/sync/scheduler.js';
+import { startOperatorWorkflows } from './payments/operator.js';
+import type { Reconciler } from './payments/reconcile/reconciler.js';
 import { UmsClient } from './ums/client.js';
 import { merchantFromConfig, UmsOperations } from './ums/operations.js';
 import { simulatorOptionsFromConfig } from './sim/from-config.js';
@@ -36,6 +38,8 @@ export interface GatewayOptions {
   listen?: boolean;
   /** Run the sync scheduler (default true). */
   scheduler?: boolean;
+  /** Reconciliation's lease and poll (tests shorten them); defaults 30 s and 5 s. */
+  reconcile?: { leaseMs?: number; pollMs?: number; umsPerSecond?: number };
   /** Use this simulator instead of starting one (simulator mode only; it is not closed by us). */
   simulator?: UmsSimulator;
   /** Metrics of the Node process itself (default true; tests with several instances turn it off). */
@@ -53,6 +57,8 @@ export interface Gateway {
   database: DatabaseHandle;
   metrics: Metrics;
   scheduler: SyncScheduler | undefined;
+  /** Reconciliation runs of this instance (tests wait on it). */
+  reconciler: Reconciler;
   /** The built-in simulator in simulator mode. */
   simulator: UmsSimulator | undefined;
   /** Drains and closes everything, in order; idempotent. */
@@ -126,6 +132,11 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     });
     const scheduler = (options.scheduler ?? true) ? startScheduler(config, { db, commands, idempotency }, log, parts, observeSyncRound(metrics)) : undefined;
 
+    // Operator workflows: reconciliation runs (resumed across instances, daily schedule) and the
+    // late-payment policy; GraphQL's resolveReview and reconcile reach them through `operator`.
+    const operator = startOperatorWorkflows({ config, db, commands, log: log.child({ room: 'operator' }), ...(options.reconcile ? { reconcile: options.reconcile } : {}) });
+    parts.add('operator workflows', () => operator.close());
+
     // The ledger's long-lived parts: group commit of notifications, and raw-body retention (0: keep bodies).
     const notificationBatcher = new NotificationBatcher(db);
     if (config.rawNotificationRetentionDays > 0) {
@@ -136,14 +147,20 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
 
     // HTTP: GraphQL (queries, mutations, subscriptions), the UMS notify endpoint, probes, metrics,
     // and the demo storefront at `/` (DEMO_PAGE: simulator mode by default).
-    const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log: log.child({ room: 'graphql' }), metrics, keyListener: database });
+    const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log: log.child({ room: 'graphql' }), metrics, keyListener: database, operator: operator.services });
+    // Each notification is counted; one that got a payment flagged may concern the operator workflows (a late payment).
+    const countNotification = observeNotification(metrics);
+    const onNotification = (answer: { outcome: string; reason?: string | undefined }) => {
+      countNotification(answer);
+      if (answer.outcome === 'review') operator.flagged(answer.reason);
+    };
     const notifyKeys = [config.umsNotifyKey, config.umsNotifyKeyPrevious].flatMap((k) => (k ? [k.reveal()] : []));
     const app = await buildServer({
       log,
       ready: () => database.ready(),
       ...(options.httpTimeouts ? { timeouts: options.httpTimeouts } : {}),
       plugins: [
-        notifyRoute({ db, batcher: notificationBatcher, keys: () => notifyKeys, log: log.child({ room: 'notify' }), onOutcome: observeNotification(metrics) }),
+        notifyRoute({ db, batcher: notificationBatcher, keys: () => notifyKeys, log: log.child({ room: 'notify' }), onOutcome: onNotification }),
         graphql.plugin,
         metricsPlugin(metrics, { key: config.metricsKey }),
         ...(config.demoPage ? [storefrontRoute({ root: options.storefrontRoot ?? defaultStorefrontRoot(), mode: simulatorMode ? 'simulator' : 'live' })] : []),
@@ -156,7 +173,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     const url = (options.listen ?? true) ? await listen(app, config) : '';
 
     let closing: Promise<void> | undefined;
-    return { app, url, database, metrics, scheduler, simulator, close: () => (closing ??= parts.closeAll()) };
+    return { app, url, database, metrics, scheduler, reconciler: operator.reconciler, simulator, close: () => (closing ??= parts.closeAll()) };
   } catch (err) {
     await parts.closeAll();
     throw err;

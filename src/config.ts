@@ -83,6 +83,10 @@ export interface Config {
   umsAllowHttp: boolean;
   /** Browser origins (scheme://host[:port]) allowed to call `/graphql`; empty: none. */
   corsOrigins: readonly string[];
+  /** A payment reported after the gateway closed the order: `review` (flag, default) or `refund` (refund it in full). */
+  latePaymentPolicy: 'review' | 'refund';
+  /** `HH:MM` Beijing time at which yesterday is reconciled against UMS; undefined: off. */
+  reconcileDailyAt: string | undefined;
   /** Where people reach the gateway (PUBLIC_URL), e.g. http://192.168.1.20:4000; shown at start. */
   publicUrl: string | undefined;
   /** Where phones reach the built-in simulator (UMS_SIM_PUBLIC_URL): QR codes and pay links carry it. */
@@ -243,6 +247,11 @@ export const environmentSchema = z.object({
   METRICS_KEY: optionalText(),
   UMS_ALLOW_HTTP: bool('UMS_ALLOW_HTTP'),
   CORS_ORIGINS: origins,
+  LATE_PAYMENT_POLICY: oneOf('LATE_PAYMENT_POLICY', ['review', 'refund'] as const, 'review', 'review or refund'),
+  RECONCILE_DAILY_AT: optionalText().refine(
+    (v) => v === undefined || /^([01]\d|2[0-3]):[0-5]\d$/.test(v),
+    'RECONCILE_DAILY_AT: expected HH:MM (Beijing time), e.g. 02:30',
+  ),
   PUBLIC_URL: httpUrl('PUBLIC_URL', ' a phone can open, such as http://192.168.1.20:4000'),
   UMS_SIM_PUBLIC_URL: httpUrl('UMS_SIM_PUBLIC_URL', ' a phone can open, such as http://192.168.1.20:4100'),
   DEMO_PAGE: bool('DEMO_PAGE'),
@@ -354,6 +363,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsKey: v.METRICS_KEY ? new Secret(v.METRICS_KEY) : undefined,
     umsAllowHttp: v.UMS_ALLOW_HTTP ?? false,
     corsOrigins: v.CORS_ORIGINS,
+    latePaymentPolicy: v.LATE_PAYMENT_POLICY,
+    reconcileDailyAt: v.RECONCILE_DAILY_AT,
     publicUrl: v.PUBLIC_URL?.replace(/\/+$/, ''),
     umsSimPublicUrl: v.UMS_SIM_PUBLIC_URL?.replace(/\/+$/, ''),
     // The demo page creates payments with no key of its own: only where that is harmless by default.

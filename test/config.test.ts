@@ -143,6 +143,13 @@ describe('config', () => {
     expect(loadConfig({ UMS_NOTIFY_URL: 'http://gw.example.com/notify/ums' }).umsNotifyUrl).toBe('http://gw.example.com/notify/ums');
   });
 
+  it('reads the operator settings: LATE_PAYMENT_POLICY and RECONCILE_DAILY_AT (HH:MM)', () => {
+    expect(loadConfig({})).toMatchObject({ latePaymentPolicy: 'review', reconcileDailyAt: undefined });
+    expect(loadConfig({ LATE_PAYMENT_POLICY: 'refund', RECONCILE_DAILY_AT: '02:30' })).toMatchObject({ latePaymentPolicy: 'refund', reconcileDailyAt: '02:30' });
+    expect(errorOf({ LATE_PAYMENT_POLICY: 'auto' })).toBe('LATE_PAYMENT_POLICY: expected review or refund, got "auto"');
+    for (const at of ['2:30', '24:00', '02:60', '0230', 'noon']) expect(errorOf({ RECONCILE_DAILY_AT: at })).toMatch(/^RECONCILE_DAILY_AT: expected HH:MM/);
+  });
+
   it('turns the Sandbox on by default only in simulator mode outside production', () => {
     expect(loadConfig({}).graphqlSandbox).toBe(true);
     expect(loadConfig(LIVE).graphqlSandbox).toBe(false);

@@ -81,7 +81,7 @@ export const paymentEvents = pgTable(
     merOrderId: text('mer_order_id')
       .notNull()
       .references(() => payments.merOrderId),
-    /** An EventSource: NOTIFY, SYNC or MUTATION. */
+    /** An EventSource: NOTIFY, SYNC, MUTATION or OPERATOR. */
     source: text('source').notNull(),
     previousStatus: text('previous_status'),
     status: text('status').notNull(),
@@ -100,7 +100,11 @@ export const paymentEvents = pgTable(
     actor: text('actor'),
     at: instant('at').notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('payment_events_order_version_idx').on(t.merOrderId, t.version)],
+  (t) => [
+    uniqueIndex('payment_events_order_version_idx').on(t.merOrderId, t.version),
+    // Reconciliation finds the payments that changed on a business day by their events.
+    index('payment_events_at_idx').on(t.at),
+  ],
 );
 
 /**
@@ -259,9 +263,72 @@ export const merchants = pgTable(
   (t) => [uniqueIndex('merchants_mid_tid_idx').on(t.mid, t.tid)],
 );
 
+/**
+ * One reconciliation of a merchant's Beijing business day against UMS (`reconcile`, or the daily
+ * schedule: `trigger` daily, at most one per date and merchant). A run is worked on by one
+ * instance at a time: `leaseOwner` holds it until `leaseUntil`, renewed while it works; a run
+ * left RUNNING whose lease ran out (its instance died) is taken up by another instance.
+ */
+export const reconciliationRuns = pgTable(
+  'reconciliation_runs',
+  {
+    id: text('id').primaryKey(),
+    /** The Beijing business day, `YYYY-MM-DD`. */
+    date: text('date').notNull(),
+    merchantId: text('merchant_id').notNull(),
+    /** `manual` (the reconcile mutation) or `daily` (RECONCILE_DAILY_AT). */
+    trigger: text('trigger').notNull(),
+    /** RUNNING, DONE or FAILED. */
+    status: text('status').notNull(),
+    /** Who asked: the actor of the key, or `system` for the schedule. */
+    actor: text('actor').notNull(),
+    /** The day's payments were listed into reconciliation_items (done once per run). */
+    listedAt: instant('listed_at'),
+    leaseOwner: text('lease_owner'),
+    leaseUntil: instant('lease_until'),
+    /** Why a run FAILED. */
+    error: text('error'),
+    startedAt: instant('started_at').notNull().defaultNow(),
+    finishedAt: instant('finished_at'),
+  },
+  (t) => [
+    index('reconciliation_runs_started_idx').on(t.startedAt, t.id),
+    index('reconciliation_runs_running_idx').on(t.leaseUntil).where(sql`${t.status} = 'RUNNING'`),
+    uniqueIndex('reconciliation_runs_daily_idx').on(t.date, t.merchantId).where(sql`${t.trigger} = 'daily'`),
+  ],
+);
+
+/**
+ * One payment of a run: listed with `kind` null, classified once (the update only takes a row
+ * still unclassified), so a run taken up again never counts a payment twice. Amounts in fen:
+ * `ours*` as the gateway had them before the run looked, `ums*` as UMS reported them.
+ */
+export const reconciliationItems = pgTable(
+  'reconciliation_items',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => reconciliationRuns.id, { onDelete: 'cascade' }),
+    merOrderId: text('mer_order_id').notNull(),
+    /** A ReconciliationKind; null: not looked at yet. */
+    kind: text('kind'),
+    ours: jsonb('ours'),
+    theirs: jsonb('theirs'),
+    note: text('note'),
+    oursPaid: integer('ours_paid').notNull().default(0),
+    oursRefunded: integer('ours_refunded').notNull().default(0),
+    umsPaid: integer('ums_paid').notNull().default(0),
+    umsRefunded: integer('ums_refunded').notNull().default(0),
+    checkedAt: instant('checked_at'),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.merOrderId] }), index('reconciliation_items_kind_idx').on(t.runId, t.kind, t.merOrderId)],
+);
+
 export type PaymentRow = typeof payments.$inferSelect;
 export type PaymentEventRow = typeof paymentEvents.$inferSelect;
 export type RefundRow = typeof refunds.$inferSelect;
 export type NotificationRow = typeof notifications.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type MerchantRow = typeof merchants.$inferSelect;
+export type ReconciliationRunRow = typeof reconciliationRuns.$inferSelect;
+export type ReconciliationItemRow = typeof reconciliationItems.$inferSelect;

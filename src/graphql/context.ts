@@ -11,6 +11,9 @@ import type { ClientSecrets } from '../access/client-secret.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { PaymentCommands } from '../payments/commands-api.js';
+import type { PaymentRow, ReconciliationRunRow } from '../db/schema.js';
+import type { ResolveReviewInput } from '../payments/commands.js';
+import type { ReconcileRequest } from '../payments/reconcile/reconciler.js';
 import type { Caller } from './auth.js';
 import type { Verdict } from './caller-limits.js';
 import type { PaymentReads } from './data.js';
@@ -30,6 +33,14 @@ export interface GraphQLServices {
   apiKeys: { store: ApiKeyStore; cache: ApiKeyCache };
   /** Issues (and checks) the payments' client secrets. */
   clientSecrets: ClientSecrets;
+  /** The review queue and reconciliation (absent: those operations answer that they are unavailable). */
+  operator?: OperatorServices | undefined;
+}
+
+/** What the operator workflows ask of the write side (payments/). */
+export interface OperatorServices {
+  resolveReview(input: ResolveReviewInput): Promise<PaymentRow>;
+  reconcile(request: ReconcileRequest): Promise<ReconciliationRunRow>;
 }
 
 export interface GraphQLContext {

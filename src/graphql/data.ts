@@ -73,6 +73,7 @@ export class PaymentReads {
     if (view.merOrderId !== undefined) conditions.push(eq(payments.merOrderId, view.merOrderId));
     if (request.status) conditions.push(eq(payments.status, request.status));
     if (request.mid) conditions.push(eq(payments.mid, request.mid));
+    if (request.needsReview !== undefined) conditions.push(eq(payments.needsReview, request.needsReview));
     if (request.after) {
       const cursor = decodeCursor(request.after);
       conditions.push(sql`(${payments.createdAt}, ${payments.merOrderId}) < (${cursor.at}::timestamptz, ${cursor.id})`);
@@ -138,6 +139,8 @@ export interface PageRequest {
   after?: string | undefined;
   status?: string | undefined;
   mid?: string | undefined;
+  /** The review queue (payments_review_idx covers `true`). */
+  needsReview?: boolean | undefined;
 }
 
 export interface Page {

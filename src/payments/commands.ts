@@ -34,7 +34,8 @@ import { createPayment } from './commands/create.js';
 import type { CommandDeps, PaymentChanges, SimulatorControl } from './commands/deps.js';
 import { refundPayment, settleRefund } from './commands/refund.js';
 import { simulatePayment } from './commands/simulate.js';
-import { closeByUser, closePayment, syncByUser, syncPayment } from './commands/sync.js';
+import { resolveReview, type ResolveReviewInput } from './commands/resolve-review.js';
+import { askUms, closeByUser, closePayment, syncByUser, syncPayment, type UmsAnswer } from './commands/sync.js';
 import { Idempotency } from './idempotency.js';
 import type { EventSource } from './status.js';
 import type { SyncCommands } from './sync/scheduler.js';
@@ -42,6 +43,8 @@ import type { SyncCommands } from './sync/scheduler.js';
 export { firstSyncAt } from './commands/create.js';
 export { toPaymentError } from './commands/ums-errors.js';
 export type { PaymentChanges, SimulatorControl } from './commands/deps.js';
+export type { ResolveReviewInput } from './commands/resolve-review.js';
+export type { UmsAnswer } from './commands/sync.js';
 
 export interface PaymentServiceOptions {
   db: Database;
@@ -117,6 +120,16 @@ export class PaymentService implements PaymentCommands, SyncCommands {
 
   simulatePayment?: (merOrderId: string, outcome: SimulatedOutcome, opts?: CommandOptions) => Promise<PaymentRow> = (merOrderId, outcome, opts = {}) =>
     simulatePayment(this.#deps, merOrderId, outcome, opts);
+
+  /** An operator's decision on a payment under review (commands/resolve-review.ts). */
+  resolveReview(input: ResolveReviewInput): Promise<PaymentRow> {
+    return resolveReview(this.#deps, input);
+  }
+
+  /** What UMS says about one order, stored nowhere: the query syncPayment makes (reconciliation's look). */
+  askUms(payment: PaymentRow): Promise<UmsAnswer> {
+    return askUms(this.#deps, payment);
+  }
 
   // What the sync scheduler asks (SyncCommands).
 

@@ -18,4 +18,13 @@ export { NotificationBatcher, type BatchVerdict, type NotificationBatcherOptions
 export type { NotificationToStore } from './ledger/forward-moves.js';
 export type { ReceivedNotification } from './ledger/rows.js';
 export { NotificationRetention, stripNotificationsBefore, strippedBody, LEDGER_FIELDS } from './ledger/retention.js';
+export {
+  acceptReportedPayment,
+  ACCEPTED_PAYMENT_REASON,
+  paymentUnderReview,
+  recordResolution,
+  REVIEW_RESOLUTIONS,
+  type Resolution,
+  type ReviewResolution,
+} from './ledger/reviews.js';
 export * from './ledger/types.js';

@@ -22,8 +22,11 @@ export const PAYMENT_STATUSES = [
 
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
-/** Where a change came from: a UMS notification, an active query, or our own mutation. */
-export const EVENT_SOURCES = ['NOTIFY', 'SYNC', 'MUTATION'] as const;
+/**
+ * Where a change came from: a UMS notification, an active query, our own mutation, or an
+ * operator's decision on a review (resolveReview; its status may equal the previous one).
+ */
+export const EVENT_SOURCES = ['NOTIFY', 'SYNC', 'MUTATION', 'OPERATOR'] as const;
 export type EventSource = (typeof EVENT_SOURCES)[number];
 
 export const STATUS_RANK: Readonly<Record<PaymentStatus, number>> = {

@@ -3,6 +3,7 @@
  * re-send a notification, queue scenarios, expire tokens, reset. Not part of UMS; never
  * authenticated (the simulator holds no real money).
  */
+import { date } from './clock.js';
 import { ControlError, type SimEngine } from './engine.js';
 import { ScenarioError } from './scenarios.js';
 import type { TokenStore } from './tokens.js';
@@ -51,7 +52,15 @@ function route(engine: SimEngine, tokens: TokenStore, method: string, path: stri
       const outcome = input.outcome ?? 'TRADE_SUCCESS';
       if (!OUTCOMES.includes(outcome as PayOutcome)) throw new ControlError(400, 'outcome must be TRADE_SUCCESS or TRADE_CLOSED');
       if (input.notify !== undefined && typeof input.notify !== 'boolean') throw new ControlError(400, 'notify must be true or false');
-      const { order, deliveries } = engine.pay(merOrderId, { outcome: outcome as PayOutcome, notify: input.notify !== false });
+      const amount = input.amount;
+      if (amount !== undefined && !(Number.isInteger(amount) && (amount as number) >= 1 && (amount as number) <= 100_000_000)) {
+        throw new ControlError(400, 'amount must be a whole number of fen, 1 to 100000000');
+      }
+      const { order, deliveries } = engine.pay(merOrderId, {
+        outcome: outcome as PayOutcome,
+        notify: input.notify !== false,
+        ...(amount === undefined ? {} : { amount: amount as number }),
+      });
       return { status: 200, json: { order: orderView(order), deliveries: deliveries.map(deliveryView) } };
     }
     if (method === 'POST' && action === 'notify') {
@@ -68,7 +77,11 @@ function route(engine: SimEngine, tokens: TokenStore, method: string, path: stri
     }
   }
   if (method === 'GET' && path === '/_sim/orders') {
-    return { status: 200, json: { orders: engine.store.all().map(orderView) } };
+    // ?date=YYYY-MM-DD: the orders created that Beijing day (what a day's reconciliation covers).
+    const day = query.get('date');
+    if (day !== null && !/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new ControlError(400, 'date must be YYYY-MM-DD');
+    const orders = engine.store.all().filter((o) => day === null || date(o.createdAt) === day);
+    return { status: 200, json: { orders: orders.map(orderView) } };
   }
   if (method === 'GET' && path === '/_sim/deliveries') {
     const merOrderId = query.get('merOrderId');

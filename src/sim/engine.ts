@@ -25,6 +25,8 @@ export class ControlError extends Error {
 export interface PayOptions {
   outcome?: PayOutcome;
   notify?: boolean;
+  /** Fen the buyer paid, when UMS is to record another amount than the order's (a mismatch on purpose). */
+  amount?: number;
 }
 
 export class SimEngine {
@@ -56,7 +58,8 @@ export class SimEngine {
     if (!this.store.isOpen(order)) {
       throw new ControlError(409, `order ${merOrderId} is ${order.status}; only NEW_ORDER or WAIT_BUYER_PAY orders can be paid or closed`);
     }
-    this.store.settle(order, outcome);
+    if (options.amount !== undefined && outcome !== 'TRADE_SUCCESS') throw new ControlError(400, 'amount goes with outcome TRADE_SUCCESS only');
+    this.store.settle(order, outcome, options.amount);
     this.log?.info({ merOrderId, status: order.status }, 'ums-sim: order settled');
     const deliveries = options.notify === false ? [] : this.notify(order, order.status);
     return { order, deliveries };

@@ -64,8 +64,11 @@ export class OrderStore {
     if (order.status === 'NEW_ORDER') this.#move(order, 'WAIT_BUYER_PAY');
   }
 
-  /** The buyer paid (TRADE_SUCCESS) or the payment failed/was abandoned (TRADE_CLOSED). */
-  settle(order: SimOrder, outcome: PayOutcome): void {
+  /**
+   * The buyer paid (TRADE_SUCCESS) or the payment failed/was abandoned (TRADE_CLOSED). `amount`:
+   * UMS records that as the paid totalAmount and buyerPayAmount (the control endpoint's mismatch).
+   */
+  settle(order: SimOrder, outcome: PayOutcome, amount?: number): void {
     this.startPaying(order);
     const at = this.now();
     if (outcome === 'TRADE_SUCCESS') {
@@ -73,6 +76,7 @@ export class OrderStore {
       order.buyerId ??= fake.buyerId(order.channel.targetSys);
       order.payTime = at;
       order.settleDate = date(at);
+      if (amount !== undefined) order.totalAmount = amount;
       order.buyerPayAmount = order.totalAmount;
       order.receiptAmount = order.totalAmount;
     }

@@ -94,3 +94,29 @@ describe('inspection and other controls', () => {
     expect((await getJson('/_sim/nothing')).status).toBe(404);
   });
 });
+
+describe('what reconciliation tests need from the control endpoints', () => {
+  it('"amount" makes UMS record another paid amount: the query and the notification say so', async () => {
+    const before = fx.receiver.received.length;
+    const { merOrderId } = await createMiniOrder(fx.sim, fx.receiver.url);
+    const res = await pay(merOrderId, { amount: 77 });
+    expect(res.status).toBe(200);
+    await fx.receiver.waitFor(before + 1);
+    const fields = (res.json.deliveries as { fields: Record<string, string> }[])[0]!.fields;
+    expect(fields.totalAmount).toBe('77');
+    const q = await call(fx.sim.url, '/v1/netpay/query', { instMid: 'MINIDEFAULT', merOrderId });
+    expect(q.json).toMatchObject({ status: 'TRADE_SUCCESS', totalAmount: 77, buyerPayAmount: 77 });
+    const { merOrderId: other } = await createMiniOrder(fx.sim, undefined);
+    for (const amount of [0, -1, 1.5, '77', 100_000_001]) expect((await pay(other, { amount })).status).toBe(400);
+    expect((await pay(other, { amount: 5, outcome: 'TRADE_CLOSED' })).status).toBe(400);
+  });
+
+  it('GET /_sim/orders?date= lists the orders created that Beijing day', async () => {
+    const { merOrderId } = await createMiniOrder(fx.sim, undefined);
+    const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+    const listed = await getJson(`/_sim/orders?date=${today}`);
+    expect((listed.json.orders as { merOrderId: string }[]).map((o) => o.merOrderId)).toContain(merOrderId);
+    expect((await getJson('/_sim/orders?date=2001-01-01')).json.orders).toEqual([]);
+    expect((await getJson('/_sim/orders?date=today')).status).toBe(400);
+  });
+});

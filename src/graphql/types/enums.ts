@@ -25,7 +25,7 @@ registerEnumType(PaymentChannelEnum, {
 });
 registerEnumType(EventSourceEnum, {
   name: 'EventSource',
-  description: 'What told us about a change: a UMS notification, an active query, or a mutation',
+  description: "What told us about a change: a UMS notification, an active query, a mutation, or an operator's review decision",
 });
 
 export type { EventSource, PaymentChannel, PaymentStatus };

@@ -30,27 +30,45 @@ export async function syncByUser(deps: CommandDeps, merOrderId: string, opts: Co
  */
 export async function syncPayment(deps: CommandDeps, payment: PaymentRow, source: EventSource, actor?: string): Promise<PaymentRow> {
   const merOrderId = payment.merOrderId;
-  let report: StatusReport | undefined;
-  try {
-    if (payment.channel === 'QR_CODE') {
-      const answer = await deps.ums.billsQuery({ billNo: merOrderId, billDate: beijingDate(payment.createdAt) });
-      report = reportFromBillsQuery(merOrderId, answer);
-    } else {
-      const answer = await deps.ums.query({ merOrderId }, instMidOf(payment));
-      report = reportFromQuery(merOrderId, answer);
-    }
-  } catch (err) {
-    if (err instanceof UmsBusinessError && err.errCode === 'NO_ORDER' && neverReachedUms(payment.status)) {
-      return unknownAtUms(deps, payment, source, actor);
-    }
-    throw toPaymentError(err, { merOrderId });
+  const answer = await askUms(deps, payment);
+  if (answer.kind === 'no-order') {
+    if (neverReachedUms(payment.status)) return unknownAtUms(deps, payment, source, actor);
+    throw toPaymentError(answer.error, { merOrderId });
   }
-  if (!report) {
+  if (answer.kind === 'unreadable') {
     deps.log?.warn({ merOrderId }, 'payment query: answer carried no known status');
     return payment;
   }
-  const applied = await applyReport(deps.db, report, source, { payload: { answer: 'query', status: report.status }, actor });
+  const applied = await applyReport(deps.db, answer.report, source, { payload: { answer: 'query', status: answer.report.status }, actor });
   return applied.payment;
+}
+
+/**
+ * What UMS says about one order: its report, with the refunded sum UMS reports where it does
+ * (netpay query's refundAmount), or that UMS has no such order (NO_ORDER), or an answer with no
+ * status we know. Throws PaymentError when UMS could not answer. Nothing is stored: syncPayment
+ * and reconciliation decide what to do with it.
+ */
+export type UmsAnswer =
+  | { kind: 'report'; report: StatusReport; umsRefunded: number | undefined }
+  | { kind: 'no-order'; error: UmsBusinessError }
+  | { kind: 'unreadable' };
+
+export async function askUms(deps: CommandDeps, payment: PaymentRow): Promise<UmsAnswer> {
+  const merOrderId = payment.merOrderId;
+  try {
+    if (payment.channel === 'QR_CODE') {
+      const answer = await deps.ums.billsQuery({ billNo: merOrderId, billDate: beijingDate(payment.createdAt) });
+      const report = reportFromBillsQuery(merOrderId, answer);
+      return report ? { kind: 'report', report, umsRefunded: undefined } : { kind: 'unreadable' };
+    }
+    const answer = await deps.ums.query({ merOrderId }, instMidOf(payment));
+    const report = reportFromQuery(merOrderId, answer);
+    return report ? { kind: 'report', report, umsRefunded: answer.refundAmount } : { kind: 'unreadable' };
+  } catch (err) {
+    if (err instanceof UmsBusinessError && err.errCode === 'NO_ORDER') return { kind: 'no-order', error: err };
+    throw toPaymentError(err, { merOrderId });
+  }
 }
 
 /** Asks UMS about an order whose state is in doubt; on failure the scheduler will ask later. */

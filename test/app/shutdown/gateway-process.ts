@@ -51,8 +51,11 @@ export interface GatewayEnv {
 
 const OUTPUT_TAIL = 16 * 1024;
 
-/** Starts the gateway in simulator mode on two free ports; does not wait for it to be ready. */
-export async function spawnGateway(db: GatewayEnv): Promise<GatewayProcess> {
+/**
+ * Starts the gateway in simulator mode on two free ports; does not wait for it to be ready.
+ * `extra` is added to its environment last (e.g. UMS_BASE_URL for live mode against a test's UMS).
+ */
+export async function spawnGateway(db: GatewayEnv, extra: NodeJS.ProcessEnv = {}): Promise<GatewayProcess> {
   const port = await freePort();
   const simPort = await freePort();
   // Start from the parent's environment (PATH, tsx's cache dir…) minus anything that would point
@@ -69,6 +72,7 @@ export async function spawnGateway(db: GatewayEnv): Promise<GatewayProcess> {
     NODE_ENV: 'test',
     ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}),
     ...(db.pgliteDataDir ? { PGLITE_DATA_DIR: db.pgliteDataDir } : {}),
+    ...extra,
   });
 
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
