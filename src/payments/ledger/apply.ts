@@ -186,7 +186,9 @@ export async function applyReportInTransaction(
     .prepare('ledger_apply_payment')
     .execute();
   if (!payment) throw new Error(`payment ${current.merOrderId} vanished while locked`);
-  const event = await appendEvent(tx, payment, from, source, reason, options);
+  // A counted refund is the change's subject: its event (and webhook) names it as committed.
+  const countedRefund = counted > 0 && refund ? { refundOrderId: existingRefund?.refundOrderId ?? refund.refundOrderId, refundAmount: counted, status: 'SUCCESS' } : undefined;
+  const event = await appendEvent(tx, payment, from, source, reason, options, countedRefund ? { refund: countedRefund } : {});
   return { outcome: 'applied', reason, payment, event };
 }
 
@@ -420,11 +422,12 @@ async function appendEvent(
   source: EventSource,
   reason: string,
   options: ApplyOptions,
+  about: Parameters<typeof eventValues>[7] = {},
 ): Promise<PaymentEventRow> {
   // pg_notify rides on the insert's RETURNING: one round trip instead of two on the hot path.
   const [inserted] = await tx
     .insert(paymentEvents)
-    .values(eventValues(payment, previousStatus, source, reason, options.notificationId ?? null, options.payload))
+    .values(eventValues(payment, previousStatus, source, reason, options.notificationId ?? null, options.payload, undefined, about))
     .returning({ ...getTableColumns(paymentEvents), notified: eventNotice })
     .prepare('ledger_append_event')
     .execute();
