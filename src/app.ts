@@ -28,6 +28,8 @@ import { UmsClient } from './ums/client.js';
 import { merchantFromConfig, UmsOperations } from './ums/operations.js';
 import { simulatorOptionsFromConfig } from './sim/from-config.js';
 import { startSimulator, type UmsSimulator } from './sim/simulator.js';
+import { queueStats } from './webhooks/deliveries.js';
+import { startWebhooks, type Webhooks } from './webhooks/start.js';
 
 export interface GatewayOptions {
   log?: Logger;
@@ -52,6 +54,7 @@ export interface Gateway {
   scheduler: SyncScheduler | undefined;
   /** The built-in simulator in simulator mode. */
   simulator: UmsSimulator | undefined;
+  webhooks: Webhooks;
   /** Drains and closes everything, in order; idempotent. */
   close(): Promise<void>;
 }
@@ -92,7 +95,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
 
     // UMS: the built-in simulator (simulator mode), and the one client every call goes through.
     const simulator = simulatorMode ? (options.simulator ?? (await startOwnSimulator(config, log, parts))) : undefined;
-    const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
+    const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true, webhookQueue: () => () => queueStats(db) });
     const client = UmsClient.fromConfig(config, {
       ...(simulator ? { baseUrl: simulator.url } : {}),
       logger: log.child({ room: 'ums' }),
@@ -104,6 +107,10 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     // Read side's source: ledger changes as events, across instances (LISTEN/NOTIFY).
     const bus = await PostgresBus.start({ db, listener: database, log: log.child({ room: 'bus' }) });
     parts.add('bus', () => bus.close());
+
+    // Webhooks to merchants' backends: the feed's dispatcher and the delivery workers (any instance).
+    const webhooks = await startWebhooks({ config, db, listener: database, bus, simulatorMode, log: log.child({ room: 'webhooks' }), metrics });
+    parts.add('webhooks', () => webhooks.close());
 
     // Write side: payment commands, and the scheduler that settles what UMS did not tell us.
     // The idempotency store listens, so a retry waiting on a key held by another instance is woken.
@@ -131,7 +138,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     }
 
     // HTTP: GraphQL (queries, mutations, subscriptions), the UMS notify endpoint, probes, metrics.
-    const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log: log.child({ room: 'graphql' }), metrics, keyListener: database });
+    const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log: log.child({ room: 'graphql' }), metrics, keyListener: database, webhooks: webhooks.admin });
     const notifyKeys = [config.umsNotifyKey, config.umsNotifyKeyPrevious].flatMap((k) => (k ? [k.reveal()] : []));
     const app = await buildServer({
       log,
@@ -150,7 +157,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     const url = (options.listen ?? true) ? await listen(app, config) : '';
 
     let closing: Promise<void> | undefined;
-    return { app, url, database, metrics, scheduler, simulator, close: () => (closing ??= parts.closeAll()) };
+    return { app, url, database, metrics, scheduler, simulator, webhooks, close: () => (closing ??= parts.closeAll()) };
   } catch (err) {
     await parts.closeAll();
     throw err;

@@ -345,6 +345,8 @@ export const webhookDeliveries = pgTable(
   (t) => [
     uniqueIndex('webhook_deliveries_attempt_idx').on(t.eventId, t.endpointId, t.attempt),
     index('webhook_deliveries_due_idx').on(t.dueAt).where(sql`${t.status} = 'PENDING'`),
+    // Claims look per endpoint at its oldest due attempts.
+    index('webhook_deliveries_endpoint_due_idx').on(t.endpointId, t.dueAt, t.id).where(sql`${t.status} = 'PENDING'`),
     index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.id),
   ],
 );

@@ -10,6 +10,7 @@ import type { ApiKeyStore } from '../access/key-store.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { PaymentCommands } from '../payments/commands-api.js';
+import type { WebhookAdmin } from '../webhooks/admin.js';
 import type { Caller } from './auth.js';
 import type { Verdict } from './caller-limits.js';
 import type { PaymentReads } from './data.js';
@@ -27,6 +28,8 @@ export interface GraphQLServices {
   metrics: Metrics;
   /** Run-time API keys: the table, and the in-memory copy requests are checked against. */
   apiKeys: { store: ApiKeyStore; cache: ApiKeyCache };
+  /** Webhook management (src/webhooks/); absent in tests that do not need it. */
+  webhooks?: WebhookAdmin;
 }
 
 export interface GraphQLContext {

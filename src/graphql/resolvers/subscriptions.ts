@@ -7,17 +7,40 @@ import type { SubscribeResolverData } from 'type-graphql';
 import { changeStream, type StatusChangeValue } from '../change-stream.js';
 import type { GraphQLContext } from '../context.js';
 import { PaymentStatusChange } from '../types/inputs.js';
+import { GraphQLError } from 'graphql';
 import { errorSummary } from '../../lib/errors.js';
+import { merchantScope } from '../auth.js';
+import { feedStream } from '../feed-stream.js';
+import { decodeFeedCursor, encodeFeedCursor, FEED_START, positionOf } from '../../events/feed.js';
 
 interface Filter {
   merOrderId?: string | null;
   mid?: string | null;
+  after?: string | null;
 }
 
 function subscribe({ args, context }: SubscribeResolverData<unknown, Filter, GraphQLContext>): AsyncIterable<StatusChangeValue> {
-  const { reads, bus, metrics, log } = context.services;
+  const { reads, bus, metrics, log, db } = context.services;
   const merOrderId = args.merOrderId ?? undefined;
   const mid = args.mid ?? undefined;
+  if (args.after != null) {
+    const after = decodeFeedCursor(args.after);
+    if (!after) throw new GraphQLError('after is not a cursor of this feed', { extensions: { code: 'BAD_USER_INPUT' } });
+    const merchantId = merchantScope(context.caller);
+    // Replay and live from one ordered read of the feed (feed-stream.ts): no "current state" first.
+    return feedStream({
+      db,
+      bus,
+      after,
+      ...(merOrderId !== undefined ? { merOrderId } : {}),
+      ...(mid !== undefined ? { mid } : {}),
+      ...(merchantId !== undefined ? { merchantId } : {}),
+      findPayment: (id) => reads.findPayment(id),
+      onError: (err) => log.error({ err: errorSummary(err) }, 'could not read the event feed for a subscription'),
+      onOpen: () => metrics.subscriptionsOpen.inc(),
+      onClose: () => metrics.subscriptionsOpen.dec(),
+    });
+  }
   return changeStream({
     bus,
     accept: ({ event, payment }) => (merOrderId === undefined || event.merOrderId === merOrderId) && (mid === undefined || payment.mid === mid),
@@ -35,6 +58,7 @@ function subscribe({ args, context }: SubscribeResolverData<unknown, Filter, Gra
               status: payment.status,
               source: last?.source ?? 'MUTATION',
               at: last?.version === payment.version ? last.at : payment.updatedAt,
+              cursor: encodeFeedCursor(last ? positionOf(last) : FEED_START),
             };
           },
     // The subscriber is told only that the read failed; the cause (a driver error) goes to the log.
@@ -55,6 +79,8 @@ export class PaymentSubscriptions {
     @Root() change: StatusChangeValue,
     @Arg('merOrderId', () => ID, { nullable: true }) _merOrderId: string | null,
     @Arg('mid', () => String, { nullable: true }) _mid: string | null,
+    @Arg('after', () => String, { nullable: true, description: 'A cursor (PaymentStatusChange.cursor, PaymentEventEdge.cursor): replay what came after it, then go live' })
+    _after: string | null,
   ): StatusChangeValue {
     return change;
   }

@@ -12,6 +12,15 @@ export class PaymentEvent {
   @Field(() => ID)
   id!: number;
 
+  @Field(() => ID)
+  merOrderId!: string;
+
+  @Field(() => ID)
+  merchantId!: string;
+
+  @Field(() => String, { nullable: true, description: 'Who acted: a key id, env:<8 hex>, client, or system' })
+  actor!: string | null;
+
   @Field(() => EventSourceEnum)
   source!: EventSource;
 
