@@ -96,9 +96,9 @@ export function urlShapeRefusal(text: string, policy: UrlPolicy): string | undef
   return undefined;
 }
 
-/** The hostname without IPv6 brackets. */
+/** The hostname without IPv6 brackets or a trailing root dot (`localhost.` is `localhost`). */
 export function bareHost(url: URL): string {
-  return url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return url.hostname.replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '').toLowerCase();
 }
 
 /** Resolves `text`'s host and checks every address; a message when any is refused or none resolves. */
