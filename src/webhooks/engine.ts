@@ -210,7 +210,9 @@ export class WebhookEngine {
   async #claimAndSend(): Promise<void> {
     const free = this.#o.concurrency - this.#inFlight.size;
     if (free <= 0) return;
-    const lease = this.#o.timeoutMs + 30_000;
+    // Longer than any attempt (each is bounded by the timeout) with room to record it; short
+    // enough that a killed instance's claims are sent again soon.
+    const lease = 2 * this.#o.timeoutMs + 5_000;
     const claimed = await claim(this.#o.db, this.#owner, free, this.#o.perEndpoint, lease);
     for (const attempt of claimed) {
       const running: Promise<void> = this.#attempt(attempt).finally(() => {

@@ -47,6 +47,8 @@ export interface GatewayEnv {
   /** Postgres URL; unset: PGlite at `pgliteDataDir`. */
   databaseUrl?: string;
   pgliteDataDir?: string;
+  /** More variables (e.g. GATEWAY_SECRET_KEY, WEBHOOK_*), set last. */
+  env?: Record<string, string>;
 }
 
 const OUTPUT_TAIL = 16 * 1024;
@@ -69,6 +71,7 @@ export async function spawnGateway(db: GatewayEnv): Promise<GatewayProcess> {
     NODE_ENV: 'test',
     ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}),
     ...(db.pgliteDataDir ? { PGLITE_DATA_DIR: db.pgliteDataDir } : {}),
+    ...db.env,
   });
 
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
