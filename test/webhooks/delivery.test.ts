@@ -150,6 +150,29 @@ describe('webhooks on a whole gateway (PGlite)', () => {
     }
   });
 
+  it('an endpoint that hangs does not slow another: the healthy one gets every event while the slow one holds only its own slots', async () => {
+    const slow = await new Receiver().start();
+    const fast = await new Receiver().start();
+    slow.answer = () => ({ hang: true });
+    try {
+      const s = await createEndpoint(gw, { url: slow.url });
+      const f = await createEndpoint(gw, { url: fast.url });
+      const started = Date.now();
+      const orders = await Promise.all(Array.from({ length: 10 }, () => createPayment(gw)));
+      const ids = (await gw.database.db.select().from(paymentEvents)).filter((e) => orders.includes(e.merOrderId)).map((e) => String(e.id));
+      await until('the healthy endpoint has every event', () => (ids.every((id) => fast.received.some((r) => r.id === id)) ? true : undefined), 10_000);
+      // The slow endpoint's attempts each wait WEBHOOK_TIMEOUT_MS (1 s); the healthy one did not wait on them.
+      expect(Date.now() - started).toBeLessThan(5_000);
+      // At most 4 of the slow endpoint's attempts were ever in flight at once (the per-endpoint cap).
+      expect(slow.received.length).toBeGreaterThan(0);
+      expect(slow.maxInFlight).toBeLessThanOrEqual(4);
+      for (const id of [s.id, f.id]) await gql(gw.url, 'mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }', { id });
+    } finally {
+      await slow.stop();
+      await fast.stop();
+    }
+  });
+
   it('a disabled endpoint gets nothing; the endpoint list never shows a secret', async () => {
     const quiet = await new Receiver().start();
     try {

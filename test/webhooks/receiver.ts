@@ -19,6 +19,9 @@ export class Receiver {
   readonly received: Received[] = [];
   /** Most requests with one webhook-id seen in flight at the same moment. */
   maxConcurrentPerId = 0;
+  /** Most requests in flight at the same moment, whatever their id. */
+  maxInFlight = 0;
+  #open = 0;
   answer: (request: Received, index: number) => Answer | Promise<Answer> = () => ({ status: 200 });
   readonly #inFlight = new Map<string, number>();
   #server: Server | undefined;
@@ -35,7 +38,12 @@ export class Receiver {
         const now = (this.#inFlight.get(id) ?? 0) + 1;
         this.#inFlight.set(id, now);
         this.maxConcurrentPerId = Math.max(this.maxConcurrentPerId, now);
-        const done = () => this.#inFlight.set(id, (this.#inFlight.get(id) ?? 1) - 1);
+        this.#open += 1;
+        this.maxInFlight = Math.max(this.maxInFlight, this.#open);
+        const done = () => {
+          this.#open -= 1;
+          this.#inFlight.set(id, (this.#inFlight.get(id) ?? 1) - 1);
+        };
         res.on('close', done);
         void Promise.resolve(this.answer(got, index)).then((answer) => {
           if ('hang' in answer) return;
