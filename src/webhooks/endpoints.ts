@@ -78,8 +78,11 @@ export class WebhookEndpoints {
         .where(this.#visible(id, scope))
         .returning();
       // While disabled nothing queues for it: attempts not yet made are dropped (resend by hand).
+      // One being sent right now is left to finish and be recorded.
       if (row && patch.enabled === false) {
-        await tx.delete(webhookDeliveries).where(and(eq(webhookDeliveries.endpointId, id), eq(webhookDeliveries.status, 'PENDING')));
+        await tx
+          .delete(webhookDeliveries)
+          .where(and(eq(webhookDeliveries.endpointId, id), eq(webhookDeliveries.status, 'PENDING'), sql`(${webhookDeliveries.claimedUntil} is null or ${webhookDeliveries.claimedUntil} < now())`));
       }
       if (row) await announce(tx);
       return row;

@@ -64,6 +64,10 @@ describe('webhooks on a whole gateway (PGlite)', () => {
     const log = await deliveries(gw, { endpointId });
     expect(log.length).toBeGreaterThanOrEqual(events.length);
     expect(log.every((d) => d.status === 'SUCCEEDED' && d.httpStatus === 200 && d.attempt === 1 && d.durationMs !== null)).toBe(true);
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(metrics).toMatch(/webhook_deliveries_total\{outcome="SUCCEEDED"\} [1-9]/);
+    expect(metrics).toMatch(/webhook_queue_depth \d+/);
+    expect(metrics).toMatch(/webhook_oldest_pending_seconds \d/);
     // Done with this endpoint: the other tests use their own.
     await gql(gw.url, 'mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }', { id: endpointId });
   });
