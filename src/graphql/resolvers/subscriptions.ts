@@ -73,14 +73,14 @@ export class PaymentSubscriptions {
   @Authorized('read')
   @Subscription(() => PaymentStatusChange, {
     subscribe,
-    description: "First the payment's current state (when merOrderId is given), then every change",
+    description:
+      "First the payment's current state (when merOrderId is given), then every change. With after (a cursor: PaymentStatusChange.cursor, PaymentEventEdge.cursor): no current state; what came after the cursor, then every change, with no gap and no duplicate",
   })
   paymentStatusChanged(
     @Root() change: StatusChangeValue,
     @Arg('merOrderId', () => ID, { nullable: true }) _merOrderId: string | null,
     @Arg('mid', () => String, { nullable: true }) _mid: string | null,
-    @Arg('after', () => String, { nullable: true, description: 'A cursor (PaymentStatusChange.cursor, PaymentEventEdge.cursor): replay what came after it, then go live' })
-    _after: string | null,
+    @Arg('after', () => String, { nullable: true }) _after: string | null,
   ): StatusChangeValue {
     return change;
   }
