@@ -31,6 +31,8 @@ import { UmsClient } from './ums/client.js';
 import { merchantFromConfig, UmsOperations } from './ums/operations.js';
 import { simulatorOptionsFromConfig } from './sim/from-config.js';
 import { startSimulator, type UmsSimulator } from './sim/simulator.js';
+import { queueStats } from './webhooks/deliveries.js';
+import { startWebhooks, type Webhooks } from './webhooks/start.js';
 
 export interface GatewayOptions {
   log?: Logger;
@@ -61,6 +63,7 @@ export interface Gateway {
   reconciler: Reconciler;
   /** The built-in simulator in simulator mode. */
   simulator: UmsSimulator | undefined;
+  webhooks: Webhooks;
   /** Drains and closes everything, in order; idempotent. */
   close(): Promise<void>;
 }
@@ -101,7 +104,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
 
     // UMS: the built-in simulator (simulator mode), and the one client every call goes through.
     const simulator = simulatorMode ? (options.simulator ?? (await startOwnSimulator(config, log, parts))) : undefined;
-    const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
+    const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true, webhookQueue: () => () => queueStats(db) });
     const client = UmsClient.fromConfig(config, {
       // The gateway calls the simulator locally; buyers' browsers open its pages at its public address.
       ...(simulator ? { baseUrl: simulator.url, pageBaseUrl: simulator.publicUrl } : {}),
@@ -114,6 +117,10 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     // Read side's source: ledger changes as events, across instances (LISTEN/NOTIFY).
     const bus = await PostgresBus.start({ db, listener: database, log: log.child({ room: 'bus' }) });
     parts.add('bus', () => bus.close());
+
+    // Webhooks to merchants' backends: the feed's dispatcher and the delivery workers (any instance).
+    const webhooks = await startWebhooks({ config, db, listener: database, bus, simulatorMode, log: log.child({ room: 'webhooks' }), metrics });
+    parts.add('webhooks', () => webhooks.close());
 
     // Write side: payment commands, and the scheduler that settles what UMS did not tell us.
     // The idempotency store listens, so a retry waiting on a key held by another instance is woken.
@@ -147,7 +154,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
 
     // HTTP: GraphQL (queries, mutations, subscriptions), the UMS notify endpoint, probes, metrics,
     // and the demo storefront at `/` (DEMO_PAGE: simulator mode by default).
-    const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log: log.child({ room: 'graphql' }), metrics, keyListener: database, operator: operator.services });
+    const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log: log.child({ room: 'graphql' }), metrics, keyListener: database, operator: operator.services, webhooks: webhooks.admin });
     // Each notification is counted; one that got a payment flagged may concern the operator workflows (a late payment).
     const countNotification = observeNotification(metrics);
     const onNotification = (answer: { outcome: string; reason?: string | undefined }) => {
@@ -173,7 +180,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     const url = (options.listen ?? true) ? await listen(app, config) : '';
 
     let closing: Promise<void> | undefined;
-    return { app, url, database, metrics, scheduler, reconciler: operator.reconciler, simulator, close: () => (closing ??= parts.closeAll()) };
+    return { app, url, database, metrics, scheduler, reconciler: operator.reconciler, simulator, webhooks, close: () => (closing ??= parts.closeAll()) };
   } catch (err) {
     await parts.closeAll();
     throw err;

@@ -93,6 +93,14 @@ export interface Config {
   umsSimPublicUrl: string | undefined;
   /** Serve the demo storefront at `/`: on in simulator mode, off in live mode unless DEMO_PAGE=true. */
   demoPage: boolean;
+  /** Per webhook attempt: connect, headers and body within this. */
+  webhookTimeoutMs: number;
+  /** Delays before webhook attempts 2, 3, …; past the end a delivery is FAILED. */
+  webhookRetryScheduleMs: readonly number[];
+  /** WEBHOOK_ALLOW_PRIVATE=true: webhook URLs may resolve to private, loopback or link-local addresses. */
+  webhookAllowPrivate: boolean;
+  /** GATEWAY_SECRET_KEY: 32 bytes that seal secrets at rest (webhook secrets; merchant secrets). */
+  gatewaySecretKey: Secret | undefined;
 }
 
 /** Thrown for a bad environment: one line per wrong or missing variable, all of them at once. */
@@ -176,6 +184,23 @@ const apiKeys = optionalText().transform((raw, ctx): ApiKey[] => {
   return keys;
 });
 
+const DEFAULT_WEBHOOK_SCHEDULE = '5000,300000,1800000,7200000,18000000,36000000,36000000';
+
+const webhookSchedule = text(DEFAULT_WEBHOOK_SCHEDULE).transform((raw, ctx) => {
+  const values = raw.split(',').map((s) => (s.trim() === '' ? NaN : Number(s.trim())));
+  if (values.length > 50 || values.some((n) => !Number.isInteger(n) || n < 0)) {
+    ctx.addIssue({ code: 'custom', message: 'WEBHOOK_RETRY_SCHEDULE_MS: expected comma-separated whole milliseconds (at most 50), e.g. 5000,300000' });
+    return z.NEVER;
+  }
+  return values;
+});
+
+const secretKey = optionalText().refine((v) => {
+  if (v === undefined) return true;
+  if (/^[0-9a-fA-F]{64}$/.test(v)) return true;
+  return /^[A-Za-z0-9+/]{43}=?$/.test(v) && Buffer.from(v, 'base64').length === 32;
+}, 'GATEWAY_SECRET_KEY: expected 32 bytes, as 64 hex digits or base64 (openssl rand -base64 32)');
+
 const backoff = text(DEFAULT_BACKOFF).transform((raw, ctx) => {
   const values = raw.split(',').map((s) => (s.trim() === '' ? NaN : Number(s.trim())));
   if (values.some((n) => !Number.isInteger(n) || n < 0)) {
@@ -255,6 +280,10 @@ export const environmentSchema = z.object({
   PUBLIC_URL: httpUrl('PUBLIC_URL', ' a phone can open, such as http://192.168.1.20:4000'),
   UMS_SIM_PUBLIC_URL: httpUrl('UMS_SIM_PUBLIC_URL', ' a phone can open, such as http://192.168.1.20:4100'),
   DEMO_PAGE: bool('DEMO_PAGE'),
+  WEBHOOK_TIMEOUT_MS: positiveMs('WEBHOOK_TIMEOUT_MS', '10000'),
+  WEBHOOK_RETRY_SCHEDULE_MS: webhookSchedule,
+  WEBHOOK_ALLOW_PRIVATE: bool('WEBHOOK_ALLOW_PRIVATE'),
+  GATEWAY_SECRET_KEY: secretKey,
 });
 
 type Environment = z.output<typeof environmentSchema>;
@@ -369,5 +398,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     umsSimPublicUrl: v.UMS_SIM_PUBLIC_URL?.replace(/\/+$/, ''),
     // The demo page creates payments with no key of its own: only where that is harmless by default.
     demoPage: v.DEMO_PAGE ?? !live,
+    webhookTimeoutMs: v.WEBHOOK_TIMEOUT_MS,
+    webhookRetryScheduleMs: v.WEBHOOK_RETRY_SCHEDULE_MS,
+    webhookAllowPrivate: v.WEBHOOK_ALLOW_PRIVATE ?? false,
+    gatewaySecretKey: v.GATEWAY_SECRET_KEY ? new Secret(v.GATEWAY_SECRET_KEY) : undefined,
   };
 }

@@ -24,13 +24,30 @@ export interface Metrics {
   readonly umsReachable: Gauge;
   /** Questions the sync scheduler asked UMS: `outcome` (answered/failed). */
   readonly syncQuestions: Counter<'outcome'>;
+  /** Webhook attempts made by this instance: `outcome` (SUCCEEDED/RETRYING/FAILED/lost). */
+  readonly webhookDeliveries: Counter<'outcome'>;
+  /** Webhook attempts queued (PENDING), read from the database when scraped. */
+  readonly webhookQueueDepth: Gauge;
+  /** Seconds the oldest due webhook attempt has waited, read when scraped. */
+  readonly webhookOldestPendingSeconds: Gauge;
 }
+
+/** What the webhook queue gauges read when scraped (set once the webhook engine exists). */
+export type WebhookQueueReader = () => Promise<{ pending: number; oldestDueAgeSeconds: number }>;
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+export function createMetrics(options: { defaultMetrics?: boolean; webhookQueue?: () => WebhookQueueReader | undefined } = {}): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  // One read serves both gauges of a scrape.
+  let queueRead: Promise<{ pending: number; oldestDueAgeSeconds: number }> | undefined;
+  const readQueue = async () => {
+    const reader = options.webhookQueue?.();
+    if (!reader) return undefined;
+    queueRead ??= reader().finally(() => setTimeout(() => (queueRead = undefined), 100));
+    return queueRead.catch(() => undefined);
+  };
   return {
     registry,
     graphqlOperations: new Histogram({
@@ -68,6 +85,30 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       help: 'Questions the sync scheduler asked UMS (query, close, refund-query), by outcome (answered/failed)',
       labelNames: ['outcome'],
       registers: [registry],
+    }),
+    webhookDeliveries: new Counter({
+      name: 'webhook_deliveries_total',
+      help: 'Webhook attempts made by this instance, by outcome (SUCCEEDED, RETRYING, FAILED, lost: the claim had expired)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    webhookQueueDepth: new Gauge({
+      name: 'webhook_queue_depth',
+      help: 'Webhook attempts queued (PENDING), gateway-wide',
+      registers: [registry],
+      async collect() {
+        const stats = await readQueue();
+        if (stats) this.set(stats.pending);
+      },
+    }),
+    webhookOldestPendingSeconds: new Gauge({
+      name: 'webhook_oldest_pending_seconds',
+      help: 'Seconds the oldest due webhook attempt has waited, gateway-wide',
+      registers: [registry],
+      async collect() {
+        const stats = await readQueue();
+        if (stats) this.set(stats.oldestDueAgeSeconds);
+      },
     }),
   };
 }

@@ -12,6 +12,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   boolean,
+  customType,
   index,
   integer,
   jsonb,
@@ -23,6 +24,12 @@ import {
 } from 'drizzle-orm/pg-core';
 
 const instant = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+/**
+ * Postgres's 64-bit transaction id (`xid8`), read as decimal text: it orders the event feed by
+ * commit horizon (src/events/feed.ts), which a sequence cannot (ids are taken before commit).
+ */
+const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 'xid8' });
 
 /** One row per merchant order (UMS `merOrderId`); `version` grows by one with every applied change. */
 export const payments = pgTable(
@@ -99,11 +106,31 @@ export const paymentEvents = pgTable(
      */
     actor: text('actor'),
     at: instant('at').notNull().defaultNow(),
+    /**
+     * The writing transaction's id, set by Postgres. The event feed serves only events whose
+     * transaction is older than every transaction still in flight, ordered by (tx_id, id): a
+     * reader paging on never skips an event committed late (src/events/feed.ts).
+     */
+    txId: xid8('tx_id').notNull().default(sql`pg_current_xact_id()`),
+    // The payment as committed with this change: what a webhook's body carries (never re-read).
+    /** The payment's merchant, copied so the feed filters without a join. */
+    merchantId: text('merchant_id').notNull().default('default'),
+    /** What the event is about: `payment` (status or amounts), `refund` (a refund's status), `review` (a new flag). */
+    kind: text('kind').notNull().default('payment'),
+    totalAmount: integer('total_amount'),
+    refundedAmount: integer('refunded_amount'),
+    payTime: instant('pay_time'),
+    /** For kind `refund`: the refund this change is about, as committed. */
+    refundOrderId: text('refund_order_id'),
+    refundAmount: integer('refund_amount'),
+    refundStatus: text('refund_status'),
   },
   (t) => [
     uniqueIndex('payment_events_order_version_idx').on(t.merOrderId, t.version),
     // Reconciliation finds the payments that changed on a business day by their events.
     index('payment_events_at_idx').on(t.at),
+    index('payment_events_feed_idx').on(t.txId, t.id),
+    index('payment_events_merchant_feed_idx').on(t.merchantId, t.txId, t.id),
   ],
 );
 
@@ -324,6 +351,76 @@ export const reconciliationItems = pgTable(
   (t) => [primaryKey({ columns: [t.runId, t.merOrderId] }), index('reconciliation_items_kind_idx').on(t.runId, t.kind, t.merOrderId)],
 );
 
+/**
+ * Where the merchant's backend hears of events (CONTRACT.md "Webhooks"). `merchant_id` null: a
+ * gateway-wide endpoint (every merchant's events). Secrets are sealed (src/webhooks/secret-box.ts),
+ * never stored in clear; `previous_secret` is signed with too until 24 h after `rotated_at`.
+ * `feed_from`: events of transactions older than this never go to this endpoint (it did not exist).
+ */
+export const webhookEndpoints = pgTable(
+  'webhook_endpoints',
+  {
+    id: text('id').primaryKey(),
+    url: text('url').notNull(),
+    merchantId: text('merchant_id'),
+    /** WebhookEventType names; empty: every type. */
+    events: text('events').array().notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    description: text('description'),
+    secret: text('secret').notNull(),
+    previousSecret: text('previous_secret'),
+    rotatedAt: instant('rotated_at'),
+    feedFrom: xid8('feed_from').notNull().default(sql`pg_snapshot_xmin(pg_current_snapshot())`),
+    createdAt: instant('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('webhook_endpoints_merchant_idx').on(t.merchantId)],
+);
+
+/**
+ * One row per attempt to send one event to one endpoint. A `PENDING` row is an attempt not yet
+ * made, due at `due_at`; a worker claims it (`claimed_until`, a lease: a killed instance's claim
+ * expires) and turns it into `SUCCEEDED`, `RETRYING` (a next PENDING row follows) or `FAILED`.
+ */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    eventId: bigint('event_id', { mode: 'number' })
+      .notNull()
+      .references(() => paymentEvents.id),
+    endpointId: text('endpoint_id')
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    /** A WebhookEventType. */
+    eventType: text('event_type').notNull(),
+    attempt: integer('attempt').notNull(),
+    status: text('status').notNull(),
+    dueAt: instant('due_at').notNull(),
+    claimedUntil: instant('claimed_until'),
+    claimedBy: text('claimed_by'),
+    httpStatus: integer('http_status'),
+    durationMs: integer('duration_ms'),
+    error: text('error'),
+    /** When the attempt was made (for PENDING: when it is due). */
+    at: instant('at').notNull().defaultNow(),
+    nextAttemptAt: instant('next_attempt_at'),
+  },
+  (t) => [
+    uniqueIndex('webhook_deliveries_attempt_idx').on(t.eventId, t.endpointId, t.attempt),
+    index('webhook_deliveries_due_idx').on(t.dueAt).where(sql`${t.status} = 'PENDING'`),
+    // Claims look per endpoint at its oldest due attempts.
+    index('webhook_deliveries_endpoint_due_idx').on(t.endpointId, t.dueAt, t.id).where(sql`${t.status} = 'PENDING'`),
+    index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.id),
+  ],
+);
+
+/** The dispatcher's place in the event feed: one row, locked by the instance that advances it. */
+export const webhookFeedCursor = pgTable('webhook_feed_cursor', {
+  name: text('name').primaryKey(),
+  txId: xid8('tx_id').notNull(),
+  eventId: bigint('event_id', { mode: 'number' }).notNull(),
+});
+
 export type PaymentRow = typeof payments.$inferSelect;
 export type PaymentEventRow = typeof paymentEvents.$inferSelect;
 export type RefundRow = typeof refunds.$inferSelect;
@@ -332,3 +429,5 @@ export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type MerchantRow = typeof merchants.$inferSelect;
 export type ReconciliationRunRow = typeof reconciliationRuns.$inferSelect;
 export type ReconciliationItemRow = typeof reconciliationItems.$inferSelect;
+export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;

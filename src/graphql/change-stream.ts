@@ -8,6 +8,7 @@
  */
 import { GraphQLError } from 'graphql';
 import type { PaymentBus, PaymentChange } from '../events/bus.js';
+import { encodeFeedCursor, positionOf } from '../events/feed.js';
 
 export interface StatusChangeValue {
   /** As read when the change was delivered: may already be past `version` (a later change follows). */
@@ -18,6 +19,11 @@ export interface StatusChangeValue {
   status: string;
   source: string;
   at: Date;
+  /**
+   * The change's place in the event feed (src/events/feed.ts). Exact for a stream started with
+   * `after` (feed-stream.ts); for a live change it is the event's own place.
+   */
+  cursor: string;
 }
 
 export interface ChangeStreamOptions {
@@ -49,6 +55,7 @@ export function toStatusChange(change: PaymentChange): StatusChangeValue {
       status: change.event.status,
       source: change.event.source,
       at: change.event.at,
+      cursor: encodeFeedCursor(positionOf(change.event)),
     };
     statusChanges.set(change, value);
   }

@@ -14,6 +14,7 @@ import type { PaymentCommands } from '../payments/commands-api.js';
 import type { PaymentRow, ReconciliationRunRow } from '../db/schema.js';
 import type { ResolveReviewInput } from '../payments/commands.js';
 import type { ReconcileRequest } from '../payments/reconcile/reconciler.js';
+import type { WebhookAdmin } from '../webhooks/admin.js';
 import type { Caller } from './auth.js';
 import type { Verdict } from './caller-limits.js';
 import type { PaymentReads } from './data.js';
@@ -33,6 +34,8 @@ export interface GraphQLServices {
   apiKeys: { store: ApiKeyStore; cache: ApiKeyCache };
   /** Issues (and checks) the payments' client secrets. */
   clientSecrets: ClientSecrets;
+  /** Webhook management (src/webhooks/); absent in tests that do not need it. */
+  webhooks?: WebhookAdmin;
   /** The review queue and reconciliation (absent: those operations answer that they are unavailable). */
   operator?: OperatorServices | undefined;
 }

@@ -14,6 +14,8 @@ import { PaymentQueries } from './resolvers/payment-queries.js';
 import { SimulatorResolver } from './resolvers/simulator.js';
 import { PaymentSubscriptions } from './resolvers/subscriptions.js';
 import { UmsResolver } from './resolvers/ums.js';
+import { PaymentEventQueries } from './resolvers/payment-events.js';
+import { WebhookResolver } from './resolvers/webhooks.js';
 import { DateTimeScalar } from './types/scalars.js';
 
 /**
@@ -30,7 +32,7 @@ const unusedPubSub: PubSub = {
 };
 
 export async function buildGatewaySchema(options: { simulatorMode: boolean }): Promise<GraphQLSchema> {
-  const common = [PaymentQueries, PaymentMutations, UmsResolver, PaymentSubscriptions, ApiKeyResolver, OperatorResolver, NotificationResolver] as const;
+  const common = [PaymentQueries, PaymentMutations, UmsResolver, PaymentSubscriptions, ApiKeyResolver, OperatorResolver, NotificationResolver, PaymentEventQueries, WebhookResolver] as const;
   const resolvers: NonEmptyArray<(typeof common)[number] | typeof SimulatorResolver> = options.simulatorMode
     ? [...common, SimulatorResolver]
     : [...common];

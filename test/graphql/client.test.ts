@@ -120,7 +120,13 @@ describe('schema.graphql', () => {
       'payments(', 'first: Int = 20', 'createPayment(input: CreatePaymentInput!): CreatePaymentPayload!', 'syncPayment(merOrderId: ID!): Payment!',
       'closePayment(merOrderId: ID!): Payment!', 'refundPayment(input: RefundPaymentInput!): Refund!',
       'callUms(body: JSON!, service: String!, version: String = "v1"): JSON!', 'simulatePayment(merOrderId: ID!, outcome: PaymentStatus = TRADE_SUCCESS): Payment!',
-      'paymentStatusChanged(merOrderId: ID, mid: String): PaymentStatusChange!',
+      // CONTRACT.md's second version adds `after` (the event feed).
+      'paymentStatusChanged(after: String, merOrderId: ID, mid: String): PaymentStatusChange!',
+      'paymentEvents(', 'first: Int = 50', 'type PaymentEventConnection', 'type PaymentEventEdge', 'enum WebhookEventType', 'type WebhookEndpoint',
+      'type CreatedWebhookEndpoint', 'type WebhookDelivery ', 'type WebhookDeliveryConnection', 'webhookEndpoints(merchantId: ID): [WebhookEndpoint!]!',
+      'createWebhookEndpoint(input: CreateWebhookEndpointInput!): CreatedWebhookEndpoint!',
+      'updateWebhookEndpoint(id: ID!, input: UpdateWebhookEndpointInput!): WebhookEndpoint!', 'deleteWebhookEndpoint(id: ID!): Boolean!',
+      'rotateWebhookSecret(id: ID!): CreatedWebhookEndpoint!', 'resendWebhookEvent(endpointId: ID, eventId: ID!): Boolean!',
     ]) {
       expect(sdl, name).toContain(name);
     }

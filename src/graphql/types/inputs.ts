@@ -98,4 +98,7 @@ export class PaymentStatusChange {
 
   @Field(() => DateTimeScalar)
   at!: Date;
+
+  @Field(() => String, { description: "This change's place in the event feed: subscribe again with after: cursor to resume after it" })
+  cursor!: string;
 }

@@ -15,6 +15,9 @@ export class PaymentEvent {
   @Field(() => ID, { description: 'The payment this change belongs to' })
   merOrderId!: string;
 
+  @Field(() => ID)
+  merchantId!: string;
+
   @Field(() => EventSourceEnum)
   source!: EventSource;
 

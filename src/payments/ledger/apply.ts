@@ -115,23 +115,23 @@ export async function applyReportInTransaction(
     if (!current) throw new Error(`payment ${report.merOrderId} vanished while being created`);
   }
 
-  if (options.onlyIfOpen && !isOpen(current.status as PaymentStatus)) return refuseNotOpen(tx, current);
+  if (options.onlyIfOpen && !isOpen(current.status as PaymentStatus)) return refuseNotOpen(tx, current, source, options);
 
   const mismatch = crossCheck(current, report);
-  if (mismatch) return flagForReview(tx, current, mismatch);
+  if (mismatch) return flagForReview(tx, current, mismatch, source, options);
 
   // Money went back but the report names no refund at all: we cannot count it once, so a person must.
-  if (report.unidentifiedRefundAmount !== undefined) return flagForReview(tx, current, REFUND_WITHOUT_ID);
+  if (report.unidentifiedRefundAmount !== undefined) return flagForReview(tx, current, REFUND_WITHOUT_ID, source, options);
 
   const found = report.refund ? await findRefund(tx, current.merOrderId, report.refund) : undefined;
   const refund = found?.refund;
   const existingRefund = found?.existing;
   if (existingRefund && existingRefund.merOrderId !== current.merOrderId) {
-    return flagForReview(tx, current, REFUND_OF_ANOTHER_ORDER);
+    return flagForReview(tx, current, REFUND_OF_ANOTHER_ORDER, source, options);
   }
   // Our row's amount is what we asked for: a report of another amount is not taken, a person looks.
   if (refund && existingRefund && refund.refundAmount !== existingRefund.refundAmount) {
-    return flagForReview(tx, current, REFUND_AMOUNT_MISMATCH);
+    return flagForReview(tx, current, REFUND_AMOUNT_MISMATCH, source, options);
   }
   const refundStatus: RefundStatus = refund?.status ?? 'SUCCESS';
   // Counted or not is the refund row's own fact, not its status: a refund we had marked FAIL may
@@ -149,24 +149,26 @@ export async function applyReportInTransaction(
   const wasPaid = await wasEverPaid(tx, current);
   const decision = decideTransition(from, reported, { wasPaid, newRefund });
 
-  if (decision.kind === 'review') return flagForReview(tx, current, decision.reason);
+  if (decision.kind === 'review') return flagForReview(tx, current, decision.reason, source, options);
   if (decision.kind !== 'apply' && !newRefund) {
-    if (refund) await upsertRefund(tx, current.merOrderId, refund, existingRefund, markCounted);
+    const stored = refund ? await upsertRefund(tx, current.merOrderId, refund, existingRefund, markCounted) : undefined;
     const filled = await fillMissingFields(tx, current, report);
+    // A refund's own status moved (PROCESSING → FAIL, …) while the payment's did not: an event of its own.
+    if (refund && stored?.changed) return refundStatusEvent(tx, filled, { refundOrderId: stored.refundOrderId, refundAmount: stored.refundAmount, status: stored.status }, source, options, decision);
     return { outcome: decision.kind, reason: decision.reason, payment: filled };
   }
   // Counting a refund UMS says succeeded is separate from the status decision: a report whose
   // status is a duplicate or stale (TRADE_CLOSED again, after a full refund) may still carry a
   // refund we have not counted. Count it; the status stays. Money back on an order never paid
   // is not counted automatically.
-  if (decision.kind !== 'apply' && !wasPaid) return flagForReview(tx, current, REFUND_ON_UNPAID_ORDER);
+  if (decision.kind !== 'apply' && !wasPaid) return flagForReview(tx, current, REFUND_ON_UNPAID_ORDER, source, options);
   const applying = decision.kind === 'apply';
   const next = applying ? decision.next : from;
   const reason = applying ? decision.reason : REFUND_COUNTED_REASON;
 
   const counted = newRefund && refund ? (existingRefund?.refundAmount ?? refund.refundAmount) : 0;
   // A sum the column cannot hold would throw, roll back and fail every retry: a person looks instead.
-  if (current.refundedAmount + counted > MAX_STORABLE_FEN) return flagForReview(tx, current, REFUNDED_AMOUNT_OVERFLOW);
+  if (current.refundedAmount + counted > MAX_STORABLE_FEN) return flagForReview(tx, current, REFUNDED_AMOUNT_OVERFLOW, source, options);
   if (refund) await upsertRefund(tx, current.merOrderId, refund, existingRefund, markCounted);
   const now = new Date();
   const [payment] = await tx
@@ -187,7 +189,9 @@ export async function applyReportInTransaction(
     .prepare('ledger_apply_payment')
     .execute();
   if (!payment) throw new Error(`payment ${current.merOrderId} vanished while locked`);
-  const event = await appendEvent(tx, payment, from, source, reason, options);
+  // A counted refund is the change's subject: its event (and webhook) names it as committed.
+  const countedRefund = counted > 0 && refund ? { refundOrderId: existingRefund?.refundOrderId ?? refund.refundOrderId, refundAmount: counted, status: 'SUCCESS' } : undefined;
+  const event = await appendEvent(tx, payment, from, source, reason, options, countedRefund ? { refund: countedRefund } : {});
   return { outcome: 'applied', reason, payment, event };
 }
 
@@ -279,14 +283,46 @@ async function wasEverPaid(tx: Transaction, current: PaymentRow): Promise<boolea
   return paid !== undefined;
 }
 
-async function flagForReview(tx: Transaction, current: PaymentRow, reason: string): Promise<ApplyResult> {
-  const now = new Date();
+/**
+ * The event of a refund whose status changed with no change to the payment's status or amounts:
+ * version + 1, a `refund` event (status = previousStatus), sent as refund.status_changed. The
+ * report's own outcome (duplicate, stale) is kept for the notification's record.
+ */
+async function refundStatusEvent(
+  tx: Transaction,
+  current: PaymentRow,
+  refund: { refundOrderId: string; refundAmount: number; status: string },
+  source: EventSource,
+  options: ApplyOptions,
+  decision: { kind: 'duplicate' | 'stale'; reason: string },
+): Promise<ApplyResult> {
   const [payment] = await tx
     .update(payments)
-    .set({ needsReview: true, reviewReason: reason, lastEventAt: now, updatedAt: now, nextSyncAt: now })
+    .set({ version: sql`${payments.version} + 1`, lastEventAt: new Date(), updatedAt: new Date() })
     .where(eq(payments.merOrderId, current.merOrderId))
     .returning();
-  return { outcome: 'review', reason, payment: payment ?? current };
+  if (!payment) throw new Error(`payment ${current.merOrderId} vanished while locked`);
+  const event = await appendEvent(tx, payment, current.status, source, `refund-${refund.status.toLowerCase()}`, options, { refund });
+  return { outcome: decision.kind, reason: decision.reason, payment, event };
+}
+
+/**
+ * Flags the locked payment for a person. A new flag is an event (CONTRACT.md "Event feed"): the
+ * version grows and a `review` event (status unchanged) is appended, which webhooks send as
+ * payment.needs_review. A payment already flagged only has its reason updated.
+ */
+async function flagForReview(tx: Transaction, current: PaymentRow, reason: string, source: EventSource, options: ApplyOptions): Promise<ApplyResult> {
+  const now = new Date();
+  const isNew = !current.needsReview;
+  const [payment] = await tx
+    .update(payments)
+    .set({ needsReview: true, reviewReason: reason, lastEventAt: now, updatedAt: now, nextSyncAt: now, ...(isNew ? { version: sql`${payments.version} + 1` } : {}) })
+    .where(eq(payments.merOrderId, current.merOrderId))
+    .returning();
+  if (!payment) return { outcome: 'review', reason, payment: current };
+  if (!isNew) return { outcome: 'review', reason, payment };
+  const event = await appendEvent(tx, payment, current.status, source, reason, options, { kind: 'review' });
+  return { outcome: 'review', reason, payment, event };
 }
 
 /** Counted money a person must look at: a refund we had as failed, or more back than was paid. */
@@ -307,9 +343,9 @@ function reviewAfterCounting(
 }
 
 /** `onlyIfOpen` and the payment has moved on: apply nothing; a paid order also needs a person. */
-async function refuseNotOpen(tx: Transaction, current: PaymentRow): Promise<ApplyResult> {
+async function refuseNotOpen(tx: Transaction, current: PaymentRow, source: EventSource, options: ApplyOptions): Promise<ApplyResult> {
   const paid = isPaidStatus(current.status);
-  const payment = paid ? (await flagForReview(tx, current, CLOSE_OF_PAID_ORDER_REASON)).payment : current;
+  const payment = paid ? (await flagForReview(tx, current, CLOSE_OF_PAID_ORDER_REASON, source, options)).payment : current;
   return { outcome: 'stale', reason: NOT_OPEN_REASON, payment };
 }
 
@@ -356,7 +392,8 @@ async function createFromReport(
     .returning();
   if (!payment) return undefined;
   if (refund) await upsertRefund(tx, payment.merOrderId, refund, undefined, refundSucceeded);
-  const event = await appendEvent(tx, payment, null, source, reviewReason, options);
+  // Born flagged: a person must look at money we never asked for (payment.needs_review).
+  const event = await appendEvent(tx, payment, null, source, reviewReason, options, { kind: 'review' });
   return { outcome: 'created', reason: reviewReason, payment, event };
 }
 
@@ -421,11 +458,12 @@ async function appendEvent(
   source: EventSource,
   reason: string,
   options: ApplyOptions,
+  about: Parameters<typeof eventValues>[7] = {},
 ): Promise<PaymentEventRow> {
   // pg_notify rides on the insert's RETURNING: one round trip instead of two on the hot path.
   const [inserted] = await tx
     .insert(paymentEvents)
-    .values(eventValues(payment, previousStatus, source, reason, options.notificationId ?? null, options.payload, options.actor))
+    .values(eventValues(payment, previousStatus, source, reason, options.notificationId ?? null, options.payload, options.actor, about))
     .returning({ ...getTableColumns(paymentEvents), notified: eventNotice })
     .prepare('ledger_append_event')
     .execute();
@@ -436,16 +474,23 @@ async function appendEvent(
 
 /**
  * Flags a payment for an operator when something outside a report needs a person (e.g. a refund
- * UMS will not settle). An operator flag, not payment state: no status change, no version, no
- * event. An earlier reason is kept: the first anomaly is usually the one to look at.
+ * UMS will not settle). No status change; an earlier reason is kept (the first anomaly is usually
+ * the one to look at). A new flag is an event like any change (CONTRACT.md "Event feed"): the
+ * version grows and a `review` event (source SYNC, status unchanged) is appended.
  */
 export async function flagPaymentForReview(db: Database, merOrderId: string, reason: string): Promise<void> {
-  await db
-    .update(payments)
-    .set({
-      needsReview: true,
-      reviewReason: sql`case when ${payments.needsReview} and ${payments.reviewReason} is not null then ${payments.reviewReason} else ${reason} end`,
-      updatedAt: new Date(),
-    })
-    .where(eq(payments.merOrderId, merOrderId));
+  await db.transaction(async (tx) => {
+    const current = await lockPayment(tx, merOrderId);
+    if (!current) return;
+    if (current.needsReview) {
+      if (current.reviewReason === null) await tx.update(payments).set({ reviewReason: reason, updatedAt: new Date() }).where(eq(payments.merOrderId, merOrderId));
+      return;
+    }
+    const [payment] = await tx
+      .update(payments)
+      .set({ needsReview: true, reviewReason: reason, version: sql`${payments.version} + 1`, updatedAt: new Date() })
+      .where(eq(payments.merOrderId, merOrderId))
+      .returning();
+    if (payment) await appendEvent(tx, payment, current.status, 'SYNC', reason, {}, { kind: 'review' });
+  });
 }

@@ -122,7 +122,7 @@ export async function upsertRefund(
   refund: NonNullable<StatusReport['refund']>,
   existing: RefundRow | undefined,
   countNow: boolean,
-): Promise<void> {
+): Promise<StoredRefund> {
   const incoming: RefundStatus = refund.status ?? 'SUCCESS';
   const now = new Date();
   const counted = countNow ? { status: 'SUCCESS' as const, countedAt: now } : undefined;
@@ -139,7 +139,7 @@ export async function upsertRefund(
       createdAt: now,
       updatedAt: now,
     });
-    return;
+    return { refundOrderId: refund.refundOrderId, refundAmount: refund.refundAmount, status, changed: true };
   }
   // SUCCESS and FAIL are final (§6.1): a late PROCESSING must not undo them. Only a counted
   // SUCCESS may replace a FAIL (handled by `counted`).
@@ -156,5 +156,14 @@ export async function upsertRefund(
       updatedAt: now,
     })
     .where(eq(refunds.refundOrderId, existing.refundOrderId));
+  return { refundOrderId: existing.refundOrderId, refundAmount: existing.refundAmount, status, changed: status !== existing.status };
+}
+
+/** A refund row as upsertRefund left it; `changed`: new, or its status moved. */
+export interface StoredRefund {
+  refundOrderId: string;
+  refundAmount: number;
+  status: string;
+  changed: boolean;
 }
 

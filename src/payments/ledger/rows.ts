@@ -41,7 +41,8 @@ export const MOVED_PAYMENT_FIELDS = [
   'updatedAt',
 ] as const satisfies readonly (keyof PaymentRow)[];
 
-export type EventValues = Required<Omit<typeof paymentEvents.$inferInsert, 'id'>>;
+/** tx_id is Postgres's to set (the writing transaction's id), on both paths alike. */
+export type EventValues = Required<Omit<typeof paymentEvents.$inferInsert, 'id' | 'txId'>>;
 
 /** The payment_events columns both paths write (all but the identity). */
 export const EVENT_FIELDS = [
@@ -55,7 +56,26 @@ export const EVENT_FIELDS = [
   'payload',
   'actor',
   'at',
+  // The payment as committed with the change (webhook bodies are built from these, never re-read).
+  'merchantId',
+  'kind',
+  'totalAmount',
+  'refundedAmount',
+  'payTime',
+  'refundOrderId',
+  'refundAmount',
+  'refundStatus',
 ] as const satisfies readonly (keyof EventValues)[];
+
+/** What an event is about (payment_events.kind): it decides the webhook's type. */
+export type EventKind = 'payment' | 'refund' | 'review';
+
+/** The refund a `refund` event is about, as committed with it. */
+export interface EventRefund {
+  refundOrderId: string;
+  refundAmount: number;
+  status: string;
+}
 
 /** The actor of what no caller did: notifications, sync, schedules (CONTRACT.md "Event feed"). */
 export const SYSTEM_ACTOR = 'system';
@@ -69,7 +89,9 @@ export function eventValues(
   notificationId: number | null,
   payload: unknown,
   actor: string = SYSTEM_ACTOR,
+  about: { kind?: EventKind; refund?: EventRefund } = {},
 ): EventValues {
+  const refund = about.refund;
   return {
     merOrderId: payment.merOrderId,
     source,
@@ -81,6 +103,14 @@ export function eventValues(
     payload: payload ?? null,
     actor,
     at: payment.updatedAt,
+    merchantId: payment.merchantId,
+    kind: about.kind ?? (refund ? 'refund' : 'payment'),
+    totalAmount: payment.totalAmount,
+    refundedAmount: payment.refundedAmount,
+    payTime: payment.payTime,
+    refundOrderId: refund?.refundOrderId ?? null,
+    refundAmount: refund?.refundAmount ?? null,
+    refundStatus: refund?.status ?? null,
   };
 }
 

@@ -47,6 +47,8 @@ export interface GatewayEnv {
   /** Postgres URL; unset: PGlite at `pgliteDataDir`. */
   databaseUrl?: string;
   pgliteDataDir?: string;
+  /** More variables (e.g. GATEWAY_SECRET_KEY, WEBHOOK_*), set last. */
+  env?: Record<string, string>;
 }
 
 const OUTPUT_TAIL = 16 * 1024;
@@ -73,6 +75,7 @@ export async function spawnGateway(db: GatewayEnv, extra: NodeJS.ProcessEnv = {}
     ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}),
     ...(db.pgliteDataDir ? { PGLITE_DATA_DIR: db.pgliteDataDir } : {}),
     ...extra,
+    ...db.env,
   });
 
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {

@@ -343,7 +343,8 @@ describe("a refund notice's own status and amount", () => {
         notificationFields(merOrderId, { totalAmount: '1000', status: 'TRADE_REFUND', refundOrderId, refundAmount: '300', refundStatus: 'FAIL' }),
       );
       expect(answer).toMatchObject({ body: 'SUCCESS', outcome: 'duplicate' });
-      expect(await paymentOf(merOrderId)).toMatchObject({ status: 'TRADE_SUCCESS', refundedAmount: 0, needsReview: false, version: 2 });
+      // The refund's own change (PROCESSING → FAIL) is an event: the version grows, the status stays.
+      expect(await paymentOf(merOrderId)).toMatchObject({ status: 'TRADE_SUCCESS', refundedAmount: 0, needsReview: false, version: 3 });
       expect(await refundOf(refundOrderId)).toMatchObject({ status: 'FAIL', countedAt: null, nextSyncAt: null });
     });
 

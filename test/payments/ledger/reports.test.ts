@@ -70,7 +70,9 @@ describe('status moves and reviews', () => {
       const merOrderId = await newOrder(100);
       const r = await applyReport(h.db, { merOrderId, status: 'TRADE_SUCCESS', totalAmount: 1, mid: MID }, 'NOTIFY');
       expect(r).toMatchObject({ outcome: 'review', reason: 'mismatch:totalAmount' });
-      expect(r.payment).toMatchObject({ status: 'NEW_ORDER', version: 1, needsReview: true, reviewReason: 'mismatch:totalAmount' });
+      // The new flag is an event (version 2, status unchanged); a second flag is not new.
+      expect(r.payment).toMatchObject({ status: 'NEW_ORDER', version: 2, needsReview: true, reviewReason: 'mismatch:totalAmount' });
+      expect(r.event).toMatchObject({ kind: 'review', status: 'NEW_ORDER', previousStatus: 'NEW_ORDER', version: 2 });
       const r2 = await applyReport(h.db, { merOrderId, status: 'TRADE_SUCCESS', mid: 'other', tid: 'x' }, 'NOTIFY');
       expect(r2.reason).toBe('mismatch:mid,tid');
     });
@@ -179,13 +181,14 @@ describe('closes decided locally', () => {
       const r = await applyReport(h.db, { merOrderId, status: 'TRADE_CLOSED' }, 'MUTATION', { onlyIfOpen: true });
       expect(r).toMatchObject({ outcome: 'stale', reason: 'not-open' });
       expect(r.event).toBeUndefined();
+      // Flagging it is an event of its own (review, status unchanged): version 3.
       expect(r.payment).toMatchObject({
         status: 'TRADE_SUCCESS',
-        version: 2,
+        version: 3,
         needsReview: true,
         reviewReason: 'close-attempt-on-paid-order',
       });
-      expect(await statuses(merOrderId)).toEqual(['NEW_ORDER', 'TRADE_SUCCESS']);
+      expect(await statuses(merOrderId)).toEqual(['NEW_ORDER', 'TRADE_SUCCESS', 'TRADE_SUCCESS']);
     });
 
     it('does not close a refunded order either', async () => {

@@ -1,0 +1,196 @@
+/**
+ * The delivery queue in webhook_deliveries, one row per attempt (schema.ts): dispatch (new PENDING
+ * rows for the feed's events), claim (FOR UPDATE SKIP LOCKED, with a lease so a killed instance's
+ * claim expires, and at most `perEndpoint` attempts in flight per endpoint across instances, so a
+ * slow endpoint holds only its own slots), finish (the outcome, and the next attempt on the
+ * schedule), resend, list.
+ */
+import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
+import type { Database } from '../db/database.js';
+import { paymentEvents, webhookDeliveries, webhookEndpoints, type PaymentEventRow, type WebhookDeliveryRow, type WebhookEndpointRow } from '../db/schema.js';
+import { eventTypeOf } from './payload.js';
+import { query, WEBHOOK_CHANNEL } from './rows.js';
+
+export type DeliveryStatus = 'PENDING' | 'SUCCEEDED' | 'RETRYING' | 'FAILED';
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['PENDING', 'SUCCEEDED', 'RETRYING', 'FAILED'];
+
+/** An endpoint as the dispatcher matches events against it. */
+export type DispatchTarget = Pick<WebhookEndpointRow, 'id' | 'merchantId' | 'events' | 'feedFrom'>;
+
+/** Whether `endpoint` gets `event`: its merchant (or gateway-wide), its types, and created before the event's transaction. */
+export function wants(endpoint: DispatchTarget, event: PaymentEventRow): boolean {
+  if (endpoint.merchantId !== null && endpoint.merchantId !== event.merchantId) return false;
+  if (endpoint.events.length > 0 && !endpoint.events.includes(eventTypeOf(event))) return false;
+  return BigInt(event.txId) >= BigInt(endpoint.feedFrom);
+}
+
+/** First attempts (PENDING, due now) of each event for each endpoint that wants it; idempotent. */
+export async function enqueue(tx: Database, events: readonly PaymentEventRow[], endpoints: readonly DispatchTarget[]): Promise<number> {
+  const now = new Date();
+  const values = events.flatMap((event) =>
+    endpoints.filter((endpoint) => wants(endpoint, event)).map((endpoint) => ({ eventId: event.id, endpointId: endpoint.id, eventType: eventTypeOf(event), attempt: 1, status: 'PENDING', dueAt: now, at: now })),
+  );
+  if (values.length === 0) return 0;
+  const inserted = await tx.insert(webhookDeliveries).values(values).onConflictDoNothing().returning({ id: webhookDeliveries.id });
+  if (inserted.length > 0) await tx.execute(sql`select pg_notify(${WEBHOOK_CHANNEL}, 'deliveries')`);
+  return inserted.length;
+}
+
+/** A claimed attempt with what sending it needs. */
+export interface ClaimedAttempt {
+  delivery: Pick<WebhookDeliveryRow, 'id' | 'eventId' | 'endpointId' | 'attempt'>;
+  endpoint: Pick<WebhookEndpointRow, 'url' | 'secret' | 'previousSecret' | 'rotatedAt'>;
+  event: PaymentEventRow;
+}
+
+interface ClaimedRow extends Record<string, unknown> {
+  id: string | number;
+}
+
+/**
+ * Claims up to `limit` due attempts for `owner` until now + leaseMs. Per enabled endpoint at most
+ * `perEndpoint` minus those already in flight (on any instance), oldest due first.
+ */
+export async function claim(db: Database, owner: string, limit: number, perEndpoint: number, leaseMs: number): Promise<ClaimedAttempt[]> {
+  if (limit <= 0) return [];
+  const claimed = await db.transaction(async (tx) => {
+    const rows = await query<ClaimedRow>(
+      tx,
+      sql`
+      with picked as (
+        select d.id from webhook_endpoints w
+        cross join lateral (
+          select d.id, d.due_at from webhook_deliveries d
+          where d.endpoint_id = w.id and d.status = 'PENDING' and d.due_at <= now()
+            and (d.claimed_until is null or d.claimed_until < now())
+          order by d.due_at, d.id
+          limit greatest(0, ${perEndpoint}::int - (
+            select count(*)::int from webhook_deliveries f
+            where f.endpoint_id = w.id and f.status = 'PENDING' and f.claimed_until >= now()))
+          for update of d skip locked) d
+        where w.enabled
+        order by d.due_at, d.id
+        limit ${limit}::int)
+      update webhook_deliveries set claimed_until = now() + ${leaseMs}::int * interval '1 millisecond', claimed_by = ${owner}
+      from picked where webhook_deliveries.id = picked.id
+      returning webhook_deliveries.id`,
+    );
+    return rows.map((r) => Number(r.id));
+  });
+  if (claimed.length === 0) return [];
+  const rows = await db
+    .select({ delivery: webhookDeliveries, endpoint: webhookEndpoints, event: paymentEvents })
+    .from(webhookDeliveries)
+    .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
+    .innerJoin(paymentEvents, eq(paymentEvents.id, webhookDeliveries.eventId))
+    .where(sql`${webhookDeliveries.id} in (${sql.join(claimed.map((id) => sql`${id}`), sql`, `)})`);
+  return rows.map((r) => ({ delivery: r.delivery, endpoint: r.endpoint, event: r.event }));
+}
+
+/** What one attempt came to. */
+export interface AttemptOutcome {
+  ok: boolean;
+  httpStatus: number | null;
+  durationMs: number;
+  error: string | null;
+}
+
+/**
+ * Records an attempt's outcome (only while `owner` still holds it) and, after a failure, queues
+ * the next attempt after schedule[attempt - 1]; past the schedule's end the delivery is FAILED.
+ * Answers the status written, or undefined when the claim had been lost.
+ */
+export async function finish(db: Database, owner: string, attempt: ClaimedAttempt['delivery'], outcome: AttemptOutcome, schedule: readonly number[]): Promise<DeliveryStatus | undefined> {
+  const now = new Date();
+  const delay = schedule[attempt.attempt - 1];
+  const status: DeliveryStatus = outcome.ok ? 'SUCCEEDED' : delay === undefined ? 'FAILED' : 'RETRYING';
+  const nextAttemptAt = status === 'RETRYING' && delay !== undefined ? new Date(now.getTime() + delay) : null;
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(webhookDeliveries)
+      .set({ status, httpStatus: outcome.httpStatus, durationMs: outcome.durationMs, error: outcome.error, at: now, nextAttemptAt, claimedUntil: null })
+      .where(and(eq(webhookDeliveries.id, attempt.id), eq(webhookDeliveries.claimedBy, owner), eq(webhookDeliveries.status, 'PENDING')))
+      .returning({ eventType: webhookDeliveries.eventType });
+    if (!row) return undefined;
+    if (nextAttemptAt) {
+      await tx
+        .insert(webhookDeliveries)
+        .values({ eventId: attempt.eventId, endpointId: attempt.endpointId, eventType: row.eventType, attempt: attempt.attempt + 1, status: 'PENDING', dueAt: nextAttemptAt, at: nextAttemptAt })
+        .onConflictDoNothing();
+    }
+    return status;
+  });
+}
+
+/** A new attempt of `eventId` to each endpoint given, due now (resendWebhookEvent). */
+export async function resend(db: Database, event: PaymentEventRow, endpointIds: readonly string[]): Promise<number> {
+  if (endpointIds.length === 0) return 0;
+  return db.transaction(async (tx) => {
+    let queued = 0;
+    const now = new Date();
+    for (const endpointId of endpointIds) {
+      const [last] = await tx
+        .select({ attempt: webhookDeliveries.attempt })
+        .from(webhookDeliveries)
+        .where(and(eq(webhookDeliveries.eventId, event.id), eq(webhookDeliveries.endpointId, endpointId)))
+        .orderBy(desc(webhookDeliveries.attempt))
+        .limit(1);
+      const inserted = await tx
+        .insert(webhookDeliveries)
+        .values({ eventId: event.id, endpointId, eventType: eventTypeOf(event), attempt: (last?.attempt ?? 0) + 1, status: 'PENDING', dueAt: now, at: now })
+        .onConflictDoNothing()
+        .returning({ id: webhookDeliveries.id });
+      queued += inserted.length;
+    }
+    if (queued > 0) await tx.execute(sql`select pg_notify(${WEBHOOK_CHANNEL}, 'deliveries')`);
+    return queued;
+  });
+}
+
+export interface DeliveryFilter {
+  endpointIds?: readonly string[];
+  eventId?: number;
+  status?: DeliveryStatus;
+  /** Only ids below this (newest first paging). */
+  beforeId?: number;
+  first: number;
+}
+
+/** Attempts, newest first. */
+export async function listDeliveries(db: Database, filter: DeliveryFilter): Promise<{ rows: WebhookDeliveryRow[]; hasMore: boolean }> {
+  const conditions: SQL[] = [];
+  if (filter.endpointIds !== undefined) {
+    if (filter.endpointIds.length === 0) return { rows: [], hasMore: false };
+    conditions.push(sql`${webhookDeliveries.endpointId} in (${sql.join(filter.endpointIds.map((id) => sql`${id}`), sql`, `)})`);
+  }
+  if (filter.eventId !== undefined) conditions.push(eq(webhookDeliveries.eventId, filter.eventId));
+  if (filter.status !== undefined) conditions.push(eq(webhookDeliveries.status, filter.status));
+  if (filter.beforeId !== undefined) conditions.push(lt(webhookDeliveries.id, filter.beforeId));
+  const rows = await db
+    .select()
+    .from(webhookDeliveries)
+    .where(conditions.length > 0 ? and(...conditions) : undefined)
+    .orderBy(desc(webhookDeliveries.id))
+    .limit(filter.first + 1);
+  return { rows: rows.slice(0, filter.first), hasMore: rows.length > filter.first };
+}
+
+/** Queue depth and the age of the oldest attempt due (metrics). */
+export async function queueStats(db: Database): Promise<{ pending: number; oldestDueAgeSeconds: number }> {
+  const [row] = await query<{ pending: number | string; oldest: number | string | null }>(
+    db,
+    sql`select count(*)::int as pending, extract(epoch from now() - min(due_at) filter (where due_at <= now()))::float8 as oldest
+        from webhook_deliveries where status = 'PENDING'`,
+  );
+  return { pending: Number(row?.pending ?? 0), oldestDueAgeSeconds: row?.oldest === null || row?.oldest === undefined ? 0 : Math.max(0, Number(row.oldest)) };
+}
+
+/** When the next PENDING attempt falls due (to sleep until then); undefined: none. */
+export async function nextDueAt(db: Database): Promise<Date | undefined> {
+  const [row] = await db
+    .select({ due: sql<Date | string | null>`min(${webhookDeliveries.dueAt})` })
+    .from(webhookDeliveries)
+    .where(eq(webhookDeliveries.status, 'PENDING'));
+  if (!row?.due) return undefined;
+  return row.due instanceof Date ? row.due : new Date(row.due);
+}
