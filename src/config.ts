@@ -83,6 +83,10 @@ export interface Config {
   umsAllowHttp: boolean;
   /** Browser origins (scheme://host[:port]) allowed to call `/graphql`; empty: none. */
   corsOrigins: readonly string[];
+  /** GATEWAY_SECRET_KEY: 32 bytes (base64 or hex) that encrypt merchant secrets at rest; undefined: unset. */
+  gatewaySecretKey: Secret | undefined;
+  /** GATEWAY_SECRET_KEY_PREVIOUS: the key being rotated away from (still opens what it sealed). */
+  gatewaySecretKeyPrevious: Secret | undefined;
 }
 
 /** Thrown for a bad environment: one line per wrong or missing variable, all of them at once. */
@@ -204,6 +208,16 @@ function originOf(entry: string): string | undefined {
   }
 }
 
+/**
+ * A 32-byte key, written as 64 hex digits or as base64 (44 characters, standard or url alphabet).
+ * The value is never echoed in the message: it is a secret.
+ */
+const secretKey = (name: string) =>
+  optionalText().refine(
+    (v) => v === undefined || /^[0-9a-fA-F]{64}$/.test(v) || (/^[A-Za-z0-9+/_-]{43}=?$/.test(v) && Buffer.from(v.replace(/-/g, '+').replace(/_/g, '/'), 'base64').length === 32),
+    `${name}: expected 32 bytes as base64 (44 characters) or hex (64 characters), e.g. from: openssl rand -base64 32`,
+  );
+
 /** Every variable the gateway reads, each checked on its own; rules between them follow below. */
 export const environmentSchema = z.object({
   HOST: nonEmpty('HOST', '127.0.0.1'),
@@ -237,6 +251,8 @@ export const environmentSchema = z.object({
   METRICS_KEY: optionalText(),
   UMS_ALLOW_HTTP: bool('UMS_ALLOW_HTTP'),
   CORS_ORIGINS: origins,
+  GATEWAY_SECRET_KEY: secretKey('GATEWAY_SECRET_KEY'),
+  GATEWAY_SECRET_KEY_PREVIOUS: secretKey('GATEWAY_SECRET_KEY_PREVIOUS'),
 });
 
 type Environment = z.output<typeof environmentSchema>;
@@ -345,5 +361,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsKey: v.METRICS_KEY ? new Secret(v.METRICS_KEY) : undefined,
     umsAllowHttp: v.UMS_ALLOW_HTTP ?? false,
     corsOrigins: v.CORS_ORIGINS,
+    gatewaySecretKey: v.GATEWAY_SECRET_KEY ? new Secret(v.GATEWAY_SECRET_KEY) : undefined,
+    gatewaySecretKeyPrevious: v.GATEWAY_SECRET_KEY_PREVIOUS ? new Secret(v.GATEWAY_SECRET_KEY_PREVIOUS) : undefined,
   };
 }

@@ -14,6 +14,8 @@ export type { PaymentRow, RefundRow };
 
 export interface CreatePaymentInput {
   channel: PaymentChannel;
+  /** The merchant (src/merchants/) the payment is created for; default `default`. */
+  merchantId?: string;
   /** Fen, 1..100000000. */
   totalAmount: number;
   /** Generated with the UMS_SOURCE_ID prefix when absent. */

@@ -14,14 +14,16 @@ import { PaymentError } from '../errors.js';
 import type { Attempt } from '../idempotency.js';
 import { applyReport, insertNewOrder } from '../ledger.js';
 import { reportFromCreate } from '../sync/reports.js';
-import { loadPayment, orderIdFor, type CommandDeps } from './deps.js';
+import { DEFAULT_MERCHANT_ID } from '../../merchants/ids.js';
+import { forCreate, loadPayment, orderIdFor, type CommandDeps } from './deps.js';
 import { checkCreate } from './input-checks.js';
 import { syncQuietly } from './sync.js';
 import { toPaymentError } from './ums-errors.js';
 
 export async function createPayment(deps: CommandDeps, input: CreatePaymentInput, opts: CommandOptions): Promise<CreatePaymentResult> {
-  checkCreate(input, deps.sourceId, deps.now());
-  return deps.idempotency.run('createPayment', opts.idempotencyKey, input, (attempt) => create(deps, input, attempt));
+  const merchantDeps = forCreate(deps, input.merchantId ?? DEFAULT_MERCHANT_ID);
+  checkCreate(input, merchantDeps.sourceId, deps.now());
+  return deps.idempotency.run('createPayment', opts.idempotencyKey, input, (attempt) => create(merchantDeps, input, attempt));
 }
 
 /** The first time the scheduler asks about a new order: after the quiet period, or at expiry. */
@@ -37,6 +39,7 @@ async function create(deps: CommandDeps, input: CreatePaymentInput, attempt: Att
   try {
     ({ payment } = await insertNewOrder(deps.db, {
       merOrderId,
+      merchantId: deps.merchantId,
       totalAmount,
       mid: deps.ums.merchant.mid,
       tid: deps.ums.merchant.tid,
@@ -61,7 +64,7 @@ async function create(deps: CommandDeps, input: CreatePaymentInput, attempt: Att
  */
 async function resumeCreate(deps: CommandDeps, input: CreatePaymentInput, payment: PaymentRow): Promise<CreatePaymentResult> {
   const merOrderId = payment.merOrderId;
-  if (payment.totalAmount !== input.totalAmount || payment.channel !== input.channel) {
+  if (payment.totalAmount !== input.totalAmount || payment.channel !== input.channel || payment.merchantId !== deps.merchantId) {
     throw new PaymentError('CONFLICT', `a payment with merOrderId ${merOrderId} already exists`, { merOrderId });
   }
   deps.log?.warn({ merOrderId, status: payment.status }, 'payment create: resuming an earlier attempt under the same Idempotency-Key');

@@ -19,11 +19,15 @@ import { applyReport, flagPaymentForReview, insertRefundRequest, PENDING_REFUND_
 import { isPaidStatus, type EventSource, type PaymentStatus } from '../status.js';
 import { refundStatusOf, reportFromRefund } from '../sync/reports.js';
 import { REFUND_IN_DOUBT } from '../sync/review.js';
-import { instMidOf, loadPayment, orderIdFor, type CommandDeps } from './deps.js';
+import { forPayment, instMidOf, loadPayment, merchantIdOf, orderIdFor, type CommandDeps } from './deps.js';
 import { checkRefund } from './input-checks.js';
 import { refundCertainlyNotMade, toPaymentError } from './ums-errors.js';
 
-export async function refundPayment(deps: CommandDeps, input: RefundPaymentInput, opts: CommandOptions): Promise<RefundRow> {
+export async function refundPayment(anyDeps: CommandDeps, input: RefundPaymentInput, opts: CommandOptions): Promise<RefundRow> {
+  // The refund goes out under the payment's merchant (its source number, its credentials). With
+  // no other merchant configured there is nothing to look up; an unknown order is refused later.
+  const merchantId = anyDeps.merchants ? await merchantIdOf(anyDeps, input.merOrderId) : undefined;
+  const deps = merchantId === undefined ? anyDeps : forPayment(anyDeps, { merchantId, merOrderId: input.merOrderId });
   checkRefund(input, opts, deps.sourceId);
   return deps.idempotency.run('refundPayment', opts.idempotencyKey, input, (attempt) => refund(deps, input, attempt));
 }
@@ -84,7 +88,8 @@ async function askRefund(deps: CommandDeps, payment: PaymentRow, row: RefundRow,
 }
 
 /** POST the refund (bills refund for QR codes); the refund row carries every field needed. */
-function sendRefund(deps: CommandDeps, payment: PaymentRow, row: RefundRow): Promise<RefundResponse> {
+function sendRefund(anyDeps: CommandDeps, payment: PaymentRow, row: RefundRow): Promise<RefundResponse> {
+  const deps = forPayment(anyDeps, payment);
   const common = {
     refundOrderId: row.refundOrderId,
     refundAmount: row.refundAmount,
@@ -135,8 +140,9 @@ async function reserveRefund(deps: CommandDeps, input: RefundPaymentInput, refun
  * Asks UMS (refund-query) about a refund that is PROCESSING or UNKNOWN and stores the answer.
  * The scheduler's way of settling refunds; throws PaymentError when UMS could not answer.
  */
-export async function settleRefund(deps: CommandDeps, row: RefundRow, source: EventSource): Promise<RefundRow> {
-  const payment = await loadPayment(deps, row.merOrderId);
+export async function settleRefund(anyDeps: CommandDeps, row: RefundRow, source: EventSource): Promise<RefundRow> {
+  const payment = await loadPayment(anyDeps, row.merOrderId);
+  const deps = forPayment(anyDeps, payment);
   const ids = { merOrderId: row.merOrderId, refundOrderId: row.refundOrderId };
   let answer: RefundResponse;
   try {

@@ -14,7 +14,7 @@ import { PaymentError } from '../errors.js';
 import { applyReport, type StatusReport } from '../ledger.js';
 import { isOpen, type EventSource, type PaymentStatus } from '../status.js';
 import { reportFromBillsQuery, reportFromQuery } from '../sync/reports.js';
-import { instMidOf, loadPayment, type CommandDeps } from './deps.js';
+import { forPayment, instMidOf, loadPayment, type CommandDeps } from './deps.js';
 import { toPaymentError } from './ums-errors.js';
 
 /** The syncPayment mutation: an active query, stored with source SYNC. */
@@ -26,7 +26,8 @@ export async function syncByUser(deps: CommandDeps, merOrderId: string): Promise
  * Asks UMS about one order (query, or bills query for QR codes) and stores what it says with
  * `source`. Throws PaymentError when UMS could not answer.
  */
-export async function syncPayment(deps: CommandDeps, payment: PaymentRow, source: EventSource): Promise<PaymentRow> {
+export async function syncPayment(anyDeps: CommandDeps, payment: PaymentRow, source: EventSource): Promise<PaymentRow> {
+  const deps = forPayment(anyDeps, payment);
   const merOrderId = payment.merOrderId;
   let report: StatusReport | undefined;
   try {
@@ -107,7 +108,8 @@ export async function closeByUser(deps: CommandDeps, merOrderId: string): Promis
  * meanwhile, say) or cannot answer, asks UMS what the order is and stores that (an active query:
  * source SYNC); throws only when the order is still open afterwards.
  */
-export async function closePayment(deps: CommandDeps, payment: PaymentRow, source: EventSource): Promise<PaymentRow> {
+export async function closePayment(anyDeps: CommandDeps, payment: PaymentRow, source: EventSource): Promise<PaymentRow> {
+  const deps = forPayment(anyDeps, payment);
   const merOrderId = payment.merOrderId;
   try {
     // QR codes: bills close needs the qrCodeId, which is not stored; netpay close by billNo works

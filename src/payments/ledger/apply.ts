@@ -40,6 +40,7 @@ import {
   type ApplyOptions,
   type ApplyResult,
   type ForwardMove,
+  MerchantMismatch,
   type NewOrder,
   type RefundStatus,
   type StatusReport,
@@ -56,6 +57,7 @@ export async function insertNewOrder(db: Database, order: NewOrder): Promise<{ p
       .insert(payments)
       .values({
         merOrderId: order.merOrderId,
+        ...(order.merchantId !== undefined ? { merchantId: order.merchantId } : {}),
         status: 'NEW_ORDER',
         version: 1,
         channel: order.channel ?? null,
@@ -114,6 +116,8 @@ export async function applyReportInTransaction(
     if (!current) throw new Error(`payment ${report.merOrderId} vanished while being created`);
   }
 
+  // A notification verified with one merchant's key never moves another merchant's payment.
+  if (report.merchantId !== undefined && report.merchantId !== current.merchantId) throw new MerchantMismatch(current.merOrderId);
   if (options.onlyIfOpen && !isOpen(current.status as PaymentStatus)) return refuseNotOpen(tx, current);
 
   const mismatch = crossCheck(current, report);
@@ -201,6 +205,8 @@ export async function applyReportInTransaction(
  */
 export function planForwardMove(current: PaymentRow, report: StatusReport, source: EventSource, payload: unknown, now: Date): ForwardMove | undefined {
   if (report.refund !== undefined || report.unidentifiedRefundAmount !== undefined) return undefined;
+  // Another merchant's payment: handed back, and refused on the single-report path.
+  if (report.merchantId !== undefined && report.merchantId !== current.merchantId) return undefined;
   if (crossCheck(current, report) !== undefined) return undefined;
   const wasPaid = paidAsTheRowShows(current);
   if (wasPaid === undefined) return undefined;
@@ -330,6 +336,7 @@ async function createFromReport(
     .insert(payments)
     .values({
       merOrderId: report.merOrderId,
+      ...(report.merchantId !== undefined ? { merchantId: report.merchantId } : {}),
       status: report.status,
       version: 1,
       totalAmount: report.totalAmount ?? UNKNOWN_AMOUNT,
