@@ -27,7 +27,12 @@ import { startSyncScheduler, type SyncScheduler } from './payments/sync/schedule
 import { UmsClient } from './ums/client.js';
 import { merchantFromConfig, UmsOperations } from './ums/operations.js';
 import { simulatorOptionsFromConfig } from './sim/from-config.js';
-import { startSimulator, type UmsSimulator } from './sim/simulator.js';
+import { startSimulator, type SimCredentials, type UmsSimulator } from './sim/simulator.js';
+import { MerchantAdmin } from './merchants/admin.js';
+import type { MerchantProfile } from './merchants/profile.js';
+import { MerchantRegistry } from './merchants/registry.js';
+import { openSecretBox } from './merchants/secret-key.js';
+import { MerchantStore } from './merchants/store.js';
 
 export interface GatewayOptions {
   log?: Logger;
@@ -101,6 +106,10 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     parts.add('ums client', () => client.close());
     const ums = new UmsOperations(client, merchantFromConfig(config));
 
+    // Merchants: `default` (UMS_*) and the stored ones, each with its own client; in simulator
+    // mode the simulator learns every one of them, so a created merchant works with no other step.
+    const merchants = await startMerchants(config, { db, database, client, simulator, metrics, log }, parts);
+
     // Read side's source: ledger changes as events, across instances (LISTEN/NOTIFY).
     const bus = await PostgresBus.start({ db, listener: database, log: log.child({ room: 'bus' }) });
     parts.add('bus', () => bus.close());
@@ -113,6 +122,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       db,
       ums,
       client,
+      merchants: merchants.registry,
       sourceId: config.umsSourceId,
       syncAfterMs: config.paymentSyncAfterMs,
       log: log.child({ room: 'payments' }),
@@ -131,14 +141,13 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     }
 
     // HTTP: GraphQL (queries, mutations, subscriptions), the UMS notify endpoint, probes, metrics.
-    const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log: log.child({ room: 'graphql' }), metrics, keyListener: database });
-    const notifyKeys = [config.umsNotifyKey, config.umsNotifyKeyPrevious].flatMap((k) => (k ? [k.reveal()] : []));
+    const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log: log.child({ room: 'graphql' }), metrics, keyListener: database, merchants: merchants.admin });
     const app = await buildServer({
       log,
       ready: () => database.ready(),
       ...(options.httpTimeouts ? { timeouts: options.httpTimeouts } : {}),
       plugins: [
-        notifyRoute({ db, batcher: notificationBatcher, keys: () => notifyKeys, log: log.child({ room: 'notify' }), onOutcome: observeNotification(metrics) }),
+        notifyRoute({ db, batcher: notificationBatcher, merchants: merchants.registry, log: log.child({ room: 'notify' }), onOutcome: observeNotification(metrics) }),
         graphql.plugin,
         metricsPlugin(metrics, { key: config.metricsKey }),
       ],
@@ -155,6 +164,46 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     await parts.closeAll();
     throw err;
   }
+}
+
+async function startMerchants(
+  config: Config,
+  deps: { db: DatabaseHandle['db']; database: DatabaseHandle; client: UmsClient; simulator: UmsSimulator | undefined; metrics: Metrics; log: Logger },
+  parts: Parts,
+): Promise<{ registry: MerchantRegistry; admin: MerchantAdmin }> {
+  const log = deps.log.child({ room: 'merchants' });
+  const box = await openSecretBox(config, log);
+  const store = new MerchantStore(deps.db);
+  const simulator = deps.simulator;
+  const registry = new MerchantRegistry({
+    config,
+    store,
+    box,
+    listener: deps.database,
+    defaultClient: deps.client,
+    clientOptions: {
+      baseUrl: simulator?.url ?? config.umsBaseUrl ?? '',
+      logger: deps.log.child({ room: 'ums' }),
+      onCall: observeUmsCall(deps.metrics),
+    },
+    log,
+    ...(simulator ? { onProfile: (profile: MerchantProfile) => simulator.registerMerchant(simulatorCredentials(profile)) } : {}),
+  });
+  parts.add('merchants', () => registry.close());
+  await registry.start();
+  return { registry, admin: new MerchantAdmin({ store, registry, box, umsNotifyUrl: config.umsNotifyUrl, log }) };
+}
+
+/** A merchant as the simulator knows one: the credentials UMS would hold for it. */
+function simulatorCredentials(profile: MerchantProfile): SimCredentials {
+  return {
+    appId: profile.appId,
+    appKey: profile.appKey.reveal(),
+    notifyKey: profile.notifyKeys[0]?.reveal() ?? '',
+    sourceId: profile.sourceId,
+    mid: profile.mid,
+    tid: profile.tid,
+  };
 }
 
 async function startOwnSimulator(config: Config, log: Logger, parts: Parts): Promise<UmsSimulator> {

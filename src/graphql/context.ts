@@ -8,6 +8,7 @@ import type { PaymentBus } from '../events/bus.js';
 import type { ApiKeyCache } from '../access/key-cache.js';
 import type { ApiKeyStore } from '../access/key-store.js';
 import type { Logger } from '../log.js';
+import type { MerchantAdmin } from '../merchants/admin.js';
 import type { Metrics } from '../metrics.js';
 import type { PaymentCommands } from '../payments/commands-api.js';
 import type { Caller } from './auth.js';
@@ -27,6 +28,8 @@ export interface GraphQLServices {
   metrics: Metrics;
   /** Run-time API keys: the table, and the in-memory copy requests are checked against. */
   apiKeys: { store: ApiKeyStore; cache: ApiKeyCache };
+  /** Merchant administration (src/merchants/admin.ts); absent where no registry runs (some tests). */
+  merchants?: MerchantAdmin | undefined;
 }
 
 export interface GraphQLContext {

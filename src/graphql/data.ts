@@ -63,6 +63,7 @@ export class PaymentReads {
     const conditions: SQL[] = [];
     if (request.status) conditions.push(eq(payments.status, request.status));
     if (request.mid) conditions.push(eq(payments.mid, request.mid));
+    if (request.merchantId) conditions.push(eq(payments.merchantId, request.merchantId));
     if (request.after) {
       const cursor = decodeCursor(request.after);
       conditions.push(sql`(${payments.createdAt}, ${payments.merOrderId}) < (${cursor.at}::timestamptz, ${cursor.id})`);
@@ -126,6 +127,7 @@ export interface PageRequest {
   after?: string | undefined;
   status?: string | undefined;
   mid?: string | undefined;
+  merchantId?: string | undefined;
 }
 
 export interface Page {

@@ -77,7 +77,7 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
   const store = new ApiKeyStore(db);
   const cache = new ApiKeyCache({ store, listener: deps.keyListener, log, ...deps.keyCache });
   const apiKeys = { store, cache };
-  const services: GraphQLServices = { config, db, reads: deps.reads ?? new PaymentReads(db), bus, commands, simulatorMode, log, metrics, apiKeys };
+  const services: GraphQLServices = { config, db, reads: deps.reads ?? new PaymentReads(db), bus, commands, simulatorMode, log, metrics, apiKeys, merchants: deps.merchants };
   const keys = new ApiKeyRing(config.apiKeys, cache);
   const keyWatch = new WebSocketKeyWatch(cache);
   const limits: QueryLimits = { ...DEFAULT_LIMITS, ...deps.limits };

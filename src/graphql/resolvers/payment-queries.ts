@@ -28,11 +28,12 @@ export class PaymentQueries {
     @Arg('status', () => PaymentStatusEnum, { nullable: true }) status: PaymentStatus | null | undefined,
     @Arg('mid', () => String, { nullable: true }) mid: string | null | undefined,
     @Ctx() ctx: GraphQLContext,
+    @Arg('merchantId', () => ID, { nullable: true, description: 'Only this merchant’s payments' }) merchantId?: string | null,
   ): Promise<{ edges: { cursor: string; node: PaymentRow }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } }> {
     const first = firstArg ?? 20;
     if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw badInput(`first must be between 1 and ${MAX_PAGE_SIZE}`);
     try {
-      const page = await ctx.services.reads.listPayments({ first, after: after ?? undefined, status: status ?? undefined, mid: mid ?? undefined });
+      const page = await ctx.services.reads.listPayments({ first, after: after ?? undefined, status: status ?? undefined, mid: mid ?? undefined, merchantId: merchantId ?? undefined });
       const edges = page.rows.map(({ payment, cursor }) => ({ cursor, node: payment }));
       return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
     } catch (err) {

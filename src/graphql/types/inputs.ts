@@ -9,6 +9,9 @@ export class CreatePaymentInput {
   @Field(() => PaymentChannelEnum)
   channel!: PaymentChannel;
 
+  @Field(() => ID, { nullable: true, description: 'The merchant the payment is for; left out: `default`' })
+  merchantId?: string;
+
   @Field(() => Int, { description: 'fen (分)' })
   totalAmount!: number;
 

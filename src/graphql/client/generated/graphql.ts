@@ -9,6 +9,8 @@ export type CreatePaymentInput = {
   expireTime?: string | null | undefined;
   /** Generated with the UMS_SOURCE_ID prefix when left out */
   merOrderId?: string | number | null | undefined;
+  /** The merchant the payment is for; left out: `default` */
+  merchantId?: string | number | null | undefined;
   returnUrl?: string | null | undefined;
   /** WeChat mini program payer */
   subOpenId?: string | null | undefined;
