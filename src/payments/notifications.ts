@@ -222,7 +222,8 @@ function rejectionOf(n: UmsNotification, reason: NotificationRejection['reason']
     reason,
     verified: true,
     keyIndex: n.keyIndex,
-    ...(n.fields.merOrderId ? { merOrderId: n.fields.merOrderId } : {}),
+    // The order as read (a bills notification names it billNo), so the audit row finds it.
+    ...(n.merOrderId ? { merOrderId: n.merOrderId } : {}),
     ...(n.notifyId ? { notifyId: n.notifyId } : {}),
     ...(n.fields.status ? { status: n.fields.status } : {}),
     ...(n.note ? { diagnosis: n.note } : {}),
