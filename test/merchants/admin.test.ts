@@ -10,7 +10,8 @@ import { startGateway, type Gateway } from '../../src/app.js';
 import { DEMO, loadConfig } from '../../src/config.js';
 import { startSimulator, type UmsSimulator } from '../../src/sim/simulator.js';
 import { freePort, gql } from '../app/support.js';
-import { describeEachDatabase } from '../support/db.js';
+import { createLogger } from '../../src/log.js';
+import { databaseKinds, describeEachDatabase } from '../support/db.js';
 import {
   CREATE_MERCHANT,
   MERCHANT,
@@ -181,5 +182,35 @@ describe('merchant administration needs a gateway-wide admin key, and GATEWAY_SE
     for (const secret of SECRETS) expect(JSON.stringify(answer)).not.toContain(secret);
     const stored = rowsOf(await gw.database.db.execute(sql`select id from merchants`));
     expect(stored).toHaveLength(0);
+  });
+});
+
+describe('merchant secrets in the logs', () => {
+  it('never appear, from create to a paid and refunded payment, at debug level', async () => {
+    const lines: string[] = [];
+    const log = createLogger('debug', { write: (line: string) => void lines.push(line) });
+    const [kind] = databaseKinds;
+    const m = await startMerchantGateway(kind!, {}, log);
+    try {
+      const gw = m.gw;
+      expect((await gql(gw.url, CREATE_MERCHANT, { input: { ...MERCHANT_B, notifyKeyPrevious: SECRETS[2] } })).errors).toBeUndefined();
+      expect((await gql(gw.url, UPDATE_MERCHANT, { id: 'b', input: { ...MERCHANT_B, authMode: 'token', notifyKeyPrevious: SECRETS[2] } })).errors).toBeUndefined();
+      const created = await gql<{ createPayment: { payment: { merOrderId: string } } }>(gw.url, 'mutation($input: CreatePaymentInput!) { createPayment(input: $input) { payment { merOrderId } } }', {
+        input: { channel: 'QR_CODE', totalAmount: 300, merchantId: 'b' },
+      });
+      const merOrderId = created.data!.createPayment.payment.merOrderId;
+      gw.simulator!.pay(merOrderId);
+      await gw.simulator!.waitForDelivery((d) => d.merOrderId === merOrderId);
+      const refunded = await gql(gw.url, 'mutation($input: RefundPaymentInput!) { refundPayment(input: $input) { status } }', {
+        input: { merOrderId, refundAmount: 100, refundOrderId: `${MERCHANT_B.sourceId}R${Date.now()}` },
+      });
+      expect(refunded.errors).toBeUndefined();
+      expect(lines.length).toBeGreaterThan(5);
+      const text = lines.join('');
+      expect(text).toContain(merOrderId);
+      for (const secret of SECRETS) expect(text).not.toContain(secret);
+    } finally {
+      await m.close();
+    }
   });
 });

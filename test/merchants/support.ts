@@ -4,7 +4,7 @@
  */
 import { startGateway, type Gateway } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger, type Logger } from '../../src/log.js';
 import { newSecretKey } from '../../src/merchants/secret-box.js';
 import { freePort } from '../app/support.js';
 import type { DatabaseKind, TestDatabase } from '../support/db.js';
@@ -18,7 +18,7 @@ export interface MerchantGateway {
 }
 
 /** A gateway in simulator mode on `kind` (PGlite in memory, or a fresh Postgres database). */
-export async function startMerchantGateway(kind: DatabaseKind, env: NodeJS.ProcessEnv = {}): Promise<MerchantGateway> {
+export async function startMerchantGateway(kind: DatabaseKind, env: NodeJS.ProcessEnv = {}, log: Logger = silent): Promise<MerchantGateway> {
   const database = kind.driver === 'postgres' ? await kind.open() : undefined;
   const config = loadConfig({
     PORT: String(await freePort()),
@@ -29,7 +29,7 @@ export async function startMerchantGateway(kind: DatabaseKind, env: NodeJS.Proce
     ...(database?.url ? { DATABASE_URL: database.url } : { PGLITE_DATA_DIR: 'memory://' }),
     ...env,
   });
-  const gw = await startGateway(config, { log: silent, defaultMetrics: false, scheduler: false });
+  const gw = await startGateway(config, { log, defaultMetrics: false, scheduler: false });
   return {
     gw,
     database,
