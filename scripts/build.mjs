@@ -3,11 +3,12 @@
  * `npm start`, `npm run sim`, `bench` and `codegen` run this before `node dist/…`: it builds dist/
  * only when the sources changed, and never rewrites files that another process may be loading.
  *
- * - A stamp (dist/.build-stamp) holds a hash of every input of the build (src/, bench/, the
- *   tsconfig files, the lock file). Same hash: nothing to do, start at once.
+ * - A stamp (dist/.build-stamp) holds a hash of every input of the build (src/, bench/, web/, the
+ *   tsconfig files, the lock file, the storefront's build script). Same hash: nothing to do, start at once.
  * - Otherwise one process builds, the others wait: a lock file (dist.build.lock, created
  *   exclusively with the pid; a dead holder's lock is taken over). A waiter that finds the stamp
  *   current after the lock is released starts without building.
+ * - The gateway is compiled by tsc; the demo storefront (web/) is bundled by esbuild into dist/web.
  * - The build goes to a fresh directory, which then replaces dist/ by rename: a process loading
  *   dist/ sees whole files of one build, never a file being written.
  */
@@ -21,7 +22,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const stampFile = join(dist, '.build-stamp');
 const lockFile = join(root, 'dist.build.lock');
-const INPUTS = ['src', 'bench', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
+const INPUTS = ['src', 'bench', 'web', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json', 'scripts/build-web.mjs'];
 const WAIT_LIMIT_MS = 10 * 60_000;
 
 function files(path) {
@@ -92,7 +93,7 @@ function unlock() {
   }
 }
 
-function build(hash) {
+async function build(hash) {
   const staging = join(root, `dist.build-${process.pid}`);
   rmSync(staging, { recursive: true, force: true });
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -100,6 +101,15 @@ function build(hash) {
   if (result.status !== 0) {
     rmSync(staging, { recursive: true, force: true });
     process.exit(result.status ?? 1);
+  }
+  // Loaded only when building: the fast path (nothing changed) does not pay for esbuild.
+  const { buildWeb } = await import('./build-web.mjs');
+  try {
+    await buildWeb(join(staging, 'web'));
+  } catch (err) {
+    rmSync(staging, { recursive: true, force: true });
+    process.stderr.write(`build: the storefront (web/) did not build: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
   }
   writeFileSync(join(staging, '.build-stamp'), `${hash}\n`);
   // Two renames: the old build moves aside whole, the new one takes its name whole.
@@ -135,7 +145,7 @@ if (stamp() !== hash) {
   }
   try {
     // The build we waited for may be exactly this one.
-    if (stamp() !== hash) build(hash);
+    if (stamp() !== hash) await build(hash);
   } finally {
     unlock();
   }

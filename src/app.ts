@@ -17,6 +17,7 @@ import { PostgresBus } from './events/postgres-bus.js';
 import { createGraphQL } from './graphql/plugin.js';
 import { buildServer, type HttpTimeouts } from './http/server.js';
 import { notifyRoute } from './http/notify.js';
+import { defaultStorefrontRoot, storefrontRoute } from './http/storefront.js';
 import { errorSummary } from './lib/errors.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, metricsPlugin, observeNotification, observeSyncRound, observeUmsCall, type Metrics } from './metrics.js';
@@ -46,6 +47,8 @@ export interface GatewayOptions {
   defaultMetrics?: boolean;
   /** Slow-client limits (default 10 s head / 30 s request); tests pass smaller ones. */
   httpTimeouts?: Partial<HttpTimeouts>;
+  /** The demo storefront's built bundle (default dist/web); served when config.demoPage. */
+  storefrontRoot?: string;
 }
 
 export interface Gateway {
@@ -99,7 +102,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     const simulator = simulatorMode ? (options.simulator ?? (await startOwnSimulator(config, log, parts))) : undefined;
     const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
     const client = UmsClient.fromConfig(config, {
-      ...(simulator ? { baseUrl: simulator.url } : {}),
+      // The gateway calls the simulator locally; buyers' browsers open its pages at its public address.
+      ...(simulator ? { baseUrl: simulator.url, pageBaseUrl: simulator.publicUrl } : {}),
       logger: log.child({ room: 'ums' }),
       onCall: observeUmsCall(metrics),
     });
@@ -140,7 +144,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       parts.add('notification retention', () => retention.stop());
     }
 
-    // HTTP: GraphQL (queries, mutations, subscriptions), the UMS notify endpoint, probes, metrics.
+    // HTTP: GraphQL (queries, mutations, subscriptions), the UMS notify endpoint, probes, metrics,
+    // and the demo storefront at `/` (DEMO_PAGE: simulator mode by default).
     const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log: log.child({ room: 'graphql' }), metrics, keyListener: database, merchants: merchants.admin });
     const app = await buildServer({
       log,
@@ -150,6 +155,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         notifyRoute({ db, batcher: notificationBatcher, merchants: merchants.registry, log: log.child({ room: 'notify' }), onOutcome: observeNotification(metrics) }),
         graphql.plugin,
         metricsPlugin(metrics, { key: config.metricsKey }),
+        ...(config.demoPage ? [storefrontRoute({ root: options.storefrontRoot ?? defaultStorefrontRoot(), mode: simulatorMode ? 'simulator' : 'live' })] : []),
       ],
     });
     // Closing the app drains HTTP requests and (through the GraphQL room's hook) subscriptions.
@@ -209,7 +215,7 @@ function simulatorCredentials(profile: MerchantProfile): SimCredentials {
 async function startOwnSimulator(config: Config, log: Logger, parts: Parts): Promise<UmsSimulator> {
   const simulator = await startSimulator(simulatorOptionsFromConfig(config, log));
   parts.add('simulator', () => simulator.close());
-  log.info({ url: simulator.url }, 'UMS simulator listening (no UMS_BASE_URL: simulator mode)');
+  log.info({ url: simulator.url, publicUrl: simulator.publicUrl }, 'UMS simulator listening (no UMS_BASE_URL: simulator mode)');
   return simulator;
 }
 

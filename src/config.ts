@@ -87,6 +87,12 @@ export interface Config {
   gatewaySecretKey: Secret | undefined;
   /** GATEWAY_SECRET_KEY_PREVIOUS: the key being rotated away from (still opens what it sealed). */
   gatewaySecretKeyPrevious: Secret | undefined;
+  /** Where people reach the gateway (PUBLIC_URL), e.g. http://192.168.1.20:4000; shown at start. */
+  publicUrl: string | undefined;
+  /** Where phones reach the built-in simulator (UMS_SIM_PUBLIC_URL): QR codes and pay links carry it. */
+  umsSimPublicUrl: string | undefined;
+  /** Serve the demo storefront at `/`: on in simulator mode, off in live mode unless DEMO_PAGE=true. */
+  demoPage: boolean;
 }
 
 /** Thrown for a bad environment: one line per wrong or missing variable, all of them at once. */
@@ -253,6 +259,9 @@ export const environmentSchema = z.object({
   CORS_ORIGINS: origins,
   GATEWAY_SECRET_KEY: secretKey('GATEWAY_SECRET_KEY'),
   GATEWAY_SECRET_KEY_PREVIOUS: secretKey('GATEWAY_SECRET_KEY_PREVIOUS'),
+  PUBLIC_URL: httpUrl('PUBLIC_URL', ' a phone can open, such as http://192.168.1.20:4000'),
+  UMS_SIM_PUBLIC_URL: httpUrl('UMS_SIM_PUBLIC_URL', ' a phone can open, such as http://192.168.1.20:4100'),
+  DEMO_PAGE: bool('DEMO_PAGE'),
 });
 
 type Environment = z.output<typeof environmentSchema>;
@@ -363,5 +372,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: v.CORS_ORIGINS,
     gatewaySecretKey: v.GATEWAY_SECRET_KEY ? new Secret(v.GATEWAY_SECRET_KEY) : undefined,
     gatewaySecretKeyPrevious: v.GATEWAY_SECRET_KEY_PREVIOUS ? new Secret(v.GATEWAY_SECRET_KEY_PREVIOUS) : undefined,
+    publicUrl: v.PUBLIC_URL?.replace(/\/+$/, ''),
+    umsSimPublicUrl: v.UMS_SIM_PUBLIC_URL?.replace(/\/+$/, ''),
+    // The demo page creates payments with no key of its own: only where that is harmless by default.
+    demoPage: v.DEMO_PAGE ?? !live,
   };
 }

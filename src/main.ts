@@ -7,6 +7,7 @@
 import 'reflect-metadata';
 import { startGateway } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { reachableUrl } from './lib/reachable-url.js';
 import { createLogger } from './log.js';
 
 async function main(config: Config): Promise<void> {
@@ -21,6 +22,11 @@ async function main(config: Config): Promise<void> {
 
   const gateway = await startGateway(config, { log });
   log.info({ url: gateway.url, graphql: `${gateway.url}/graphql` }, 'gateway listening');
+  if (config.demoPage) {
+    // What a person opens first; on 0.0.0.0 an address the rest of the network can open too.
+    const storefront = `${config.publicUrl ?? reachableUrl(config.host, config.port)}/`;
+    log.info({ storefront }, `demo storefront: open ${storefront}`);
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -22,6 +22,7 @@ export function simulatorOptionsFromConfig(config: Config, log?: Logger): Simula
     notifyBackoffMs: config.umsSimNotifyBackoffMs,
     // The merchant-configured URL: where notifications of orders created without notifyUrl go.
     notifyUrl: config.umsNotifyUrl,
+    ...(config.umsSimPublicUrl ? { publicUrl: config.umsSimPublicUrl } : {}),
     ...(log ? { log: log.child({ component: 'ums-sim' }) } : {}),
   };
 }

@@ -8,7 +8,7 @@ import { createOrder, cashierUrl } from './api-create.js';
 import { TOKEN_PATH, postHandler } from './api.js';
 import { envelope } from './answer.js';
 import { authenticate, checkFormParam, type AuthContext } from './auth.js';
-import { cashierPage, resultPage } from './cashier.js';
+import { handleCashier } from './cashier.js';
 import { channelFor } from './channels.js';
 import { handleControl } from './control.js';
 import { SimRejection } from './errors.js';
@@ -217,25 +217,11 @@ export class SimServer {
   }
 
   #cashier(method: string, path: string, res: ServerResponse): void {
-    const m = /^\/_sim\/cashier\/([^/]+)(?:\/(pay|cancel))?$/.exec(path);
-    const order = m ? this.engine.store.get(decodeURIComponent(m[1]!)) : undefined;
-    if (!m || !order) return sendHtml(res, 404, '<!doctype html><p>No such order.</p>');
-    const action = m[2];
-    if (method === 'GET' && !action) {
-      if (this.engine.store.isOpen(order)) this.engine.store.startPaying(order);
-      return sendHtml(res, 200, cashierPage(this.engine, order));
+    const answer = handleCashier(this.engine, method, path);
+    if (answer.location) {
+      res.writeHead(answer.status, { location: answer.location, 'content-length': 0 });
+      return void res.end();
     }
-    if (method === 'POST' && action) {
-      if (this.engine.store.isOpen(order)) {
-        this.engine.pay(order.merOrderId, { outcome: action === 'pay' ? 'TRADE_SUCCESS' : 'TRADE_CLOSED' });
-      }
-      if (order.returnUrl) {
-        // The browser goes back to the merchant (display only; notifications carry the truth).
-        res.writeHead(303, { location: order.returnUrl, 'content-length': 0 });
-        return void res.end();
-      }
-      return sendHtml(res, 200, resultPage(order));
-    }
-    return sendHtml(res, 405, '<!doctype html><p>Method not allowed.</p>');
+    return sendHtml(res, answer.status, answer.html ?? '');
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { localUrl, reachableUrl } from '../lib/reachable-url.js';
 import type { NotifySignType } from '../ums/sign.js';
 import { SimEngine, type PayOptions } from './engine.js';
 import { Notifier, type Delivery } from './notifier.js';
@@ -37,6 +38,11 @@ export interface SimulatorOptions {
   tokenTtlMs?: number;
   /** The merchant-configured notify URL, used for orders created without notifyUrl. */
   notifyUrl?: string;
+  /**
+   * Where a buyer's phone or browser opens the cashier (QR codes, pay URLs), e.g. a LAN address or
+   * a tunnel; default the listening address, or this machine's LAN address when bound to 0.0.0.0.
+   */
+  publicUrl?: string;
   /** The simulator's clock (tests pin it to replay fixed vectors); default the real one. */
   now?: () => Date;
   log?: Logger;
@@ -45,6 +51,8 @@ export interface SimulatorOptions {
 export interface UmsSimulator {
   /** Base URL, e.g. `http://127.0.0.1:4100`: what the gateway's UMS client is pointed at. */
   readonly url: string;
+  /** Where buyers open the cashier (what QR codes and pay links carry); `url` unless configured. */
+  readonly publicUrl: string;
   /** The buyer pays (default) or the order closes; notifies unless `notify: false`. */
   pay(merOrderId: string, options?: PayOptions): OrderView;
   /** The order (or bill, by billNo) as the simulator sees it, or undefined. */
@@ -101,12 +109,15 @@ export async function startSimulator(options: SimulatorOptions): Promise<UmsSimu
     });
   });
   const { port } = sim.server.address() as AddressInfo;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  engine.baseUrl = url;
+  // Bound to 0.0.0.0, the gateway still connects over loopback; buyers get an address they can open.
+  const url = localUrl(host, port);
+  const publicUrl = options.publicUrl?.replace(/\/+$/, '') ?? reachableUrl(host, port);
+  engine.baseUrl = publicUrl;
 
   let closed: Promise<void> | undefined;
   return {
     url,
+    publicUrl,
     pay: (merOrderId, payOptions) => orderView(engine.pay(merOrderId, payOptions).order),
     order: (merOrderId) => {
       const order = engine.store.get(merOrderId);

@@ -59,6 +59,8 @@ export interface UmsCallInfo {
 export interface UmsClientOptions {
   /** e.g. `https://test-api-open.chinaums.com`; a path prefix is kept (`http://host/ums`). */
   baseUrl: string;
+  /** Where browsers open H5 pages (`formParamUrl`); default `baseUrl`. The built-in simulator's public address. */
+  pageBaseUrl?: string;
   appId: string;
   /** The open-platform appKey (HMAC key and token secret). Prefer a `Secret`. */
   appKey: Secret | string;
@@ -125,6 +127,7 @@ const VERSION_PATTERN = /^v\d+$/;
 /** Signs and sends UMS Open Platform calls. See the module comment. */
 export class UmsClient {
   readonly baseUrl: string;
+  readonly #pageBaseUrl: string;
   readonly appId: string;
   readonly authMode: UmsAuthMode;
   readonly #appKey: Secret;
@@ -161,6 +164,7 @@ export class UmsClient {
 
     this.#basePath = url.pathname.replace(/\/+$/, '');
     this.baseUrl = url.origin + this.#basePath;
+    this.#pageBaseUrl = options.pageBaseUrl?.replace(/\/+$/, '') ?? this.baseUrl;
     this.appId = options.appId;
     this.authMode = authMode;
     this.#appKey = appKey;
@@ -249,7 +253,7 @@ export class UmsClient {
     const fields: Record<string, unknown> = { ...content };
     if (fields.requestTimestamp === undefined) fields.requestTimestamp = beijingDateTime(this.#now());
     return formParamUrl({
-      baseUrl: this.baseUrl,
+      baseUrl: this.#pageBaseUrl,
       path,
       appId: this.appId,
       appKey: this.#appKey.reveal(),
