@@ -14,6 +14,7 @@ import { UmsClient } from '../../src/ums/client.js';
 import { UmsBusinessError } from '../../src/ums/errors.js';
 import { UmsOperations } from '../../src/ums/operations.js';
 import { notifySign } from '../../src/ums/sign.js';
+import { beijingDate } from '../../src/ums/time.js';
 import { gql, until } from '../app/support.js';
 import {
   CREATE_MERCHANT,
@@ -123,7 +124,7 @@ describeEachDatabase('two merchants, notifications routed and verified per merch
     const foreign = new UmsClient({ baseUrl: gw.simulator!.url, appId: DEMO.appId, appKey: DEMO.appKey });
     try {
       const ops = new UmsOperations(foreign, { mid: MERCHANT_B.mid, tid: MERCHANT_B.tid });
-      const refused = await ops.billsQuery({ billNo: paidB, billDate: new Date().toISOString().slice(0, 10) }).catch((err: unknown) => err);
+      const refused = await ops.billsQuery({ billNo: paidB, billDate: beijingDate(new Date()) }).catch((err: unknown) => err);
       expect(refused).toBeInstanceOf(UmsBusinessError);
       expect((refused as UmsBusinessError).errCode).toBe('NO_MERCHANT');
     } finally {
@@ -170,5 +171,32 @@ describeEachDatabase('two merchants, notifications routed and verified per merch
     await until('paid', async () => ((await read(payment.merOrderId)).status === 'TRADE_SUCCESS' ? true : undefined));
     const delivery = await gw.simulator!.waitForDelivery((d) => d.merOrderId === payment.merOrderId);
     expect(delivery.url).toBe(`${gw.url}/notify/ums/c`);
+  });
+});
+
+describeEachDatabase('the sync scheduler acts for each payment’s merchant', (kind) => {
+  let m: MerchantGateway;
+  beforeAll(async () => {
+    m = await startMerchantGateway(kind, { PAYMENT_SYNC_AFTER_MS: '200', PAYMENT_SYNC_INTERVAL_MS: '100' }, undefined, { scheduler: true });
+    expect((await gql(m.gw.url, CREATE_MERCHANT, { input: MERCHANT_B })).errors).toBeUndefined();
+  });
+  afterAll(() => m?.close());
+
+  it('settles B’s payment whose notification was lost by asking UMS with B’s credentials', async () => {
+    const gw = m.gw;
+    const created = await gql<CreatedPayment>(gw.url, CREATE_PAYMENT, { input: { channel: 'QR_CODE', totalAmount: 900, merchantId: 'b' } });
+    const { merOrderId } = created.data!.createPayment.payment;
+    const res = await fetch(`${gw.simulator!.url}/_sim/orders/${merOrderId}/pay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ notify: false }),
+    });
+    expect(res.status).toBe(200);
+    const settled = await until('settled by the scheduler', async () => {
+      const payment = (await gql<PaymentAnswer>(gw.url, PAYMENT, { id: merOrderId })).data!.payment!;
+      return payment.status === 'TRADE_SUCCESS' ? payment : undefined;
+    });
+    expect(settled.events.at(-1)).toMatchObject({ source: 'SYNC', status: 'TRADE_SUCCESS' });
+    expect(gw.simulator!.deliveries.some((d) => d.merOrderId === merOrderId)).toBe(false);
   });
 });

@@ -18,7 +18,12 @@ export interface MerchantGateway {
 }
 
 /** A gateway in simulator mode on `kind` (PGlite in memory, or a fresh Postgres database). */
-export async function startMerchantGateway(kind: DatabaseKind, env: NodeJS.ProcessEnv = {}, log: Logger = silent): Promise<MerchantGateway> {
+export async function startMerchantGateway(
+  kind: DatabaseKind,
+  env: NodeJS.ProcessEnv = {},
+  log: Logger = silent,
+  options: { scheduler?: boolean } = {},
+): Promise<MerchantGateway> {
   const database = kind.driver === 'postgres' ? await kind.open() : undefined;
   const config = loadConfig({
     PORT: String(await freePort()),
@@ -29,7 +34,7 @@ export async function startMerchantGateway(kind: DatabaseKind, env: NodeJS.Proce
     ...(database?.url ? { DATABASE_URL: database.url } : { PGLITE_DATA_DIR: 'memory://' }),
     ...env,
   });
-  const gw = await startGateway(config, { log, defaultMetrics: false, scheduler: false });
+  const gw = await startGateway(config, { log, defaultMetrics: false, scheduler: options.scheduler ?? false });
   return {
     gw,
     database,
