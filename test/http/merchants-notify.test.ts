@@ -25,6 +25,7 @@ import {
   type CreatedPayment,
   type MerchantGateway,
   type PaymentAnswer,
+  UPDATE_MERCHANT,
 } from '../merchants/support.js';
 import { describeEachDatabase } from '../support/db.js';
 
@@ -171,6 +172,16 @@ describeEachDatabase('two merchants, notifications routed and verified per merch
     await until('paid', async () => ((await read(payment.merOrderId)).status === 'TRADE_SUCCESS' ? true : undefined));
     const delivery = await gw.simulator!.waitForDelivery((d) => d.merOrderId === payment.merOrderId);
     expect(delivery.url).toBe(`${gw.url}/notify/ums/c`);
+  });
+
+  it('still stores and applies the notifications of a disabled merchant', async () => {
+    const { merOrderId } = await createFor('b', 1250);
+    const disabled = await gql(gw.url, UPDATE_MERCHANT, { id: 'b', input: { ...MERCHANT_B, enabled: false } });
+    expect(disabled.errors).toBeUndefined();
+    expect(await post('/notify/ums/b', forged(merOrderId, MERCHANT_B.notifyKey))).toEqual([200, 'SUCCESS']);
+    expect((await read(merOrderId)).status).toBe('TRADE_SUCCESS');
+    const refused = await gql(gw.url, CREATE_PAYMENT, { input: { channel: 'QR_CODE', totalAmount: 100, merchantId: 'b' } });
+    expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 });
 
