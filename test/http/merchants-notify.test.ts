@@ -174,6 +174,20 @@ describeEachDatabase('two merchants, notifications routed and verified per merch
     expect(delivery.url).toBe(`${gw.url}/notify/ums/c`);
   });
 
+  it('signs B’s H5 pay URL with B’s app, which the simulator takes as B’s order', async () => {
+    const answer = await gql<{ createPayment: { payUrl: string | null; payment: { merOrderId: string } } }>(
+      gw.url,
+      'mutation($input: CreatePaymentInput!) { createPayment(input: $input) { payUrl payment { merOrderId } } }',
+      { input: { channel: 'H5_UNIONPAY', totalAmount: 300, merchantId: 'b' } },
+    );
+    expect(answer.errors).toBeUndefined();
+    const { payUrl, payment } = answer.data!.createPayment;
+    expect(payUrl).toContain(encodeURIComponent(MERCHANT_B.appId));
+    const opened = await fetch(payUrl!, { redirect: 'manual' });
+    expect(opened.status).toBe(302);
+    expect(gw.simulator!.order(payment.merOrderId)).toMatchObject({ mid: MERCHANT_B.mid, tid: MERCHANT_B.tid, notifyUrl: `${gw.url}/notify/ums/b` });
+  });
+
   it('still stores and applies the notifications of a disabled merchant', async () => {
     const { merOrderId } = await createFor('b', 1250);
     const disabled = await gql(gw.url, UPDATE_MERCHANT, { id: 'b', input: { ...MERCHANT_B, enabled: false } });
