@@ -32,7 +32,8 @@ import { startSimulator, type SimCredentials, type UmsSimulator } from './sim/si
 import { MerchantAdmin } from './merchants/admin.js';
 import type { MerchantProfile } from './merchants/profile.js';
 import { MerchantRegistry } from './merchants/registry.js';
-import { openSecretBox } from './merchants/secret-key.js';
+import { derivedKey, openSecretBox } from './merchants/secret-key.js';
+import { clientSecretsFromConfig } from './access/client-secret.js';
 import { MerchantStore } from './merchants/store.js';
 
 export interface GatewayOptions {
@@ -146,7 +147,9 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
 
     // HTTP: GraphQL (queries, mutations, subscriptions), the UMS notify endpoint, probes, metrics,
     // and the demo storefront at `/` (DEMO_PAGE: simulator mode by default).
-    const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log: log.child({ room: 'graphql' }), metrics, keyListener: database, merchants: merchants.admin });
+    // Client secrets are keyed by GATEWAY_SECRET_KEY when one is configured (a key derived for them alone).
+    const clientSecrets = clientSecretsFromConfig(config, derivedKey(config, 'client-secrets'));
+    const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log: log.child({ room: 'graphql' }), metrics, keyListener: database, merchants: merchants.admin, clientSecrets });
     const app = await buildServer({
       log,
       ready: () => database.ready(),

@@ -22,6 +22,8 @@ export interface LiveKey {
   readonly id: string;
   readonly scopes: ReadonlySet<Scope>;
   readonly expiresAt: Date | null;
+  /** The merchant the key is bound to; null: gateway-wide. */
+  readonly merchantId: string | null;
 }
 
 export interface ApiKeyCacheOptions {
@@ -138,7 +140,7 @@ export class ApiKeyCache {
     const byHash = new Map<string, LiveKey & { hash: Buffer }>();
     const byId = new Map<string, LiveKey>();
     for (const row of rows) {
-      const key = { id: row.id, scopes: new Set(row.scopes as Scope[]), expiresAt: row.expiresAt, hash: Buffer.from(row.keyHash, 'hex') };
+      const key = { id: row.id, scopes: new Set(row.scopes as Scope[]), expiresAt: row.expiresAt, merchantId: row.merchantId, hash: Buffer.from(row.keyHash, 'hex') };
       byHash.set(row.keyHash, key);
       byId.set(row.id, key);
     }

@@ -16,6 +16,15 @@ export interface NewApiKey {
   name: string | null;
   scopes: readonly Scope[];
   expiresAt: Date | null;
+  /** The merchant the key is bound to; null: gateway-wide. */
+  merchantId: string | null;
+}
+
+/** Whose keys a listing or a revocation may reach: one merchant's, or any (a gateway-wide admin). */
+export type KeyOwner = { readonly merchantId: string } | 'any';
+
+function ownedBy(owner: KeyOwner) {
+  return owner === 'any' ? undefined : eq(apiKeys.merchantId, owner.merchantId);
 }
 
 export class ApiKeyStore {
@@ -27,7 +36,7 @@ export class ApiKeyStore {
     const row = await this.db.transaction(async (tx) => {
       const [inserted] = await tx
         .insert(apiKeys)
-        .values({ id: newKeyId(), name: input.name, merchantId: null, scopes: [...new Set(input.scopes)], keyHash: keyHash(text), expiresAt: input.expiresAt })
+        .values({ id: newKeyId(), name: input.name, merchantId: input.merchantId, scopes: [...new Set(input.scopes)], keyHash: keyHash(text), expiresAt: input.expiresAt })
         .returning();
       if (!inserted) throw new Error('api key insert returned no row');
       await tx.execute(sql`select pg_notify(${API_KEY_CHANNEL}::text, ${inserted.id}::text)`);
@@ -36,24 +45,27 @@ export class ApiKeyStore {
     return { row, text };
   }
 
-  /** Every key, oldest first (merchant filter: none exist yet, so gateway-wide keys only). */
-  list(): Promise<ApiKeyRow[]> {
-    return this.db.select().from(apiKeys).where(isNull(apiKeys.merchantId)).orderBy(asc(apiKeys.createdAt), asc(apiKeys.id));
+  /** The keys of `owner`, oldest first. */
+  list(owner: KeyOwner): Promise<ApiKeyRow[]> {
+    return this.db.select().from(apiKeys).where(ownedBy(owner)).orderBy(asc(apiKeys.createdAt), asc(apiKeys.id));
   }
 
-  /** Revokes a key (a second call changes nothing); undefined when there is no such key. */
-  async revoke(id: string): Promise<ApiKeyRow | undefined> {
+  /**
+   * Revokes a key of `owner` (a second call changes nothing); undefined when `owner` has no such
+   * key (another merchant's key reads as one that does not exist).
+   */
+  async revoke(id: string, owner: KeyOwner = 'any'): Promise<ApiKeyRow | undefined> {
     return this.db.transaction(async (tx) => {
       const [revoked] = await tx
         .update(apiKeys)
         .set({ revokedAt: new Date() })
-        .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+        .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt), ownedBy(owner)))
         .returning();
       if (revoked) {
         await tx.execute(sql`select pg_notify(${API_KEY_CHANNEL}::text, ${id}::text)`);
         return revoked;
       }
-      const [existing] = await tx.select().from(apiKeys).where(eq(apiKeys.id, id));
+      const [existing] = await tx.select().from(apiKeys).where(and(eq(apiKeys.id, id), ownedBy(owner)));
       return existing;
     });
   }

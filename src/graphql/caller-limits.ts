@@ -15,9 +15,12 @@ import type { Caller } from './auth.js';
 
 export const RATE_LIMITED = 'RATE_LIMITED';
 
-/** What limits are counted by: the key (`key#2`), or the address for everyone else. */
+/**
+ * What limits are counted by: the key (`key#2`, `key_…`) or the client secret (`client:<merOrderId>`),
+ * or the address for everyone else.
+ */
 export function clientOf(caller: Caller, address: string): string {
-  return caller.kind === 'key' ? caller.id : `address:${normalizeIP(address)}`;
+  return caller.kind === 'key' || caller.kind === 'client' ? caller.id : `address:${normalizeIP(address)}`;
 }
 
 export type Verdict = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterSeconds: number; readonly limit: number };

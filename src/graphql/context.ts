@@ -7,6 +7,7 @@ import type { Database } from '../db/database.js';
 import type { PaymentBus } from '../events/bus.js';
 import type { ApiKeyCache } from '../access/key-cache.js';
 import type { ApiKeyStore } from '../access/key-store.js';
+import type { ClientSecrets } from '../access/client-secret.js';
 import type { Logger } from '../log.js';
 import type { MerchantAdmin } from '../merchants/admin.js';
 import type { Metrics } from '../metrics.js';
@@ -28,6 +29,8 @@ export interface GraphQLServices {
   metrics: Metrics;
   /** Run-time API keys: the table, and the in-memory copy requests are checked against. */
   apiKeys: { store: ApiKeyStore; cache: ApiKeyCache };
+  /** Issues (and checks) the payments' client secrets. */
+  clientSecrets: ClientSecrets;
   /** Merchant administration (src/merchants/admin.ts); absent where no registry runs (some tests). */
   merchants?: MerchantAdmin | undefined;
 }

@@ -3,6 +3,7 @@
  * payments/commands (mutations) and the ledger.
  */
 import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { sees, type Visibility } from '../access/visibility.js';
 import type { Database } from '../db/database.js';
 import { paymentEvents, payments, refunds, type PaymentEventRow, type PaymentRow, type RefundRow } from '../db/schema.js';
 
@@ -13,6 +14,10 @@ import { paymentEvents, payments, refunds, type PaymentEventRow, type PaymentRow
  * The two single-row reads on the hot path (`payment(merOrderId)`, the subscription's first
  * state) are built once here and prepared: Drizzle otherwise rebuilds the SQL on every call and
  * sends it unprepared, which cost two thirds of the query throughput (bench/README.md).
+ *
+ * Every read of payments takes the caller's Visibility (src/access/visibility.ts): a payment
+ * outside it is absent here, so no resolver can hand out another merchant's payment by forgetting
+ * a check. Events and refunds are only ever read for payments already read this way.
  */
 export class PaymentReads {
   readonly #payment;
@@ -30,9 +35,11 @@ export class PaymentReads {
       .prepare('gql_latest_event');
   }
 
-  async findPayment(merOrderId: string): Promise<PaymentRow | undefined> {
+  /** The payment, when `view` may see it (another merchant's reads as none). */
+  async findPayment(merOrderId: string, view: Visibility): Promise<PaymentRow | undefined> {
+    if (view.merOrderId !== undefined && view.merOrderId !== merOrderId) return undefined;
     const [row] = await this.#payment.execute({ merOrderId });
-    return row;
+    return row && sees(view, row) ? row : undefined;
   }
 
   async latestEvent(merOrderId: string): Promise<PaymentEventRow | undefined> {
@@ -61,6 +68,9 @@ export class PaymentReads {
   /** Newest first, keyset-paginated on (created_at, mer_order_id), which the indexes cover. */
   async listPayments(request: PageRequest): Promise<Page> {
     const conditions: SQL[] = [];
+    const { view } = request;
+    if (view.merchantId !== undefined) conditions.push(eq(payments.merchantId, view.merchantId));
+    if (view.merOrderId !== undefined) conditions.push(eq(payments.merOrderId, view.merOrderId));
     if (request.status) conditions.push(eq(payments.status, request.status));
     if (request.mid) conditions.push(eq(payments.mid, request.mid));
     if (request.merchantId) conditions.push(eq(payments.merchantId, request.merchantId));
@@ -123,6 +133,8 @@ export function decodeCursor(text: string): Cursor {
 }
 
 export interface PageRequest {
+  /** What the caller may see: the page holds nothing else. */
+  view: Visibility;
   first: number;
   after?: string | undefined;
   status?: string | undefined;

@@ -83,7 +83,14 @@ export function routeGuards(options: RouteGuardOptions): RouteGuards {
   return {
     callerOf,
     async onRequest(request, reply) {
-      const caller = options.keys.identify(request.headers.authorization);
+      // A client secret costs one primary-key read of its payment; a key, none.
+      let caller: Caller;
+      try {
+        caller = await options.keys.resolve(request.headers.authorization);
+      } catch {
+        // The database did not answer: the secret can be neither accepted nor refused.
+        return reply.code(503).send({ errors: [{ message: 'Could not check the client secret; retry', extensions: { code: 'UNAVAILABLE' } }] });
+      }
       callers.set(request, caller);
       const client = clientOf(caller, request.ip);
       if (request.ws) {

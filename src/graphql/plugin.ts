@@ -27,6 +27,8 @@ import { errorSummary } from '../lib/errors.js';
 import type { ListenSource } from '../events/postgres-bus.js';
 import { ApiKeyCache } from '../access/key-cache.js';
 import { ApiKeyStore } from '../access/key-store.js';
+import { clientSecretsFromConfig, type ClientSecrets } from '../access/client-secret.js';
+import { SEES_ALL } from '../access/visibility.js';
 import { ApiKeyRing } from './auth.js';
 import { clientOf, operationQuota, SocketCounter } from './caller-limits.js';
 import { registerCors, webSocketOriginCheck } from './cors.js';
@@ -40,8 +42,13 @@ import { buildGatewaySchema } from './schema.js';
 import { closeWebSockets, graphqlWebSocketHandler } from './websocket.js';
 import { OperationAdmission } from './ws-admission.js';
 import { WebSocketKeyWatch } from './ws-key-watch.js';
+import { ClientSecretExpiry } from './ws-client-expiry.js';
 
-export interface GraphQLDeps extends Omit<GraphQLServices, 'reads' | 'apiKeys'> {
+export interface GraphQLDeps extends Omit<GraphQLServices, 'reads' | 'apiKeys' | 'clientSecrets'> {
+  /** The payments' client secrets; derived from the default merchant's UMS secrets when left out. */
+  clientSecrets?: ClientSecrets;
+  /** How often a client secret's open WebSocket re-reads its payment at most (tests shorten it). */
+  clientSecretExpiry?: { recheckMs?: number };
   /** Where run-time key changes are heard (the database handle: LISTEN api_key_changed). */
   keyListener: ListenSource;
   /** Run-time keys: how often use is written, and the safety-net reload period (tests shorten them). */
@@ -77,9 +84,13 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
   const store = new ApiKeyStore(db);
   const cache = new ApiKeyCache({ store, listener: deps.keyListener, log, ...deps.keyCache });
   const apiKeys = { store, cache };
-  const services: GraphQLServices = { config, db, reads: deps.reads ?? new PaymentReads(db), bus, commands, simulatorMode, log, metrics, apiKeys, merchants: deps.merchants };
-  const keys = new ApiKeyRing(config.apiKeys, cache);
+  const reads = deps.reads ?? new PaymentReads(db);
+  const clientSecrets = deps.clientSecrets ?? clientSecretsFromConfig(config);
+  const services: GraphQLServices = { config, db, reads, bus, commands, simulatorMode, log, metrics, apiKeys, clientSecrets, merchants: deps.merchants };
+  // A client secret is checked against its payment's own row (whose merchant, final or not).
+  const keys = new ApiKeyRing(config.apiKeys, cache, { secrets: clientSecrets, find: (merOrderId) => reads.findPayment(merOrderId, SEES_ALL) });
   const keyWatch = new WebSocketKeyWatch(cache);
+  const clientExpiry = new ClientSecretExpiry({ find: (merOrderId) => reads.findPayment(merOrderId, SEES_ALL), ...deps.clientSecretExpiry });
   const limits: QueryLimits = { ...DEFAULT_LIMITS, ...deps.limits };
   const sandbox = config.graphqlSandbox;
   const recorder = new OperationRecorder(metrics);
@@ -181,6 +192,7 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
       services,
       keys,
       keyWatch,
+      clientExpiry,
       admission,
       quota,
       schemaDetails: sandbox,

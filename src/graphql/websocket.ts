@@ -4,7 +4,8 @@
  * masking as HTTP, and the key checked once in `connection_init`.
  *
  * - No key, or a wrong one, when keys are configured: the socket is closed with 4403 Forbidden.
- * - A run-time key revoked or expired while its socket is open: closed with 4403 too (ws-key-watch.ts).
+ * - A run-time key revoked or expired while its socket is open: closed with 4403 too (ws-key-watch.ts);
+ *   so is a client secret's socket once the secret stops working (ws-client-expiry.ts).
  * - A client that does not send `connection_init` within `initTimeoutMs` is closed (4408).
  * - ws-level ping/pong every `keepAliveMs` drops dead peers.
  * - Subscriptions only (ws-admission.ts): a query or mutation is refused with BAD_REQUEST and
@@ -30,11 +31,13 @@ import type { OperationRecorder } from './operation-metrics.js';
 import { subscribeSharingResults } from './shared-execution.js';
 import type { OperationAdmission } from './ws-admission.js';
 import type { WebSocketKeyWatch } from './ws-key-watch.js';
+import type { ClientSecretExpiry } from './ws-client-expiry.js';
 
 export interface WebSocketOptions {
   services: GraphQLServices;
   keys: ApiKeyRing;
   keyWatch: WebSocketKeyWatch;
+  clientExpiry: ClientSecretExpiry;
   admission: OperationAdmission;
   quota: OperationQuota;
   /** False: execution errors leave out "Did you mean …?" hints too. */
@@ -57,16 +60,17 @@ export function graphqlWebSocketHandler(options: WebSocketOptions): WebsocketHan
     {
       schema: options.admission.schema,
       connectionInitWaitTimeout: options.initTimeoutMs,
-      onConnect(ctx) {
+      async onConnect(ctx) {
         const params = ctx.connectionParams ?? {};
         // connectionParams as CONTRACT.md says; the upgrade request's own header for server-side
         // clients that can set one.
         const presented = params.authorization ?? params.Authorization ?? ctx.extra.request.headers.authorization;
-        const caller = options.keys.identify(presented);
+        const caller = await options.keys.resolve(presented);
         // false: graphql-ws closes the socket with 4403 Forbidden.
         if (caller.kind === 'anonymous') return false;
         ctx.extra.caller = caller;
         if (caller.kind === 'key') options.keyWatch.add(caller.id, ctx.extra.socket);
+        if (caller.kind === 'client') options.clientExpiry.watch(caller.merOrderId, ctx.extra.socket);
         return true;
       },
       context: (ctx) => createContext(services, ctx.extra.caller ?? { kind: 'anonymous', reason: 'missing' }),

@@ -8,6 +8,7 @@
  * - live mode without it: none. Merchants beyond `default` cannot be stored (createMerchant says
  *   so) and stored ones cannot be used.
  */
+import { createHmac } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Config } from '../config.js';
@@ -60,4 +61,14 @@ async function readOrCreate(path: string): Promise<Buffer> {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readOrCreate(path);
     throw err;
   }
+}
+
+/**
+ * A key for another purpose derived from GATEWAY_SECRET_KEY (HMAC-SHA256 of `label`), so the one
+ * variable serves several rooms without one key doing two jobs. Only from a configured key: a
+ * generated one differs between instances, and what it keys (client secrets) must not.
+ */
+export function derivedKey(config: Pick<Config, 'gatewaySecretKey'>, label: string): Buffer | undefined {
+  const key = config.gatewaySecretKey ? parseSecretKey(config.gatewaySecretKey.reveal()) : undefined;
+  return key ? createHmac('sha256', key).update(label, 'utf8').digest() : undefined;
 }

@@ -14,8 +14,6 @@ export type { PaymentRow, RefundRow };
 
 export interface CreatePaymentInput {
   channel: PaymentChannel;
-  /** The merchant (src/merchants/) the payment is created for; default `default`. */
-  merchantId?: string;
   /** Fen, 1..100000000. */
   totalAmount: number;
   /** Generated with the UMS_SOURCE_ID prefix when absent. */
@@ -56,6 +54,17 @@ export interface RefundPaymentInput {
 export interface CommandOptions {
   /** The `Idempotency-Key` header, when the request carried one. */
   idempotencyKey?: string;
+  /**
+   * Who acts (CONTRACT.md "Event feed": a key's id, `env:…`, `client`), recorded on the events
+   * this request writes. Undefined: `system`.
+   */
+  actor?: string;
+  /**
+   * The merchant the caller is bound to: another merchant's payment is NOT_FOUND, exactly as one
+   * that does not exist; a create is for this merchant; Idempotency-Keys are this merchant's own.
+   * Undefined: a gateway-wide caller (every payment; creates for `default`).
+   */
+  merchantId?: string;
 }
 
 export type SimulatedOutcome = 'TRADE_SUCCESS' | 'TRADE_CLOSED';
@@ -63,9 +72,9 @@ export type SimulatedOutcome = 'TRADE_SUCCESS' | 'TRADE_CLOSED';
 export interface PaymentCommands {
   create(input: CreatePaymentInput, opts: CommandOptions): Promise<CreatePaymentResult>;
   /** Asks UMS (query / bills query) and stores its answer with source SYNC, as every active query. */
-  sync(merOrderId: string): Promise<PaymentRow>;
+  sync(merOrderId: string, opts?: CommandOptions): Promise<PaymentRow>;
   /** Closes an unpaid order at UMS and stores the result. */
-  close(merOrderId: string): Promise<PaymentRow>;
+  close(merOrderId: string, opts?: CommandOptions): Promise<PaymentRow>;
   refund(input: RefundPaymentInput, opts: CommandOptions): Promise<RefundRow>;
   /** Admin: any UMS Open API call, signed; answers UMS's decoded JSON. */
   callUms(service: string, version: string, body: unknown): Promise<unknown>;
@@ -73,5 +82,5 @@ export interface PaymentCommands {
    * Only in simulator mode: drives the simulator's control API (buyer pays / order closes),
    * which then notifies the gateway; resolves with the payment once the change is stored.
    */
-  simulatePayment?(merOrderId: string, outcome: SimulatedOutcome): Promise<PaymentRow>;
+  simulatePayment?(merOrderId: string, outcome: SimulatedOutcome, opts?: CommandOptions): Promise<PaymentRow>;
 }

@@ -107,12 +107,12 @@ export class PaymentService implements PaymentCommands, SyncCommands {
   }
 
   /** The syncPayment mutation: an active query at UMS, stored with source SYNC. */
-  sync(merOrderId: string): Promise<PaymentRow> {
-    return syncByUser(this.#deps, merOrderId);
+  sync(merOrderId: string, opts: CommandOptions = {}): Promise<PaymentRow> {
+    return syncByUser(this.#deps, merOrderId, opts);
   }
 
-  close(merOrderId: string): Promise<PaymentRow> {
-    return closeByUser(this.#deps, merOrderId);
+  close(merOrderId: string, opts: CommandOptions = {}): Promise<PaymentRow> {
+    return closeByUser(this.#deps, merOrderId, opts);
   }
 
   refund(input: RefundPaymentInput, opts: CommandOptions = {}): Promise<RefundRow> {
@@ -123,8 +123,8 @@ export class PaymentService implements PaymentCommands, SyncCommands {
     return callUms(this.#deps, service, version, body);
   }
 
-  simulatePayment?: (merOrderId: string, outcome: SimulatedOutcome) => Promise<PaymentRow> = (merOrderId, outcome) =>
-    simulatePayment(this.#deps, merOrderId, outcome);
+  simulatePayment?: (merOrderId: string, outcome: SimulatedOutcome, opts?: CommandOptions) => Promise<PaymentRow> = (merOrderId, outcome, opts = {}) =>
+    simulatePayment(this.#deps, merOrderId, outcome, opts);
 
   // What the sync scheduler asks (SyncCommands).
 

@@ -19,6 +19,12 @@
  * (`Attempt.resumed`). So does a take-over of a claim whose request died. The ids sent to UMS
  * come from `Attempt.seed`, the same on every run under one key and input (idempotentOrderId),
  * so a resumption asks UMS about the SAME merOrderId / refundOrderId, never a new one.
+ *
+ * Keys are scoped per merchant (CONTRACT.md "API keys and client secrets"): the stored key of a
+ * merchant other than `default` is `<merchantId> <key>`. A key is printable ASCII with no space,
+ * so no scoped key equals an unscoped one; the seed (and so the derived ids) differ per merchant,
+ * so two merchants sending the same key and input never meet. `default`'s keys are stored as
+ * they always were.
  */
 import { createHash } from 'node:crypto';
 import { and, eq, isNull, lt, sql } from 'drizzle-orm';
@@ -26,8 +32,19 @@ import type { Database } from '../db/database.js';
 import { idempotencyKeys } from '../db/schema.js';
 import { PaymentError, type PaymentErrorCode, type PaymentErrorDetails } from './errors.js';
 import { AnswerSignals, answerToken, type AnswerListenSource } from './idempotency-answers.js';
+import { DEFAULT_MERCHANT_ID } from '../merchants/ids.js';
 
 export type IdempotentOperation = 'createPayment' | 'refundPayment';
+
+/** Whose key this is: the merchant the request acts for (undefined or `default`: unscoped). */
+export interface KeyScope {
+  scope?: string | undefined;
+}
+
+/** The key as stored: `<merchantId> <key>` for a merchant other than `default`. */
+export function scopedKey(key: string, scope: string | undefined): string {
+  return scope === undefined || scope === DEFAULT_MERCHANT_ID ? key : `${scope} ${key}`;
+}
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -95,11 +112,18 @@ export class Idempotency {
    * Runs `work` at most once per (key, operation) and input; without a key, simply runs it.
    * `request` is the input that the key is bound to (compared by a hash of its canonical JSON).
    */
-  async run<T>(operation: IdempotentOperation, key: string | undefined, request: unknown, work: (attempt: Attempt) => Promise<T>): Promise<T> {
-    if (key === undefined) return work(NO_KEY);
-    if (key.trim() === '' || key.length > MAX_KEY_LENGTH) {
+  async run<T>(
+    operation: IdempotentOperation,
+    givenKey: string | undefined,
+    request: unknown,
+    work: (attempt: Attempt) => Promise<T>,
+    { scope }: KeyScope = {},
+  ): Promise<T> {
+    if (givenKey === undefined) return work(NO_KEY);
+    if (givenKey.trim() === '' || givenKey.length > MAX_KEY_LENGTH) {
       throw new PaymentError('BAD_USER_INPUT', `Idempotency-Key must be 1..${MAX_KEY_LENGTH} characters`, { field: 'idempotencyKey' });
     }
+    const key = scopedKey(givenKey, scope);
     const requestHash = hashRequest(operation, request);
     const seed = attemptSeed(operation, key, requestHash);
     const token = answerToken(operation, key);

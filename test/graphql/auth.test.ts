@@ -3,6 +3,7 @@
  * graphql-ws with `connectionParams.authorization` in connection_init.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SEES_ALL } from '../../src/access/visibility.js';
 import type { PaymentCommands } from '../../src/payments/commands-api.js';
 import { pgliteDatabase, type TestDatabase } from '../support/db.js';
 import { newOrder, pay } from './fixtures.js';
@@ -14,7 +15,7 @@ const KEYS = 'k_read:read,k_pay:pay,k_refund:refund,k_admin:admin,k_web:read+pay
 function echoCommands(h: TestDatabase, merOrderId: () => string): PaymentCommands {
   const payment = async () => {
     const { PaymentReads } = await import('../../src/graphql/data.js');
-    const row = await new PaymentReads(h.db).findPayment(merOrderId());
+    const row = await new PaymentReads(h.db).findPayment(merOrderId(), SEES_ALL);
     if (!row) throw new Error('fixture missing');
     return row;
   };

@@ -5,8 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  bearer,
+  checkout,
+  clientSecretParams,
   CreatePaymentDocument,
   GetPaymentDocument,
+  GetPaymentStatusDocument,
+  ListPaymentsDocument,
   SimulatePaymentDocument,
   WatchPaymentDocument,
   request,
@@ -55,6 +60,48 @@ describe('typed client', () => {
 
     const read = await request(gw.url, GetPaymentDocument, { merOrderId });
     expect(read.data?.payment?.events.map((e) => e.status)).toContain('TRADE_SUCCESS');
+  });
+});
+
+describe('typed client: the server creates, the frontend holds only the client secret', () => {
+  let h: TestDatabase;
+  let gw: FullGateway;
+  const SERVER_KEY = 'sk_shop_server';
+
+  beforeAll(async () => {
+    h = await pgliteDatabase();
+    gw = await startFullGateway(h, { apiKeys: `${SERVER_KEY}:read+pay` });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await h?.close();
+  });
+
+  it('checkout on the server, then read and watch with the client secret', async () => {
+    const forFrontend = await checkout(gw.url, SERVER_KEY, { channel: 'QR_CODE', totalAmount: 990 }, `order-${Date.now()}`);
+    expect(forFrontend.qrCode).toBeTruthy();
+    expect(JSON.stringify(forFrontend)).not.toContain(SERVER_KEY);
+    const { merOrderId, clientSecret } = forFrontend;
+
+    const read = await request(gw.url, GetPaymentStatusDocument, { merOrderId }, bearer(clientSecret));
+    expect(read.data?.payment?.merOrderId).toBe(merOrderId);
+    const list = await request(gw.url, ListPaymentsDocument, {}, bearer(clientSecret));
+    expect(list.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+
+    const { client } = wsClient(gw.wsUrl, clientSecretParams(clientSecret));
+    const changes = watch(client, WatchPaymentDocument, { merOrderId });
+    const first = await changes.next();
+    expect(first.value?.data?.paymentStatusChanged.payment.merOrderId).toBe(merOrderId);
+    await request(gw.url, SimulatePaymentDocument, { merOrderId }, bearer(SERVER_KEY));
+    let status = first.value?.data?.paymentStatusChanged.status;
+    while (status !== 'TRADE_SUCCESS') {
+      const next = await changes.next();
+      if (next.done) break;
+      status = next.value.data?.paymentStatusChanged.status;
+    }
+    expect(status).toBe('TRADE_SUCCESS');
+    await changes.return?.();
+    await client.dispose();
   });
 });
 

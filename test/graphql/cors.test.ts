@@ -5,9 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { ClientSecrets } from '../../src/access/client-secret.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { pgliteDatabase, type TestDatabase } from '../support/db.js';
-import { startGateway, type TestGateway } from './harness.js';
+import { newOrder } from './fixtures.js';
+import { collect, startGateway, wsClient, type TestGateway } from './harness.js';
 
 const SHOP = 'https://shop.example.com';
 const DEV = 'http://localhost:5173';
@@ -94,6 +96,65 @@ describe('CORS_ORIGINS', () => {
     expect(refused.status).toBe(403);
     expect(refused.socket.readyState).not.toBe(WebSocket.OPEN);
     for (const o of opened) o.socket.close();
+  });
+});
+
+describe('a shop on another origin, holding a client secret and nothing else', () => {
+  let h: TestDatabase;
+  let gw: TestGateway;
+  let merOrderId = '';
+  let clientSecret = '';
+  const secrets = new ClientSecrets('cors test key material');
+
+  beforeAll(async () => {
+    h = await pgliteDatabase();
+    merOrderId = await newOrder(h.db);
+    clientSecret = secrets.issue('default', merOrderId);
+    // Keys are configured (as in live mode): without the secret the page could do nothing.
+    gw = await startGateway({ handle: h, apiKeys: 'sk_server:admin', env: { CORS_ORIGINS: SHOP }, extra: { clientSecrets: secrets } });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await h?.close();
+  });
+
+  it('reads its payment from the shop’s page: preflight, then POST with Bearer clientSecret', async () => {
+    const pre = await preflight(gw.url, SHOP);
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-headers')?.split(/,\s*/)).toContain('authorization');
+    const query = 'query($id: ID!) { payment(merOrderId: $id) { merOrderId status } }';
+    const res = await fetch(gw.url, {
+      method: 'POST',
+      headers: { origin: SHOP, 'content-type': 'application/json', authorization: `Bearer ${clientSecret}` },
+      body: JSON.stringify({ query, variables: { id: merOrderId } }),
+    });
+    expect(res.headers.get('access-control-allow-origin')).toBe(SHOP);
+    expect(await res.json()).toEqual({ data: { payment: { merOrderId, status: 'NEW_ORDER' } } });
+  });
+
+  it('watches its payment over a WebSocket opened from the shop’s origin', async () => {
+    const { socket, status } = await open(gw.wsUrl, SHOP);
+    expect(status).toBeUndefined();
+    socket.close();
+    const { client } = wsClient(gw.wsUrl, { authorization: `Bearer ${clientSecret}` }, { origin: SHOP });
+    try {
+      const sub = collect<{ paymentStatusChanged: { status: string; payment: { merOrderId: string } } }>(
+        client,
+        'subscription($id: ID) { paymentStatusChanged(merOrderId: $id) { status payment { merOrderId } } }',
+        { id: merOrderId },
+      );
+      await sub.next(1);
+      expect(sub.results[0]?.data?.paymentStatusChanged).toEqual({ status: 'NEW_ORDER', payment: { merOrderId } });
+      sub.dispose();
+    } finally {
+      await client.dispose();
+    }
+    // The same page served from an origin not listed gets no socket (the Origin is really sent).
+    const elsewhere = wsClient(gw.wsUrl, { authorization: `Bearer ${clientSecret}` }, { origin: OTHER });
+    const sub = collect(elsewhere.client, 'subscription($id: ID) { paymentStatusChanged(merOrderId: $id) { status } }', { id: merOrderId });
+    expect((await elsewhere.closed).code).not.toBe(1000);
+    expect(sub.results).toEqual([]);
+    await elsewhere.client.dispose();
   });
 });
 

@@ -144,12 +144,26 @@ export async function gql<T = Record<string, unknown>>(
 export const bearer = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
 
 /** A graphql-ws client as a frontend would use it (lazy: false, so connection errors show up). */
-export function wsClient(url: string, connectionParams?: Record<string, unknown>): { client: Client; closed: Promise<{ code: number; reason: string }> } {
+export function wsClient(
+  url: string,
+  connectionParams?: Record<string, unknown>,
+  options: { origin?: string } = {},
+): { client: Client; closed: Promise<{ code: number; reason: string }> } {
   let onClosed: (event: { code: number; reason: string }) => void = () => {};
   const closed = new Promise<{ code: number; reason: string }>((resolve) => (onClosed = resolve));
+  const { origin } = options;
+  // A browser sends its page's Origin on the upgrade; `ws` does so when told.
+  const impl =
+    origin === undefined
+      ? WebSocket
+      : class extends WebSocket {
+          constructor(address: string | URL, protocols?: string | string[]) {
+            super(address, protocols, { origin });
+          }
+        };
   const client = createClient({
     url,
-    webSocketImpl: WebSocket,
+    webSocketImpl: impl,
     connectionParams,
     lazy: false,
     retryAttempts: 0,

@@ -4,6 +4,7 @@
  */
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Visibility } from '../../src/access/visibility.js';
 import { PaymentReads } from '../../src/graphql/data.js';
 import { pgliteDatabase, type TestDatabase } from '../support/db.js';
 import { newOrder } from './fixtures.js';
@@ -19,8 +20,8 @@ describe('subscription whose current state cannot be read', () => {
     h = await pgliteDatabase();
     // The resolvers' reads, failing while `failing` is set (the bus keeps its own database).
     class FailingReads extends PaymentReads {
-      override findPayment(merOrderId: string): ReturnType<PaymentReads['findPayment']> {
-        return failing ? Promise.reject(new Error('connection terminated unexpectedly')) : super.findPayment(merOrderId);
+      override findPayment(merOrderId: string, view: Visibility): ReturnType<PaymentReads['findPayment']> {
+        return failing ? Promise.reject(new Error('connection terminated unexpectedly')) : super.findPayment(merOrderId, view);
       }
     }
     const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });

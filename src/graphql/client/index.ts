@@ -1,16 +1,63 @@
 /**
- * A typed client for the example operations: the generated TypedDocumentNodes, plus the two
- * calls a frontend needs, so that variables and results are checked by TypeScript end to end.
+ * A typed client for the example operations: the generated TypedDocumentNodes, plus the calls a
+ * merchant's server and its frontend need, so that variables and results are checked by
+ * TypeScript end to end.
  *
- *   const { data } = await request(url, CreatePaymentDocument, { input: { channel: 'QR_CODE', totalAmount: 1250 } });
- *   data?.createPayment.qrCode;            // string | null
- *   for await (const change of watch(wsClient, WatchPaymentDocument, { merOrderId })) change.data?.paymentStatusChanged.status;
+ * The frontend never holds a key. The merchant's server creates the payment with its secret key
+ * and hands the frontend what `checkout` returns; the frontend reads and watches that one payment
+ * with the client secret:
+ *
+ *   // server (secret key)
+ *   const forFrontend = await checkout(url, process.env.GATEWAY_KEY!, { channel: 'QR_CODE', totalAmount: 1250 }, `order-1001`);
+ *   // frontend (forFrontend.clientSecret only)
+ *   const ws = createClient({ url: wsUrl, connectionParams: clientSecretParams(forFrontend.clientSecret) });
+ *   for await (const change of watch(ws, WatchPaymentDocument, { merOrderId: forFrontend.merOrderId })) change.data?.paymentStatusChanged.status;
+ *   await request(url, GetPaymentStatusDocument, { merOrderId }, bearer(forFrontend.clientSecret));
  */
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type FormattedExecutionResult } from 'graphql';
 import type { Client } from 'graphql-ws';
+import { CreatePaymentDocument, type CreatePaymentInput } from './generated/graphql.js';
 
 export * from './generated/graphql.js';
+
+/** `Authorization: Bearer <token>` (an API key on the server, a client secret in the frontend). */
+export function bearer(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
+
+/** graphql-ws `connectionParams` for a frontend holding a client secret. */
+export function clientSecretParams(clientSecret: string): { authorization: string } {
+  return { authorization: `Bearer ${clientSecret}` };
+}
+
+/** What a merchant's server hands its frontend: never its key. */
+export interface Checkout {
+  merOrderId: string;
+  clientSecret: string;
+  qrCode: string | null;
+  payParams: unknown;
+  payUrl: string | null;
+}
+
+/**
+ * Server side: creates a payment with the merchant's secret key (Idempotency-Key recommended: a
+ * retry then answers the same payment and the same client secret) and returns what the frontend
+ * may hold. Throws the gateway's first error.
+ */
+export async function checkout(url: string, secretKey: string, input: CreatePaymentInput, idempotencyKey?: string): Promise<Checkout> {
+  const headers = { ...bearer(secretKey), ...(idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey }) };
+  const { data, errors } = await request(url, CreatePaymentDocument, { input }, headers);
+  const created = data?.createPayment;
+  if (!created) throw new Error(`createPayment failed: ${errors?.[0]?.extensions?.code ?? 'no answer'}: ${errors?.[0]?.message ?? ''}`);
+  return {
+    merOrderId: created.payment.merOrderId,
+    clientSecret: created.clientSecret,
+    qrCode: created.qrCode,
+    payParams: created.payParams,
+    payUrl: created.payUrl,
+  };
+}
 
 /** POSTs one query or mutation; `headers` carries Authorization and Idempotency-Key. */
 export async function request<TResult, TVariables>(

@@ -1,7 +1,12 @@
-/** `payment` and `payments`, and the batched `Payment.events` / `Payment.refunds`. */
+/**
+ * `payment` and `payments`, the batched `Payment.events` / `Payment.refunds`, and
+ * `Payment.clientSecret`. What the caller may see is decided by the read side (data.ts), from
+ * the caller's visibility: another merchant's payment is simply not there.
+ */
 import { GraphQLError } from 'graphql';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import type { PaymentEventRow, PaymentRow, RefundRow } from '../../db/schema.js';
+import { CLIENT_ROLE, holds, visibilityOf } from '../auth.js';
 import type { GraphQLContext } from '../context.js';
 import { InvalidCursorError } from '../data.js';
 import { PaymentStatusEnum, type PaymentStatus } from '../types/enums.js';
@@ -14,10 +19,13 @@ const badInput = (message: string) => new GraphQLError(message, { extensions: { 
 
 @Resolver(() => Payment)
 export class PaymentQueries {
-  @Authorized('read')
-  @Query(() => Payment, { nullable: true, description: 'One payment by its merchant order id' })
+  @Authorized('read', CLIENT_ROLE)
+  @Query(() => Payment, {
+    nullable: true,
+    description: "One payment by its merchant order id (null when there is none, or it is another merchant's; a client secret reads only its own)",
+  })
   async payment(@Arg('merOrderId', () => ID) merOrderId: string, @Ctx() ctx: GraphQLContext): Promise<PaymentRow | null> {
-    return (await ctx.services.reads.findPayment(merOrderId)) ?? null;
+    return (await ctx.services.reads.findPayment(merOrderId, visibilityOf(ctx.caller))) ?? null;
   }
 
   @Authorized('read')
@@ -33,13 +41,24 @@ export class PaymentQueries {
     const first = firstArg ?? 20;
     if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw badInput(`first must be between 1 and ${MAX_PAGE_SIZE}`);
     try {
-      const page = await ctx.services.reads.listPayments({ first, after: after ?? undefined, status: status ?? undefined, mid: mid ?? undefined, merchantId: merchantId ?? undefined });
+      const page = await ctx.services.reads.listPayments({ view: visibilityOf(ctx.caller), first, after: after ?? undefined, status: status ?? undefined, mid: mid ?? undefined, merchantId: merchantId ?? undefined });
       const edges = page.rows.map(({ payment, cursor }) => ({ cursor, node: payment }));
       return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
     } catch (err) {
       if (err instanceof InvalidCursorError) throw badInput(err.message);
       throw err;
     }
+  }
+
+  @FieldResolver(() => String, {
+    nullable: true,
+    description:
+      'What the frontend holds instead of a key (Authorization: Bearer <clientSecret>): reads and watches this one payment. ' +
+      "Readable with PAY by the payment's merchant's keys and gateway-wide keys; null for others",
+  })
+  clientSecret(@Root() payment: PaymentRow, @Ctx() ctx: GraphQLContext): string | null {
+    // The payment is visible to the caller (the read side saw to it): its merchant's, or every one.
+    return holds(ctx.caller, 'pay') ? ctx.services.clientSecrets.issue(payment.merchantId, payment.merOrderId) : null;
   }
 
   @FieldResolver(() => [PaymentEvent], { description: 'Applied changes, oldest first' })

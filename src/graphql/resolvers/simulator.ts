@@ -5,6 +5,7 @@ import type { PaymentRow } from '../../db/schema.js';
 import type { GraphQLContext } from '../context.js';
 import { PaymentStatusEnum, type PaymentStatus } from '../types/enums.js';
 import { Payment } from '../types/payment.js';
+import { acting } from './payment-mutations.js';
 
 @Resolver()
 export class SimulatorResolver {
@@ -23,6 +24,6 @@ export class SimulatorResolver {
     }
     const simulate = ctx.services.commands.simulatePayment;
     if (!simulate) throw new GraphQLError('simulatePayment needs simulator mode', { extensions: { code: 'BAD_REQUEST' } });
-    return simulate.call(ctx.services.commands, merOrderId, outcome);
+    return simulate.call(ctx.services.commands, merOrderId, outcome, acting(ctx));
   }
 }

@@ -1,7 +1,11 @@
 /**
  * `paymentStatusChanged`: the current state first (when merOrderId is given), then every change
- * this instance's bus hears, from whichever instance stored it.
+ * this instance's bus hears, from whichever instance stored it. Only the payments the caller may
+ * see (src/access/visibility.ts), "watch everything" included: a merchant's key never hears of
+ * another merchant's payment; a client secret subscribes to its own payment, by its merOrderId.
  */
+import { sees } from '../../access/visibility.js';
+import { CLIENT_ROLE, forbiddenToClients, visibilityOf } from '../auth.js';
 import { Arg, Authorized, ID, Resolver, Root, Subscription } from 'type-graphql';
 import type { SubscribeResolverData } from 'type-graphql';
 import { changeStream, type StatusChangeValue } from '../change-stream.js';
@@ -18,14 +22,18 @@ function subscribe({ args, context }: SubscribeResolverData<unknown, Filter, Gra
   const { reads, bus, metrics, log } = context.services;
   const merOrderId = args.merOrderId ?? undefined;
   const mid = args.mid ?? undefined;
+  // A client secret watches its one payment, named: not a stream of everything it may see.
+  if (context.caller.kind === 'client' && merOrderId === undefined) throw forbiddenToClients();
+  const view = visibilityOf(context.caller);
   return changeStream({
     bus,
-    accept: ({ event, payment }) => (merOrderId === undefined || event.merOrderId === merOrderId) && (mid === undefined || payment.mid === mid),
+    accept: ({ event, payment }) =>
+      (merOrderId === undefined || event.merOrderId === merOrderId) && (mid === undefined || payment.mid === mid) && sees(view, payment),
     initial:
       merOrderId === undefined
         ? undefined
         : async () => {
-            const payment = await reads.findPayment(merOrderId);
+            const payment = await reads.findPayment(merOrderId, view);
             if (!payment || (mid !== undefined && payment.mid !== mid)) return undefined;
             const last = await reads.latestEvent(merOrderId);
             return {
@@ -46,7 +54,7 @@ function subscribe({ args, context }: SubscribeResolverData<unknown, Filter, Gra
 
 @Resolver()
 export class PaymentSubscriptions {
-  @Authorized('read')
+  @Authorized('read', CLIENT_ROLE)
   @Subscription(() => PaymentStatusChange, {
     subscribe,
     description: "First the payment's current state (when merOrderId is given), then every change",

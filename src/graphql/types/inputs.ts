@@ -9,9 +9,6 @@ export class CreatePaymentInput {
   @Field(() => PaymentChannelEnum)
   channel!: PaymentChannel;
 
-  @Field(() => ID, { nullable: true, description: 'The merchant the payment is for; left out: `default`' })
-  merchantId?: string;
-
   @Field(() => Int, { description: 'fen (分)' })
   totalAmount!: number;
 
@@ -32,6 +29,12 @@ export class CreatePaymentInput {
 
   @Field(() => DateTimeScalar, { nullable: true })
   expireTime?: Date;
+
+  @Field(() => ID, {
+    nullable: true,
+    description: "The merchant the payment is for (left out: the key's own merchant, or `default` for a gateway-wide key). A key bound to a merchant creates for its own only",
+  })
+  merchantId?: string;
 }
 
 @ObjectType()
@@ -47,6 +50,13 @@ export class CreatePaymentPayload {
 
   @Field(() => String, { nullable: true, description: 'H5_*: the signed URL to open in the browser' })
   payUrl?: string;
+
+  @Field(() => String, {
+    description:
+      "What the merchant's server hands to its frontend instead of any key (Authorization: Bearer <clientSecret>): " +
+      'it reads and watches this one payment, and stops working 24 h after the payment is final',
+  })
+  clientSecret!: string;
 }
 
 @InputType()

@@ -12,6 +12,9 @@ export class PaymentEvent {
   @Field(() => ID)
   id!: number;
 
+  @Field(() => ID, { description: 'The payment this change belongs to' })
+  merOrderId!: string;
+
   @Field(() => EventSourceEnum)
   source!: EventSource;
 
@@ -29,6 +32,12 @@ export class PaymentEvent {
 
   @Field(() => String, { nullable: true, description: 'Why the change was applied (or flagged)' })
   reason!: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "Who acted: a run-time API key's id, `env:` + 8 hex digits of a GATEWAY_API_KEYS key's SHA-256, `client`, `open` (no keys configured) or `system` (notifications, sync, schedules)",
+  })
+  actor!: string | null;
 
   @Authorized('admin')
   @Field(() => JSONScalar, { nullable: true, description: 'The report as received from UMS (admin scope only)' })

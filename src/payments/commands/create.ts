@@ -21,9 +21,11 @@ import { syncQuietly } from './sync.js';
 import { toPaymentError } from './ums-errors.js';
 
 export async function createPayment(deps: CommandDeps, input: CreatePaymentInput, opts: CommandOptions): Promise<CreatePaymentResult> {
-  const merchantDeps = forCreate(deps, input.merchantId ?? DEFAULT_MERCHANT_ID);
+  // The merchant is the caller's (a gateway-wide caller's choice, resolved by GraphQL), else `default`.
+  const merchantDeps = forCreate(deps, opts.merchantId ?? DEFAULT_MERCHANT_ID);
   checkCreate(input, merchantDeps.sourceId, deps.now());
-  return deps.idempotency.run('createPayment', opts.idempotencyKey, input, (attempt) => create(merchantDeps, input, attempt));
+  // Idempotency-Keys are the merchant's own: two merchants using one key never meet.
+  return deps.idempotency.run('createPayment', opts.idempotencyKey, input, (attempt) => create(merchantDeps, input, attempt, opts), { scope: opts.merchantId });
 }
 
 /** The first time the scheduler asks about a new order: after the quiet period, or at expiry. */
@@ -32,14 +34,13 @@ export function firstSyncAt(now: Date, afterMs: number, expireTime: Date | undef
   return new Date(expireTime ? Math.min(after, expireTime.getTime()) : after);
 }
 
-async function create(deps: CommandDeps, input: CreatePaymentInput, attempt: Attempt): Promise<CreatePaymentResult> {
+async function create(deps: CommandDeps, input: CreatePaymentInput, attempt: Attempt, opts: CommandOptions): Promise<CreatePaymentResult> {
   const { channel, totalAmount } = input;
   const { id: merOrderId, ours } = orderIdFor(deps, input.merOrderId, attempt);
   let payment: PaymentRow;
   try {
     ({ payment } = await insertNewOrder(deps.db, {
       merOrderId,
-      merchantId: deps.merchantId,
       totalAmount,
       mid: deps.ums.merchant.mid,
       tid: deps.ums.merchant.tid,
@@ -48,13 +49,16 @@ async function create(deps: CommandDeps, input: CreatePaymentInput, attempt: Att
       ...optional('description', input.description),
       ...optional('expireTime', input.expireTime),
       nextSyncAt: firstSyncAt(deps.now(), deps.syncAfterMs, input.expireTime),
+      // The merchant the deps act for (forCreate): the caller's, else `default`.
+      merchantId: deps.merchantId,
+      actor: opts.actor,
     }));
   } catch (err) {
     // An earlier run under this Idempotency-Key stored the order: carry it on, never a new one.
     if (!(ours && err instanceof PaymentError && err.code === 'CONFLICT')) throw err;
-    return resumeCreate(deps, input, await loadPayment(deps, merOrderId));
+    return resumeCreate(deps, input, await loadPayment(deps, merOrderId, opts.merchantId), opts);
   }
-  return sendCreate(deps, input, payment);
+  return sendCreate(deps, input, payment, opts);
 }
 
 /**
@@ -62,16 +66,16 @@ async function create(deps: CommandDeps, input: CreatePaymentInput, attempt: Att
  * have heard of it, so the create is sent again with the SAME merOrderId (UMS answers DUP_ORDER
  * if it did: outcome unknown, then asked). Otherwise the order is answered as it stands.
  */
-async function resumeCreate(deps: CommandDeps, input: CreatePaymentInput, payment: PaymentRow): Promise<CreatePaymentResult> {
+async function resumeCreate(deps: CommandDeps, input: CreatePaymentInput, payment: PaymentRow, opts: CommandOptions): Promise<CreatePaymentResult> {
   const merOrderId = payment.merOrderId;
   if (payment.totalAmount !== input.totalAmount || payment.channel !== input.channel || payment.merchantId !== deps.merchantId) {
     throw new PaymentError('CONFLICT', `a payment with merOrderId ${merOrderId} already exists`, { merOrderId });
   }
   deps.log?.warn({ merOrderId, status: payment.status }, 'payment create: resuming an earlier attempt under the same Idempotency-Key');
-  if (payment.status !== 'NEW_ORDER') return { payment: await syncQuietly(deps, payment) };
-  const result = await sendCreate(deps, input, payment, { resent: true });
+  if (payment.status !== 'NEW_ORDER') return { payment: await syncQuietly(deps, payment, opts.actor) };
+  const result = await sendCreate(deps, input, payment, opts, { resent: true });
   if (result.payment.status !== 'UNKNOWN') return result;
-  return { payment: await syncQuietly(deps, result.payment) };
+  return { payment: await syncQuietly(deps, result.payment, opts.actor) };
 }
 
 /**
@@ -82,6 +86,7 @@ async function sendCreate(
   deps: CommandDeps,
   input: CreatePaymentInput,
   payment: PaymentRow,
+  opts: CommandOptions,
   how: { resent: boolean } = { resent: false },
 ): Promise<CreatePaymentResult> {
   const { channel, totalAmount } = input;
@@ -100,7 +105,7 @@ async function sendCreate(
       ...(isBillsChannel(channel) ? { billDate: beijingDate(payment.createdAt) } : {}),
     });
   } catch (err) {
-    return { payment: await createFailed(deps, payment, err, how) };
+    return { payment: await createFailed(deps, payment, err, how, opts.actor) };
   }
 
   // H5: nothing was sent; UMS learns of the order when the browser opens the URL.
@@ -110,6 +115,7 @@ async function sendCreate(
   }
   const applied = await applyReport(deps.db, reportFromCreate(merOrderId, created.response), 'MUTATION', {
     payload: { answer: 'create', errCode: created.response?.errCode, status: created.response?.status },
+    actor: opts.actor,
   });
   deps.log?.info({ merOrderId, channel, status: applied.payment.status }, 'payment created');
   return {
@@ -124,12 +130,13 @@ async function sendCreate(
  * resent create: the first send may have created the order), else closed with UMS's reason, and
  * thrown. An UNKNOWN order is settled by query (sync), never closed here.
  */
-async function createFailed(deps: CommandDeps, payment: PaymentRow, err: unknown, how: { resent: boolean }): Promise<PaymentRow> {
+async function createFailed(deps: CommandDeps, payment: PaymentRow, err: unknown, how: { resent: boolean }, actor: string | undefined): Promise<PaymentRow> {
   const merOrderId = payment.merOrderId;
   if (err instanceof UmsError && (err.outcomeUnknown || how.resent)) {
     const outcome = err.outcomeUnknown ? 'unknown' : 'refused-on-resend';
     const applied = await applyReport(deps.db, { merOrderId, status: 'UNKNOWN' }, 'MUTATION', {
       payload: { answer: 'create', outcome, errCode: err.errCode ?? null, error: err.name },
+      actor,
     });
     deps.log?.warn({ merOrderId, errCode: err.errCode }, 'payment create: outcome unknown; the sync scheduler will query');
     return applied.payment;
@@ -138,6 +145,7 @@ async function createFailed(deps: CommandDeps, payment: PaymentRow, err: unknown
   await applyReport(deps.db, { merOrderId, status: 'TRADE_CLOSED' }, 'MUTATION', {
     payload: { answer: 'create', outcome: 'refused', errCode: err.errCode ?? null, error: err.name },
     onlyIfOpen: true,
+    actor,
   });
   deps.log?.warn({ merOrderId, errCode: err.errCode }, 'payment create refused; order closed');
   throw toPaymentError(err, { merOrderId });

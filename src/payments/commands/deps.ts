@@ -106,10 +106,23 @@ export async function merchantIdOf(deps: CommandDeps, merOrderId: string): Promi
   return row?.merchantId;
 }
 
-export async function loadPayment(deps: CommandDeps, merOrderId: string): Promise<PaymentRow> {
+/**
+ * The payment, or NOT_FOUND. `merchantId`: the caller's merchant; another merchant's payment is
+ * NOT_FOUND with the same message as one that does not exist (CONTRACT.md: indistinguishable).
+ */
+export async function loadPayment(deps: CommandDeps, merOrderId: string, merchantId?: string): Promise<PaymentRow> {
   const [row] = await deps.db.select().from(payments).where(eq(payments.merOrderId, merOrderId));
-  if (!row) throw new PaymentError('NOT_FOUND', `no payment with merOrderId ${merOrderId}`, { merOrderId });
+  if (!row || !ownedBy(row, merchantId)) throw notFound(merOrderId);
   return row;
+}
+
+/** True when a caller bound to `merchantId` (undefined: gateway-wide) may act on `payment`. */
+export function ownedBy(payment: Pick<PaymentRow, 'merchantId'>, merchantId: string | undefined): boolean {
+  return merchantId === undefined || payment.merchantId === merchantId;
+}
+
+export function notFound(merOrderId: string): PaymentError {
+  return new PaymentError('NOT_FOUND', `no payment with merOrderId ${merOrderId}`, { merOrderId });
 }
 
 /** The institution code a stored payment was created under (older rows: from its channel). */

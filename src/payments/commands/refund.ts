@@ -19,28 +19,31 @@ import { applyReport, flagPaymentForReview, insertRefundRequest, PENDING_REFUND_
 import { isPaidStatus, type EventSource, type PaymentStatus } from '../status.js';
 import { refundStatusOf, reportFromRefund } from '../sync/reports.js';
 import { REFUND_IN_DOUBT } from '../sync/review.js';
-import { forPayment, instMidOf, loadPayment, merchantIdOf, orderIdFor, type CommandDeps } from './deps.js';
+import { forPayment, instMidOf, loadPayment, merchantIdOf, notFound, orderIdFor, ownedBy, type CommandDeps } from './deps.js';
 import { checkRefund } from './input-checks.js';
 import { refundCertainlyNotMade, toPaymentError } from './ums-errors.js';
 
 export async function refundPayment(anyDeps: CommandDeps, input: RefundPaymentInput, opts: CommandOptions): Promise<RefundRow> {
-  // The refund goes out under the payment's merchant (its source number, its credentials). With
-  // no other merchant configured there is nothing to look up; an unknown order is refused later.
-  const merchantId = anyDeps.merchants ? await merchantIdOf(anyDeps, input.merOrderId) : undefined;
+  // The refund goes out under the payment's merchant (its source number, its credentials). Another
+  // merchant's payment is checked as one that does not exist: by the caller's own merchant's rules
+  // (its NOT_FOUND comes later, with the same message), so no answer tells the two apart.
+  const own = opts.merchantId;
+  const found = anyDeps.merchants ? await merchantIdOf(anyDeps, input.merOrderId) : undefined;
+  const merchantId = found !== undefined && (own === undefined || found === own) ? found : own;
   const deps = merchantId === undefined ? anyDeps : forPayment(anyDeps, { merchantId, merOrderId: input.merOrderId });
   checkRefund(input, opts, deps.sourceId);
-  return deps.idempotency.run('refundPayment', opts.idempotencyKey, input, (attempt) => refund(deps, input, attempt));
+  return deps.idempotency.run('refundPayment', opts.idempotencyKey, input, (attempt) => refund(deps, input, attempt, opts), { scope: opts.merchantId });
 }
 
-async function refund(deps: CommandDeps, input: RefundPaymentInput, attempt: Attempt): Promise<RefundRow> {
+async function refund(deps: CommandDeps, input: RefundPaymentInput, attempt: Attempt, opts: CommandOptions): Promise<RefundRow> {
   const { id: refundOrderId, ours } = orderIdFor(deps, input.refundOrderId, attempt);
   if (ours) {
     // An earlier run under this Idempotency-Key may have stored (and sent) this very refund.
     const [earlier] = await deps.db.select().from(refunds).where(eq(refunds.refundOrderId, refundOrderId));
-    if (earlier) return resumeRefund(deps, input, earlier);
+    if (earlier) return resumeRefund(deps, input, earlier, opts);
   }
-  const { payment, refund: row } = await reserveRefund(deps, input, refundOrderId);
-  return askRefund(deps, payment, row);
+  const { payment, refund: row } = await reserveRefund(deps, input, refundOrderId, opts.merchantId);
+  return askRefund(deps, payment, row, { resent: false }, opts.actor);
 }
 
 /**
@@ -48,14 +51,16 @@ async function refund(deps: CommandDeps, input: RefundPaymentInput, attempt: Att
  * sent again with the SAME refundOrderId, which UMS deduplicates (a refund that arrived is
  * answered, not repeated). Settled: answered as it stands. Never a second refundOrderId.
  */
-async function resumeRefund(deps: CommandDeps, input: RefundPaymentInput, row: RefundRow): Promise<RefundRow> {
+async function resumeRefund(deps: CommandDeps, input: RefundPaymentInput, row: RefundRow, opts: CommandOptions): Promise<RefundRow> {
   const ids = { merOrderId: row.merOrderId, refundOrderId: row.refundOrderId };
   if (row.merOrderId !== input.merOrderId || row.refundAmount !== input.refundAmount) {
     throw new PaymentError('CONFLICT', `a refund with refundOrderId ${row.refundOrderId} already exists`, ids);
   }
+  // The payment is looked up first: another merchant's refund reads as none, as its payment does.
+  const payment = await loadPayment(deps, row.merOrderId, opts.merchantId);
   deps.log?.warn({ ...ids, status: row.status }, 'refund: resuming an earlier attempt under the same Idempotency-Key');
   if (!(PENDING_REFUND_STATUSES as readonly string[]).includes(row.status)) return row;
-  return askRefund(deps, await loadPayment(deps, row.merOrderId), row, { resent: true });
+  return askRefund(deps, payment, row, { resent: true }, opts.actor);
 }
 
 /**
@@ -63,7 +68,13 @@ async function resumeRefund(deps: CommandDeps, input: RefundPaymentInput, row: R
  * earlier run may have sent it already, so even a clear refusal now does not prove that no
  * money moved (the first request may have been carried out).
  */
-async function askRefund(deps: CommandDeps, payment: PaymentRow, row: RefundRow, how: { resent: boolean } = { resent: false }): Promise<RefundRow> {
+async function askRefund(
+  deps: CommandDeps,
+  payment: PaymentRow,
+  row: RefundRow,
+  how: { resent: boolean } = { resent: false },
+  actor?: string,
+): Promise<RefundRow> {
   const { merOrderId, refundOrderId, refundAmount } = row;
   let answer: RefundResponse;
   try {
@@ -71,18 +82,18 @@ async function askRefund(deps: CommandDeps, payment: PaymentRow, row: RefundRow,
   } catch (err) {
     if (err instanceof UmsError && err.outcomeUnknown) {
       deps.log?.warn({ merOrderId, refundOrderId, errCode: err.errCode }, 'refund: outcome unknown; refund-query will settle it');
-      return recordRefund(deps, payment, row, undefined, 'UNKNOWN', 'MUTATION');
+      return recordRefund(deps, payment, row, undefined, 'UNKNOWN', 'MUTATION', actor);
     }
     if (!(err instanceof UmsError)) throw err; // the refund stays PROCESSING for refund-query
     if (how.resent || !refundCertainlyNotMade(err)) {
       // Answered as pending (UNKNOWN), like an ambiguous outcome: refund-query keeps asking.
-      await refundInDoubt(deps, payment, row, err, 'MUTATION');
+      await refundInDoubt(deps, payment, row, err, 'MUTATION', actor);
       return refundRow(deps, row);
     }
-    await recordRefund(deps, payment, row, undefined, 'FAIL', 'MUTATION');
+    await recordRefund(deps, payment, row, undefined, 'FAIL', 'MUTATION', actor);
     throw toPaymentError(err, { merOrderId, refundOrderId });
   }
-  const stored = await recordRefund(deps, payment, row, answer, refundStatusOf(answer), 'MUTATION');
+  const stored = await recordRefund(deps, payment, row, answer, refundStatusOf(answer), 'MUTATION', actor);
   deps.log?.info({ merOrderId, refundOrderId, refundAmount, status: stored.status }, 'refund answered');
   return stored;
 }
@@ -104,10 +115,16 @@ function sendRefund(anyDeps: CommandDeps, payment: PaymentRow, row: RefundRow): 
  * Checks the refund against the payment with the payment row locked (two refunds racing cannot
  * both pass the remaining-amount check) and stores it PROCESSING before UMS is asked.
  */
-async function reserveRefund(deps: CommandDeps, input: RefundPaymentInput, refundOrderId: string): Promise<{ payment: PaymentRow; refund: RefundRow }> {
+async function reserveRefund(
+  deps: CommandDeps,
+  input: RefundPaymentInput,
+  refundOrderId: string,
+  merchantId: string | undefined,
+): Promise<{ payment: PaymentRow; refund: RefundRow }> {
   return deps.db.transaction(async (tx) => {
     const [payment] = await tx.select().from(payments).where(eq(payments.merOrderId, input.merOrderId)).for('update');
-    if (!payment) throw new PaymentError('NOT_FOUND', `no payment with merOrderId ${input.merOrderId}`, { merOrderId: input.merOrderId });
+    // Another merchant's payment is refused exactly as one that does not exist.
+    if (!payment || !ownedBy(payment, merchantId)) throw notFound(input.merOrderId);
     if (!isPaidStatus(payment.status)) {
       throw new PaymentError('CONFLICT', `payment ${payment.merOrderId} is ${payment.status}; only paid orders can be refunded`, {
         merOrderId: payment.merOrderId,
@@ -171,10 +188,10 @@ export async function settleRefund(anyDeps: CommandDeps, row: RefundRow, source:
  * (still pending, so the remaining amount stays reserved), refund-query keeps asking, and the
  * payment is flagged for an operator.
  */
-async function refundInDoubt(deps: CommandDeps, payment: PaymentRow, row: RefundRow, err: UmsError, source: EventSource): Promise<void> {
+async function refundInDoubt(deps: CommandDeps, payment: PaymentRow, row: RefundRow, err: UmsError, source: EventSource, actor?: string): Promise<void> {
   const ids = { merOrderId: row.merOrderId, refundOrderId: row.refundOrderId };
   deps.log?.warn({ ...ids, errCode: err.errCode }, 'refund: UMS refused, but the refund may have been made; left UNKNOWN for review');
-  await recordRefund(deps, payment, row, undefined, 'UNKNOWN', source);
+  await recordRefund(deps, payment, row, undefined, 'UNKNOWN', source, actor);
   await flagPaymentForReview(deps.db, row.merOrderId, `${REFUND_IN_DOUBT}:${row.refundOrderId}`);
 }
 
@@ -190,12 +207,14 @@ async function recordRefund(
   answer: RefundResponse | undefined,
   status: RefundStatus,
   source: EventSource,
+  actor?: string,
 ): Promise<RefundRow> {
   // Restate the payment's latest status unless the money went back: only the refund row changes.
   const latest = await loadPayment(deps, payment.merOrderId);
   const report = reportFromRefund(latest.merOrderId, latest.status as PaymentStatus, row, answer, status);
   await applyReport(deps.db, report, source, {
     payload: { answer: 'refund', refundOrderId: row.refundOrderId, refundStatus: status, errCode: answer?.errCode ?? null },
+    actor,
   });
   return refundRow(deps, row);
 }

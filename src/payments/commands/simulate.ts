@@ -6,12 +6,12 @@
  * as the scheduler would, and its answer stored with source SYNC.
  */
 import type { PaymentRow } from '../../db/schema.js';
-import type { SimulatedOutcome } from '../commands-api.js';
+import type { CommandOptions, SimulatedOutcome } from '../commands-api.js';
 import { PaymentError, badInput } from '../errors.js';
 import { loadPayment, type CommandDeps, type PaymentChanges } from './deps.js';
 import { syncPayment } from './sync.js';
 
-export async function simulatePayment(deps: CommandDeps, merOrderId: string, outcome: SimulatedOutcome): Promise<PaymentRow> {
+export async function simulatePayment(deps: CommandDeps, merOrderId: string, outcome: SimulatedOutcome, opts: CommandOptions = {}): Promise<PaymentRow> {
   const simulator = deps.simulator;
   if (!simulator) throw new PaymentError('CONFLICT', 'simulatePayment is only available in simulator mode');
   if (outcome !== 'TRADE_SUCCESS' && outcome !== 'TRADE_CLOSED') {
@@ -20,7 +20,7 @@ export async function simulatePayment(deps: CommandDeps, merOrderId: string, out
   // Listen before reading and before the simulator acts, so the change cannot slip past.
   const change = deps.changes ? statusChange(deps.changes, merOrderId) : undefined;
   try {
-    const before = await loadPayment(deps, merOrderId);
+    const before = await loadPayment(deps, merOrderId, opts.merchantId);
     change?.from(before);
     try {
       await simulator.pay(merOrderId, { outcome, notify: true });
@@ -30,7 +30,7 @@ export async function simulatePayment(deps: CommandDeps, merOrderId: string, out
     }
     const notified = change ? await change.within(deps.simulateWaitMs) : undefined;
     if (notified) return notified;
-    return await syncPayment(deps, await loadPayment(deps, merOrderId), 'SYNC');
+    return await syncPayment(deps, await loadPayment(deps, merOrderId), 'SYNC', opts.actor);
   } finally {
     change?.stop();
   }

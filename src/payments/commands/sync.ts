@@ -10,6 +10,7 @@
 import type { PaymentRow } from '../../db/schema.js';
 import { UmsBusinessError, UmsError } from '../../ums/errors.js';
 import { beijingDate } from '../../ums/time.js';
+import type { CommandOptions } from '../commands-api.js';
 import { PaymentError } from '../errors.js';
 import { applyReport, type StatusReport } from '../ledger.js';
 import { isOpen, type EventSource, type PaymentStatus } from '../status.js';
@@ -18,15 +19,16 @@ import { forPayment, instMidOf, loadPayment, type CommandDeps } from './deps.js'
 import { toPaymentError } from './ums-errors.js';
 
 /** The syncPayment mutation: an active query, stored with source SYNC. */
-export async function syncByUser(deps: CommandDeps, merOrderId: string): Promise<PaymentRow> {
-  return syncPayment(deps, await loadPayment(deps, merOrderId), 'SYNC');
+export async function syncByUser(deps: CommandDeps, merOrderId: string, opts: CommandOptions = {}): Promise<PaymentRow> {
+  return syncPayment(deps, await loadPayment(deps, merOrderId, opts.merchantId), 'SYNC', opts.actor);
 }
 
 /**
  * Asks UMS about one order (query, or bills query for QR codes) and stores what it says with
- * `source`. Throws PaymentError when UMS could not answer.
+ * `source`. Throws PaymentError when UMS could not answer. `actor`: who asked (undefined: the
+ * gateway itself, `system`).
  */
-export async function syncPayment(anyDeps: CommandDeps, payment: PaymentRow, source: EventSource): Promise<PaymentRow> {
+export async function syncPayment(anyDeps: CommandDeps, payment: PaymentRow, source: EventSource, actor?: string): Promise<PaymentRow> {
   const deps = forPayment(anyDeps, payment);
   const merOrderId = payment.merOrderId;
   let report: StatusReport | undefined;
@@ -40,7 +42,7 @@ export async function syncPayment(anyDeps: CommandDeps, payment: PaymentRow, sou
     }
   } catch (err) {
     if (err instanceof UmsBusinessError && err.errCode === 'NO_ORDER' && neverReachedUms(payment.status)) {
-      return unknownAtUms(deps, payment, source);
+      return unknownAtUms(deps, payment, source, actor);
     }
     throw toPaymentError(err, { merOrderId });
   }
@@ -48,15 +50,15 @@ export async function syncPayment(anyDeps: CommandDeps, payment: PaymentRow, sou
     deps.log?.warn({ merOrderId }, 'payment query: answer carried no known status');
     return payment;
   }
-  const applied = await applyReport(deps.db, report, source, { payload: { answer: 'query', status: report.status } });
+  const applied = await applyReport(deps.db, report, source, { payload: { answer: 'query', status: report.status }, actor });
   return applied.payment;
 }
 
 /** Asks UMS about an order whose state is in doubt; on failure the scheduler will ask later. */
-export async function syncQuietly(deps: CommandDeps, payment: PaymentRow): Promise<PaymentRow> {
+export async function syncQuietly(deps: CommandDeps, payment: PaymentRow, actor?: string): Promise<PaymentRow> {
   if (!isOpen(payment.status as PaymentStatus)) return payment;
   try {
-    return await syncPayment(deps, payment, 'SYNC');
+    return await syncPayment(deps, payment, 'SYNC', actor);
   } catch {
     return payment;
   }
@@ -72,7 +74,7 @@ function neverReachedUms(status: string): boolean {
  * create that never arrived. Normal while the order is young; once it has expired (or is older
  * than UMS's own order lifetime) nobody can pay it any more, so it is closed here.
  */
-async function unknownAtUms(deps: CommandDeps, payment: PaymentRow, source: EventSource): Promise<PaymentRow> {
+async function unknownAtUms(deps: CommandDeps, payment: PaymentRow, source: EventSource, actor: string | undefined): Promise<PaymentRow> {
   const now = deps.now().getTime();
   const expired = payment.expireTime !== null && payment.expireTime.getTime() <= now;
   const tooOld = now - payment.createdAt.getTime() > deps.unknownAtUmsCloseMs;
@@ -85,6 +87,7 @@ async function unknownAtUms(deps: CommandDeps, payment: PaymentRow, source: Even
   const applied = await applyReport(deps.db, { merOrderId: payment.merOrderId, status: 'TRADE_CLOSED' }, source, {
     payload: { answer: 'query', errCode: 'NO_ORDER', closed: expired ? 'expired, never reached UMS' : 'never reached UMS' },
     onlyIfOpen: true,
+    actor,
   });
   if (applied.outcome === 'stale') return applied.payment;
   deps.log?.info({ merOrderId: payment.merOrderId }, 'payment closed: UMS never had the order and it can no longer be paid');
@@ -92,15 +95,15 @@ async function unknownAtUms(deps: CommandDeps, payment: PaymentRow, source: Even
 }
 
 /** The closePayment mutation: only an unpaid order can be closed; one already closed is answered as is. */
-export async function closeByUser(deps: CommandDeps, merOrderId: string): Promise<PaymentRow> {
-  const payment = await loadPayment(deps, merOrderId);
+export async function closeByUser(deps: CommandDeps, merOrderId: string, opts: CommandOptions = {}): Promise<PaymentRow> {
+  const payment = await loadPayment(deps, merOrderId, opts.merchantId);
   if (payment.status === 'TRADE_CLOSED') return payment;
   if (!isOpen(payment.status as PaymentStatus)) {
     throw new PaymentError('CONFLICT', `payment ${merOrderId} is ${payment.status}; only unpaid orders can be closed (refund a paid one)`, {
       merOrderId,
     });
   }
-  return closePayment(deps, payment, 'MUTATION');
+  return closePayment(deps, payment, 'MUTATION', opts.actor);
 }
 
 /**
@@ -108,7 +111,7 @@ export async function closeByUser(deps: CommandDeps, merOrderId: string): Promis
  * meanwhile, say) or cannot answer, asks UMS what the order is and stores that (an active query:
  * source SYNC); throws only when the order is still open afterwards.
  */
-export async function closePayment(anyDeps: CommandDeps, payment: PaymentRow, source: EventSource): Promise<PaymentRow> {
+export async function closePayment(anyDeps: CommandDeps, payment: PaymentRow, source: EventSource, actor?: string): Promise<PaymentRow> {
   const deps = forPayment(anyDeps, payment);
   const merOrderId = payment.merOrderId;
   try {
@@ -121,6 +124,7 @@ export async function closePayment(anyDeps: CommandDeps, payment: PaymentRow, so
     const applied = await applyReport(deps.db, { merOrderId, status: 'TRADE_CLOSED' }, source, {
       payload: { answer: 'close', errCode: answer.errCode },
       onlyIfOpen: true,
+      actor,
     });
     return applied.payment;
   } catch (err) {
@@ -128,7 +132,7 @@ export async function closePayment(anyDeps: CommandDeps, payment: PaymentRow, so
     deps.log?.warn({ merOrderId, errCode: err.errCode }, 'close refused or unanswered; asking UMS for the order state');
     let after: PaymentRow = payment;
     try {
-      after = await syncPayment(deps, payment, 'SYNC');
+      after = await syncPayment(deps, payment, 'SYNC', actor);
     } catch {
       // keep the close error below
     }

@@ -57,7 +57,6 @@ export async function insertNewOrder(db: Database, order: NewOrder): Promise<{ p
       .insert(payments)
       .values({
         merOrderId: order.merOrderId,
-        ...(order.merchantId !== undefined ? { merchantId: order.merchantId } : {}),
         status: 'NEW_ORDER',
         version: 1,
         channel: order.channel ?? null,
@@ -68,6 +67,7 @@ export async function insertNewOrder(db: Database, order: NewOrder): Promise<{ p
         description: order.description ?? null,
         expireTime: order.expireTime ?? null,
         nextSyncAt: order.nextSyncAt ?? null,
+        ...(order.merchantId === undefined ? {} : { merchantId: order.merchantId }),
         lastEventAt: now,
         createdAt: now,
         updatedAt: now,
@@ -79,7 +79,7 @@ export async function insertNewOrder(db: Database, order: NewOrder): Promise<{ p
         merOrderId: order.merOrderId,
       });
     }
-    const event = await appendEvent(tx, payment, null, 'MUTATION', 'created', {});
+    const event = await appendEvent(tx, payment, null, 'MUTATION', 'created', { actor: order.actor });
     return { payment, event };
   });
 }
@@ -431,7 +431,7 @@ async function appendEvent(
   // pg_notify rides on the insert's RETURNING: one round trip instead of two on the hot path.
   const [inserted] = await tx
     .insert(paymentEvents)
-    .values(eventValues(payment, previousStatus, source, reason, options.notificationId ?? null, options.payload))
+    .values(eventValues(payment, previousStatus, source, reason, options.notificationId ?? null, options.payload, options.actor))
     .returning({ ...getTableColumns(paymentEvents), notified: eventNotice })
     .prepare('ledger_append_event')
     .execute();

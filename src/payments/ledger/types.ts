@@ -74,6 +74,8 @@ export interface ApplyOptions {
    * A payment that does not exist yet is created from the report as usual (unknown order).
    */
   onlyIfOpen?: boolean;
+  /** Who acted, recorded on the event (CONTRACT.md "Event feed"); undefined: `system`. */
+  actor?: string | undefined;
 }
 
 /**
@@ -118,8 +120,6 @@ export const CLOSE_OF_PAID_ORDER_REASON = 'close-attempt-on-paid-order';
 /** A new order, stored as NEW_ORDER before UMS is called, so a crash leaves a trace. */
 export interface NewOrder {
   merOrderId: string;
-  /** The merchant it is created for; default `default`. */
-  merchantId?: string;
   totalAmount: number;
   mid: string;
   tid: string;
@@ -129,5 +129,9 @@ export interface NewOrder {
   expireTime?: Date;
   /** When the sync scheduler should first ask UMS about it. */
   nextSyncAt?: Date;
+  /** The merchant it belongs to; undefined: the column's default (`default`). */
+  merchantId?: string | undefined;
+  /** Who created it, recorded on its first event; undefined: `system`. */
+  actor?: string | undefined;
 }
 
