@@ -19,7 +19,9 @@ export type SecretKeyConfig = Pick<Config, 'gatewaySecretKey' | 'gatewaySecretKe
 
 /** Where simulator mode keeps its generated key for a PGlite data directory. */
 export function generatedKeyPath(pgliteDataDir: string): string {
-  const dir = pgliteDataDir.replace(/\/+$/, '');
+  // `file://` is PGlite's on-disk scheme too (db/database.ts): the directory is the path after it.
+  const path = pgliteDataDir.startsWith('file://') ? pgliteDataDir.slice('file://'.length) : pgliteDataDir;
+  const dir = path.replace(/\/+$/, '');
   return join(dirname(dir), `${basename(dir)}.secret-key`);
 }
 
@@ -32,7 +34,9 @@ export async function openSecretBox(config: SecretKeyConfig, log?: Logger): Prom
   }
   if (config.umsBaseUrl !== undefined) return undefined;
 
-  const inMemory = config.databaseUrl !== undefined || config.pgliteDataDir.startsWith('memory://');
+  // As db/database.ts decides: only a plain path or file:// is on disk (memory://, idb:// keep nothing).
+  const onDisk = !config.pgliteDataDir.includes('://') || config.pgliteDataDir.startsWith('file://');
+  const inMemory = config.databaseUrl !== undefined || !onDisk;
   if (inMemory) {
     log?.warn('GATEWAY_SECRET_KEY is unset: merchant secrets are encrypted with a key generated for this process only (simulator mode)');
     return new SecretBox(parseSecretKey(newSecretKey())!, previous);

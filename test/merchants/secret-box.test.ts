@@ -120,6 +120,8 @@ describe('openSecretBox', () => {
     const second = await openSecretBox(config);
     expect(second!.open(sealed)).toBe(PLAIN);
     expect(parseSecretKey(readFileSync(path, 'utf8'))).toBeDefined();
+    // The same directory written as PGlite's file:// URL has the same key file.
+    expect(generatedKeyPath(`file://${join(dir, 'pglite')}`)).toBe(path);
   });
 
   it('simulator mode with memory:// keeps a key for the process only; live mode without a key has none', async () => {
