@@ -30,7 +30,14 @@ import type { Reconciler } from './payments/reconcile/reconciler.js';
 import { UmsClient } from './ums/client.js';
 import { merchantFromConfig, UmsOperations } from './ums/operations.js';
 import { simulatorOptionsFromConfig } from './sim/from-config.js';
-import { startSimulator, type UmsSimulator } from './sim/simulator.js';
+import { startSimulator, type SimCredentials, type UmsSimulator } from './sim/simulator.js';
+import { MerchantAdmin } from './merchants/admin.js';
+import type { MerchantProfile } from './merchants/profile.js';
+import { MerchantRegistry } from './merchants/registry.js';
+import { openSecretBox } from './merchants/secret-key.js';
+import type { SecretBox } from './merchants/secret-box.js';
+import { clientSecretsFromConfig } from './access/client-secret.js';
+import { MerchantStore } from './merchants/store.js';
 import { queueStats } from './webhooks/deliveries.js';
 import { startWebhooks, type Webhooks } from './webhooks/start.js';
 
@@ -114,12 +121,16 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     parts.add('ums client', () => client.close());
     const ums = new UmsOperations(client, merchantFromConfig(config));
 
+    // Merchants: `default` (UMS_*) and the stored ones, each with its own client; in simulator
+    // mode the simulator learns every one of them, so a created merchant works with no other step.
+    const merchants = await startMerchants(config, { db, database, client, simulator, metrics, log }, parts);
+
     // Read side's source: ledger changes as events, across instances (LISTEN/NOTIFY).
     const bus = await PostgresBus.start({ db, listener: database, log: log.child({ room: 'bus' }) });
     parts.add('bus', () => bus.close());
 
     // Webhooks to merchants' backends: the feed's dispatcher and the delivery workers (any instance).
-    const webhooks = await startWebhooks({ config, db, listener: database, bus, simulatorMode, log: log.child({ room: 'webhooks' }), metrics });
+    const webhooks = await startWebhooks({ config, db, listener: database, bus, simulatorMode, log: log.child({ room: 'webhooks' }), metrics, box: merchants.box });
     parts.add('webhooks', () => webhooks.close());
 
     // Write side: payment commands, and the scheduler that settles what UMS did not tell us.
@@ -130,6 +141,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       db,
       ums,
       client,
+      merchants: merchants.registry,
       sourceId: config.umsSourceId,
       syncAfterMs: config.paymentSyncAfterMs,
       log: log.child({ room: 'payments' }),
@@ -154,20 +166,23 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
 
     // HTTP: GraphQL (queries, mutations, subscriptions), the UMS notify endpoint, probes, metrics,
     // and the demo storefront at `/` (DEMO_PAGE: simulator mode by default).
-    const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log: log.child({ room: 'graphql' }), metrics, keyListener: database, operator: operator.services, webhooks: webhooks.admin });
+    // Client secrets are keyed by a key derived from GATEWAY_SECRET_KEY (in simulator mode the
+    // generated one): never by the simulator's published demo keys, which anyone could sign with.
+    const clientSecrets = clientSecretsFromConfig(config, merchants.box?.derive('client-secrets'));
+    if (!merchants.box) log.warn('GATEWAY_SECRET_KEY is unset: client secrets are keyed by the UMS keys; set it to key them apart');
+    const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log: log.child({ room: 'graphql' }), metrics, keyListener: database, operator: operator.services, webhooks: webhooks.admin, merchants: merchants.admin, clientSecrets });
     // Each notification is counted; one that got a payment flagged may concern the operator workflows (a late payment).
     const countNotification = observeNotification(metrics);
     const onNotification = (answer: { outcome: string; reason?: string | undefined }) => {
       countNotification(answer);
       if (answer.outcome === 'review') operator.flagged(answer.reason);
     };
-    const notifyKeys = [config.umsNotifyKey, config.umsNotifyKeyPrevious].flatMap((k) => (k ? [k.reveal()] : []));
     const app = await buildServer({
       log,
       ready: () => database.ready(),
       ...(options.httpTimeouts ? { timeouts: options.httpTimeouts } : {}),
       plugins: [
-        notifyRoute({ db, batcher: notificationBatcher, keys: () => notifyKeys, log: log.child({ room: 'notify' }), onOutcome: onNotification }),
+        notifyRoute({ db, batcher: notificationBatcher, merchants: merchants.registry, log: log.child({ room: 'notify' }), onOutcome: onNotification }),
         graphql.plugin,
         metricsPlugin(metrics, { key: config.metricsKey }),
         ...(config.demoPage ? [storefrontRoute({ root: options.storefrontRoot ?? defaultStorefrontRoot(), mode: simulatorMode ? 'simulator' : 'live' })] : []),
@@ -185,6 +200,46 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     await parts.closeAll();
     throw err;
   }
+}
+
+async function startMerchants(
+  config: Config,
+  deps: { db: DatabaseHandle['db']; database: DatabaseHandle; client: UmsClient; simulator: UmsSimulator | undefined; metrics: Metrics; log: Logger },
+  parts: Parts,
+): Promise<{ registry: MerchantRegistry; admin: MerchantAdmin; box: SecretBox | undefined }> {
+  const log = deps.log.child({ room: 'merchants' });
+  const box = await openSecretBox(config, log);
+  const store = new MerchantStore(deps.db);
+  const simulator = deps.simulator;
+  const registry = new MerchantRegistry({
+    config,
+    store,
+    box,
+    listener: deps.database,
+    defaultClient: deps.client,
+    clientOptions: {
+      baseUrl: simulator?.url ?? config.umsBaseUrl ?? '',
+      logger: deps.log.child({ room: 'ums' }),
+      onCall: observeUmsCall(deps.metrics),
+    },
+    log,
+    ...(simulator ? { onProfile: (profile: MerchantProfile) => simulator.registerMerchant(simulatorCredentials(profile)) } : {}),
+  });
+  parts.add('merchants', () => registry.close());
+  await registry.start();
+  return { registry, admin: new MerchantAdmin({ store, registry, box, umsNotifyUrl: config.umsNotifyUrl, log }), box };
+}
+
+/** A merchant as the simulator knows one: the credentials UMS would hold for it. */
+function simulatorCredentials(profile: MerchantProfile): SimCredentials {
+  return {
+    appId: profile.appId,
+    appKey: profile.appKey.reveal(),
+    notifyKey: profile.notifyKeys[0]?.reveal() ?? '',
+    sourceId: profile.sourceId,
+    mid: profile.mid,
+    tid: profile.tid,
+  };
 }
 
 async function startOwnSimulator(config: Config, log: Logger, parts: Parts): Promise<UmsSimulator> {

@@ -87,6 +87,10 @@ export interface Config {
   latePaymentPolicy: 'review' | 'refund';
   /** `HH:MM` Beijing time at which yesterday is reconciled against UMS; undefined: off. */
   reconcileDailyAt: string | undefined;
+  /** GATEWAY_SECRET_KEY: 32 bytes (base64 or hex) that encrypt merchant secrets at rest; undefined: unset. */
+  gatewaySecretKey: Secret | undefined;
+  /** GATEWAY_SECRET_KEY_PREVIOUS: the key being rotated away from (still opens what it sealed). */
+  gatewaySecretKeyPrevious: Secret | undefined;
   /** Where people reach the gateway (PUBLIC_URL), e.g. http://192.168.1.20:4000; shown at start. */
   publicUrl: string | undefined;
   /** Where phones reach the built-in simulator (UMS_SIM_PUBLIC_URL): QR codes and pay links carry it. */
@@ -99,8 +103,6 @@ export interface Config {
   webhookRetryScheduleMs: readonly number[];
   /** WEBHOOK_ALLOW_PRIVATE=true: webhook URLs may resolve to private, loopback or link-local addresses. */
   webhookAllowPrivate: boolean;
-  /** GATEWAY_SECRET_KEY: 32 bytes that seal secrets at rest (webhook secrets; merchant secrets). */
-  gatewaySecretKey: Secret | undefined;
 }
 
 /** Thrown for a bad environment: one line per wrong or missing variable, all of them at once. */
@@ -195,12 +197,6 @@ const webhookSchedule = text(DEFAULT_WEBHOOK_SCHEDULE).transform((raw, ctx) => {
   return values;
 });
 
-const secretKey = optionalText().refine((v) => {
-  if (v === undefined) return true;
-  if (/^[0-9a-fA-F]{64}$/.test(v)) return true;
-  return /^[A-Za-z0-9+/]{43}=?$/.test(v) && Buffer.from(v, 'base64').length === 32;
-}, 'GATEWAY_SECRET_KEY: expected 32 bytes, as 64 hex digits or base64 (openssl rand -base64 32)');
-
 const backoff = text(DEFAULT_BACKOFF).transform((raw, ctx) => {
   const values = raw.split(',').map((s) => (s.trim() === '' ? NaN : Number(s.trim())));
   if (values.some((n) => !Number.isInteger(n) || n < 0)) {
@@ -238,6 +234,16 @@ function originOf(entry: string): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * A 32-byte key, written as 64 hex digits or as base64 (44 characters, standard or url alphabet).
+ * The value is never echoed in the message: it is a secret.
+ */
+const secretKey = (name: string) =>
+  optionalText().refine(
+    (v) => v === undefined || /^[0-9a-fA-F]{64}$/.test(v) || (/^[A-Za-z0-9+/_-]{43}=?$/.test(v) && Buffer.from(v.replace(/-/g, '+').replace(/_/g, '/'), 'base64').length === 32),
+    `${name}: expected 32 bytes as base64 (44 characters) or hex (64 characters), e.g. from: openssl rand -base64 32`,
+  );
 
 /** Every variable the gateway reads, each checked on its own; rules between them follow below. */
 export const environmentSchema = z.object({
@@ -277,13 +283,14 @@ export const environmentSchema = z.object({
     (v) => v === undefined || /^([01]\d|2[0-3]):[0-5]\d$/.test(v),
     'RECONCILE_DAILY_AT: expected HH:MM (Beijing time), e.g. 02:30',
   ),
+  GATEWAY_SECRET_KEY: secretKey('GATEWAY_SECRET_KEY'),
+  GATEWAY_SECRET_KEY_PREVIOUS: secretKey('GATEWAY_SECRET_KEY_PREVIOUS'),
   PUBLIC_URL: httpUrl('PUBLIC_URL', ' a phone can open, such as http://192.168.1.20:4000'),
   UMS_SIM_PUBLIC_URL: httpUrl('UMS_SIM_PUBLIC_URL', ' a phone can open, such as http://192.168.1.20:4100'),
   DEMO_PAGE: bool('DEMO_PAGE'),
   WEBHOOK_TIMEOUT_MS: positiveMs('WEBHOOK_TIMEOUT_MS', '10000'),
   WEBHOOK_RETRY_SCHEDULE_MS: webhookSchedule,
   WEBHOOK_ALLOW_PRIVATE: bool('WEBHOOK_ALLOW_PRIVATE'),
-  GATEWAY_SECRET_KEY: secretKey,
 });
 
 type Environment = z.output<typeof environmentSchema>;
@@ -394,6 +401,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: v.CORS_ORIGINS,
     latePaymentPolicy: v.LATE_PAYMENT_POLICY,
     reconcileDailyAt: v.RECONCILE_DAILY_AT,
+    gatewaySecretKey: v.GATEWAY_SECRET_KEY ? new Secret(v.GATEWAY_SECRET_KEY) : undefined,
+    gatewaySecretKeyPrevious: v.GATEWAY_SECRET_KEY_PREVIOUS ? new Secret(v.GATEWAY_SECRET_KEY_PREVIOUS) : undefined,
     publicUrl: v.PUBLIC_URL?.replace(/\/+$/, ''),
     umsSimPublicUrl: v.UMS_SIM_PUBLIC_URL?.replace(/\/+$/, ''),
     // The demo page creates payments with no key of its own: only where that is harmless by default.
@@ -401,6 +410,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookTimeoutMs: v.WEBHOOK_TIMEOUT_MS,
     webhookRetryScheduleMs: v.WEBHOOK_RETRY_SCHEDULE_MS,
     webhookAllowPrivate: v.WEBHOOK_ALLOW_PRIVATE ?? false,
-    gatewaySecretKey: v.GATEWAY_SECRET_KEY ? new Secret(v.GATEWAY_SECRET_KEY) : undefined,
   };
 }

@@ -9,6 +9,7 @@ import type { ApiKeyCache } from '../access/key-cache.js';
 import type { ApiKeyStore } from '../access/key-store.js';
 import type { ClientSecrets } from '../access/client-secret.js';
 import type { Logger } from '../log.js';
+import type { MerchantAdmin } from '../merchants/admin.js';
 import type { Metrics } from '../metrics.js';
 import type { PaymentCommands } from '../payments/commands-api.js';
 import type { PaymentRow, ReconciliationRunRow } from '../db/schema.js';
@@ -34,6 +35,8 @@ export interface GraphQLServices {
   apiKeys: { store: ApiKeyStore; cache: ApiKeyCache };
   /** Issues (and checks) the payments' client secrets. */
   clientSecrets: ClientSecrets;
+  /** Merchant administration (src/merchants/admin.ts); absent where no registry runs (some tests). */
+  merchants?: MerchantAdmin | undefined;
   /** Webhook management (src/webhooks/); absent in tests that do not need it. */
   webhooks?: WebhookAdmin;
   /** The review queue and reconciliation (absent: those operations answer that they are unavailable). */

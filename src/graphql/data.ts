@@ -74,6 +74,7 @@ export class PaymentReads {
     if (request.status) conditions.push(eq(payments.status, request.status));
     if (request.mid) conditions.push(eq(payments.mid, request.mid));
     if (request.needsReview !== undefined) conditions.push(eq(payments.needsReview, request.needsReview));
+    if (request.merchantId) conditions.push(eq(payments.merchantId, request.merchantId));
     if (request.after) {
       const cursor = decodeCursor(request.after);
       conditions.push(sql`(${payments.createdAt}, ${payments.merOrderId}) < (${cursor.at}::timestamptz, ${cursor.id})`);
@@ -141,6 +142,7 @@ export interface PageRequest {
   mid?: string | undefined;
   /** The review queue (payments_review_idx covers `true`). */
   needsReview?: boolean | undefined;
+  merchantId?: string | undefined;
 }
 
 export interface Page {

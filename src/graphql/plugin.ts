@@ -86,7 +86,7 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
   const apiKeys = { store, cache };
   const reads = deps.reads ?? new PaymentReads(db);
   const clientSecrets = deps.clientSecrets ?? clientSecretsFromConfig(config);
-  const services: GraphQLServices = { config, db, reads, bus, commands, simulatorMode, log, metrics, apiKeys, clientSecrets, operator: deps.operator, ...(deps.webhooks ? { webhooks: deps.webhooks } : {}) };
+  const services: GraphQLServices = { config, db, reads, bus, commands, simulatorMode, log, metrics, apiKeys, clientSecrets, operator: deps.operator, merchants: deps.merchants, ...(deps.webhooks ? { webhooks: deps.webhooks } : {}) };
   // A client secret is checked against its payment's own row (whose merchant, final or not).
   const keys = new ApiKeyRing(config.apiKeys, cache, { secrets: clientSecrets, find: (merOrderId) => reads.findPayment(merOrderId, SEES_ALL) });
   const keyWatch = new WebSocketKeyWatch(cache);

@@ -9,6 +9,7 @@ import { scopeAuthChecker } from './auth.js';
 import { ApiKeyResolver } from './resolvers/api-keys.js';
 import { NotificationResolver } from './resolvers/notifications.js';
 import { OperatorResolver } from './resolvers/operator.js';
+import { MerchantResolver } from './resolvers/merchants.js';
 import { PaymentMutations } from './resolvers/payment-mutations.js';
 import { PaymentQueries } from './resolvers/payment-queries.js';
 import { SimulatorResolver } from './resolvers/simulator.js';
@@ -32,7 +33,7 @@ const unusedPubSub: PubSub = {
 };
 
 export async function buildGatewaySchema(options: { simulatorMode: boolean }): Promise<GraphQLSchema> {
-  const common = [PaymentQueries, PaymentMutations, UmsResolver, PaymentSubscriptions, ApiKeyResolver, OperatorResolver, NotificationResolver, PaymentEventQueries, WebhookResolver] as const;
+  const common = [PaymentQueries, PaymentMutations, UmsResolver, PaymentSubscriptions, ApiKeyResolver, OperatorResolver, NotificationResolver, PaymentEventQueries, WebhookResolver, MerchantResolver] as const;
   const resolvers: NonEmptyArray<(typeof common)[number] | typeof SimulatorResolver> = options.simulatorMode
     ? [...common, SimulatorResolver]
     : [...common];

@@ -31,7 +31,8 @@ import type {
 } from './commands-api.js';
 import { callUms } from './commands/call-ums.js';
 import { createPayment } from './commands/create.js';
-import type { CommandDeps, PaymentChanges, SimulatorControl } from './commands/deps.js';
+import type { CommandDeps, MerchantLookup, PaymentChanges, SimulatorControl } from './commands/deps.js';
+import { DEFAULT_MERCHANT_ID } from '../merchants/ids.js';
 import { refundPayment, settleRefund } from './commands/refund.js';
 import { simulatePayment } from './commands/simulate.js';
 import { resolveReview, type ResolveReviewInput } from './commands/resolve-review.js';
@@ -42,7 +43,7 @@ import type { SyncCommands } from './sync/scheduler.js';
 
 export { firstSyncAt } from './commands/create.js';
 export { toPaymentError } from './commands/ums-errors.js';
-export type { PaymentChanges, SimulatorControl } from './commands/deps.js';
+export type { MerchantLookup, MerchantUms, PaymentChanges, SimulatorControl } from './commands/deps.js';
 export type { ResolveReviewInput } from './commands/resolve-review.js';
 export type { UmsAnswer } from './commands/sync.js';
 
@@ -54,6 +55,11 @@ export interface PaymentServiceOptions {
   client: UmsClient;
   /** UMS_SOURCE_ID: the prefix of every merOrderId and refundOrderId. */
   sourceId: string;
+  /**
+   * The merchants beyond `default` (merchants/registry.ts): each payment is acted on with its
+   * own merchant's client. `ums`, `client` and `sourceId` above are the default merchant's.
+   */
+  merchants?: MerchantLookup;
   /** PAYMENT_SYNC_AFTER_MS: when the scheduler first asks about a new order or refund. */
   syncAfterMs: number;
   log?: Logger;
@@ -82,6 +88,8 @@ export class PaymentService implements PaymentCommands, SyncCommands {
     const now = options.now ?? (() => new Date());
     this.#deps = {
       db: options.db,
+      merchantId: DEFAULT_MERCHANT_ID,
+      merchants: options.merchants,
       ums: options.ums,
       client: options.client,
       sourceId: options.sourceId,

@@ -19,6 +19,7 @@ import { definedFields } from '../lib/objects.js';
 import { maskBuyerIdentifiers, type NotificationReading, type NotificationRejection, type UmsNotification } from '../ums/notification.js';
 import {
   applyReportInTransaction,
+  MerchantMismatch,
   recordRejected,
   recordRepeat,
   storeFirstCopy,
@@ -54,6 +55,11 @@ export interface IncomingNotification {
   /** The body as it arrived, kept for audit (the signature covers exactly these bytes). */
   rawBody: string;
   contentType: string;
+  /**
+   * The merchant whose notify keys the body was checked with (http/notify.ts routes by path, or
+   * by mid/tid). A verified body for another merchant's payment is rejected, never applied.
+   */
+  merchantId?: string;
 }
 
 /** The dedupe key was taken after this copy had changed something: roll back, record a copy. */
@@ -73,6 +79,7 @@ export async function recordNotification(
   if (typeof report === 'string') {
     return reject(db, received, rejectionOf(notification, `invalid-field:${report}`), log);
   }
+  if (received.merchantId !== undefined) report.merchantId = received.merchantId;
 
   const dedupeKey = dedupeKeyOf(notification, report);
   try {
@@ -82,7 +89,7 @@ export async function recordNotification(
       verified: true,
       keyIndex: notification.keyIndex,
       notifyId: notification.notifyId ?? null,
-      merchantId: null,
+      merchantId: received.merchantId ?? null,
       merOrderId: report.merOrderId,
       status: report.status,
     };
@@ -113,6 +120,7 @@ export async function recordNotification(
     else log.info(line, 'notification stored');
     return { ...definedFields(result), merOrderId: report.merOrderId };
   } catch (err) {
+    if (err instanceof MerchantMismatch) return reject(db, received, rejectionOf(notification, 'merchant-mismatch'), log);
     log.error(
       { merOrderId: report.merOrderId, status: report.status, err: errorSummary(err) },
       'notification could not be stored; UMS will send it again',
@@ -214,7 +222,8 @@ function rejectionOf(n: UmsNotification, reason: NotificationRejection['reason']
     reason,
     verified: true,
     keyIndex: n.keyIndex,
-    ...(n.fields.merOrderId ? { merOrderId: n.fields.merOrderId } : {}),
+    // The order as read (a bills notification names it billNo), so the audit row finds it.
+    ...(n.merOrderId ? { merOrderId: n.merOrderId } : {}),
     ...(n.notifyId ? { notifyId: n.notifyId } : {}),
     ...(n.fields.status ? { status: n.fields.status } : {}),
     ...(n.note ? { diagnosis: n.note } : {}),
@@ -253,7 +262,7 @@ async function reject(
         verified: rejection.verified,
         keyIndex: rejection.keyIndex ?? null,
         notifyId: rejection.notifyId?.slice(0, 64) ?? null,
-        merchantId: null,
+        merchantId: received.merchantId ?? null,
         merOrderId: merOrderId?.slice(0, 64) ?? null,
         status: rejection.status?.slice(0, 32) ?? null,
       },

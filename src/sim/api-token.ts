@@ -24,10 +24,11 @@ export function tokenAnswer(body: JsonObject, ctx: AuthContext): Record<string, 
   if (signMethod === 'SHA256') method = 'SHA256';
   else if (signMethod === undefined) method = signature.length === 40 ? 'SHA1' : 'SHA256';
   else throw new SimRejection('BAD_REQUEST', 'signMethod must be SHA256', 400);
-  if (appId !== ctx.appId) throw badSign('unknown appId');
+  const appKey = ctx.appKeyOf(appId);
+  if (appKey === undefined) throw badSign('unknown appId');
   checkTimestamp(timestamp, ctx);
-  const want = tokenSignature({ appId, appKey: ctx.appKey, timestamp, nonce, method });
+  const want = tokenSignature({ appId, appKey, timestamp, nonce, method });
   if (!sameText(signature, want)) throw badSign('签名错误: token request signature does not match');
-  const { accessToken, expiresIn } = ctx.tokens.issue();
+  const { accessToken, expiresIn } = ctx.tokens.issue(appId);
   return { errCode: '0000', errInfo: '正常', accessToken, expiresIn };
 }

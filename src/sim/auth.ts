@@ -10,8 +10,8 @@ import { SimRejection, badSign } from './errors.js';
 import type { TokenStore } from './tokens.js';
 
 export interface AuthContext {
-  appId: string;
-  appKey: string;
+  /** The key of an app the simulator serves (sim/merchants.ts); undefined: unknown appId. */
+  appKeyOf: (appId: string) => string | undefined;
   maxClockSkewMs: number;
   now: () => Date;
   tokens: TokenStore;
@@ -75,24 +75,28 @@ export function sameText(a: string, b: string): boolean {
 
 /** Checks appId, clock and the HMAC over `body`, the exact bytes received (or the raw content). */
 export function checkOpenSignature(sig: OpenBodySig, body: Uint8Array | string, ctx: AuthContext): void {
-  if (sig.appId !== ctx.appId) throw badSign('unknown AppId');
+  const appKey = ctx.appKeyOf(sig.appId);
+  if (appKey === undefined) throw badSign('unknown AppId');
   checkTimestamp(sig.timestamp, ctx);
-  const want = openSignature({ appId: ctx.appId, appKey: ctx.appKey, timestamp: sig.timestamp, nonce: sig.nonce, body });
+  const want = openSignature({ appId: sig.appId, appKey, timestamp: sig.timestamp, nonce: sig.nonce, body });
   if (!sameText(sig.signature, want)) throw badSign('签名错误: signature does not match the request body');
 }
 
-/** Authenticates a POST of the Open API: OPEN-BODY-SIG or OPEN-ACCESS-TOKEN. */
-export function authenticate(authorization: string | undefined, rawBody: Uint8Array, ctx: AuthContext): void {
+/** Authenticates a POST of the Open API: OPEN-BODY-SIG or OPEN-ACCESS-TOKEN. Returns the caller's appId. */
+export function authenticate(authorization: string | undefined, rawBody: Uint8Array, ctx: AuthContext): string {
   if (!authorization) throw badSign('missing Authorization header');
   const sig = parseOpenBodySig(authorization);
-  if (sig) return checkOpenSignature(sig, rawBody, ctx);
+  if (sig) {
+    checkOpenSignature(sig, rawBody, ctx);
+    return sig.appId;
+  }
   if (/^\s*OPEN-BODY-SIG\b/i.test(authorization)) {
     throw badSign('malformed OPEN-BODY-SIG header: expected AppId, Timestamp, Nonce and Signature');
   }
   const token = parseAccessToken(authorization);
   if (token !== undefined) {
     const state = ctx.tokens.check(token);
-    if (state === 'valid') return;
+    if (state === 'valid') return ctx.tokens.appIdOf(token) ?? '';
     throw badSign(state === 'expired' ? 'AccessToken expired' : 'invalid AccessToken');
   }
   throw badSign('unsupported Authorization scheme (expected OPEN-BODY-SIG or OPEN-ACCESS-TOKEN)');

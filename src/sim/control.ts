@@ -99,6 +99,20 @@ function route(engine: SimEngine, tokens: TokenStore, method: string, path: stri
       return { status: 200, json: { scenarios: [] } };
     }
   }
+  if (method === 'POST' && path === '/_sim/merchants') {
+    // A gateway started apart from this simulator (`npm run sim`) teaches it a merchant this way.
+    const input = object(body);
+    const fields = ['appId', 'appKey', 'notifyKey', 'sourceId', 'mid', 'tid'] as const;
+    const missing = fields.filter((f) => typeof input[f] !== 'string' || input[f] === '' || (input[f] as string).length > 256);
+    if (missing.length > 0) throw new ControlError(400, `expected non-empty strings (at most 256 characters): ${missing.join(', ')}`);
+    const credentials = Object.fromEntries(fields.map((f) => [f, input[f] as string])) as Record<(typeof fields)[number], string>;
+    try {
+      engine.merchants.register(credentials);
+    } catch (err) {
+      throw new ControlError(409, err instanceof Error ? err.message : String(err));
+    }
+    return { status: 200, json: { registered: { mid: credentials.mid, tid: credentials.tid, appId: credentials.appId } } };
+  }
   if (method === 'POST' && path === '/_sim/tokens/expire') {
     return { status: 200, json: { expired: tokens.expireAll() } };
   }

@@ -9,6 +9,7 @@ import { notificationFields } from './messages.js';
 import type { Delivery, Notifier } from './notifier.js';
 import type { ScenarioBook } from './scenarios.js';
 import type { OrderStore } from './store.js';
+import type { SimMerchants } from './merchants.js';
 import type { OrderStatus, PayOutcome, RefundRecord, SimCredentials, SimOrder } from './types.js';
 
 /** A control request that cannot be done; `httpStatus` is what `/_sim/…` answers. */
@@ -31,12 +32,14 @@ export interface PayOptions {
 
 export class SimEngine {
   readonly #timers = new Set<NodeJS.Timeout>();
+  /** The merchant of the request being handled (asMerchant); the first merchant otherwise. */
+  #current: SimCredentials | undefined;
 
   /** Base URL of the simulator, known once it listens (the cashier and QR links point at it). */
   baseUrl = '';
 
   constructor(
-    readonly credentials: SimCredentials,
+    readonly merchants: SimMerchants,
     readonly store: OrderStore,
     readonly notifier: Notifier,
     readonly scenarios: ScenarioBook,
@@ -44,6 +47,25 @@ export class SimEngine {
     readonly defaultNotifyUrl: string | undefined,
     readonly log: Logger | undefined,
   ) {}
+
+  /** The credentials of the merchant a request acts for (see asMerchant). */
+  get credentials(): SimCredentials {
+    return this.#current ?? this.merchants.primary;
+  }
+
+  /**
+   * Runs a request's handler as `merchant`. Handlers are synchronous, so the merchant cannot leak
+   * into another request; notifications sent later look their merchant up by the order's mid/tid.
+   */
+  asMerchant<T>(merchant: SimCredentials, handler: () => T): T {
+    const outer = this.#current;
+    this.#current = merchant;
+    try {
+      return handler();
+    } finally {
+      this.#current = outer;
+    }
+  }
 
   order(merOrderId: string): SimOrder {
     const order = this.store.get(merOrderId);
@@ -124,8 +146,10 @@ export class SimEngine {
     const delay = scenarios.find((s) => s.kind === 'delay');
     const wrongKey = has('wrong-key') !== undefined;
     const tag = scenarios.map((s) => s.kind).join('+') || undefined;
+    const key = this.merchants.byMidTid(order.mid, order.tid)?.notifyKey;
     const first = this.notifier.send(url, notificationFields(order, status, refund), {
       ...(tag ? { scenario: tag } : {}),
+      ...(key !== undefined ? { key } : {}),
       wrongKey,
       delayMs: delay?.kind === 'delay' ? delay.delayMs : 0,
     });
@@ -145,7 +169,7 @@ export class SimEngine {
     if (has('stale')) {
       const older = previousStatus(order, status);
       this.notifier.afterSettled(first, () => {
-        this.notifier.send(url, notificationFields(order, older), { scenario: 'stale' });
+        this.notifier.send(url, notificationFields(order, older), { scenario: 'stale', ...(key !== undefined ? { key } : {}) });
       });
     }
     return sent;

@@ -45,6 +45,8 @@ export interface SendOptions {
   scenario?: string;
   /** Sign with a key the merchant does not have (a forged notification). */
   wrongKey?: boolean;
+  /** The order's merchant's communication key (default: the notifier's, the first merchant's). */
+  key?: string;
   /** Extra wait before the first attempt. */
   delayMs?: number;
   /** Reuse these signed fields (a second copy of the same notification). */
@@ -81,7 +83,7 @@ export class Notifier extends EventEmitter<{ attempt: [Delivery, DeliveryAttempt
       signed = { ...opts.copyOf.fields };
     } else {
       signed = { ...fields, notifyId: fake.notifyId(), ns: fake.ns(), signType: this.options.signType };
-      const key = opts.wrongKey ? randomBytes(24).toString('base64') : this.options.notifyKey;
+      const key = opts.wrongKey ? randomBytes(24).toString('base64') : (opts.key ?? this.options.notifyKey);
       signed.sign = notifySign(signed, key, this.options.signType);
     }
     const delivery: Delivery = {

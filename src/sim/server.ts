@@ -153,11 +153,13 @@ export class SimServer {
 
     // Authentication first: a request UMS would refuse never reaches a scenario or a handler.
     let body: JsonObject = {};
+    let appId: string;
     try {
       if (getChannel) {
         body = unwrapData(parseJsonObject(Buffer.from(checkFormParam(url.searchParams, this.auth), 'utf8')));
+        appId = url.searchParams.get('appId') ?? '';
       } else {
-        authenticate(req.headers.authorization, raw, this.auth);
+        appId = authenticate(req.headers.authorization, raw, this.auth);
         body = unwrapData(parseJsonObject(raw));
       }
     } catch (err) {
@@ -168,13 +170,17 @@ export class SimServer {
       throw err;
     }
 
+    const engine = this.engine;
     const run = (): Outcome => {
       try {
+        // The merchant is the one the body's mid/tid name, if this app serves it (NO_MERCHANT otherwise).
+        const merchant = engine.merchants.forRequest(body, appId);
         if (getChannel) {
-          const order = createOrder(this.engine, getChannel, body, true);
-          return { status: 302, location: cashierUrl(this.engine, order) };
+          const order = engine.asMerchant(merchant, () => createOrder(engine, getChannel, body, true));
+          return { status: 302, location: cashierUrl(engine, order) };
         }
-        return { status: 200, json: envelope(body, this.engine.now(), 'SUCCESS', '成功', handler!(this.engine, body)) };
+        const answer = engine.asMerchant(merchant, () => handler!(engine, body));
+        return { status: 200, json: envelope(body, engine.now(), 'SUCCESS', '成功', answer) };
       } catch (err) {
         if (err instanceof SimRejection) {
           const status = getChannel && err.httpStatus === 200 ? 400 : err.httpStatus;

@@ -10,6 +10,7 @@ import type { NotifySignType } from '../ums/sign.js';
 import { SimEngine, type PayOptions } from './engine.js';
 import { Notifier, type Delivery } from './notifier.js';
 import { ScenarioBook, type PendingScenario, type ScenarioInput } from './scenarios.js';
+import { SimMerchants } from './merchants.js';
 import { SimServer } from './server.js';
 import { OrderStore } from './store.js';
 import { TokenStore } from './tokens.js';
@@ -23,7 +24,10 @@ export interface SimulatorOptions {
   /** 0 (default) picks a free port. */
   port?: number;
   host?: string;
+  /** The first merchant (the gateway's `default`). */
   credentials: SimCredentials;
+  /** More merchants served from the start (more can be added with `registerMerchant`). */
+  merchants?: readonly SimCredentials[];
   /** Delays before each notification attempt; default 0, 15 s, 1 min, 5 min, 30 min, 1 h. */
   notifyBackoffMs?: readonly number[];
   /** How notifications are signed; SHA256 by default. */
@@ -63,6 +67,11 @@ export interface UmsSimulator {
   waitForDelivery(match: (d: Delivery) => boolean, timeoutMs?: number): Promise<Delivery>;
   /** Subscribes to every notification attempt; returns the unsubscribe function. */
   onAttempt(listener: (d: Delivery) => void): () => void;
+  /**
+   * Serves one more merchant (or replaces the one with the same mid/tid): its appId/appKey
+   * authenticate requests for its mid/tid, its notify key signs its orders' notifications.
+   */
+  registerMerchant(credentials: SimCredentials): void;
   /** Makes every access token issued so far expired. */
   expireTokens(): number;
   close(): Promise<void>;
@@ -73,6 +82,8 @@ export const DEFAULT_NOTIFY_BACKOFF_MS: readonly number[] = [0, 15_000, 60_000, 
 export async function startSimulator(options: SimulatorOptions): Promise<UmsSimulator> {
   const now = options.now ?? (() => new Date());
   const credentials = { ...options.credentials };
+  const merchants = new SimMerchants(credentials);
+  for (const more of options.merchants ?? []) merchants.register(more);
   const tokens = new TokenStore(options.tokenTtlMs ?? 3_600_000, now);
   const notifier = new Notifier({
     notifyKey: credentials.notifyKey,
@@ -81,10 +92,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<UmsSimu
     now,
     ...(options.log ? { log: options.log } : {}),
   });
-  const engine = new SimEngine(credentials, new OrderStore(now), notifier, new ScenarioBook(), now, options.notifyUrl, options.log);
+  const engine = new SimEngine(merchants, new OrderStore(now), notifier, new ScenarioBook(), now, options.notifyUrl, options.log);
   const sim = new SimServer(engine, {
-    appId: credentials.appId,
-    appKey: credentials.appKey,
+    appKeyOf: (appId) => merchants.appKeyOf(appId),
     maxClockSkewMs: options.maxClockSkewMs ?? 10 * 60 * 1000,
     now,
     tokens,
@@ -123,6 +133,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<UmsSimu
       notifier.on('attempt', wrapped);
       return () => notifier.off('attempt', wrapped);
     },
+    registerMerchant: (more) => merchants.register(more),
     expireTokens: () => tokens.expireAll(),
     close: () => {
       closed ??= new Promise<void>((resolve) => {

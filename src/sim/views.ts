@@ -7,6 +7,9 @@ export interface OrderView {
   channel: string;
   path: string;
   instMid: string;
+  /** The merchant the order belongs to. */
+  mid: string;
+  tid: string;
   status: string;
   totalAmount: number;
   refundedAmount: number;
@@ -31,6 +34,8 @@ export function orderView(order: SimOrder): OrderView {
     channel: order.channel.name,
     path: order.channel.path,
     instMid: order.instMid,
+    mid: order.mid,
+    tid: order.tid,
     status: order.status,
     totalAmount: order.totalAmount,
     refundedAmount: order.refundedAmount,

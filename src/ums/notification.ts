@@ -45,6 +45,10 @@ export type NotificationRejectionReason =
   | 'missing-sign'
   | 'unknown-sign-type'
   | 'bad-signature'
+  /** Verified with one merchant's key, about another merchant's payment (payments/notifications.ts). */
+  | 'merchant-mismatch'
+  /** Posted to `/notify/ums/{merchantId}` for a merchant this gateway does not know. */
+  | 'unknown-merchant'
   /** A value holds `&name=`: the signed text could be split into other fields. */
   | `ambiguous-field:${string}`
   | `invalid-field:${string}`;
@@ -128,11 +132,18 @@ export type ParsedBody =
   | { ok: true; fields: Readonly<Record<string, string>>; repeated: readonly string[] }
   | { ok: false; reason: 'unsupported-content-type' | 'unparsable-body' | 'too-many-fields' | 'invalid-field-name'; fields?: Readonly<Record<string, string>> };
 
+/**
+ * The communication keys to verify with: a list, or chosen from the parsed (still unverified)
+ * fields, e.g. by `mid`/`tid` when one endpoint serves several merchants.
+ */
+export type NotifyKeys = readonly string[] | ((fields: Readonly<Record<string, string>>) => readonly string[]);
+
 /** Parses, verifies and reads one notification; never throws. */
-export function readNotification(raw: RawNotification, keys: readonly string[], options: ReadOptions = {}): NotificationReading {
+export function readNotification(raw: RawNotification, keyChoice: NotifyKeys, options: ReadOptions = {}): NotificationReading {
   const parsed = parseNotificationBody(raw);
   if (!parsed.ok) return { ok: false, reason: parsed.reason, verified: false, ...auditFields(parsed.fields) };
   const { fields, repeated } = parsed;
+  const keys = typeof keyChoice === 'function' ? keyChoice(fields) : keyChoice;
   const note = repeated.length > 0 ? `repeated field(s) ${repeated.join(', ')}: the first value of each was used (PROTOCOL.md §4.2)` : undefined;
 
   const verdict = verifyNotifySign(fields, keys);

@@ -10,8 +10,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { WebhookAdmin } from './admin.js';
 import { WebhookEngine } from './engine.js';
-import { InterimSecretBox } from './interim-secret-box.js';
-import type { SecretBox } from './secret-box.js';
+import { MISSING_SECRET_KEY, type SecretBox } from './secret-box.js';
 import { WebhookSender } from './sender.js';
 import type { UrlPolicy } from './url-policy.js';
 
@@ -33,13 +32,13 @@ export async function startWebhooks(deps: {
   simulatorMode: boolean;
   log: Logger;
   metrics: Metrics;
-  /** Tests: a box of their own (default: GATEWAY_SECRET_KEY's). */
-  box?: SecretBox;
+  /** GATEWAY_SECRET_KEY's box (src/merchants/secret-key.ts); undefined: live mode without the key. */
+  box: SecretBox | undefined;
   /** Tests: a shorter safety-net period. */
   pollMs?: number;
 }): Promise<Webhooks> {
   const { config, db, log } = deps;
-  const box = deps.box ?? InterimSecretBox.fromEnvironment(config.gatewaySecretKey?.reveal(), deps.simulatorMode, (message) => log.warn(message));
+  const box = deps.box ?? MISSING_SECRET_KEY;
   const policy = urlPolicyOf(config, deps.simulatorMode);
   const perEndpoint = 4;
   const sender = new WebhookSender(policy, config.webhookTimeoutMs, perEndpoint);

@@ -57,7 +57,10 @@ export async function startFullGateway(handle: DatabaseHandle, options: { apiKey
     onCall: observeUmsCall(gw.metrics),
   });
   const ops = new UmsOperations(client, { mid: DEMO.mid, tid: DEMO.tid, sourceId: DEMO.sourceId, notifyUrl });
-  service = new PaymentService({ db: handle.db, ums: ops, client, sourceId: DEMO.sourceId, syncAfterMs: 60_000, log: silent, simulator: sim, simulateWaitMs: 3_000 });
+  // Every merchant acts with the default UMS profile here (the simulator knows that one): these
+  // suites are about who may see what; per-merchant credentials are test/http/merchants-notify's.
+  const merchants = { merchant: (id: string) => ({ id, enabled: true, sourceId: DEMO.sourceId, ums: ops, client }) };
+  service = new PaymentService({ db: handle.db, ums: ops, client, merchants, sourceId: DEMO.sourceId, syncAfterMs: 60_000, log: silent, simulator: sim, simulateWaitMs: 3_000 });
   return {
     ...gw,
     sim,

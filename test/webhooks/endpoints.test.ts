@@ -13,12 +13,12 @@ import { insertNewOrder } from '../../src/payments/ledger.js';
 import { wants } from '../../src/webhooks/deliveries.js';
 import { WebhookEndpoints } from '../../src/webhooks/endpoints.js';
 import { WebhookEngine } from '../../src/webhooks/engine.js';
-import { InterimSecretBox } from '../../src/webhooks/interim-secret-box.js';
+import { SecretBox } from '../../src/merchants/secret-box.js';
 import { WebhookSender } from '../../src/webhooks/sender.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
 
 const silent = pino({ level: 'silent' });
-const box = new InterimSecretBox(randomBytes(32));
+const box = new SecretBox(randomBytes(32));
 
 /** Counts every query-building call on `db` (select, insert, update, delete, execute, transaction). */
 function counting(db: Database): { db: Database; count: () => number } {

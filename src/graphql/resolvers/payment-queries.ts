@@ -38,11 +38,12 @@ export class PaymentQueries {
     @Ctx() ctx: GraphQLContext,
     @Arg('needsReview', () => Boolean, { nullable: true, description: 'true: the review queue (payments flagged for an operator); false: the others' })
     needsReview?: boolean | null,
+    @Arg('merchantId', () => ID, { nullable: true, description: 'Only this merchant’s payments' }) merchantId?: string | null,
   ): Promise<{ edges: { cursor: string; node: PaymentRow }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } }> {
     const first = firstArg ?? 20;
     if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw badInput(`first must be between 1 and ${MAX_PAGE_SIZE}`);
     try {
-      const page = await ctx.services.reads.listPayments({ view: visibilityOf(ctx.caller), first, after: after ?? undefined, status: status ?? undefined, mid: mid ?? undefined, needsReview: needsReview ?? undefined });
+      const page = await ctx.services.reads.listPayments({ view: visibilityOf(ctx.caller), first, after: after ?? undefined, status: status ?? undefined, mid: mid ?? undefined, needsReview: needsReview ?? undefined, merchantId: merchantId ?? undefined });
       const edges = page.rows.map(({ payment, cursor }) => ({ cursor, node: payment }));
       return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
     } catch (err) {

@@ -7,7 +7,7 @@ import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-g
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../../webhooks/deliveries.js';
 import { WebhookInputError, type WebhookAdmin } from '../../webhooks/admin.js';
 import { EndpointLimitError } from '../../webhooks/endpoints.js';
-import { NoSecretKeyError } from '../../webhooks/interim-secret-box.js';
+import { NoSecretKeyError } from '../../webhooks/secret-box.js';
 import { merchantScope } from '../auth.js';
 import type { GraphQLContext } from '../context.js';
 import {
@@ -37,7 +37,7 @@ async function answer<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (err) {
     if (err instanceof WebhookInputError || err instanceof EndpointLimitError) throw error('BAD_USER_INPUT', err.message);
-    if (err instanceof NoSecretKeyError) throw error('FAILED_PRECONDITION', err.message);
+    if (err instanceof NoSecretKeyError) throw error('SECRET_KEY_MISSING', err.message);
     throw err;
   }
 }

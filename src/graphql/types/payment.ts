@@ -91,6 +91,9 @@ export class Payment {
   @Field(() => Int, { description: 'fen (分)' })
   totalAmount!: number;
 
+  @Field(() => ID, { description: 'The merchant (Merchant.id) the payment belongs to' })
+  merchantId!: string;
+
   @Field(() => String)
   mid!: string;
 

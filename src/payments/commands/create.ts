@@ -14,15 +14,18 @@ import { PaymentError } from '../errors.js';
 import type { Attempt } from '../idempotency.js';
 import { applyReport, insertNewOrder } from '../ledger.js';
 import { reportFromCreate } from '../sync/reports.js';
-import { loadPayment, orderIdFor, type CommandDeps } from './deps.js';
+import { DEFAULT_MERCHANT_ID } from '../../merchants/ids.js';
+import { forCreate, loadPayment, orderIdFor, type CommandDeps } from './deps.js';
 import { checkCreate } from './input-checks.js';
 import { syncQuietly } from './sync.js';
 import { toPaymentError } from './ums-errors.js';
 
 export async function createPayment(deps: CommandDeps, input: CreatePaymentInput, opts: CommandOptions): Promise<CreatePaymentResult> {
-  checkCreate(input, deps.sourceId, deps.now());
+  // The merchant is the caller's (a gateway-wide caller's choice, resolved by GraphQL), else `default`.
+  const merchantDeps = forCreate(deps, opts.merchantId ?? DEFAULT_MERCHANT_ID);
+  checkCreate(input, merchantDeps.sourceId, deps.now());
   // Idempotency-Keys are the merchant's own: two merchants using one key never meet.
-  return deps.idempotency.run('createPayment', opts.idempotencyKey, input, (attempt) => create(deps, input, attempt, opts), { scope: opts.merchantId });
+  return deps.idempotency.run('createPayment', opts.idempotencyKey, input, (attempt) => create(merchantDeps, input, attempt, opts), { scope: opts.merchantId });
 }
 
 /** The first time the scheduler asks about a new order: after the quiet period, or at expiry. */
@@ -46,7 +49,8 @@ async function create(deps: CommandDeps, input: CreatePaymentInput, attempt: Att
       ...optional('description', input.description),
       ...optional('expireTime', input.expireTime),
       nextSyncAt: firstSyncAt(deps.now(), deps.syncAfterMs, input.expireTime),
-      merchantId: opts.merchantId,
+      // The merchant the deps act for (forCreate): the caller's, else `default`.
+      merchantId: deps.merchantId,
       actor: opts.actor,
     }));
   } catch (err) {
@@ -64,7 +68,7 @@ async function create(deps: CommandDeps, input: CreatePaymentInput, attempt: Att
  */
 async function resumeCreate(deps: CommandDeps, input: CreatePaymentInput, payment: PaymentRow, opts: CommandOptions): Promise<CreatePaymentResult> {
   const merOrderId = payment.merOrderId;
-  if (payment.totalAmount !== input.totalAmount || payment.channel !== input.channel) {
+  if (payment.totalAmount !== input.totalAmount || payment.channel !== input.channel || payment.merchantId !== deps.merchantId) {
     throw new PaymentError('CONFLICT', `a payment with merOrderId ${merOrderId} already exists`, { merOrderId });
   }
   deps.log?.warn({ merOrderId, status: payment.status }, 'payment create: resuming an earlier attempt under the same Idempotency-Key');

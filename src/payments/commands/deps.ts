@@ -27,8 +27,29 @@ export interface PaymentChanges {
   subscribe(listener: (change: { readonly payment: PaymentRow }) => void): () => void;
 }
 
+/**
+ * One merchant as the commands use it (structural: merchants/registry.ts's MerchantRuntime fits):
+ * its typed operations (mid, tid, notifyUrl), its signed client, its source number.
+ */
+export interface MerchantUms {
+  readonly id: string;
+  readonly enabled: boolean;
+  readonly sourceId: string;
+  readonly ums: UmsOperations;
+  readonly client: UmsClient;
+}
+
+/** Finds a merchant by id, in memory (the registry); undefined when unknown here. */
+export interface MerchantLookup {
+  merchant(id: string): MerchantUms | undefined;
+}
+
 export interface CommandDeps {
   readonly db: Database;
+  /** The merchant `ums`, `client` and `sourceId` belong to (the default merchant unless rebound: forMerchant). */
+  readonly merchantId: string;
+  /** The other merchants; undefined: only the default one exists. */
+  readonly merchants: MerchantLookup | undefined;
   /** Typed operations for this merchant (mid, tid, notifyUrl, sourceId). */
   readonly ums: UmsOperations;
   /** The signed client, for callUms. */
@@ -44,6 +65,45 @@ export interface CommandDeps {
   readonly unknownAtUmsCloseMs: number;
   readonly idempotency: Idempotency;
   readonly now: () => Date;
+}
+
+/**
+ * `deps` acting for merchant `id`: the same deps when it is the one they are bound to (the
+ * default merchant's path costs nothing), else a copy with that merchant's operations, client and
+ * source number. Throws when this gateway cannot act for it (unknown, or its secrets unreadable).
+ */
+export function forMerchant(deps: CommandDeps, id: string): CommandDeps {
+  if (id === deps.merchantId) return deps;
+  const merchant = deps.merchants?.merchant(id);
+  if (!merchant) {
+    throw new PaymentError('UMS_UNAVAILABLE', `merchant ${id} is not available on this gateway (unknown, or its secrets cannot be decrypted)`);
+  }
+  return { ...deps, merchantId: merchant.id, ums: merchant.ums, client: merchant.client, sourceId: merchant.sourceId };
+}
+
+/** `deps` acting for the merchant a stored payment belongs to. */
+export function forPayment(deps: CommandDeps, payment: Pick<PaymentRow, 'merchantId' | 'merOrderId'>): CommandDeps {
+  try {
+    return forMerchant(deps, payment.merchantId);
+  } catch (err) {
+    if (err instanceof PaymentError) throw new PaymentError(err.code, err.message, { merOrderId: payment.merOrderId });
+    throw err;
+  }
+}
+
+/** The merchant a new payment is created for: known and enabled, else a specific BAD_USER_INPUT. */
+export function forCreate(deps: CommandDeps, id: string): CommandDeps {
+  if (id === deps.merchantId) return deps;
+  const merchant = deps.merchants?.merchant(id);
+  if (!merchant) throw new PaymentError('BAD_USER_INPUT', `no merchant with id ${id}`, { field: 'merchantId' });
+  if (!merchant.enabled) throw new PaymentError('BAD_USER_INPUT', `merchant ${id} is disabled`, { field: 'merchantId' });
+  return forMerchant(deps, id);
+}
+
+/** The merchant id of a stored payment, or undefined when there is no such payment. */
+export async function merchantIdOf(deps: CommandDeps, merOrderId: string): Promise<string | undefined> {
+  const [row] = await deps.db.select({ merchantId: payments.merchantId }).from(payments).where(eq(payments.merOrderId, merOrderId));
+  return row?.merchantId;
 }
 
 /**

@@ -19,11 +19,18 @@ import { applyReport, flagPaymentForReview, insertRefundRequest, PENDING_REFUND_
 import { isPaidStatus, type EventSource, type PaymentStatus } from '../status.js';
 import { refundStatusOf, reportFromRefund } from '../sync/reports.js';
 import { REFUND_IN_DOUBT } from '../sync/review.js';
-import { instMidOf, loadPayment, notFound, orderIdFor, ownedBy, type CommandDeps } from './deps.js';
+import { forPayment, instMidOf, loadPayment, merchantIdOf, notFound, orderIdFor, ownedBy, type CommandDeps } from './deps.js';
 import { checkRefund } from './input-checks.js';
 import { refundCertainlyNotMade, toPaymentError } from './ums-errors.js';
 
-export async function refundPayment(deps: CommandDeps, input: RefundPaymentInput, opts: CommandOptions): Promise<RefundRow> {
+export async function refundPayment(anyDeps: CommandDeps, input: RefundPaymentInput, opts: CommandOptions): Promise<RefundRow> {
+  // The refund goes out under the payment's merchant (its source number, its credentials). Another
+  // merchant's payment is checked as one that does not exist: by the caller's own merchant's rules
+  // (its NOT_FOUND comes later, with the same message), so no answer tells the two apart.
+  const own = opts.merchantId;
+  const found = anyDeps.merchants ? await merchantIdOf(anyDeps, input.merOrderId) : undefined;
+  const merchantId = found !== undefined && (own === undefined || found === own) ? found : own;
+  const deps = merchantId === undefined ? anyDeps : forPayment(anyDeps, { merchantId, merOrderId: input.merOrderId });
   checkRefund(input, opts, deps.sourceId);
   return deps.idempotency.run('refundPayment', opts.idempotencyKey, input, (attempt) => refund(deps, input, attempt, opts), { scope: opts.merchantId });
 }
@@ -92,7 +99,8 @@ async function askRefund(
 }
 
 /** POST the refund (bills refund for QR codes); the refund row carries every field needed. */
-function sendRefund(deps: CommandDeps, payment: PaymentRow, row: RefundRow): Promise<RefundResponse> {
+function sendRefund(anyDeps: CommandDeps, payment: PaymentRow, row: RefundRow): Promise<RefundResponse> {
+  const deps = forPayment(anyDeps, payment);
   const common = {
     refundOrderId: row.refundOrderId,
     refundAmount: row.refundAmount,
@@ -149,8 +157,9 @@ async function reserveRefund(
  * Asks UMS (refund-query) about a refund that is PROCESSING or UNKNOWN and stores the answer.
  * The scheduler's way of settling refunds; throws PaymentError when UMS could not answer.
  */
-export async function settleRefund(deps: CommandDeps, row: RefundRow, source: EventSource): Promise<RefundRow> {
-  const payment = await loadPayment(deps, row.merOrderId);
+export async function settleRefund(anyDeps: CommandDeps, row: RefundRow, source: EventSource): Promise<RefundRow> {
+  const payment = await loadPayment(anyDeps, row.merOrderId);
+  const deps = forPayment(anyDeps, payment);
   const ids = { merOrderId: row.merOrderId, refundOrderId: row.refundOrderId };
   let answer: RefundResponse;
   try {

@@ -15,7 +15,7 @@ import { PaymentError } from '../errors.js';
 import { applyReport, type StatusReport } from '../ledger.js';
 import { isOpen, type EventSource, type PaymentStatus } from '../status.js';
 import { reportFromBillsQuery, reportFromQuery } from '../sync/reports.js';
-import { instMidOf, loadPayment, type CommandDeps } from './deps.js';
+import { forPayment, instMidOf, loadPayment, type CommandDeps } from './deps.js';
 import { toPaymentError } from './ums-errors.js';
 
 /** The syncPayment mutation: an active query, stored with source SYNC. */
@@ -28,7 +28,8 @@ export async function syncByUser(deps: CommandDeps, merOrderId: string, opts: Co
  * `source`. Throws PaymentError when UMS could not answer. `actor`: who asked (undefined: the
  * gateway itself, `system`).
  */
-export async function syncPayment(deps: CommandDeps, payment: PaymentRow, source: EventSource, actor?: string): Promise<PaymentRow> {
+export async function syncPayment(anyDeps: CommandDeps, payment: PaymentRow, source: EventSource, actor?: string): Promise<PaymentRow> {
+  const deps = forPayment(anyDeps, payment);
   const merOrderId = payment.merOrderId;
   const answer = await askUms(deps, payment);
   if (answer.kind === 'no-order') {
@@ -128,7 +129,8 @@ export async function closeByUser(deps: CommandDeps, merOrderId: string, opts: C
  * meanwhile, say) or cannot answer, asks UMS what the order is and stores that (an active query:
  * source SYNC); throws only when the order is still open afterwards.
  */
-export async function closePayment(deps: CommandDeps, payment: PaymentRow, source: EventSource, actor?: string): Promise<PaymentRow> {
+export async function closePayment(anyDeps: CommandDeps, payment: PaymentRow, source: EventSource, actor?: string): Promise<PaymentRow> {
+  const deps = forPayment(anyDeps, payment);
   const merOrderId = payment.merOrderId;
   try {
     // QR codes: bills close needs the qrCodeId, which is not stored; netpay close by billNo works

@@ -40,6 +40,7 @@ import {
   type ApplyOptions,
   type ApplyResult,
   type ForwardMove,
+  MerchantMismatch,
   type NewOrder,
   type RefundStatus,
   type StatusReport,
@@ -115,6 +116,8 @@ export async function applyReportInTransaction(
     if (!current) throw new Error(`payment ${report.merOrderId} vanished while being created`);
   }
 
+  // A notification verified with one merchant's key never moves another merchant's payment.
+  if (report.merchantId !== undefined && report.merchantId !== current.merchantId) throw new MerchantMismatch(current.merOrderId);
   if (options.onlyIfOpen && !isOpen(current.status as PaymentStatus)) return refuseNotOpen(tx, current, source, options);
 
   const mismatch = crossCheck(current, report);
@@ -206,6 +209,8 @@ export async function applyReportInTransaction(
  */
 export function planForwardMove(current: PaymentRow, report: StatusReport, source: EventSource, payload: unknown, now: Date): ForwardMove | undefined {
   if (report.refund !== undefined || report.unidentifiedRefundAmount !== undefined) return undefined;
+  // Another merchant's payment: handed back, and refused on the single-report path.
+  if (report.merchantId !== undefined && report.merchantId !== current.merchantId) return undefined;
   if (crossCheck(current, report) !== undefined) return undefined;
   const wasPaid = paidAsTheRowShows(current);
   if (wasPaid === undefined) return undefined;
@@ -367,6 +372,7 @@ async function createFromReport(
     .insert(payments)
     .values({
       merOrderId: report.merOrderId,
+      ...(report.merchantId !== undefined ? { merchantId: report.merchantId } : {}),
       status: report.status,
       version: 1,
       totalAmount: report.totalAmount ?? UNKNOWN_AMOUNT,

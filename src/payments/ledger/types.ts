@@ -14,6 +14,11 @@ export const PENDING_REFUND_STATUSES: readonly RefundStatus[] = ['PROCESSING', '
 /** What a notification, a query answer or a mutation learnt about one order. Amounts in fen. */
 export interface StatusReport extends UmsOrderFacts {
   merOrderId: string;
+  /**
+   * The merchant whose notify key verified this report (notifications only): the payment must be
+   * that merchant's, else nothing is applied (MerchantMismatch). An unknown order is stored under it.
+   */
+  merchantId?: string;
   status: PaymentStatus;
   refund?: {
     refundOrderId: string;
@@ -30,6 +35,14 @@ export interface StatusReport extends UmsOrderFacts {
    * notifyId): it cannot be counted exactly once, so the payment is flagged for review instead.
    */
   unidentifiedRefundAmount?: number;
+}
+
+/** A report verified for one merchant names a payment of another: nothing is applied. */
+export class MerchantMismatch extends Error {
+  override name = 'MerchantMismatch';
+  constructor(readonly merOrderId: string) {
+    super(`payment ${merOrderId} belongs to another merchant than the one whose key verified the report`);
+  }
 }
 
 export type ApplyOutcome = 'applied' | 'duplicate' | 'stale' | 'review' | 'created';
