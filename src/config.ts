@@ -97,7 +97,8 @@ export class ConfigError extends Error {
 
 const SCOPES: readonly Scope[] = ['read', 'pay', 'refund', 'admin'];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-const DEFAULT_BACKOFF = '0,15000,60000,300000,1800000,3600000';
+/** The simulator's notification retries: 0 s, 15 s, 1 min, 5 min, 30 min, then hourly: about 24 h, as UMS. */
+const DEFAULT_BACKOFF = [0, 15_000, 60_000, 300_000, 1_800_000, ...Array<number>(23).fill(3_600_000)].join(',');
 
 /** Unset and empty both mean "use the default": `FOO=` in a .env file is not a value. */
 const text = (fallback: string) =>

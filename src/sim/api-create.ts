@@ -58,6 +58,10 @@ export function createOrder(engine: SimEngine, channel: ChannelSpec, body: JsonO
   const order = newOrder(engine, { merOrderId, channel, instMid, totalAmount, now, expiresAt, notifyUrl, returnUrl, orderDesc });
   if (attachedData) order.attachedData = attachedData;
   if (srcReserve) order.srcReserve = srcReserve;
+  const msgId = optionalText(body, 'msgId', 64);
+  if (msgId) order.msgId = msgId;
+  const subOpenId = optionalText(body, 'subOpenId', 128);
+  if (subOpenId) order.subOpenId = subOpenId;
   // Alipay hands out its trade number at creation (the mini program passes it to my.tradePay).
   if (channel.targetSys.startsWith('Alipay')) order.targetOrderId = fake.targetOrderId(channel.targetSys, now);
   engine.store.add(order);

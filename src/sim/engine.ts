@@ -25,6 +25,8 @@ export class ControlError extends Error {
 export interface PayOptions {
   outcome?: PayOutcome;
   notify?: boolean;
+  /** Fen of a campaign discount on a successful payment (couponAmount, yxlmAmount…); default none. */
+  discount?: number;
 }
 
 export class SimEngine {
@@ -56,7 +58,11 @@ export class SimEngine {
     if (!this.store.isOpen(order)) {
       throw new ControlError(409, `order ${merOrderId} is ${order.status}; only NEW_ORDER or WAIT_BUYER_PAY orders can be paid or closed`);
     }
-    this.store.settle(order, outcome);
+    const discount = options.discount ?? 0;
+    if (!Number.isSafeInteger(discount) || discount < 0 || discount >= order.totalAmount) {
+      throw new ControlError(400, `discount must be whole fen below the order's ${order.totalAmount}`);
+    }
+    this.store.settle(order, outcome, discount);
     this.log?.info({ merOrderId, status: order.status }, 'ums-sim: order settled');
     const deliveries = options.notify === false ? [] : this.notify(order, order.status);
     return { order, deliveries };
@@ -121,7 +127,7 @@ export class SimEngine {
     const delay = scenarios.find((s) => s.kind === 'delay');
     const wrongKey = has('wrong-key') !== undefined;
     const tag = scenarios.map((s) => s.kind).join('+') || undefined;
-    const first = this.notifier.send(url, notificationFields(order, status, refund), {
+    const first = this.notifier.send(url, notificationFields(order, status, this.now(), refund), {
       ...(tag ? { scenario: tag } : {}),
       wrongKey,
       delayMs: delay?.kind === 'delay' ? delay.delayMs : 0,
@@ -142,7 +148,7 @@ export class SimEngine {
     if (has('stale')) {
       const older = previousStatus(order, status);
       this.notifier.afterSettled(first, () => {
-        this.notifier.send(url, notificationFields(order, older), { scenario: 'stale' });
+        this.notifier.send(url, notificationFields(order, older, this.now()), { scenario: 'stale' });
       });
     }
     return sent;

@@ -23,7 +23,7 @@ export interface SimulatorOptions {
   port?: number;
   host?: string;
   credentials: SimCredentials;
-  /** Delays before each notification attempt; default 0, 15 s, 1 min, 5 min, 30 min, 1 h. */
+  /** Delays before each notification attempt; default DEFAULT_NOTIFY_BACKOFF_MS (about 24 h in all). */
   notifyBackoffMs?: readonly number[];
   /** How notifications are signed; SHA256 by default. */
   notifySignType?: NotifySignType;
@@ -60,7 +60,11 @@ export interface UmsSimulator {
   close(): Promise<void>;
 }
 
-export const DEFAULT_NOTIFY_BACKOFF_MS: readonly number[] = [0, 15_000, 60_000, 300_000, 1_800_000, 3_600_000];
+/**
+ * UMS re-sends "several times within 24 hours" (PROTOCOL.md §4.3, schedule unpublished): 0 s,
+ * 15 s, 1 min, 5 min, 30 min, then hourly, 28 attempts over about 23.6 hours.
+ */
+export const DEFAULT_NOTIFY_BACKOFF_MS: readonly number[] = [0, 15_000, 60_000, 300_000, 1_800_000, ...Array<number>(23).fill(3_600_000)];
 
 export async function startSimulator(options: SimulatorOptions): Promise<UmsSimulator> {
   const now = options.now ?? (() => new Date());

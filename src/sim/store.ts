@@ -65,16 +65,25 @@ export class OrderStore {
   }
 
   /** The buyer paid (TRADE_SUCCESS) or the payment failed/was abandoned (TRADE_CLOSED). */
-  settle(order: SimOrder, outcome: PayOutcome): void {
+  settle(order: SimOrder, outcome: PayOutcome, discount = 0): void {
     this.startPaying(order);
     const at = this.now();
     if (outcome === 'TRADE_SUCCESS') {
-      order.targetOrderId ??= fake.targetOrderId(order.channel.targetSys, at);
-      order.buyerId ??= fake.buyerId(order.channel.targetSys);
+      const targetSys = order.channel.targetSys;
+      order.targetOrderId ??= fake.targetOrderId(targetSys, at);
+      order.buyerId ??= fake.buyerId(targetSys);
       order.payTime = at;
       order.settleDate = date(at);
-      order.buyerPayAmount = order.totalAmount;
+      // A campaign discount: the buyer pays less, the merchant still receives the whole amount.
+      if (discount > 0) order.discount = discount;
+      order.buyerPayAmount = order.totalAmount - discount;
       order.receiptAmount = order.totalAmount;
+      order.bankInfo = fake.bankInfo(targetSys);
+      if (targetSys.startsWith('Alipay')) order.buyerUsername = fake.buyerUsername();
+      if (targetSys === 'UAC' || targetSys === 'UnionPay' || targetSys === 'ACP') {
+        order.bankCardNo = fake.maskedCardNo();
+        order.refId = fake.refId();
+      }
     }
     this.#move(order, outcome);
   }

@@ -96,6 +96,19 @@ export interface SimOrder {
   attachedData?: string;
   /** The create request's srcReserve: answers echo the request's own, notifications this one. */
   srcReserve?: string;
+  /** The create request's msgId, echoed in the order's notifications (notification-fields.md). */
+  msgId?: string;
+  /** WeChat: the payer's subOpenId from the create request, notified as subBuyerId. */
+  subOpenId?: string;
+  /** Fen of a discount funded by a marketing campaign (not the merchant), set when the buyer pays. */
+  discount?: number;
+  /** Alipay: the buyer's (masked) logon name, once paid. */
+  buyerUsername?: string;
+  /** UnionPay: the (masked) card number and its retrieval reference number, once paid. */
+  bankCardNo?: string;
+  refId?: string;
+  /** The paying bank or wallet account type, once paid (WeChat bank_type, e.g. CMB_DEBIT). */
+  bankInfo?: string;
   seqId: string;
   targetOrderId?: string;
   buyerId?: string;
