@@ -7,6 +7,7 @@ import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphq
 import { buildSchema, type NonEmptyArray, type PubSub } from 'type-graphql';
 import { scopeAuthChecker } from './auth.js';
 import { ApiKeyResolver } from './resolvers/api-keys.js';
+import { PaymentMoneyFields } from './resolvers/payment-money.js';
 import { PaymentMutations } from './resolvers/payment-mutations.js';
 import { PaymentQueries } from './resolvers/payment-queries.js';
 import { SimulatorResolver } from './resolvers/simulator.js';
@@ -28,7 +29,7 @@ const unusedPubSub: PubSub = {
 };
 
 export async function buildGatewaySchema(options: { simulatorMode: boolean }): Promise<GraphQLSchema> {
-  const common = [PaymentQueries, PaymentMutations, UmsResolver, PaymentSubscriptions, ApiKeyResolver] as const;
+  const common = [PaymentQueries, PaymentMutations, UmsResolver, PaymentSubscriptions, ApiKeyResolver, PaymentMoneyFields] as const;
   const resolvers: NonEmptyArray<(typeof common)[number] | typeof SimulatorResolver> = options.simulatorMode
     ? [...common, SimulatorResolver]
     : [...common];
