@@ -26,7 +26,7 @@ import { Idempotency } from './payments/idempotency.js';
 import { startSyncScheduler, type SyncScheduler } from './payments/sync/scheduler.js';
 import { UmsClient } from './ums/client.js';
 import { merchantFromConfig, UmsOperations } from './ums/operations.js';
-import { simulatorOptionsFromConfig } from './sim/from-config.js';
+import { simulatorOptionsFromConfig, simulatorStateFile } from './sim/from-config.js';
 import { startSimulator, type UmsSimulator } from './sim/simulator.js';
 
 export interface GatewayOptions {
@@ -158,7 +158,9 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
 }
 
 async function startOwnSimulator(config: Config, log: Logger, parts: Parts): Promise<UmsSimulator> {
-  const simulator = await startSimulator(simulatorOptionsFromConfig(config, log));
+  // Its orders live beside the embedded database, so a restart keeps QR links, refunds and queries working.
+  const stateFile = simulatorStateFile(config);
+  const simulator = await startSimulator({ ...simulatorOptionsFromConfig(config, log), ...(stateFile ? { stateFile } : {}) });
   parts.add('simulator', () => simulator.close());
   log.info({ url: simulator.url }, 'UMS simulator listening (no UMS_BASE_URL: simulator mode)');
   return simulator;

@@ -69,6 +69,11 @@ export interface Config {
   paymentSyncAfterMs: number;
   paymentSyncIntervalMs: number;
   umsSimPort: number;
+  /**
+   * Where the simulator keeps its orders (a JSON-lines file), `memory://` for nowhere; unset: beside
+   * the embedded database's directory under `npm start` (sim/from-config.ts), in memory otherwise.
+   */
+  umsSimStateFile: string | undefined;
   umsSimNotifyBackoffMs: readonly number[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** GraphQL operations (root fields) per minute per key/secret/address; 0: off. */
@@ -230,6 +235,7 @@ export const environmentSchema = z.object({
   PAYMENT_SYNC_AFTER_MS: positiveMs('PAYMENT_SYNC_AFTER_MS', '60000'),
   PAYMENT_SYNC_INTERVAL_MS: positiveMs('PAYMENT_SYNC_INTERVAL_MS', '15000'),
   UMS_SIM_PORT: port('UMS_SIM_PORT', '4100'),
+  UMS_SIM_STATE_FILE: optionalText(),
   UMS_SIM_NOTIFY_BACKOFF_MS: backoff,
   LOG_LEVEL: oneOf('LOG_LEVEL', LOG_LEVELS, 'info', `one of ${LOG_LEVELS.join(', ')}`),
   RATE_LIMIT_PER_MINUTE: wholeNumber('RATE_LIMIT_PER_MINUTE', '600'),
@@ -338,6 +344,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     paymentSyncAfterMs: v.PAYMENT_SYNC_AFTER_MS,
     paymentSyncIntervalMs: v.PAYMENT_SYNC_INTERVAL_MS,
     umsSimPort: v.UMS_SIM_PORT,
+    umsSimStateFile: v.UMS_SIM_STATE_FILE,
     umsSimNotifyBackoffMs: v.UMS_SIM_NOTIFY_BACKOFF_MS,
     logLevel: v.LOG_LEVEL,
     rateLimitPerMinute: v.RATE_LIMIT_PER_MINUTE,

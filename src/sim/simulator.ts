@@ -10,6 +10,7 @@ import { SimEngine, type PayOptions } from './engine.js';
 import { Notifier, type Delivery } from './notifier.js';
 import { ScenarioBook, type PendingScenario, type ScenarioInput } from './scenarios.js';
 import { SimServer } from './server.js';
+import { OrderJournal } from './journal.js';
 import { OrderStore } from './store.js';
 import { TokenStore } from './tokens.js';
 import type { SimCredentials } from './types.js';
@@ -31,6 +32,8 @@ export interface SimulatorOptions {
   maxClockSkewMs?: number;
   /** Lifetime of access tokens; default 3600 s. */
   tokenTtlMs?: number;
+  /** A JSON-lines file where orders are kept across restarts (journal.ts); unset: memory only. */
+  stateFile?: string;
   /** The merchant-configured notify URL, used for orders created without notifyUrl. */
   notifyUrl?: string;
   /** The simulator's clock (tests pin it to replay fixed vectors); default the real one. */
@@ -77,7 +80,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<UmsSimu
     now,
     ...(options.log ? { log: options.log } : {}),
   });
-  const engine = new SimEngine(credentials, new OrderStore(now), notifier, new ScenarioBook(), now, options.notifyUrl, options.log);
+  const engine = new SimEngine(credentials, new OrderStore(now, options.stateFile ? new OrderJournal(options.stateFile) : undefined), notifier, new ScenarioBook(), now, options.notifyUrl, options.log);
   const sim = new SimServer(engine, {
     appId: credentials.appId,
     appKey: credentials.appKey,
