@@ -58,6 +58,8 @@ export interface Config {
   umsAppId: string;
   umsAppKey: Secret;
   umsAuthMode: 'body-sig' | 'token';
+  /** UMS_DATA_TAG=true: every request body is wrapped as `{"data": {...}}` (the seed SDKs' needDataTag). */
+  umsDataTag: boolean;
   umsNotifyKey: Secret;
   umsNotifyKeyPrevious: Secret | undefined;
   umsSourceId: string;
@@ -243,6 +245,7 @@ export const environmentSchema = z.object({
   RAW_NOTIFICATION_RETENTION_DAYS: wholeNumber('RAW_NOTIFICATION_RETENTION_DAYS', '90'),
   METRICS_KEY: optionalText(),
   UMS_ALLOW_HTTP: bool('UMS_ALLOW_HTTP'),
+  UMS_DATA_TAG: bool('UMS_DATA_TAG'),
   CORS_ORIGINS: origins,
 });
 
@@ -331,6 +334,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     umsAppId: v.UMS_APP_ID,
     umsAppKey: new Secret(v.UMS_APP_KEY.trim()),
     umsAuthMode: v.UMS_AUTH_MODE,
+    umsDataTag: v.UMS_DATA_TAG ?? false,
     // Trimmed: a trailing newline from a secrets file would otherwise break every verification.
     umsNotifyKey: new Secret(v.UMS_NOTIFY_KEY.trim()),
     umsNotifyKeyPrevious: v.UMS_NOTIFY_KEY_PREVIOUS ? new Secret(v.UMS_NOTIFY_KEY_PREVIOUS) : undefined,

@@ -66,7 +66,8 @@ export interface PaymentCommands {
   close(merOrderId: string): Promise<PaymentRow>;
   refund(input: RefundPaymentInput, opts: CommandOptions): Promise<RefundRow>;
   /** Admin: any UMS Open API call, signed; answers UMS's decoded JSON. */
-  callUms(service: string, version: string, body: unknown): Promise<unknown>;
+  /** `dataTag`: wrap the body as `{"data": {...}}` for this call; undefined: the client's UMS_DATA_TAG. */
+  callUms(service: string, version: string, body: unknown, dataTag?: boolean): Promise<unknown>;
   /**
    * Only in simulator mode: drives the simulator's control API (buyer pays / order closes),
    * which then notifies the gateway; resolves with the payment once the change is stored.

@@ -111,8 +111,8 @@ export class PaymentService implements PaymentCommands, SyncCommands {
     return refundPayment(this.#deps, input, opts);
   }
 
-  callUms(service: string, version: string, body: unknown): Promise<unknown> {
-    return callUms(this.#deps, service, version, body);
+  callUms(service: string, version: string, body: unknown, dataTag?: boolean): Promise<unknown> {
+    return callUms(this.#deps, service, version, body, dataTag);
   }
 
   simulatePayment?: (merOrderId: string, outcome: SimulatedOutcome) => Promise<PaymentRow> = (merOrderId, outcome) =>

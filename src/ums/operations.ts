@@ -367,6 +367,8 @@ export class UmsOperations {
 
 const COMMON_STRINGS = [
   'errMsg',
+  'resultCode',
+  'resultInfo',
   'responseTimestamp',
   'mid',
   'tid',

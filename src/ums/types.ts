@@ -139,6 +139,9 @@ export interface BillsRefundInput extends BillRef {
 export interface NetpayResponse {
   errCode: string;
   errMsg?: string;
+  /** The business result beside errCode, where an answer carries one (always a success here: a failed one is thrown). */
+  resultCode?: string;
+  resultInfo?: string;
   responseTimestamp?: string;
   mid?: string;
   tid?: string;

@@ -72,7 +72,7 @@ describe('schema.graphql', () => {
       'input RefundPaymentInput', 'type PaymentStatusChange', 'payment(merOrderId: ID!): Payment',
       'payments(', 'first: Int = 20', 'createPayment(input: CreatePaymentInput!): CreatePaymentPayload!', 'syncPayment(merOrderId: ID!): Payment!',
       'closePayment(merOrderId: ID!): Payment!', 'refundPayment(input: RefundPaymentInput!): Refund!',
-      'callUms(body: JSON!, service: String!, version: String = "v1"): JSON!', 'simulatePayment(merOrderId: ID!, outcome: PaymentStatus = TRADE_SUCCESS): Payment!',
+      'callUms(', 'dataTag: Boolean = false', 'simulatePayment(merOrderId: ID!, outcome: PaymentStatus = TRADE_SUCCESS): Payment!',
       'paymentStatusChanged(merOrderId: ID, mid: String): PaymentStatusChange!',
     ]) {
       expect(sdl, name).toContain(name);

@@ -32,7 +32,7 @@ export async function startFullGateway(handle: DatabaseHandle, options: { apiKey
     sync: (id) => ready().sync(id),
     close: (id) => ready().close(id),
     refund: (input, opts) => ready().refund(input, opts),
-    callUms: (s, v, b) => ready().callUms(s, v, b),
+    callUms: (s, v, b, d) => ready().callUms(s, v, b, d),
     simulatePayment: (id, outcome) => {
       const simulate = ready().simulatePayment;
       if (!simulate) throw new Error('no simulator');
