@@ -20,10 +20,12 @@ export interface CreatePaymentInput {
   merOrderId?: string;
   /** Sent to UMS as orderDesc, which UMS echoes back signed: no `&` or `=`. */
   description?: string;
-  /** WeChat mini program payer (required for WECHAT_MINI). */
+  /** WeChat payer's openid (required for WECHAT_MINI and WECHAT_JSAPI). */
   subOpenId?: string;
-  /** Alipay mini program payer (required for ALIPAY_MINI). */
+  /** Alipay payer (required for ALIPAY_MINI and ALIPAY_JSAPI). */
   userId?: string;
+  /** WeChat appId: the app's (required for APP_WECHAT), or the mini program's / official account's. */
+  subAppId?: string;
   returnUrl?: string;
   expireTime?: Date;
 }

@@ -11,15 +11,19 @@ import type { ChannelSpec, JsonObject, SimOrder } from './types.js';
 import { amount, checkCommon, checkInstMid, expiry, merchantOrderId, optionalText, optionalUrl, requiredText } from './validate.js';
 
 
+const TRADE_TYPE_INST_MID: Readonly<Record<string, string>> = { MINI: 'MINIDEFAULT', JSAPI: 'YUEDANDEFAULT', APP: 'APPDEFAULT' };
+
 /** Channel-specific required fields, checked before anything is stored. */
 function checkChannelFields(channel: ChannelSpec, instMid: string, body: JsonObject): void {
   if (channel.path === '/v1/netpay/wx/unified-order') {
     const tradeType = requiredText(body, 'tradeType', 16);
-    const expected = tradeType === 'MINI' ? 'MINIDEFAULT' : tradeType === 'JSAPI' ? 'YUEDANDEFAULT' : undefined;
-    if (!expected) throw badRequest('tradeType must be MINI or JSAPI');
+    const expected = TRADE_TYPE_INST_MID[tradeType];
+    if (!expected) throw badRequest('tradeType must be MINI, JSAPI or APP');
     if (instMid !== expected) throw badRequest(`tradeType ${tradeType} needs instMid ${expected}`);
-    // subAppId may be left out when the merchant's mini program is configured at UMS.
-    requiredText(body, 'subOpenId', 128);
+    // An app pays as itself (its appId), with no openid; mini programs and official accounts as
+    // the payer's openid (subAppId may be left out when the merchant's is configured at UMS).
+    if (tradeType === 'APP') requiredText(body, 'subAppId', 64);
+    else requiredText(body, 'subOpenId', 128);
   }
   if (channel.path === '/v1/netpay/trade/create') requiredText(body, 'userId', 128);
   if (channel.path === '/v1/netpay/wx/app-pre-order') requiredText(body, 'subAppId', 64);
@@ -96,6 +100,11 @@ export function newOrder(
   };
 }
 
+/** The WeChat open SDK's PayReq (appid, partnerid, prepayid, package, noncestr, timestamp, sign). */
+function wechatApp(w: { appId: string; timeStamp: string; nonceStr: string; package: string; paySign: string }): Record<string, string> {
+  return { appid: w.appId, partnerid: '1900000109', prepayid: w.package.slice('prepay_id='.length), package: 'Sign=WXPay', noncestr: w.nonceStr, timestamp: w.timeStamp, sign: w.paySign };
+}
+
 /** What the payer's side needs, per channel. */
 function payRequest(channel: ChannelSpec, order: SimOrder, body: JsonObject, cashierUrl: string): Record<string, unknown> {
   const timeStamp = String(Math.floor(order.createdAt.getTime() / 1000));
@@ -109,6 +118,7 @@ function payRequest(channel: ChannelSpec, order: SimOrder, body: JsonObject, cas
   });
   switch (channel.path) {
     case '/v1/netpay/wx/unified-order': {
+      if (body.tradeType === 'APP') return { appPayRequest: wechatApp(wechat(String(body.subAppId))) };
       const request = wechat(String(body.subAppId ?? 'wx5f3a1c9d2e8b7a60'));
       return body.tradeType === 'MINI' ? { miniPayRequest: request } : { jsPayRequest: request };
     }
@@ -116,10 +126,8 @@ function payRequest(channel: ChannelSpec, order: SimOrder, body: JsonObject, cas
       return { jsPayRequest: { tradeNO: order.targetOrderId } };
     case '/v1/netpay/uac/mini-order':
       return { miniPayRequest: { tn: fake.seqId(order.createdAt) + order.merOrderId.slice(-6), cashierUrl } };
-    case '/v1/netpay/wx/app-pre-order': {
-      const w = wechat(String(body.subAppId));
-      return { appPayRequest: { appid: w.appId, partnerid: '1900000109', prepayid: w.package.slice('prepay_id='.length), package: 'Sign=WXPay', noncestr: w.nonceStr, timestamp: w.timeStamp, sign: w.paySign } };
-    }
+    case '/v1/netpay/wx/app-pre-order':
+      return { appPayRequest: wechatApp(wechat(String(body.subAppId))) };
     case '/v1/netpay/trade/precreate':
     case '/v1/netpay/trade/app-pre-order':
       return { appPayRequest: { qrCode: cashierUrl }, qrCode: cashierUrl };

@@ -18,11 +18,17 @@ export class CreatePaymentInput {
   @Field(() => String, { nullable: true })
   description?: string;
 
-  @Field(() => String, { nullable: true, description: 'WeChat mini program payer' })
+  @Field(() => String, { nullable: true, description: "WeChat payer's openid (required for WECHAT_MINI and WECHAT_JSAPI)" })
   subOpenId?: string;
 
-  @Field(() => String, { nullable: true, description: 'Alipay mini program payer' })
+  @Field(() => String, { nullable: true, description: 'Alipay payer (required for ALIPAY_MINI and ALIPAY_JSAPI)' })
   userId?: string;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "WeChat appId: the app's (required for APP_WECHAT), or the mini program's / official account's (else the merchant's configured one)",
+  })
+  subAppId?: string;
 
   @Field(() => String, { nullable: true })
   returnUrl?: string;
@@ -36,7 +42,10 @@ export class CreatePaymentPayload {
   @Field(() => Payment)
   payment!: Payment;
 
-  @Field(() => JSONScalar, { nullable: true, description: 'What the mini program hands to its pay API' })
+  @Field(() => JSONScalar, {
+    nullable: true,
+    description: 'What the payer hands to its pay API: miniPayRequest (mini programs), jsPayRequest (WECHAT_JSAPI, ALIPAY_JSAPI, Alipay mini), appPayRequest (APP_*)',
+  })
   payParams?: unknown;
 
   @Field(() => String, { nullable: true, description: "QR_CODE: the code's content/URL" })

@@ -91,6 +91,7 @@ async function sendCreate(
       ...optional('orderDesc', input.description),
       ...optional('subOpenId', input.subOpenId),
       ...optional('userId', input.userId),
+      ...optional('subAppId', input.subAppId),
       ...optional('returnUrl', input.returnUrl),
       ...optional('expireTime', input.expireTime),
       // The bill's date is the order's creation day, so a later bills query finds it again.

@@ -10,11 +10,13 @@ export type CreatePaymentInput = {
   /** Generated with the UMS_SOURCE_ID prefix when left out */
   merOrderId?: string | number | null | undefined;
   returnUrl?: string | null | undefined;
-  /** WeChat mini program payer */
+  /** WeChat appId: the app's (required for APP_WECHAT), or the mini program's / official account's (else the merchant's configured one) */
+  subAppId?: string | null | undefined;
+  /** WeChat payer's openid (required for WECHAT_MINI and WECHAT_JSAPI) */
   subOpenId?: string | null | undefined;
   /** fen (分) */
   totalAmount: number;
-  /** Alipay mini program payer */
+  /** Alipay payer (required for ALIPAY_MINI and ALIPAY_JSAPI) */
   userId?: string | null | undefined;
 };
 
@@ -24,14 +26,19 @@ export type EventSource =
   | 'NOTIFY'
   | 'SYNC';
 
-/** How the buyer pays: mini programs, a QR code, or an H5 page */
+/** How the buyer pays: mini programs, a QR code, an H5 page, an official account / service window (JSAPI), or an app (APP_*) */
 export type PaymentChannel =
+  | 'ALIPAY_JSAPI'
   | 'ALIPAY_MINI'
+  | 'APP_ALIPAY'
+  | 'APP_UNIONPAY'
+  | 'APP_WECHAT'
   | 'H5_ALIPAY'
   | 'H5_UNIONPAY'
   | 'H5_WECHAT'
   | 'QR_CODE'
   | 'UNIONPAY_MINI'
+  | 'WECHAT_JSAPI'
   | 'WECHAT_MINI';
 
 /** Where a payment stands (UMS status names) */
