@@ -53,6 +53,12 @@ export const payments = pgTable(
     /** Set when something arrived that must not be applied silently (mismatch, paid after close, unknown order). */
     needsReview: boolean('needs_review').notNull().default(false),
     reviewReason: text('review_reason'),
+    /** The merchant's own text sent to UMS with the order and echoed in its notifications. */
+    attachedData: text('attached_data'),
+    /** The requesting system's reserved field (srcReserve), sent with the order and echoed. */
+    srcReserve: text('src_reserve'),
+    /** The caller's own key/value data, kept by the gateway only (bounded: payments/commands/metadata.ts). */
+    metadata: jsonb('metadata'),
     expireTime: instant('expire_time'),
     /** When the sync scheduler should next ask UMS about this order; null: no need. */
     nextSyncAt: instant('next_sync_at'),

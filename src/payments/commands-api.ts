@@ -28,6 +28,12 @@ export interface CreatePaymentInput {
   subAppId?: string;
   returnUrl?: string;
   expireTime?: Date;
+  /** Sent to UMS and echoed in its notifications (signed): no `&` or `=`, at most 255 characters. */
+  attachedData?: string;
+  /** UMS's srcReserve: sent and echoed like attachedData. */
+  srcReserve?: string;
+  /** The caller's own data, kept by the gateway only (commands/metadata.ts bounds it). */
+  metadata?: Readonly<Record<string, unknown>>;
 }
 
 export interface CreatePaymentResult {

@@ -96,6 +96,9 @@ export interface UmsOrderFacts {
   settleDate?: string;
   buyerPayAmount?: number;
   receiptAmount?: number;
+  /** Echoed from the create request, verbatim. */
+  attachedData?: string;
+  srcReserve?: string;
 }
 
 export interface UmsNotification extends UmsOrderFacts {
@@ -310,6 +313,8 @@ function readFields(signed: Readonly<Record<string, string>>): ReadFields | stri
     settleDate: text('settleDate'),
     buyerPayAmount: amount(amounts.buyerPayAmount),
     receiptAmount: amount(amounts.receiptAmount),
+    attachedData: text('attachedData'),
+    srcReserve: text('srcReserve'),
     refund: Object.keys(refund).length > 0 ? refund : undefined,
   });
 }

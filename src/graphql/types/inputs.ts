@@ -35,6 +35,21 @@ export class CreatePaymentInput {
 
   @Field(() => DateTimeScalar, { nullable: true })
   expireTime?: Date;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Your own text, sent to UMS with the order and echoed in its notifications (at most 255 characters, no & or =)',
+  })
+  attachedData?: string;
+
+  @Field(() => String, { nullable: true, description: "UMS's srcReserve (the requesting system's reserved field), sent and echoed like attachedData" })
+  srcReserve?: string;
+
+  @Field(() => JSONScalar, {
+    nullable: true,
+    description: 'Your own key/value data, kept by the gateway and never sent to UMS: at most 50 keys (1..40 characters), values string (≤ 500), number, boolean or null, ≤ 4 KB in all',
+  })
+  metadata?: Record<string, unknown>;
 }
 
 @ObjectType()

@@ -121,6 +121,15 @@ export class Payment {
   @Field(() => String, { nullable: true })
   reviewReason!: string | null;
 
+  @Field(() => String, { nullable: true, description: 'Your attachedData, as sent to UMS (and echoed back in its notifications)' })
+  attachedData!: string | null;
+
+  @Field(() => String, { nullable: true, description: "UMS's srcReserve, as sent (and echoed back)" })
+  srcReserve!: string | null;
+
+  @Field(() => JSONScalar, { nullable: true, description: 'Your metadata, as given at creation (kept by the gateway only)' })
+  metadata!: unknown;
+
   @Field(() => DateTimeScalar)
   createdAt!: Date;
 

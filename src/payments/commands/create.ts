@@ -44,6 +44,9 @@ async function create(deps: CommandDeps, input: CreatePaymentInput, attempt: Att
       instMid: instMidFor(channel),
       ...optional('description', input.description),
       ...optional('expireTime', input.expireTime),
+      ...optional('attachedData', input.attachedData),
+      ...optional('srcReserve', input.srcReserve),
+      ...optional('metadata', input.metadata),
       nextSyncAt: firstSyncAt(deps.now(), deps.syncAfterMs, input.expireTime),
     }));
   } catch (err) {
@@ -92,6 +95,8 @@ async function sendCreate(
       ...optional('subOpenId', input.subOpenId),
       ...optional('userId', input.userId),
       ...optional('subAppId', input.subAppId),
+      ...optional('attachedData', input.attachedData),
+      ...optional('srcReserve', input.srcReserve),
       ...optional('returnUrl', input.returnUrl),
       ...optional('expireTime', input.expireTime),
       // The bill's date is the order's creation day, so a later bills query finds it again.

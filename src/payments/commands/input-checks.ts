@@ -9,6 +9,7 @@ import { isSignSafeText, SIGN_SAFE_TEXT_RULE } from '../../ums/signed-text.js';
 import { PAYMENT_CHANNELS } from '../../ums/types.js';
 import type { CommandOptions, CreatePaymentInput, RefundPaymentInput } from '../commands-api.js';
 import { badInput } from '../errors.js';
+import { checkMetadata } from './metadata.js';
 
 /** Longest free text passed on to UMS (descriptions, payer ids, URLs). */
 const MAX_TEXT = 255;
@@ -45,6 +46,9 @@ export function checkCreate(input: CreatePaymentInput, sourceId: string, now: Da
   if (input.merOrderId !== undefined) checkOrderId(sourceId, 'merOrderId', input.merOrderId);
   checkChannelInputs(input);
   checkSignSafeText('description', input.description);
+  checkSignSafeText('attachedData', input.attachedData);
+  checkSignSafeText('srcReserve', input.srcReserve);
+  checkMetadata(input.metadata);
   checkText('subOpenId', input.subOpenId);
   checkText('userId', input.userId);
   checkText('subAppId', input.subAppId);

@@ -114,5 +114,9 @@ export interface NewOrder {
   expireTime?: Date;
   /** When the sync scheduler should first ask UMS about it. */
   nextSyncAt?: Date;
+  attachedData?: string;
+  srcReserve?: string;
+  /** Bounded JSON object, kept by the gateway only. */
+  metadata?: Readonly<Record<string, unknown>>;
 }
 

@@ -4,12 +4,18 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
 export type CreatePaymentInput = {
+  /** Your own text, sent to UMS with the order and echoed in its notifications (at most 255 characters, no & or =) */
+  attachedData?: string | null | undefined;
   channel: PaymentChannel;
   description?: string | null | undefined;
   expireTime?: string | null | undefined;
   /** Generated with the UMS_SOURCE_ID prefix when left out */
   merOrderId?: string | number | null | undefined;
+  /** Your own key/value data, kept by the gateway and never sent to UMS: at most 50 keys (1..40 characters), values string (≤ 500), number, boolean or null, ≤ 4 KB in all */
+  metadata?: unknown;
   returnUrl?: string | null | undefined;
+  /** UMS's srcReserve (the requesting system's reserved field), sent and echoed like attachedData */
+  srcReserve?: string | null | undefined;
   /** WeChat appId: the app's (required for APP_WECHAT), or the mini program's / official account's (else the merchant's configured one) */
   subAppId?: string | null | undefined;
   /** WeChat payer's openid (required for WECHAT_MINI and WECHAT_JSAPI) */
