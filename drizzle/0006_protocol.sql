@@ -1,3 +1,6 @@
 ALTER TABLE "payments" ADD COLUMN "attached_data" text;--> statement-breakpoint
 ALTER TABLE "payments" ADD COLUMN "src_reserve" text;--> statement-breakpoint
-ALTER TABLE "payments" ADD COLUMN "metadata" jsonb;
+ALTER TABLE "payments" ADD COLUMN "metadata" jsonb;--> statement-breakpoint
+ALTER TABLE "payments" ADD COLUMN "secure_transaction" boolean DEFAULT false NOT NULL;--> statement-breakpoint
+ALTER TABLE "payments" ADD COLUMN "secure_status" text;--> statement-breakpoint
+ALTER TABLE "payments" ADD COLUMN "completed_amount" integer;

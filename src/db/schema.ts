@@ -59,6 +59,12 @@ export const payments = pgTable(
     srcReserve: text('src_reserve'),
     /** The caller's own key/value data, kept by the gateway only (bounded: payments/commands/metadata.ts). */
     metadata: jsonb('metadata'),
+    /** A guaranteed payment (担保): UMS holds the money until completeSecurePayment / cancelSecurePayment. */
+    secureTransaction: boolean('secure_transaction').notNull().default(false),
+    /** UNCOMPLETED, PARTLY_COMPLETED, ALL_COMPLETED or CANCELED, as UMS last said. */
+    secureStatus: text('secure_status'),
+    /** Fen released to the merchant by secure-complete. */
+    completedAmount: integer('completed_amount'),
     expireTime: instant('expire_time'),
     /** When the sync scheduler should next ask UMS about this order; null: no need. */
     nextSyncAt: instant('next_sync_at'),

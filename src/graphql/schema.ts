@@ -10,6 +10,7 @@ import { ApiKeyResolver } from './resolvers/api-keys.js';
 import { PaymentMoneyFields } from './resolvers/payment-money.js';
 import { PaymentMutations } from './resolvers/payment-mutations.js';
 import { PaymentQueries } from './resolvers/payment-queries.js';
+import { SecurePaymentMutations } from './resolvers/secure-payments.js';
 import { SimulatorResolver } from './resolvers/simulator.js';
 import { PaymentSubscriptions } from './resolvers/subscriptions.js';
 import { UmsResolver } from './resolvers/ums.js';
@@ -29,7 +30,7 @@ const unusedPubSub: PubSub = {
 };
 
 export async function buildGatewaySchema(options: { simulatorMode: boolean }): Promise<GraphQLSchema> {
-  const common = [PaymentQueries, PaymentMutations, UmsResolver, PaymentSubscriptions, ApiKeyResolver, PaymentMoneyFields] as const;
+  const common = [PaymentQueries, PaymentMutations, UmsResolver, PaymentSubscriptions, ApiKeyResolver, PaymentMoneyFields, SecurePaymentMutations] as const;
   const resolvers: NonEmptyArray<(typeof common)[number] | typeof SimulatorResolver> = options.simulatorMode
     ? [...common, SimulatorResolver]
     : [...common];

@@ -30,6 +30,8 @@ export interface CreatePaymentInput {
   expireTime?: Date;
   /** Sent to UMS and echoed in its notifications (signed): no `&` or `=`, at most 255 characters. */
   attachedData?: string;
+  /** A guaranteed payment (担保): UMS holds the money until completeSecure / cancelSecure. */
+  secureTransaction?: boolean;
   /** UMS's srcReserve: sent and echoed like attachedData. */
   srcReserve?: string;
   /** The caller's own data, kept by the gateway only (commands/metadata.ts bounds it). */
@@ -73,6 +75,10 @@ export interface PaymentCommands {
   /** Closes an unpaid order at UMS and stores the result. */
   close(merOrderId: string): Promise<PaymentRow>;
   refund(input: RefundPaymentInput, opts: CommandOptions): Promise<RefundRow>;
+  /** Guaranteed payments (担保): release the whole or `amount` fen to the merchant; idempotent. */
+  completeSecure?(merOrderId: string, amount?: number): Promise<PaymentRow>;
+  /** Guaranteed payments: give everything back to the buyer and close; idempotent. */
+  cancelSecure?(merOrderId: string): Promise<PaymentRow>;
   /** Admin: any UMS Open API call, signed; answers UMS's decoded JSON. */
   /** `dataTag`: wrap the body as `{"data": {...}}` for this call; undefined: the client's UMS_DATA_TAG. */
   callUms(service: string, version: string, body: unknown, dataTag?: boolean): Promise<unknown>;

@@ -11,6 +11,14 @@ import type { ChannelSpec, JsonObject, SimOrder } from './types.js';
 import { amount, checkCommon, checkInstMid, expiry, merchantOrderId, optionalText, optionalUrl, requiredText } from './validate.js';
 
 
+/** A boolean flag as clients send it: true or "true". */
+function flag(body: JsonObject, name: string): boolean {
+  const v = body[name];
+  if (v === undefined || v === null || v === false || v === 'false') return false;
+  if (v === true || v === 'true') return true;
+  throw badRequest(`${name} must be true or false`);
+}
+
 const TRADE_TYPE_INST_MID: Readonly<Record<string, string>> = { MINI: 'MINIDEFAULT', JSAPI: 'YUEDANDEFAULT', APP: 'APPDEFAULT' };
 
 /** Channel-specific required fields, checked before anything is stored. */
@@ -66,6 +74,11 @@ export function createOrder(engine: SimEngine, channel: ChannelSpec, body: JsonO
   if (msgId) order.msgId = msgId;
   const subOpenId = optionalText(body, 'subOpenId', 128);
   if (subOpenId) order.subOpenId = subOpenId;
+  if (flag(body, 'secureTransaction')) {
+    // 担保 and 分账 exclude each other (docs/protocol.md §11).
+    if (flag(body, 'divisionFlag') || flag(body, 'asynDivisionFlag')) throw badRequest('secureTransaction cannot be combined with divisionFlag');
+    order.secure = true;
+  }
   // Alipay hands out its trade number at creation (the mini program passes it to my.tradePay).
   if (channel.targetSys.startsWith('Alipay')) order.targetOrderId = fake.targetOrderId(channel.targetSys, now);
   engine.store.add(order);

@@ -99,6 +99,8 @@ function paymentFacts(order: SimOrder, status: OrderStatus): Record<string, stri
     connectSys: 'UNIONPAY',
     attachedData: order.attachedData,
     orderDesc: order.orderDesc,
+    secureStatus: order.secure ? order.secureStatus : undefined,
+    completeAmount: order.secure ? order.completeAmount : undefined,
   };
 }
 

@@ -101,6 +101,8 @@ export class OrderStore {
       order.receiptAmount = order.totalAmount;
       order.bankInfo = fake.bankInfo(targetSys);
       if (targetSys.startsWith('Alipay')) order.buyerUsername = fake.buyerUsername();
+      // A guaranteed payment: paid, and held until the merchant completes or cancels it.
+      if (order.secure) order.secureStatus = 'UNCOMPLETED';
       if (targetSys === 'UAC' || targetSys === 'UnionPay' || targetSys === 'ACP') {
         order.bankCardNo = fake.maskedCardNo();
         order.refId = fake.refId();

@@ -37,6 +37,7 @@ export type ErrCode =
   | 'NO_SERVICE'
   | 'ABNORMAL_REQUEST_TIME'
   | 'INVALID_RESPONSE'
+  | 'HAS_CANCELLED'
   | '1000';
 
 /** Which create API an order came from: decides instMid, targetSys and the notification's msgType. */
@@ -109,6 +110,12 @@ export interface SimOrder {
   refId?: string;
   /** The paying bank or wallet account type, once paid (WeChat bank_type, e.g. CMB_DEBIT). */
   bankInfo?: string;
+  /** A guaranteed payment (担保, secureTransaction): UMS holds the money until secure-complete / secure-cancel. */
+  secure?: boolean;
+  /** UNCOMPLETED once paid, then PARTLY_COMPLETED / ALL_COMPLETED (secure-complete) or CANCELED (secure-cancel). */
+  secureStatus?: 'UNCOMPLETED' | 'PARTLY_COMPLETED' | 'ALL_COMPLETED' | 'CANCELED';
+  /** Fen released to the merchant by secure-complete; the rest went back to the buyer. */
+  completeAmount?: number;
   seqId: string;
   targetOrderId?: string;
   buyerId?: string;

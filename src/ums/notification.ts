@@ -99,6 +99,8 @@ export interface UmsOrderFacts {
   /** Echoed from the create request, verbatim. */
   attachedData?: string;
   srcReserve?: string;
+  /** A guaranteed payment's state (UNCOMPLETED, PARTLY_COMPLETED, ALL_COMPLETED, CANCELED). */
+  secureStatus?: string;
 }
 
 export interface UmsNotification extends UmsOrderFacts {
@@ -315,6 +317,7 @@ function readFields(signed: Readonly<Record<string, string>>): ReadFields | stri
     receiptAmount: amount(amounts.receiptAmount),
     attachedData: text('attachedData'),
     srcReserve: text('srcReserve'),
+    secureStatus: text('secureStatus'),
     refund: Object.keys(refund).length > 0 ? refund : undefined,
   });
 }

@@ -45,6 +45,7 @@ import type {
   RefundQueryInput,
   RefundQueryResponse,
   RefundResponse,
+  SecureResponse,
   UnionpayMiniOrderInput,
   WechatAppOrderInput,
   WechatJsapiOrderInput,
@@ -72,6 +73,8 @@ export const UMS_SERVICES = {
   refund: 'netpay/refund',
   refundQuery: 'netpay/refund-query',
   close: 'netpay/close',
+  secureComplete: 'netpay/secure-complete',
+  secureCancel: 'netpay/secure-cancel',
 } as const;
 
 /** H5 pages opened by the browser with an OPEN-FORM-PARAM GET (§3). */
@@ -334,6 +337,24 @@ export class UmsOperations {
     return netpay(await this.#call(UMS_SERVICES.close, VERSION, body));
   }
 
+  /**
+   * POST /v1/netpay/secure-complete (担保完成): releases `completedAmount` of a guaranteed payment
+   * to the merchant; the rest goes back to the buyer.
+   */
+  async secureComplete(input: { merOrderId: string; completedAmount: number }, instMid: InstMid): Promise<SecureResponse> {
+    this.#checkId('merOrderId', input.merOrderId);
+    checkAmount('completedAmount', input.completedAmount);
+    const body = { ...this.#common(instMid), merOrderId: input.merOrderId, completedAmount: input.completedAmount };
+    return secureResponse(await this.#call(UMS_SERVICES.secureComplete, VERSION, body));
+  }
+
+  /** POST /v1/netpay/secure-cancel (担保撤销): the whole amount goes back to the buyer. */
+  async secureCancel(input: { merOrderId: string }, instMid: InstMid): Promise<SecureResponse> {
+    this.#checkId('merOrderId', input.merOrderId);
+    const body = { ...this.#common(instMid), merOrderId: input.merOrderId };
+    return secureResponse(await this.#call(UMS_SERVICES.secureCancel, VERSION, body));
+  }
+
   /** POST /v1/netpay/bills/query (QR_CODE orders). */
   async billsQuery(ref: BillRef): Promise<BillsQueryResponse> {
     const body = { ...this.#common('QRPAYDEFAULT'), billNo: ref.billNo, billDate: ref.billDate };
@@ -464,6 +485,10 @@ function netpay(answer: UmsResponse): NetpayResponse {
   };
   if (response.errMsg === undefined && typeof answer.errInfo === 'string') response.errMsg = answer.errInfo;
   return response;
+}
+
+function secureResponse(answer: UmsResponse): SecureResponse {
+  return { ...netpay(answer), ...strings(answer, ['secureStatus']), ...amounts(answer, ['completeAmount', 'completedAmount']) };
 }
 
 function refundResponse(answer: UmsResponse): RefundResponse {

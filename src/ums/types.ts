@@ -251,6 +251,14 @@ export interface RefundQueryResponse extends RefundResponse {
 
 export type CloseResponse = NetpayResponse;
 
+/** secure-complete / secure-cancel answers. */
+export interface SecureResponse extends NetpayResponse {
+  /** UNCOMPLETED | PARTLY_COMPLETED | ALL_COMPLETED | CANCELED (PROTOCOL.md §6.1). */
+  secureStatus?: string;
+  completeAmount?: number;
+  completedAmount?: number;
+}
+
 export interface BillsQrCodeResponse extends NetpayResponse {
   billQRCode?: string;
   qrCodeId?: string;

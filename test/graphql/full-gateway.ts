@@ -33,6 +33,8 @@ export async function startFullGateway(handle: DatabaseHandle, options: { apiKey
     close: (id) => ready().close(id),
     refund: (input, opts) => ready().refund(input, opts),
     callUms: (s, v, b, d) => ready().callUms(s, v, b, d),
+    completeSecure: (id, amount) => ready().completeSecure(id, amount),
+    cancelSecure: (id) => ready().cancelSecure(id),
     simulatePayment: (id, outcome) => {
       const simulate = ready().simulatePayment;
       if (!simulate) throw new Error('no simulator');

@@ -15,7 +15,12 @@ import { JSONScalar } from '../types/scalars.js';
 const PAID_STATUSES = new Set(['TRADE_SUCCESS', 'TRADE_REFUND']);
 
 /** Fen the buyer paid that the merchant holds or held: 0 until paid. */
-export function paidAmountOf(payment: Pick<PaymentRow, 'status' | 'payTime' | 'refundedAmount' | 'totalAmount'>): number {
+export function paidAmountOf(
+  payment: Pick<PaymentRow, 'status' | 'payTime' | 'refundedAmount' | 'totalAmount' | 'secureTransaction' | 'secureStatus' | 'completedAmount'>,
+): number {
+  // A guaranteed payment: what was completed is the merchant's, a cancelled one went back whole.
+  if (payment.secureTransaction && payment.secureStatus === 'CANCELED') return 0;
+  if (payment.secureTransaction && payment.completedAmount !== null) return payment.completedAmount;
   const paid = PAID_STATUSES.has(payment.status) || payment.payTime !== null || payment.refundedAmount > 0;
   return paid ? payment.totalAmount : 0;
 }
@@ -23,6 +28,8 @@ export function paidAmountOf(payment: Pick<PaymentRow, 'status' | 'payTime' | 'r
 /** Fen a refund may still take: paid, less what was refunded and what refunds still in doubt hold. */
 export function refundableAmountOf(payment: PaymentRow, refunds: readonly RefundRow[]): number {
   // A refund not yet counted and not failed (PROCESSING, UNKNOWN) may still take its amount.
+  // A guaranteed payment not completed yet cannot be refunded (complete or cancel it first).
+  if (payment.secureTransaction && payment.completedAmount === null) return 0;
   const held = refunds.reduce((sum, r) => (r.countedAt === null && r.status !== 'FAIL' && r.status !== 'SUCCESS' ? sum + r.refundAmount : sum), 0);
   return Math.max(0, paidAmountOf(payment) - payment.refundedAmount - held);
 }

@@ -45,6 +45,12 @@ export class CreatePaymentInput {
   @Field(() => String, { nullable: true, description: "UMS's srcReserve (the requesting system's reserved field), sent and echoed like attachedData" })
   srcReserve?: string;
 
+  @Field(() => Boolean, {
+    nullable: true,
+    description: 'A guaranteed payment (担保): UMS holds the money until completeSecurePayment (whole or part) or cancelSecurePayment; refunds only after completion',
+  })
+  secureTransaction?: boolean;
+
   @Field(() => JSONScalar, {
     nullable: true,
     description: 'Your own key/value data, kept by the gateway and never sent to UMS: at most 50 keys (1..40 characters), values string (≤ 500), number, boolean or null, ≤ 4 KB in all',

@@ -130,6 +130,15 @@ export class Payment {
   @Field(() => JSONScalar, { nullable: true, description: 'Your metadata, as given at creation (kept by the gateway only)' })
   metadata!: unknown;
 
+  @Field(() => Boolean, { description: 'A guaranteed payment (担保, created with secureTransaction)' })
+  secureTransaction!: boolean;
+
+  @Field(() => String, { nullable: true, description: 'Guaranteed payments: UNCOMPLETED, PARTLY_COMPLETED, ALL_COMPLETED or CANCELED, as UMS last said' })
+  secureStatus!: string | null;
+
+  @Field(() => Int, { nullable: true, description: 'Guaranteed payments: fen (分) released to the merchant by completeSecurePayment' })
+  completedAmount!: number | null;
+
   @Field(() => DateTimeScalar)
   createdAt!: Date;
 

@@ -47,6 +47,7 @@ async function create(deps: CommandDeps, input: CreatePaymentInput, attempt: Att
       ...optional('attachedData', input.attachedData),
       ...optional('srcReserve', input.srcReserve),
       ...optional('metadata', input.metadata),
+      ...(input.secureTransaction ? { secureTransaction: true } : {}),
       nextSyncAt: firstSyncAt(deps.now(), deps.syncAfterMs, input.expireTime),
     }));
   } catch (err) {
@@ -101,6 +102,8 @@ async function sendCreate(
       ...optional('expireTime', input.expireTime),
       // The bill's date is the order's creation day, so a later bills query finds it again.
       ...(isBillsChannel(channel) ? { billDate: beijingDate(payment.createdAt) } : {}),
+      // 担保: UMS holds the money until completeSecurePayment / cancelSecurePayment.
+      ...(input.secureTransaction ? { extra: { secureTransaction: true } } : {}),
     });
   } catch (err) {
     return { payment: await createFailed(deps, payment, err, how) };

@@ -49,6 +49,10 @@ export function checkCreate(input: CreatePaymentInput, sourceId: string, now: Da
   checkSignSafeText('attachedData', input.attachedData);
   checkSignSafeText('srcReserve', input.srcReserve);
   checkMetadata(input.metadata);
+  if (input.secureTransaction !== undefined && typeof input.secureTransaction !== 'boolean') throw badInput('secureTransaction', 'secureTransaction must be true or false');
+  if (input.secureTransaction && input.channel === 'QR_CODE') {
+    throw badInput('secureTransaction', 'secureTransaction is not available for QR_CODE (bills) payments');
+  }
   checkText('subOpenId', input.subOpenId);
   checkText('userId', input.userId);
   checkText('subAppId', input.subAppId);

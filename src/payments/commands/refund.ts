@@ -108,11 +108,18 @@ async function reserveRefund(deps: CommandDeps, input: RefundPaymentInput, refun
         merOrderId: payment.merOrderId,
       });
     }
+    // A guaranteed payment (担保) is refunded only once completed, and only what was completed.
+    if (payment.secureTransaction && payment.secureStatus !== 'ALL_COMPLETED' && payment.secureStatus !== 'PARTLY_COMPLETED') {
+      throw new PaymentError('CONFLICT', `payment ${payment.merOrderId} is a guaranteed payment not completed yet: complete or cancel it first`, {
+        merOrderId: payment.merOrderId,
+      });
+    }
     const [pending] = await tx
       .select({ sum: sql<string | number | null>`coalesce(sum(${refunds.refundAmount}), 0)` })
       .from(refunds)
       .where(and(eq(refunds.merOrderId, payment.merOrderId), inArray(refunds.status, [...PENDING_REFUND_STATUSES])));
-    const remaining = payment.totalAmount - payment.refundedAmount - Number(pending?.sum ?? 0);
+    const refundable = payment.secureTransaction ? (payment.completedAmount ?? 0) : payment.totalAmount;
+    const remaining = refundable - payment.refundedAmount - Number(pending?.sum ?? 0);
     if (input.refundAmount > remaining) {
       throw new PaymentError(
         'BAD_USER_INPUT',

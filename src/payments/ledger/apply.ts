@@ -69,6 +69,7 @@ export async function insertNewOrder(db: Database, order: NewOrder): Promise<{ p
         attachedData: order.attachedData ?? null,
         srcReserve: order.srcReserve ?? null,
         metadata: order.metadata ?? null,
+        secureTransaction: order.secureTransaction ?? false,
         lastEventAt: now,
         createdAt: now,
         updatedAt: now,
@@ -240,7 +241,7 @@ export async function scheduleSync(
 
 // ---------------------------------------------------------------------------------------------
 
-async function lockPayment(tx: Transaction, merOrderId: string): Promise<PaymentRow | undefined> {
+export async function lockPayment(tx: Transaction, merOrderId: string): Promise<PaymentRow | undefined> {
   const [row] = await tx.select().from(payments).where(eq(payments.merOrderId, merOrderId)).for('update').prepare('ledger_lock_payment').execute();
   return row;
 }
@@ -348,6 +349,7 @@ async function createFromReport(
       receiptAmount: report.receiptAmount ?? null,
       attachedData: report.attachedData ?? null,
       srcReserve: report.srcReserve ?? null,
+      secureStatus: report.secureStatus ?? null,
       refundedAmount: refundSucceeded && refund ? refund.refundAmount : 0,
       needsReview: true,
       reviewReason,
@@ -418,7 +420,7 @@ function nextSyncAfter(next: PaymentStatus, reason: TransitionReason, planned: D
 /** The change notice, built by Postgres from the inserted event row. */
 const eventNotice = noticeSql({ merOrderId: paymentEvents.merOrderId, version: paymentEvents.version, eventId: paymentEvents.id });
 
-async function appendEvent(
+export async function appendEvent(
   tx: Transaction,
   payment: PaymentRow,
   previousStatus: string | null,

@@ -118,5 +118,6 @@ export interface NewOrder {
   srcReserve?: string;
   /** Bounded JSON object, kept by the gateway only. */
   metadata?: Readonly<Record<string, unknown>>;
+  secureTransaction?: boolean;
 }
 

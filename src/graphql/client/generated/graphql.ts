@@ -14,6 +14,8 @@ export type CreatePaymentInput = {
   /** Your own key/value data, kept by the gateway and never sent to UMS: at most 50 keys (1..40 characters), values string (≤ 500), number, boolean or null, ≤ 4 KB in all */
   metadata?: unknown;
   returnUrl?: string | null | undefined;
+  /** A guaranteed payment (担保): UMS holds the money until completeSecurePayment (whole or part) or cancelSecurePayment; refunds only after completion */
+  secureTransaction?: boolean | null | undefined;
   /** UMS's srcReserve (the requesting system's reserved field), sent and echoed like attachedData */
   srcReserve?: string | null | undefined;
   /** WeChat appId: the app's (required for APP_WECHAT), or the mini program's / official account's (else the merchant's configured one) */
