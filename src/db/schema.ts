@@ -65,6 +65,10 @@ export const payments = pgTable(
     secureStatus: text('secure_status'),
     /** Fen released to the merchant by secure-complete. */
     completedAmount: integer('completed_amount'),
+    /** A split payment (分账): the platform's share and each sub-merchant's ({mid, totalAmount}[]). */
+    divisionFlag: boolean('division_flag').notNull().default(false),
+    platformAmount: integer('platform_amount'),
+    subOrders: jsonb('sub_orders'),
     expireTime: instant('expire_time'),
     /** When the sync scheduler should next ask UMS about this order; null: no need. */
     nextSyncAt: instant('next_sync_at'),
@@ -200,6 +204,9 @@ export const refunds = pgTable(
      */
     countedAt: instant('counted_at'),
     description: text('description'),
+    /** A refund of a split payment: the platform's part and the sub-merchant's ({mid, totalAmount}[]). */
+    platformAmount: integer('platform_amount'),
+    subOrders: jsonb('sub_orders'),
     nextSyncAt: instant('next_sync_at'),
     createdAt: instant('created_at').notNull().defaultNow(),
     updatedAt: instant('updated_at').notNull().defaultNow(),

@@ -32,6 +32,10 @@ export interface CreatePaymentInput {
   attachedData?: string;
   /** A guaranteed payment (担保): UMS holds the money until completeSecure / cancelSecure. */
   secureTransaction?: boolean;
+  /** A split payment (分账): platformAmount + Σ subOrders.totalAmount = totalAmount. */
+  divisionFlag?: boolean;
+  platformAmount?: number;
+  subOrders?: readonly { mid: string; totalAmount: number }[];
   /** UMS's srcReserve: sent and echoed like attachedData. */
   srcReserve?: string;
   /** The caller's own data, kept by the gateway only (commands/metadata.ts bounds it). */
@@ -59,6 +63,9 @@ export interface RefundPaymentInput {
   refundOrderId?: string;
   /** Sent to UMS as refundDesc, which UMS echoes back signed: no `&` or `=`. */
   description?: string;
+  /** Refunds of split payments: one sub-merchant's part and the platform's, adding up to refundAmount. */
+  subOrders?: readonly { mid: string; totalAmount: number }[];
+  platformAmount?: number;
 }
 
 export interface CommandOptions {

@@ -8,7 +8,7 @@ import type { SimEngine } from './engine.js';
 import { MER_NAME } from './messages.js';
 import { SimRejection, badRequest } from './errors.js';
 import type { ChannelSpec, JsonObject, SimOrder } from './types.js';
-import { amount, checkCommon, checkInstMid, expiry, merchantOrderId, optionalText, optionalUrl, requiredText } from './validate.js';
+import { amount, checkCommon, division, checkInstMid, expiry, merchantOrderId, optionalText, optionalUrl, requiredText } from './validate.js';
 
 
 /** A boolean flag as clients send it: true or "true". */
@@ -78,6 +78,13 @@ export function createOrder(engine: SimEngine, channel: ChannelSpec, body: JsonO
     // 担保 and 分账 exclude each other (docs/protocol.md §11).
     if (flag(body, 'divisionFlag') || flag(body, 'asynDivisionFlag')) throw badRequest('secureTransaction cannot be combined with divisionFlag');
     order.secure = true;
+  }
+  if (flag(body, 'divisionFlag')) {
+    // The shares must add up to the order: Σ subOrders.totalAmount + platformAmount = totalAmount.
+    const split = division(body);
+    const sum = split.subOrders.reduce((a, s) => a + s.totalAmount, 0) + split.platformAmount;
+    if (sum !== totalAmount) throw badRequest(`subOrders plus platformAmount (${sum}) must equal totalAmount (${totalAmount})`);
+    order.division = split;
   }
   // Alipay hands out its trade number at creation (the mini program passes it to my.tradePay).
   if (channel.targetSys.startsWith('Alipay')) order.targetOrderId = fake.targetOrderId(channel.targetSys, now);

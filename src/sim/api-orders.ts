@@ -9,7 +9,7 @@ import { SimRejection, badRequest } from './errors.js';
 import { generateRefundOrderId } from './fake-ids.js';
 import { queryFacts } from './messages.js';
 import type { JsonObject, RefundRecord, SimOrder } from './types.js';
-import { amount, checkCommon, checkInstMid, merchantOrderId, optionalText } from './validate.js';
+import { amount, checkCommon, checkInstMid, division, merchantOrderId, optionalText } from './validate.js';
 
 const notFound = () => new SimRejection('NO_ORDER', '无法找到指定的订单');
 
@@ -86,7 +86,30 @@ export function performRefund(engine: SimEngine, order: SimOrder, body: JsonObje
   if (refundAmount > remaining) {
     throw new SimRejection('OPERATION_NOT_ALLOWED', `退款金额超过可退金额: ${refundAmount} > ${remaining} fen remaining`);
   }
-  return engine.refund(order, refundOrderId, refundAmount, refundDesc);
+  const split = order.division ? refundDivision(order, body, refundAmount) : undefined;
+  const refund = engine.refund(order, refundOrderId, refundAmount, refundDesc);
+  if (split) {
+    refund.division = split;
+    engine.store.save(order);
+  }
+  return refund;
+}
+
+/** A split order's refund must name one sub-merchant and the platform's part, within what is left of each share. */
+function refundDivision(order: SimOrder, body: JsonObject, refundAmount: number): NonNullable<SimOrder['division']> {
+  const split = division(body);
+  if (split.subOrders.length !== 1) throw badRequest('refund one sub-merchant at a time (subOrders must have one entry)');
+  const sum = split.subOrders[0]!.totalAmount + split.platformAmount;
+  if (sum !== refundAmount) throw badRequest(`subOrders plus platformAmount (${sum}) must equal refundAmount (${refundAmount})`);
+  const done = order.refunds.filter((r) => r.refundStatus !== 'FAIL' && r.division);
+  const platformLeft = order.division!.platformAmount - done.reduce((a, r) => a + r.division!.platformAmount, 0);
+  if (split.platformAmount > platformLeft) throw new SimRejection('OPERATION_NOT_ALLOWED', `platformAmount ${split.platformAmount} > ${platformLeft} left`);
+  const { mid, totalAmount } = split.subOrders[0]!;
+  const share = order.division!.subOrders.find((s) => s.mid === mid);
+  if (!share) throw badRequest(`subOrders: ${mid} has no share in this order`);
+  const used = done.reduce((a, r) => a + r.division!.subOrders.filter((s) => s.mid === mid).reduce((b, s) => b + s.totalAmount, 0), 0);
+  if (totalAmount > share.totalAmount - used) throw new SimRejection('OPERATION_NOT_ALLOWED', `${mid}: ${totalAmount} > ${share.totalAmount - used} left of its share`);
+  return split;
 }
 
 export function refundAnswer(engine: SimEngine, body: JsonObject): Record<string, unknown> {

@@ -70,6 +70,8 @@ export interface RefundRecord {
   /** When the refund was answered; once SUCCESS, when the money went back. */
   refundPayTime: Date;
   refundDesc?: string;
+  /** A split payment's refund: the platform's part and the sub-merchant's. */
+  division?: { platformAmount: number; subOrders: { mid: string; totalAmount: number }[] };
   /** Set while refundStatus is PROCESSING. */
   pending?: PendingRefund;
 }
@@ -116,6 +118,8 @@ export interface SimOrder {
   secureStatus?: 'UNCOMPLETED' | 'PARTLY_COMPLETED' | 'ALL_COMPLETED' | 'CANCELED';
   /** Fen released to the merchant by secure-complete; the rest went back to the buyer. */
   completeAmount?: number;
+  /** A split payment (divisionFlag): the platform's share and each sub-merchant's. */
+  division?: { platformAmount: number; subOrders: { mid: string; totalAmount: number }[] };
   seqId: string;
   targetOrderId?: string;
   buyerId?: string;

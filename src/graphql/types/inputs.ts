@@ -4,6 +4,15 @@ import { PaymentChannelEnum, PaymentStatusEnum, EventSourceEnum, type EventSourc
 import { Payment } from './payment.js';
 import { DateTimeScalar, JSONScalar } from './scalars.js';
 
+@InputType({ description: "A sub-merchant's share of a split payment (分账), or of its refund" })
+export class SubOrderInput {
+  @Field(() => String, { description: "The sub-merchant's UMS merchant number (8 to 32 letters or digits)" })
+  mid!: string;
+
+  @Field(() => Int, { description: 'fen (分), 0 or more' })
+  totalAmount!: number;
+}
+
 @InputType()
 export class CreatePaymentInput {
   @Field(() => PaymentChannelEnum)
@@ -51,6 +60,15 @@ export class CreatePaymentInput {
   })
   secureTransaction?: boolean;
 
+  @Field(() => Boolean, { nullable: true, description: 'A split payment (分账): platformAmount plus the subOrders must add up to totalAmount' })
+  divisionFlag?: boolean;
+
+  @Field(() => Int, { nullable: true, description: "Split payments: the platform's share, fen (分)" })
+  platformAmount?: number;
+
+  @Field(() => [SubOrderInput], { nullable: true, description: "Split payments: each sub-merchant's share (at most 20)" })
+  subOrders?: SubOrderInput[];
+
   @Field(() => JSONScalar, {
     nullable: true,
     description: 'Your own key/value data, kept by the gateway and never sent to UMS: at most 50 keys (1..40 characters), values string (≤ 500), number, boolean or null, ≤ 4 KB in all',
@@ -89,6 +107,12 @@ export class RefundPaymentInput {
 
   @Field(() => String, { nullable: true })
   description?: string;
+
+  @Field(() => [SubOrderInput], { nullable: true, description: "Refunds of split payments: the one sub-merchant's part (with platformAmount, adding up to refundAmount)" })
+  subOrders?: SubOrderInput[];
+
+  @Field(() => Int, { nullable: true, description: "Refunds of split payments: the platform's part, fen (分)" })
+  platformAmount?: number;
 }
 
 @ObjectType({

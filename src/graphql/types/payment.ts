@@ -55,6 +55,12 @@ export class Refund {
   @Field(() => String, { nullable: true })
   description!: string | null;
 
+  @Field(() => Int, { nullable: true, description: "Refunds of split payments: the platform's part, fen (分)" })
+  platformAmount!: number | null;
+
+  @Field(() => JSONScalar, { nullable: true, description: "Refunds of split payments: the sub-merchant's part, [{mid, totalAmount}]" })
+  subOrders!: unknown;
+
   @Field(() => DateTimeScalar)
   createdAt!: Date;
 
@@ -138,6 +144,15 @@ export class Payment {
 
   @Field(() => Int, { nullable: true, description: 'Guaranteed payments: fen (分) released to the merchant by completeSecurePayment' })
   completedAmount!: number | null;
+
+  @Field(() => Boolean, { description: 'A split payment (分账)' })
+  divisionFlag!: boolean;
+
+  @Field(() => Int, { nullable: true, description: "Split payments: the platform's share, fen (分)" })
+  platformAmount!: number | null;
+
+  @Field(() => JSONScalar, { nullable: true, description: "Split payments: each sub-merchant's share, [{mid, totalAmount}]" })
+  subOrders!: unknown;
 
   @Field(() => DateTimeScalar)
   createdAt!: Date;

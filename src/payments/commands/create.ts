@@ -48,6 +48,7 @@ async function create(deps: CommandDeps, input: CreatePaymentInput, attempt: Att
       ...optional('srcReserve', input.srcReserve),
       ...optional('metadata', input.metadata),
       ...(input.secureTransaction ? { secureTransaction: true } : {}),
+      ...(input.divisionFlag ? { divisionFlag: true, platformAmount: input.platformAmount, subOrders: input.subOrders } : {}),
       nextSyncAt: firstSyncAt(deps.now(), deps.syncAfterMs, input.expireTime),
     }));
   } catch (err) {
@@ -104,6 +105,10 @@ async function sendCreate(
       ...(isBillsChannel(channel) ? { billDate: beijingDate(payment.createdAt) } : {}),
       // 担保: UMS holds the money until completeSecurePayment / cancelSecurePayment.
       ...(input.secureTransaction ? { extra: { secureTransaction: true } } : {}),
+      // 分账: the shares as UMS takes them ({mid, totalAmount} per sub-merchant).
+      ...(input.divisionFlag
+        ? { extra: { divisionFlag: true, platformAmount: input.platformAmount, subOrders: input.subOrders?.map((s) => ({ mid: s.mid, totalAmount: s.totalAmount })) } }
+        : {}),
     });
   } catch (err) {
     return { payment: await createFailed(deps, payment, err, how) };

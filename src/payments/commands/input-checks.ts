@@ -9,6 +9,7 @@ import { isSignSafeText, SIGN_SAFE_TEXT_RULE } from '../../ums/signed-text.js';
 import { PAYMENT_CHANNELS } from '../../ums/types.js';
 import type { CommandOptions, CreatePaymentInput, RefundPaymentInput } from '../commands-api.js';
 import { badInput } from '../errors.js';
+import { checkDivision } from './division.js';
 import { checkMetadata } from './metadata.js';
 
 /** Longest free text passed on to UMS (descriptions, payer ids, URLs). */
@@ -50,6 +51,7 @@ export function checkCreate(input: CreatePaymentInput, sourceId: string, now: Da
   checkSignSafeText('srcReserve', input.srcReserve);
   checkMetadata(input.metadata);
   if (input.secureTransaction !== undefined && typeof input.secureTransaction !== 'boolean') throw badInput('secureTransaction', 'secureTransaction must be true or false');
+  checkDivision(input);
   if (input.secureTransaction && input.channel === 'QR_CODE') {
     throw badInput('secureTransaction', 'secureTransaction is not available for QR_CODE (bills) payments');
   }

@@ -119,5 +119,8 @@ export interface NewOrder {
   /** Bounded JSON object, kept by the gateway only. */
   metadata?: Readonly<Record<string, unknown>>;
   secureTransaction?: boolean;
+  divisionFlag?: boolean;
+  platformAmount?: number;
+  subOrders?: readonly { mid: string; totalAmount: number }[];
 }
 

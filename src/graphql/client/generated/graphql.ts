@@ -8,11 +8,15 @@ export type CreatePaymentInput = {
   attachedData?: string | null | undefined;
   channel: PaymentChannel;
   description?: string | null | undefined;
+  /** A split payment (分账): platformAmount plus the subOrders must add up to totalAmount */
+  divisionFlag?: boolean | null | undefined;
   expireTime?: string | null | undefined;
   /** Generated with the UMS_SOURCE_ID prefix when left out */
   merOrderId?: string | number | null | undefined;
   /** Your own key/value data, kept by the gateway and never sent to UMS: at most 50 keys (1..40 characters), values string (≤ 500), number, boolean or null, ≤ 4 KB in all */
   metadata?: unknown;
+  /** Split payments: the platform's share, fen (分) */
+  platformAmount?: number | null | undefined;
   returnUrl?: string | null | undefined;
   /** A guaranteed payment (担保): UMS holds the money until completeSecurePayment (whole or part) or cancelSecurePayment; refunds only after completion */
   secureTransaction?: boolean | null | undefined;
@@ -22,6 +26,8 @@ export type CreatePaymentInput = {
   subAppId?: string | null | undefined;
   /** WeChat payer's openid (required for WECHAT_MINI and WECHAT_JSAPI) */
   subOpenId?: string | null | undefined;
+  /** Split payments: each sub-merchant's share (at most 20) */
+  subOrders?: Array<SubOrderInput> | null | undefined;
   /** fen (分) */
   totalAmount: number;
   /** Alipay payer (required for ALIPAY_MINI and ALIPAY_JSAPI) */
@@ -61,10 +67,22 @@ export type PaymentStatus =
 export type RefundPaymentInput = {
   description?: string | null | undefined;
   merOrderId: string | number;
+  /** Refunds of split payments: the platform's part, fen (分) */
+  platformAmount?: number | null | undefined;
   /** fen (分) */
   refundAmount: number;
   /** Generated when left out */
   refundOrderId?: string | number | null | undefined;
+  /** Refunds of split payments: the one sub-merchant's part (with platformAmount, adding up to refundAmount) */
+  subOrders?: Array<SubOrderInput> | null | undefined;
+};
+
+/** A sub-merchant's share of a split payment (分账), or of its refund */
+export type SubOrderInput = {
+  /** The sub-merchant's UMS merchant number (8 to 32 letters or digits) */
+  mid: string;
+  /** fen (分), 0 or more */
+  totalAmount: number;
 };
 
 export type PaymentSummaryFragment = { merOrderId: string, status: PaymentStatus, version: number, channel: PaymentChannel | null, totalAmount: number, refundedAmount: number, payTime: string | null, createdAt: string, updatedAt: string };
