@@ -29,7 +29,7 @@ import { startOperatorWorkflows } from './payments/operator.js';
 import type { Reconciler } from './payments/reconcile/reconciler.js';
 import { UmsClient } from './ums/client.js';
 import { merchantFromConfig, UmsOperations } from './ums/operations.js';
-import { simulatorOptionsFromConfig } from './sim/from-config.js';
+import { simulatorOptionsFromConfig, simulatorStateFile } from './sim/from-config.js';
 import { startSimulator, type SimCredentials, type UmsSimulator } from './sim/simulator.js';
 import { MerchantAdmin } from './merchants/admin.js';
 import type { MerchantProfile } from './merchants/profile.js';
@@ -243,7 +243,9 @@ function simulatorCredentials(profile: MerchantProfile): SimCredentials {
 }
 
 async function startOwnSimulator(config: Config, log: Logger, parts: Parts): Promise<UmsSimulator> {
-  const simulator = await startSimulator(simulatorOptionsFromConfig(config, log));
+  // Its orders live beside the embedded database, so a restart keeps QR links, refunds and queries working.
+  const stateFile = simulatorStateFile(config);
+  const simulator = await startSimulator({ ...simulatorOptionsFromConfig(config, log), ...(stateFile ? { stateFile } : {}) });
   parts.add('simulator', () => simulator.close());
   log.info({ url: simulator.url, publicUrl: simulator.publicUrl }, 'UMS simulator listening (no UMS_BASE_URL: simulator mode)');
   return simulator;

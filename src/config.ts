@@ -58,6 +58,8 @@ export interface Config {
   umsAppId: string;
   umsAppKey: Secret;
   umsAuthMode: 'body-sig' | 'token';
+  /** UMS_DATA_TAG=true: every request body is wrapped as `{"data": {...}}` (the seed SDKs' needDataTag). */
+  umsDataTag: boolean;
   umsNotifyKey: Secret;
   umsNotifyKeyPrevious: Secret | undefined;
   umsSourceId: string;
@@ -69,6 +71,11 @@ export interface Config {
   paymentSyncAfterMs: number;
   paymentSyncIntervalMs: number;
   umsSimPort: number;
+  /**
+   * Where the simulator keeps its orders (a JSON-lines file), `memory://` for nowhere; unset: beside
+   * the embedded database's directory under `npm start` (sim/from-config.ts), in memory otherwise.
+   */
+  umsSimStateFile: string | undefined;
   umsSimNotifyBackoffMs: readonly number[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** GraphQL operations (root fields) per minute per key/secret/address; 0: off. */
@@ -117,7 +124,8 @@ export class ConfigError extends Error {
 
 const SCOPES: readonly Scope[] = ['read', 'pay', 'refund', 'admin'];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-const DEFAULT_BACKOFF = '0,15000,60000,300000,1800000,3600000';
+/** The simulator's notification retries: 0 s, 15 s, 1 min, 5 min, 30 min, then hourly: about 24 h, as UMS. */
+const DEFAULT_BACKOFF = [0, 15_000, 60_000, 300_000, 1_800_000, ...Array<number>(23).fill(3_600_000)].join(',');
 
 /** Unset and empty both mean "use the default": `FOO=` in a .env file is not a value. */
 const text = (fallback: string) =>
@@ -270,6 +278,7 @@ export const environmentSchema = z.object({
   PAYMENT_SYNC_AFTER_MS: positiveMs('PAYMENT_SYNC_AFTER_MS', '60000'),
   PAYMENT_SYNC_INTERVAL_MS: positiveMs('PAYMENT_SYNC_INTERVAL_MS', '15000'),
   UMS_SIM_PORT: port('UMS_SIM_PORT', '4100'),
+  UMS_SIM_STATE_FILE: optionalText(),
   UMS_SIM_NOTIFY_BACKOFF_MS: backoff,
   LOG_LEVEL: oneOf('LOG_LEVEL', LOG_LEVELS, 'info', `one of ${LOG_LEVELS.join(', ')}`),
   RATE_LIMIT_PER_MINUTE: wholeNumber('RATE_LIMIT_PER_MINUTE', '600'),
@@ -277,6 +286,7 @@ export const environmentSchema = z.object({
   RAW_NOTIFICATION_RETENTION_DAYS: wholeNumber('RAW_NOTIFICATION_RETENTION_DAYS', '90'),
   METRICS_KEY: optionalText(),
   UMS_ALLOW_HTTP: bool('UMS_ALLOW_HTTP'),
+  UMS_DATA_TAG: bool('UMS_DATA_TAG'),
   CORS_ORIGINS: origins,
   LATE_PAYMENT_POLICY: oneOf('LATE_PAYMENT_POLICY', ['review', 'refund'] as const, 'review', 'review or refund'),
   RECONCILE_DAILY_AT: optionalText().refine(
@@ -378,6 +388,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     umsAppId: v.UMS_APP_ID,
     umsAppKey: new Secret(v.UMS_APP_KEY.trim()),
     umsAuthMode: v.UMS_AUTH_MODE,
+    umsDataTag: v.UMS_DATA_TAG ?? false,
     // Trimmed: a trailing newline from a secrets file would otherwise break every verification.
     umsNotifyKey: new Secret(v.UMS_NOTIFY_KEY.trim()),
     umsNotifyKeyPrevious: v.UMS_NOTIFY_KEY_PREVIOUS ? new Secret(v.UMS_NOTIFY_KEY_PREVIOUS) : undefined,
@@ -391,6 +402,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     paymentSyncAfterMs: v.PAYMENT_SYNC_AFTER_MS,
     paymentSyncIntervalMs: v.PAYMENT_SYNC_INTERVAL_MS,
     umsSimPort: v.UMS_SIM_PORT,
+    umsSimStateFile: v.UMS_SIM_STATE_FILE,
     umsSimNotifyBackoffMs: v.UMS_SIM_NOTIFY_BACKOFF_MS,
     logLevel: v.LOG_LEVEL,
     rateLimitPerMinute: v.RATE_LIMIT_PER_MINUTE,

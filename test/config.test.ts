@@ -45,7 +45,8 @@ describe('config', () => {
       paymentSyncAfterMs: 60_000,
       paymentSyncIntervalMs: 15_000,
       umsSimPort: 4100,
-      umsSimNotifyBackoffMs: [0, 15_000, 60_000, 300_000, 1_800_000, 3_600_000],
+      umsSimStateFile: undefined,
+      umsSimNotifyBackoffMs: [0, 15_000, 60_000, 300_000, 1_800_000, ...Array<number>(23).fill(3_600_000)],
       logLevel: 'info',
     });
     expect(c.umsAppKey.reveal()).toBe(DEMO.appKey);

@@ -60,6 +60,22 @@ export const payments = pgTable(
     /** Set when something arrived that must not be applied silently (mismatch, paid after close, unknown order). */
     needsReview: boolean('needs_review').notNull().default(false),
     reviewReason: text('review_reason'),
+    /** The merchant's own text sent to UMS with the order and echoed in its notifications. */
+    attachedData: text('attached_data'),
+    /** The requesting system's reserved field (srcReserve), sent with the order and echoed. */
+    srcReserve: text('src_reserve'),
+    /** The caller's own key/value data, kept by the gateway only (bounded: payments/commands/metadata.ts). */
+    metadata: jsonb('metadata'),
+    /** A guaranteed payment (担保): UMS holds the money until completeSecurePayment / cancelSecurePayment. */
+    secureTransaction: boolean('secure_transaction').notNull().default(false),
+    /** UNCOMPLETED, PARTLY_COMPLETED, ALL_COMPLETED or CANCELED, as UMS last said. */
+    secureStatus: text('secure_status'),
+    /** Fen released to the merchant by secure-complete. */
+    completedAmount: integer('completed_amount'),
+    /** A split payment (分账): the platform's share and each sub-merchant's ({mid, totalAmount}[]). */
+    divisionFlag: boolean('division_flag').notNull().default(false),
+    platformAmount: integer('platform_amount'),
+    subOrders: jsonb('sub_orders'),
     expireTime: instant('expire_time'),
     /** When the sync scheduler should next ask UMS about this order; null: no need. */
     nextSyncAt: instant('next_sync_at'),
@@ -219,6 +235,9 @@ export const refunds = pgTable(
      */
     countedAt: instant('counted_at'),
     description: text('description'),
+    /** A refund of a split payment: the platform's part and the sub-merchant's ({mid, totalAmount}[]). */
+    platformAmount: integer('platform_amount'),
+    subOrders: jsonb('sub_orders'),
     nextSyncAt: instant('next_sync_at'),
     createdAt: instant('created_at').notNull().defaultNow(),
     updatedAt: instant('updated_at').notNull().defaultNow(),

@@ -10,8 +10,10 @@ import { ApiKeyResolver } from './resolvers/api-keys.js';
 import { NotificationResolver } from './resolvers/notifications.js';
 import { OperatorResolver } from './resolvers/operator.js';
 import { MerchantResolver } from './resolvers/merchants.js';
+import { PaymentMoneyFields } from './resolvers/payment-money.js';
 import { PaymentMutations } from './resolvers/payment-mutations.js';
 import { PaymentQueries } from './resolvers/payment-queries.js';
+import { SecurePaymentMutations } from './resolvers/secure-payments.js';
 import { SimulatorResolver } from './resolvers/simulator.js';
 import { PaymentSubscriptions } from './resolvers/subscriptions.js';
 import { UmsResolver } from './resolvers/ums.js';
@@ -33,7 +35,7 @@ const unusedPubSub: PubSub = {
 };
 
 export async function buildGatewaySchema(options: { simulatorMode: boolean }): Promise<GraphQLSchema> {
-  const common = [PaymentQueries, PaymentMutations, UmsResolver, PaymentSubscriptions, ApiKeyResolver, OperatorResolver, NotificationResolver, PaymentEventQueries, WebhookResolver, MerchantResolver] as const;
+  const common = [PaymentQueries, PaymentMutations, UmsResolver, PaymentSubscriptions, ApiKeyResolver, OperatorResolver, NotificationResolver, PaymentEventQueries, WebhookResolver, MerchantResolver, PaymentMoneyFields, SecurePaymentMutations] as const;
   const resolvers: NonEmptyArray<(typeof common)[number] | typeof SimulatorResolver> = options.simulatorMode
     ? [...common, SimulatorResolver]
     : [...common];

@@ -20,12 +20,26 @@ export interface CreatePaymentInput {
   merOrderId?: string;
   /** Sent to UMS as orderDesc, which UMS echoes back signed: no `&` or `=`. */
   description?: string;
-  /** WeChat mini program payer (required for WECHAT_MINI). */
+  /** WeChat payer's openid (required for WECHAT_MINI and WECHAT_JSAPI). */
   subOpenId?: string;
-  /** Alipay mini program payer (required for ALIPAY_MINI). */
+  /** Alipay payer (required for ALIPAY_MINI and ALIPAY_JSAPI). */
   userId?: string;
+  /** WeChat appId: the app's (required for APP_WECHAT), or the mini program's / official account's. */
+  subAppId?: string;
   returnUrl?: string;
   expireTime?: Date;
+  /** Sent to UMS and echoed in its notifications (signed): no `&` or `=`, at most 255 characters. */
+  attachedData?: string;
+  /** A guaranteed payment (担保): UMS holds the money until completeSecure / cancelSecure. */
+  secureTransaction?: boolean;
+  /** A split payment (分账): platformAmount + Σ subOrders.totalAmount = totalAmount. */
+  divisionFlag?: boolean;
+  platformAmount?: number;
+  subOrders?: readonly { mid: string; totalAmount: number }[];
+  /** UMS's srcReserve: sent and echoed like attachedData. */
+  srcReserve?: string;
+  /** The caller's own data, kept by the gateway only (commands/metadata.ts bounds it). */
+  metadata?: Readonly<Record<string, unknown>>;
 }
 
 export interface CreatePaymentResult {
@@ -49,6 +63,9 @@ export interface RefundPaymentInput {
   refundOrderId?: string;
   /** Sent to UMS as refundDesc, which UMS echoes back signed: no `&` or `=`. */
   description?: string;
+  /** Refunds of split payments: one sub-merchant's part and the platform's, adding up to refundAmount. */
+  subOrders?: readonly { mid: string; totalAmount: number }[];
+  platformAmount?: number;
 }
 
 export interface CommandOptions {
@@ -76,8 +93,13 @@ export interface PaymentCommands {
   /** Closes an unpaid order at UMS and stores the result. */
   close(merOrderId: string, opts?: CommandOptions): Promise<PaymentRow>;
   refund(input: RefundPaymentInput, opts: CommandOptions): Promise<RefundRow>;
+  /** Guaranteed payments (担保): release the whole or `amount` fen to the merchant; idempotent. */
+  completeSecure?(merOrderId: string, amount?: number): Promise<PaymentRow>;
+  /** Guaranteed payments: give everything back to the buyer and close; idempotent. */
+  cancelSecure?(merOrderId: string): Promise<PaymentRow>;
   /** Admin: any UMS Open API call, signed; answers UMS's decoded JSON. */
-  callUms(service: string, version: string, body: unknown): Promise<unknown>;
+  /** `dataTag`: wrap the body as `{"data": {...}}` for this call; undefined: the client's UMS_DATA_TAG. */
+  callUms(service: string, version: string, body: unknown, dataTag?: boolean): Promise<unknown>;
   /**
    * Only in simulator mode: drives the simulator's control API (buyer pays / order closes),
    * which then notifies the gateway; resolves with the payment once the change is stored.

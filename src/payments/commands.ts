@@ -30,6 +30,7 @@ import type {
   SimulatedOutcome,
 } from './commands-api.js';
 import { callUms } from './commands/call-ums.js';
+import { cancelSecurePayment, completeSecurePayment } from './commands/secure.js';
 import { createPayment } from './commands/create.js';
 import type { CommandDeps, MerchantLookup, PaymentChanges, SimulatorControl } from './commands/deps.js';
 import { DEFAULT_MERCHANT_ID } from '../merchants/ids.js';
@@ -122,8 +123,16 @@ export class PaymentService implements PaymentCommands, SyncCommands {
     return refundPayment(this.#deps, input, opts);
   }
 
-  callUms(service: string, version: string, body: unknown): Promise<unknown> {
-    return callUms(this.#deps, service, version, body);
+  callUms(service: string, version: string, body: unknown, dataTag?: boolean): Promise<unknown> {
+    return callUms(this.#deps, service, version, body, dataTag);
+  }
+
+  completeSecure(merOrderId: string, amount?: number): Promise<PaymentRow> {
+    return completeSecurePayment(this.#deps, merOrderId, amount);
+  }
+
+  cancelSecure(merOrderId: string): Promise<PaymentRow> {
+    return cancelSecurePayment(this.#deps, merOrderId);
   }
 
   simulatePayment?: (merOrderId: string, outcome: SimulatedOutcome, opts?: CommandOptions) => Promise<PaymentRow> = (merOrderId, outcome, opts = {}) =>

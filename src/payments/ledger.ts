@@ -12,6 +12,7 @@ export {
   planForwardMove,
   scheduleSync,
 } from './ledger/apply.js';
+export { recordSecureState, type SecureState } from './ledger/secure.js';
 export { insertRefundRequest, isSyntheticRefundId, scheduleRefundSync, syntheticRefundId, SYNTHETIC_REFUND_PREFIX } from './ledger/refunds.js';
 export { receiptsOf, recordRejected, recordRepeat, storeFirstCopy } from './ledger/notifications.js';
 export { NotificationBatcher, type BatchVerdict, type NotificationBatcherOptions, type VerifiedNotification } from './ledger/notification-batches.js';

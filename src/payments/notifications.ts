@@ -191,6 +191,9 @@ function reportFrom(n: UmsNotification): StatusReport | string {
     settleDate: n.settleDate,
     buyerPayAmount: n.buyerPayAmount,
     receiptAmount: n.receiptAmount,
+    attachedData: n.attachedData,
+    srcReserve: n.srcReserve,
+    secureStatus: n.secureStatus,
   });
   const { refundOrderId, refundAmount, refundTargetOrderId } = n.refund ?? {};
   // The refund's own status where UMS sent it; absent, the ledger reads the notice as a success.

@@ -8,18 +8,30 @@ import type { SimEngine } from './engine.js';
 import { MER_NAME } from './messages.js';
 import { SimRejection, badRequest } from './errors.js';
 import type { ChannelSpec, JsonObject, SimOrder } from './types.js';
-import { amount, checkCommon, checkInstMid, expiry, merchantOrderId, optionalText, optionalUrl, requiredText } from './validate.js';
+import { amount, checkCommon, division, checkInstMid, expiry, merchantOrderId, optionalText, optionalUrl, requiredText } from './validate.js';
 
+
+/** A boolean flag as clients send it: true or "true". */
+function flag(body: JsonObject, name: string): boolean {
+  const v = body[name];
+  if (v === undefined || v === null || v === false || v === 'false') return false;
+  if (v === true || v === 'true') return true;
+  throw badRequest(`${name} must be true or false`);
+}
+
+const TRADE_TYPE_INST_MID: Readonly<Record<string, string>> = { MINI: 'MINIDEFAULT', JSAPI: 'YUEDANDEFAULT', APP: 'APPDEFAULT' };
 
 /** Channel-specific required fields, checked before anything is stored. */
 function checkChannelFields(channel: ChannelSpec, instMid: string, body: JsonObject): void {
   if (channel.path === '/v1/netpay/wx/unified-order') {
     const tradeType = requiredText(body, 'tradeType', 16);
-    const expected = tradeType === 'MINI' ? 'MINIDEFAULT' : tradeType === 'JSAPI' ? 'YUEDANDEFAULT' : undefined;
-    if (!expected) throw badRequest('tradeType must be MINI or JSAPI');
+    const expected = TRADE_TYPE_INST_MID[tradeType];
+    if (!expected) throw badRequest('tradeType must be MINI, JSAPI or APP');
     if (instMid !== expected) throw badRequest(`tradeType ${tradeType} needs instMid ${expected}`);
-    // subAppId may be left out when the merchant's mini program is configured at UMS.
-    requiredText(body, 'subOpenId', 128);
+    // An app pays as itself (its appId), with no openid; mini programs and official accounts as
+    // the payer's openid (subAppId may be left out when the merchant's is configured at UMS).
+    if (tradeType === 'APP') requiredText(body, 'subAppId', 64);
+    else requiredText(body, 'subOpenId', 128);
   }
   if (channel.path === '/v1/netpay/trade/create') requiredText(body, 'userId', 128);
   if (channel.path === '/v1/netpay/wx/app-pre-order') requiredText(body, 'subAppId', 64);
@@ -58,6 +70,22 @@ export function createOrder(engine: SimEngine, channel: ChannelSpec, body: JsonO
   const order = newOrder(engine, { merOrderId, channel, instMid, totalAmount, now, expiresAt, notifyUrl, returnUrl, orderDesc });
   if (attachedData) order.attachedData = attachedData;
   if (srcReserve) order.srcReserve = srcReserve;
+  const msgId = optionalText(body, 'msgId', 64);
+  if (msgId) order.msgId = msgId;
+  const subOpenId = optionalText(body, 'subOpenId', 128);
+  if (subOpenId) order.subOpenId = subOpenId;
+  if (flag(body, 'secureTransaction')) {
+    // 担保 and 分账 exclude each other (docs/protocol.md §11).
+    if (flag(body, 'divisionFlag') || flag(body, 'asynDivisionFlag')) throw badRequest('secureTransaction cannot be combined with divisionFlag');
+    order.secure = true;
+  }
+  if (flag(body, 'divisionFlag')) {
+    // The shares must add up to the order: Σ subOrders.totalAmount + platformAmount = totalAmount.
+    const split = division(body);
+    const sum = split.subOrders.reduce((a, s) => a + s.totalAmount, 0) + split.platformAmount;
+    if (sum !== totalAmount) throw badRequest(`subOrders plus platformAmount (${sum}) must equal totalAmount (${totalAmount})`);
+    order.division = split;
+  }
   // Alipay hands out its trade number at creation (the mini program passes it to my.tradePay).
   if (channel.targetSys.startsWith('Alipay')) order.targetOrderId = fake.targetOrderId(channel.targetSys, now);
   engine.store.add(order);
@@ -92,6 +120,11 @@ export function newOrder(
   };
 }
 
+/** The WeChat open SDK's PayReq (appid, partnerid, prepayid, package, noncestr, timestamp, sign). */
+function wechatApp(w: { appId: string; timeStamp: string; nonceStr: string; package: string; paySign: string }): Record<string, string> {
+  return { appid: w.appId, partnerid: '1900000109', prepayid: w.package.slice('prepay_id='.length), package: 'Sign=WXPay', noncestr: w.nonceStr, timestamp: w.timeStamp, sign: w.paySign };
+}
+
 /** What the payer's side needs, per channel. */
 function payRequest(channel: ChannelSpec, order: SimOrder, body: JsonObject, cashierUrl: string): Record<string, unknown> {
   const timeStamp = String(Math.floor(order.createdAt.getTime() / 1000));
@@ -105,6 +138,7 @@ function payRequest(channel: ChannelSpec, order: SimOrder, body: JsonObject, cas
   });
   switch (channel.path) {
     case '/v1/netpay/wx/unified-order': {
+      if (body.tradeType === 'APP') return { appPayRequest: wechatApp(wechat(String(body.subAppId))) };
       const request = wechat(String(body.subAppId ?? 'wx5f3a1c9d2e8b7a60'));
       return body.tradeType === 'MINI' ? { miniPayRequest: request } : { jsPayRequest: request };
     }
@@ -112,10 +146,8 @@ function payRequest(channel: ChannelSpec, order: SimOrder, body: JsonObject, cas
       return { jsPayRequest: { tradeNO: order.targetOrderId } };
     case '/v1/netpay/uac/mini-order':
       return { miniPayRequest: { tn: fake.seqId(order.createdAt) + order.merOrderId.slice(-6), cashierUrl } };
-    case '/v1/netpay/wx/app-pre-order': {
-      const w = wechat(String(body.subAppId));
-      return { appPayRequest: { appid: w.appId, partnerid: '1900000109', prepayid: w.package.slice('prepay_id='.length), package: 'Sign=WXPay', noncestr: w.nonceStr, timestamp: w.timeStamp, sign: w.paySign } };
-    }
+    case '/v1/netpay/wx/app-pre-order':
+      return { appPayRequest: wechatApp(wechat(String(body.subAppId))) };
     case '/v1/netpay/trade/precreate':
     case '/v1/netpay/trade/app-pre-order':
       return { appPayRequest: { qrCode: cashierUrl }, qrCode: cashierUrl };

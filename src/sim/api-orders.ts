@@ -9,7 +9,7 @@ import { SimRejection, badRequest } from './errors.js';
 import { generateRefundOrderId } from './fake-ids.js';
 import { queryFacts } from './messages.js';
 import type { JsonObject, RefundRecord, SimOrder } from './types.js';
-import { amount, checkCommon, checkInstMid, merchantOrderId, optionalText } from './validate.js';
+import { amount, checkCommon, checkInstMid, division, merchantOrderId, optionalText } from './validate.js';
 
 const notFound = () => new SimRejection('NO_ORDER', '无法找到指定的订单');
 
@@ -77,11 +77,39 @@ export function performRefund(engine: SimEngine, order: SimOrder, body: JsonObje
   if (order.status !== 'TRADE_SUCCESS' && order.status !== 'TRADE_REFUND') {
     throw new SimRejection('OPERATION_NOT_ALLOWED', `订单状态不允许退款: order is ${order.status}`);
   }
-  const remaining = order.totalAmount - order.refundedAmount - engine.store.pendingRefundAmount(order);
+  if (order.secure && order.secureStatus !== 'ALL_COMPLETED' && order.secureStatus !== 'PARTLY_COMPLETED') {
+    throw new SimRejection('OPERATION_NOT_ALLOWED', `担保交易未完成，不允许退款: secureStatus ${order.secureStatus ?? 'UNCOMPLETED'}`);
+  }
+  // Of a completed guaranteed payment only what was released to the merchant can be refunded.
+  const refundable = order.secure ? (order.completeAmount ?? 0) : order.totalAmount;
+  const remaining = refundable - order.refundedAmount - engine.store.pendingRefundAmount(order);
   if (refundAmount > remaining) {
     throw new SimRejection('OPERATION_NOT_ALLOWED', `退款金额超过可退金额: ${refundAmount} > ${remaining} fen remaining`);
   }
-  return engine.refund(order, refundOrderId, refundAmount, refundDesc);
+  const split = order.division ? refundDivision(order, body, refundAmount) : undefined;
+  const refund = engine.refund(order, refundOrderId, refundAmount, refundDesc);
+  if (split) {
+    refund.division = split;
+    engine.store.save(order);
+  }
+  return refund;
+}
+
+/** A split order's refund must name one sub-merchant and the platform's part, within what is left of each share. */
+function refundDivision(order: SimOrder, body: JsonObject, refundAmount: number): NonNullable<SimOrder['division']> {
+  const split = division(body);
+  if (split.subOrders.length !== 1) throw badRequest('refund one sub-merchant at a time (subOrders must have one entry)');
+  const sum = split.subOrders[0]!.totalAmount + split.platformAmount;
+  if (sum !== refundAmount) throw badRequest(`subOrders plus platformAmount (${sum}) must equal refundAmount (${refundAmount})`);
+  const done = order.refunds.filter((r) => r.refundStatus !== 'FAIL' && r.division);
+  const platformLeft = order.division!.platformAmount - done.reduce((a, r) => a + r.division!.platformAmount, 0);
+  if (split.platformAmount > platformLeft) throw new SimRejection('OPERATION_NOT_ALLOWED', `platformAmount ${split.platformAmount} > ${platformLeft} left`);
+  const { mid, totalAmount } = split.subOrders[0]!;
+  const share = order.division!.subOrders.find((s) => s.mid === mid);
+  if (!share) throw badRequest(`subOrders: ${mid} has no share in this order`);
+  const used = done.reduce((a, r) => a + r.division!.subOrders.filter((s) => s.mid === mid).reduce((b, s) => b + s.totalAmount, 0), 0);
+  if (totalAmount > share.totalAmount - used) throw new SimRejection('OPERATION_NOT_ALLOWED', `${mid}: ${totalAmount} > ${share.totalAmount - used} left of its share`);
+  return split;
 }
 
 export function refundAnswer(engine: SimEngine, body: JsonObject): Record<string, unknown> {
@@ -115,6 +143,58 @@ export function refundQueryAnswer(engine: SimEngine, body: JsonObject): Record<s
     settleDate: order.settleDate,
     targetStatus: 'SUCCESS',
   };
+}
+
+function secureFields(order: SimOrder): Record<string, unknown> {
+  return {
+    merOrderId: order.merOrderId,
+    status: order.status,
+    totalAmount: order.totalAmount,
+    secureStatus: order.secureStatus,
+    ...(order.completeAmount !== undefined ? { completeAmount: order.completeAmount } : {}),
+  };
+}
+
+/** The paid, guaranteed order a secure-complete / secure-cancel names. */
+function secureOrder(engine: SimEngine, body: JsonObject): SimOrder {
+  const order = findOrder(engine, body);
+  if (!order.secure) throw new SimRejection('OPERATION_NOT_ALLOWED', '非担保交易: the order was not created with secureTransaction');
+  if (order.secureStatus === undefined) throw new SimRejection('OPERATION_NOT_ALLOWED', `订单未支付: order is ${order.status}`);
+  return order;
+}
+
+/**
+ * secure-complete (担保完成): releases `completedAmount` (at most the order's total) to the
+ * merchant; the rest goes back to the buyer. Once only: the same amount again answers the same
+ * result, another amount is refused.
+ */
+export function secureCompleteAnswer(engine: SimEngine, body: JsonObject): Record<string, unknown> {
+  const order = secureOrder(engine, body);
+  const completedAmount = amount(body, 'completedAmount');
+  if (completedAmount > order.totalAmount) throw badRequest(`completedAmount ${completedAmount} is more than the order's ${order.totalAmount}`);
+  if (order.secureStatus === 'CANCELED') throw new SimRejection('OPERATION_NOT_ALLOWED', '担保交易已撤销: the guarantee was cancelled');
+  if (order.secureStatus !== 'UNCOMPLETED') {
+    if (order.completeAmount === completedAmount) return secureFields(order);
+    throw new SimRejection('OPERATION_NOT_ALLOWED', `担保交易已完成: ${order.completeAmount} fen were completed already`);
+  }
+  order.completeAmount = completedAmount;
+  order.secureStatus = completedAmount === order.totalAmount ? 'ALL_COMPLETED' : 'PARTLY_COMPLETED';
+  engine.store.save(order);
+  engine.log?.info({ merOrderId: order.merOrderId, completedAmount, secureStatus: order.secureStatus }, 'ums-sim: guarantee completed');
+  engine.notify(order, order.status);
+  return secureFields(order);
+}
+
+/** secure-cancel (担保撤销): everything goes back to the buyer and the order closes; again: HAS_CANCELLED. */
+export function secureCancelAnswer(engine: SimEngine, body: JsonObject): Record<string, unknown> {
+  const order = secureOrder(engine, body);
+  if (order.secureStatus === 'CANCELED') throw new SimRejection('HAS_CANCELLED', '担保交易已撤销');
+  if (order.secureStatus !== 'UNCOMPLETED') throw new SimRejection('OPERATION_NOT_ALLOWED', '担保交易已完成，不能撤销: use refund');
+  order.secureStatus = 'CANCELED';
+  engine.store.close(order);
+  engine.log?.info({ merOrderId: order.merOrderId }, 'ums-sim: guarantee cancelled');
+  engine.notify(order, order.status);
+  return secureFields(order);
 }
 
 export function closeAnswer(engine: SimEngine, body: JsonObject): Record<string, unknown> {

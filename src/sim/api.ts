@@ -4,7 +4,7 @@
  */
 import { createAnswer } from './api-create.js';
 import { billQueryAnswer, billRefundAnswer, closeQrCodeAnswer, getQrCodeAnswer } from './api-bills.js';
-import { closeAnswer, queryAnswer, refundAnswer, refundQueryAnswer } from './api-orders.js';
+import { closeAnswer, queryAnswer, refundAnswer, refundQueryAnswer, secureCancelAnswer, secureCompleteAnswer } from './api-orders.js';
 import { CHANNELS } from './channels.js';
 import type { SimEngine } from './engine.js';
 import type { JsonObject } from './types.js';
@@ -16,6 +16,8 @@ const ROUTES = new Map<string, ApiHandler>([
   ['/v1/netpay/refund', refundAnswer],
   ['/v1/netpay/refund-query', refundQueryAnswer],
   ['/v1/netpay/close', closeAnswer],
+  ['/v1/netpay/secure-complete', secureCompleteAnswer],
+  ['/v1/netpay/secure-cancel', secureCancelAnswer],
   ['/v1/netpay/bills/get-qrcode', getQrCodeAnswer],
   ['/v1/netpay/bills/query', billQueryAnswer],
   ['/v1/netpay/bills/refund', billRefundAnswer],

@@ -9,7 +9,8 @@ const H5 = ['H5DEFAULT'] as const;
 
 export const CHANNELS: readonly ChannelSpec[] = [
   // Mini programs and official accounts (POST, OPEN-BODY-SIG or token).
-  { path: '/v1/netpay/wx/unified-order', name: 'WeChat mini/JSAPI', method: 'POST', instMids: ['MINIDEFAULT', 'YUEDANDEFAULT'], targetSys: 'WXPay', msgType: 'wx.notify', family: 'netpay' },
+  // tradeType APP here too: one SDK (majiameng/chinaums-php) sends in-app WeChat orders to unified-order.
+  { path: '/v1/netpay/wx/unified-order', name: 'WeChat mini/JSAPI', method: 'POST', instMids: ['MINIDEFAULT', 'YUEDANDEFAULT', 'APPDEFAULT'], targetSys: 'WXPay', msgType: 'wx.notify', family: 'netpay' },
   { path: '/v1/netpay/trade/create', name: 'Alipay mini/JSAPI', method: 'POST', instMids: ['MINIDEFAULT', 'YUEDANDEFAULT'], targetSys: 'Alipay 2.0', msgType: 'trade.notify', family: 'netpay' },
   { path: '/v1/netpay/uac/mini-order', name: 'UnionPay mini', method: 'POST', instMids: MINI, targetSys: 'UAC', msgType: 'uac.notify', family: 'netpay' },
   // In-app variants.

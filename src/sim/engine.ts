@@ -28,6 +28,8 @@ export interface PayOptions {
   notify?: boolean;
   /** Fen the buyer paid, when UMS is to record another amount than the order's (a mismatch on purpose). */
   amount?: number;
+  /** Fen of a campaign discount on a successful payment (couponAmount, yxlmAmount…); default none. */
+  discount?: number;
 }
 
 export class SimEngine {
@@ -81,7 +83,11 @@ export class SimEngine {
       throw new ControlError(409, `order ${merOrderId} is ${order.status}; only NEW_ORDER or WAIT_BUYER_PAY orders can be paid or closed`);
     }
     if (options.amount !== undefined && outcome !== 'TRADE_SUCCESS') throw new ControlError(400, 'amount goes with outcome TRADE_SUCCESS only');
-    this.store.settle(order, outcome, options.amount);
+    const discount = options.discount ?? 0;
+    if (!Number.isSafeInteger(discount) || discount < 0 || discount >= order.totalAmount) {
+      throw new ControlError(400, `discount must be whole fen below the order's ${order.totalAmount}`);
+    }
+    this.store.settle(order, outcome, options.amount, discount);
     this.log?.info({ merOrderId, status: order.status }, 'ums-sim: order settled');
     const deliveries = options.notify === false ? [] : this.notify(order, order.status);
     return { order, deliveries };
@@ -147,7 +153,7 @@ export class SimEngine {
     const wrongKey = has('wrong-key') !== undefined;
     const tag = scenarios.map((s) => s.kind).join('+') || undefined;
     const key = this.merchants.byMidTid(order.mid, order.tid)?.notifyKey;
-    const first = this.notifier.send(url, notificationFields(order, status, refund), {
+    const first = this.notifier.send(url, notificationFields(order, status, this.now(), refund), {
       ...(tag ? { scenario: tag } : {}),
       ...(key !== undefined ? { key } : {}),
       wrongKey,
@@ -169,7 +175,7 @@ export class SimEngine {
     if (has('stale')) {
       const older = previousStatus(order, status);
       this.notifier.afterSettled(first, () => {
-        this.notifier.send(url, notificationFields(order, older), { scenario: 'stale', ...(key !== undefined ? { key } : {}) });
+        this.notifier.send(url, notificationFields(order, older, this.now()), { scenario: 'stale', ...(key !== undefined ? { key } : {}) });
       });
     }
     return sent;

@@ -65,3 +65,25 @@ export function qrCodeId(sourceId: string, at: Date): string {
 export function generateRefundOrderId(sourceId: string, at: Date): string {
   return sourceId + compact(at) + draw(DIGITS, 6);
 }
+
+/** The paying account type (WeChat's bank_type style). */
+export function bankInfo(targetSys: string): string {
+  if (targetSys === 'WXPay') return 'CMB_DEBIT';
+  if (targetSys.startsWith('Alipay')) return 'ALIPAYACCOUNT';
+  return 'ICBC_DEBIT';
+}
+
+/** An Alipay logon name, masked as Alipay shows it. */
+export function buyerUsername(): string {
+  return `${draw('abcdefghijklmnopqrstuvwxyz', 3)}***@example.com`;
+}
+
+/** A masked UnionPay card number. */
+export function maskedCardNo(): string {
+  return `621226******${draw(DIGITS, 4)}`;
+}
+
+/** A 12-digit retrieval reference number (UnionPay transactions). */
+export function refId(): string {
+  return draw(DIGITS, 12);
+}

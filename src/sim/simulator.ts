@@ -12,6 +12,7 @@ import { Notifier, type Delivery } from './notifier.js';
 import { ScenarioBook, type PendingScenario, type ScenarioInput } from './scenarios.js';
 import { SimMerchants } from './merchants.js';
 import { SimServer } from './server.js';
+import { OrderJournal } from './journal.js';
 import { OrderStore } from './store.js';
 import { TokenStore } from './tokens.js';
 import type { SimCredentials } from './types.js';
@@ -28,7 +29,7 @@ export interface SimulatorOptions {
   credentials: SimCredentials;
   /** More merchants served from the start (more can be added with `registerMerchant`). */
   merchants?: readonly SimCredentials[];
-  /** Delays before each notification attempt; default 0, 15 s, 1 min, 5 min, 30 min, 1 h. */
+  /** Delays before each notification attempt; default DEFAULT_NOTIFY_BACKOFF_MS (about 24 h in all). */
   notifyBackoffMs?: readonly number[];
   /** How notifications are signed; SHA256 by default. */
   notifySignType?: NotifySignType;
@@ -36,6 +37,8 @@ export interface SimulatorOptions {
   maxClockSkewMs?: number;
   /** Lifetime of access tokens; default 3600 s. */
   tokenTtlMs?: number;
+  /** A JSON-lines file where orders are kept across restarts (journal.ts); unset: memory only. */
+  stateFile?: string;
   /** The merchant-configured notify URL, used for orders created without notifyUrl. */
   notifyUrl?: string;
   /**
@@ -77,7 +80,11 @@ export interface UmsSimulator {
   close(): Promise<void>;
 }
 
-export const DEFAULT_NOTIFY_BACKOFF_MS: readonly number[] = [0, 15_000, 60_000, 300_000, 1_800_000, 3_600_000];
+/**
+ * UMS re-sends "several times within 24 hours" (PROTOCOL.md §4.3, schedule unpublished): 0 s,
+ * 15 s, 1 min, 5 min, 30 min, then hourly, 28 attempts over about 23.6 hours.
+ */
+export const DEFAULT_NOTIFY_BACKOFF_MS: readonly number[] = [0, 15_000, 60_000, 300_000, 1_800_000, ...Array<number>(23).fill(3_600_000)];
 
 export async function startSimulator(options: SimulatorOptions): Promise<UmsSimulator> {
   const now = options.now ?? (() => new Date());
@@ -92,7 +99,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<UmsSimu
     now,
     ...(options.log ? { log: options.log } : {}),
   });
-  const engine = new SimEngine(merchants, new OrderStore(now), notifier, new ScenarioBook(), now, options.notifyUrl, options.log);
+  const engine = new SimEngine(merchants, new OrderStore(now, options.stateFile ? new OrderJournal(options.stateFile) : undefined), notifier, new ScenarioBook(), now, options.notifyUrl, options.log);
   const sim = new SimServer(engine, {
     appKeyOf: (appId) => merchants.appKeyOf(appId),
     maxClockSkewMs: options.maxClockSkewMs ?? 10 * 60 * 1000,

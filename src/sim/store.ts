@@ -2,9 +2,13 @@
  * The simulator's orders (and bills) in memory, and every move they can make. Expiry is applied
  * lazily: whoever looks at an order first closes it when its expireTime has passed, which is all
  * an observer of UMS can tell apart.
+ *
+ * With a journal (journal.ts) every order is saved as it changes and loaded again on start, so the
+ * simulator survives a restart like the gateway does; without one it keeps nothing.
  */
 import { date } from './clock.js';
 import * as fake from './fake-ids.js';
+import type { OrderJournal } from './journal.js';
 import type { OrderStatus, PayOutcome, PendingRefund, RefundRecord, SimOrder } from './types.js';
 
 const OPEN: readonly OrderStatus[] = ['NEW_ORDER', 'WAIT_BUYER_PAY'];
@@ -14,10 +18,26 @@ export class OrderStore {
   /** refundOrderId → merOrderId, so a refundOrderId is never reused across orders. */
   readonly #refundOwners = new Map<string, string>();
 
-  constructor(private readonly now: () => Date) {}
+  constructor(
+    private readonly now: () => Date,
+    private readonly journal?: OrderJournal,
+  ) {
+    for (const order of journal?.load() ?? []) {
+      this.#orders.set(order.merOrderId, order);
+      for (const refund of order.refunds) this.#refundOwners.set(refund.refundOrderId, order.merOrderId);
+    }
+  }
 
   add(order: SimOrder): void {
     this.#orders.set(order.merOrderId, order);
+    this.save(order);
+  }
+
+  /** Saves the order as it now stands (every move below does; call it after changing one by hand). */
+  save(order: SimOrder): void {
+    if (!this.journal) return;
+    this.journal.append(order, this.#orders.size);
+    if (this.journal.needsCompaction) this.journal.compact([...this.#orders.values()]);
   }
 
   get(merOrderId: string): SimOrder | undefined {
@@ -53,6 +73,7 @@ export class OrderStore {
   clear(): void {
     this.#orders.clear();
     this.#refundOwners.clear();
+    this.journal?.compact([]);
   }
 
   isOpen(order: SimOrder): boolean {
@@ -66,19 +87,31 @@ export class OrderStore {
 
   /**
    * The buyer paid (TRADE_SUCCESS) or the payment failed/was abandoned (TRADE_CLOSED). `amount`:
-   * UMS records that as the paid totalAmount and buyerPayAmount (the control endpoint's mismatch).
+   * UMS records that as the paid totalAmount (the control endpoint's mismatch); `discount`: a
+   * campaign discount, the buyer pays that much less.
    */
-  settle(order: SimOrder, outcome: PayOutcome, amount?: number): void {
+  settle(order: SimOrder, outcome: PayOutcome, amount?: number, discount = 0): void {
     this.startPaying(order);
     const at = this.now();
     if (outcome === 'TRADE_SUCCESS') {
-      order.targetOrderId ??= fake.targetOrderId(order.channel.targetSys, at);
-      order.buyerId ??= fake.buyerId(order.channel.targetSys);
+      const targetSys = order.channel.targetSys;
+      order.targetOrderId ??= fake.targetOrderId(targetSys, at);
+      order.buyerId ??= fake.buyerId(targetSys);
       order.payTime = at;
       order.settleDate = date(at);
       if (amount !== undefined) order.totalAmount = amount;
-      order.buyerPayAmount = order.totalAmount;
+      // A campaign discount: the buyer pays less, the merchant still receives the whole amount.
+      if (discount > 0) order.discount = discount;
+      order.buyerPayAmount = order.totalAmount - discount;
       order.receiptAmount = order.totalAmount;
+      order.bankInfo = fake.bankInfo(targetSys);
+      if (targetSys.startsWith('Alipay')) order.buyerUsername = fake.buyerUsername();
+      // A guaranteed payment: paid, and held until the merchant completes or cancels it.
+      if (order.secure) order.secureStatus = 'UNCOMPLETED';
+      if (targetSys === 'UAC' || targetSys === 'UnionPay' || targetSys === 'ACP') {
+        order.bankCardNo = fake.maskedCardNo();
+        order.refId = fake.refId();
+      }
     }
     this.#move(order, outcome);
   }
@@ -104,6 +137,7 @@ export class OrderStore {
     order.refunds.push(refund);
     this.#refundOwners.set(refundOrderId, order.merOrderId);
     if (!pending) this.#refunded(order, refund);
+    this.save(order);
     return refund;
   }
 
@@ -117,6 +151,7 @@ export class OrderStore {
       refund.refundPayTime = this.now();
       this.#refunded(order, refund);
     }
+    this.save(order);
     return true;
   }
 
@@ -135,12 +170,14 @@ export class OrderStore {
     if (order.status === status && !repeat) return;
     order.status = status;
     order.history.push({ status, at: this.now() });
+    this.save(order);
   }
 
   #expire(order: SimOrder): void {
     if (this.isOpen(order) && this.now().getTime() >= order.expiresAt.getTime()) {
       order.status = 'TRADE_CLOSED';
       order.history.push({ status: 'TRADE_CLOSED', at: order.expiresAt });
+      this.save(order);
     }
   }
 }

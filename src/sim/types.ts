@@ -37,6 +37,7 @@ export type ErrCode =
   | 'NO_SERVICE'
   | 'ABNORMAL_REQUEST_TIME'
   | 'INVALID_RESPONSE'
+  | 'HAS_CANCELLED'
   | '1000';
 
 /** Which create API an order came from: decides instMid, targetSys and the notification's msgType. */
@@ -69,6 +70,8 @@ export interface RefundRecord {
   /** When the refund was answered; once SUCCESS, when the money went back. */
   refundPayTime: Date;
   refundDesc?: string;
+  /** A split payment's refund: the platform's part and the sub-merchant's. */
+  division?: { platformAmount: number; subOrders: { mid: string; totalAmount: number }[] };
   /** Set while refundStatus is PROCESSING. */
   pending?: PendingRefund;
 }
@@ -96,6 +99,27 @@ export interface SimOrder {
   attachedData?: string;
   /** The create request's srcReserve: answers echo the request's own, notifications this one. */
   srcReserve?: string;
+  /** The create request's msgId, echoed in the order's notifications (notification-fields.md). */
+  msgId?: string;
+  /** WeChat: the payer's subOpenId from the create request, notified as subBuyerId. */
+  subOpenId?: string;
+  /** Fen of a discount funded by a marketing campaign (not the merchant), set when the buyer pays. */
+  discount?: number;
+  /** Alipay: the buyer's (masked) logon name, once paid. */
+  buyerUsername?: string;
+  /** UnionPay: the (masked) card number and its retrieval reference number, once paid. */
+  bankCardNo?: string;
+  refId?: string;
+  /** The paying bank or wallet account type, once paid (WeChat bank_type, e.g. CMB_DEBIT). */
+  bankInfo?: string;
+  /** A guaranteed payment (担保, secureTransaction): UMS holds the money until secure-complete / secure-cancel. */
+  secure?: boolean;
+  /** UNCOMPLETED once paid, then PARTLY_COMPLETED / ALL_COMPLETED (secure-complete) or CANCELED (secure-cancel). */
+  secureStatus?: 'UNCOMPLETED' | 'PARTLY_COMPLETED' | 'ALL_COMPLETED' | 'CANCELED';
+  /** Fen released to the merchant by secure-complete; the rest went back to the buyer. */
+  completeAmount?: number;
+  /** A split payment (divisionFlag): the platform's share and each sub-merchant's. */
+  division?: { platformAmount: number; subOrders: { mid: string; totalAmount: number }[] };
   seqId: string;
   targetOrderId?: string;
   buyerId?: string;

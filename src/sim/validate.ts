@@ -94,6 +94,28 @@ export function expiry(body: JsonObject, now: Date): Date {
   return at;
 }
 
+/** A split's shares: `platformAmount` and `subOrders` [{mid, totalAmount}] (1..20, distinct mids). */
+export function division(body: JsonObject): { platformAmount: number; subOrders: { mid: string; totalAmount: number }[] } {
+  const share = (value: unknown, name: string): number => {
+    const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+    if (n !== 0 && !isAmountFen(n)) throw badRequest(`${name} must be whole fen, 0 or more`);
+    return n as number;
+  };
+  if (body.platformAmount === undefined || body.platformAmount === null) throw badRequest('platformAmount is required with divisionFlag');
+  const platformAmount = share(body.platformAmount, 'platformAmount');
+  const list = body.subOrders;
+  if (!Array.isArray(list) || list.length === 0 || list.length > 20) throw badRequest('subOrders must list 1 to 20 sub-merchants');
+  const seen = new Set<string>();
+  const subOrders = list.map((raw: unknown, i) => {
+    const s = (raw ?? {}) as JsonObject;
+    if (typeof s.mid !== 'string' || !/^[0-9A-Za-z]{8,32}$/.test(s.mid)) throw badRequest(`subOrders[${i}].mid must be a merchant number`);
+    if (seen.has(s.mid)) throw badRequest(`subOrders names ${s.mid} twice`);
+    seen.add(s.mid);
+    return { mid: s.mid, totalAmount: share(s.totalAmount, `subOrders[${i}].totalAmount`) };
+  });
+  return { platformAmount, subOrders };
+}
+
 export function billDate(body: JsonObject): string {
   const text = requiredText(body, 'billDate', 10);
   if (!parseDate(text)) throw badRequest('billDate must be yyyy-MM-dd');

@@ -83,7 +83,24 @@ export function checkAnswer(service: string, answer: RawAnswer, successCodes: re
     const errMsg = stringField(answer.json, 'errMsg') ?? stringField(answer.json, 'errInfo');
     throw new UmsBusinessError(errCode, errMsg, answer.json, { service, httpStatus: answer.status });
   }
+  const failed = failedResult(answer.json);
+  if (failed) throw new UmsBusinessError(failed.resultCode, failed.resultInfo, answer.json, { service, httpStatus: answer.status });
   return { ...answer.json, errCode };
+}
+
+/** resultCode values that mean the business step succeeded (netpay, token, POS-link spellings). */
+const RESULT_SUCCESS = new Set(['SUCCESS', '0000', '00', '0']);
+
+/**
+ * Some answers carry a business result beside the envelope's errCode: `resultCode` with
+ * `resultInfo`. errCode SUCCESS only says the request was accepted; a resultCode that is not a
+ * success is the call's real outcome, surfaced as a refusal rather than read as a success
+ * (docs/protocol.md §8). Absent or empty: nothing to say.
+ */
+export function failedResult(json: Record<string, unknown>): { resultCode: string; resultInfo: string | undefined } | undefined {
+  const resultCode = stringField(json, 'resultCode')?.trim();
+  if (resultCode === undefined || resultCode === '' || RESULT_SUCCESS.has(resultCode.toUpperCase())) return undefined;
+  return { resultCode, resultInfo: stringField(json, 'resultInfo') ?? stringField(json, 'resultMsg') };
 }
 
 export function tooLarge(ctx: { service: string; readOnly: boolean }, status: number | undefined, max: number): UmsProtocolError {

@@ -197,7 +197,7 @@ export class UmsClient {
    * simulator's URL) when that is unset; appId, appKey and auth mode from the config.
    */
   static fromConfig(
-    config: Pick<Config, 'umsBaseUrl' | 'umsAppId' | 'umsAppKey' | 'umsAuthMode'>,
+    config: Pick<Config, 'umsBaseUrl' | 'umsAppId' | 'umsAppKey' | 'umsAuthMode'> & Partial<Pick<Config, 'umsDataTag'>>,
     overrides: Partial<Omit<UmsClientOptions, 'appId' | 'appKey'>> = {},
   ): UmsClient {
     const baseUrl = overrides.baseUrl ?? config.umsBaseUrl;
@@ -206,6 +206,7 @@ export class UmsClient {
     }
     return new UmsClient({
       authMode: config.umsAuthMode,
+      ...(config.umsDataTag ? { wrapData: true } : {}),
       ...overrides,
       baseUrl,
       appId: config.umsAppId,

@@ -19,6 +19,7 @@ import { definedFields } from '../lib/objects.js';
 import { MAX_AMOUNT_FEN } from './amounts.js';
 import { diagnoseSignature, diagnosisLine, type DiagnosisBudget } from './sign-doctor.js';
 import { verifyNotifySign, type NotifySignType } from './sign.js';
+import { notificationDetails, type UmsNotificationDetails } from './notification-fields.js';
 import { SIGNED_FIELD_NAME } from './signed-text.js';
 import { parseBeijing } from './time.js';
 
@@ -99,6 +100,11 @@ export interface UmsOrderFacts {
   settleDate?: string;
   buyerPayAmount?: number;
   receiptAmount?: number;
+  /** Echoed from the create request, verbatim. */
+  attachedData?: string;
+  srcReserve?: string;
+  /** A guaranteed payment's state (UNCOMPLETED, PARTLY_COMPLETED, ALL_COMPLETED, CANCELED). */
+  secureStatus?: string;
 }
 
 export interface UmsNotification extends UmsOrderFacts {
@@ -107,6 +113,8 @@ export interface UmsNotification extends UmsOrderFacts {
   signType: NotifySignType;
   /** Every received field but `sign`, exactly as signed (the first of a repeated name). */
   fields: Readonly<Record<string, string>>;
+  /** Every known field typed (notification-fields.ts): fen as numbers, Beijing times as instants. */
+  details: UmsNotificationDetails;
   /** For an operator, when the body was odd but usable (repeated names). */
   note?: string;
   notifyId?: string;
@@ -173,7 +181,7 @@ export function readNotification(raw: RawNotification, keyChoice: NotifyKeys, op
   const { sign: _sign, ...signed } = fields;
   return {
     ok: true,
-    notification: { ...read, keyIndex: verdict.keyIndex, signType: verdict.signType, fields: signed, ...(note ? { note } : {}) },
+    notification: { ...read, keyIndex: verdict.keyIndex, signType: verdict.signType, fields: signed, details: notificationDetails(signed), ...(note ? { note } : {}) },
   };
 }
 
@@ -267,7 +275,7 @@ const FEN = /^(0|[1-9]\d{0,8})$/;
 
 const REFUND_STATUSES: readonly UmsRefundStatus[] = ['SUCCESS', 'FAIL', 'PROCESSING', 'UNKNOWN'];
 
-type ReadFields = Omit<UmsNotification, 'keyIndex' | 'signType' | 'fields' | 'note'>;
+type ReadFields = Omit<UmsNotification, 'keyIndex' | 'signType' | 'fields' | 'details' | 'note'>;
 
 /** The typed view of verified fields, or the name of the field that cannot be used. */
 function readFields(signed: Readonly<Record<string, string>>): ReadFields | string {
@@ -318,6 +326,9 @@ function readFields(signed: Readonly<Record<string, string>>): ReadFields | stri
     settleDate: text('settleDate'),
     buyerPayAmount: amount(amounts.buyerPayAmount),
     receiptAmount: amount(amounts.receiptAmount),
+    attachedData: text('attachedData'),
+    srcReserve: text('srcReserve'),
+    secureStatus: text('secureStatus'),
     refund: Object.keys(refund).length > 0 ? refund : undefined,
   });
 }

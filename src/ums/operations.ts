@@ -19,7 +19,9 @@ import { ORDER_ID_RULE, isOrderId } from './ids.js';
 import { SIGN_SAFE_TEXT_RULE, isSignSafeText } from './signed-text.js';
 import { beijingDate, beijingDateTime } from './time.js';
 import type {
+  AlipayJsapiOrderInput,
   AlipayMiniOrderInput,
+  AppOrderInput,
   BillPayment,
   BillRef,
   BillsCloseResponse,
@@ -43,7 +45,10 @@ import type {
   RefundQueryInput,
   RefundQueryResponse,
   RefundResponse,
+  SecureResponse,
   UnionpayMiniOrderInput,
+  WechatAppOrderInput,
+  WechatJsapiOrderInput,
   WechatMiniOrderInput,
 } from './types.js';
 
@@ -55,6 +60,11 @@ export const UMS_SERVICES = {
   wechatMini: 'netpay/wx/unified-order',
   alipayMini: 'netpay/trade/create',
   unionpayMini: 'netpay/uac/mini-order',
+  wechatJsapi: 'netpay/wx/unified-order',
+  alipayJsapi: 'netpay/trade/create',
+  wechatApp: 'netpay/wx/app-pre-order',
+  alipayApp: 'netpay/trade/app-pre-order',
+  unionpayApp: 'netpay/uac/app-order',
   billsQrCode: 'netpay/bills/get-qrcode',
   billsQuery: 'netpay/bills/query',
   billsRefund: 'netpay/bills/refund',
@@ -63,6 +73,8 @@ export const UMS_SERVICES = {
   refund: 'netpay/refund',
   refundQuery: 'netpay/refund-query',
   close: 'netpay/close',
+  secureComplete: 'netpay/secure-complete',
+  secureCancel: 'netpay/secure-cancel',
 } as const;
 
 /** H5 pages opened by the browser with an OPEN-FORM-PARAM GET (§3). */
@@ -82,6 +94,11 @@ const INST_MID: Readonly<Record<PaymentChannel, InstMid>> = {
   H5_WECHAT: 'H5DEFAULT',
   H5_ALIPAY: 'H5DEFAULT',
   H5_UNIONPAY: 'H5DEFAULT',
+  WECHAT_JSAPI: 'YUEDANDEFAULT',
+  ALIPAY_JSAPI: 'YUEDANDEFAULT',
+  APP_WECHAT: 'APPDEFAULT',
+  APP_ALIPAY: 'APPDEFAULT',
+  APP_UNIONPAY: 'APPDEFAULT',
 };
 
 /** The instMid an order of this channel is created with; query/refund/close must use the same. */
@@ -141,6 +158,25 @@ export class UmsOperations {
       case 'H5_ALIPAY':
       case 'H5_UNIONPAY':
         return this.createH5(channel, input);
+      case 'WECHAT_JSAPI': {
+        const subOpenId = input.subOpenId;
+        if (!subOpenId) throw new UmsInputError('WECHAT_JSAPI: subOpenId (the payer’s openid under the official account) is required');
+        return this.createWechatJsapi({ ...input, subOpenId });
+      }
+      case 'ALIPAY_JSAPI': {
+        const userId = input.userId;
+        if (!userId) throw new UmsInputError('ALIPAY_JSAPI: userId (the Alipay buyer) is required');
+        return this.createAlipayJsapi({ ...input, userId });
+      }
+      case 'APP_WECHAT': {
+        const subAppId = input.subAppId ?? this.merchant.subAppId;
+        if (!subAppId) throw new UmsInputError('APP_WECHAT: subAppId (the app’s WeChat appId) is required');
+        return this.createWechatApp({ ...input, subAppId });
+      }
+      case 'APP_ALIPAY':
+        return this.createApp('APP_ALIPAY', UMS_SERVICES.alipayApp, input);
+      case 'APP_UNIONPAY':
+        return this.createApp('APP_UNIONPAY', UMS_SERVICES.unionpayApp, input);
       default:
         throw new UmsInputError(`unknown payment channel ${JSON.stringify(channel as string)}`);
     }
@@ -186,6 +222,41 @@ export class UmsOperations {
       ...this.#created('UNIONPAY_MINI', input, response),
       ...optional('payParams', objectField(answer, 'miniPayRequest') ?? objectField(answer, 'jsPayRequest')),
     };
+  }
+
+  /** WeChat official account (公众号): POST /v1/netpay/wx/unified-order, tradeType JSAPI, YUEDANDEFAULT → jsPayRequest. */
+  async createWechatJsapi(input: WechatJsapiOrderInput): Promise<CreatedOrder> {
+    const subAppId = input.subAppId ?? this.merchant.subAppId;
+    const body = {
+      ...this.#createFields(input, 'YUEDANDEFAULT'),
+      tradeType: 'JSAPI',
+      subOpenId: input.subOpenId,
+      ...(subAppId ? { subAppId } : {}),
+    };
+    const answer = await this.#call(UMS_SERVICES.wechatJsapi, VERSION, body);
+    return { ...this.#created('WECHAT_JSAPI', input, netpay(answer)), ...optional('payParams', objectField(answer, 'jsPayRequest')) };
+  }
+
+  /** Alipay service window (生活号): POST /v1/netpay/trade/create with userId, YUEDANDEFAULT → jsPayRequest. */
+  async createAlipayJsapi(input: AlipayJsapiOrderInput): Promise<CreatedOrder> {
+    const body = { ...this.#createFields(input, 'YUEDANDEFAULT'), tradeType: 'JSAPI', userId: input.userId };
+    const answer = await this.#call(UMS_SERVICES.alipayJsapi, VERSION, body);
+    const response = netpay(answer);
+    const payParams = objectField(answer, 'jsPayRequest') ?? (response.targetOrderId ? { tradeNO: response.targetOrderId } : undefined);
+    return { ...this.#created('ALIPAY_JSAPI', input, response), ...optional('payParams', payParams) };
+  }
+
+  /** WeChat in-app: POST /v1/netpay/wx/app-pre-order, tradeType APP, APPDEFAULT → appPayRequest. */
+  async createWechatApp(input: WechatAppOrderInput): Promise<CreatedOrder> {
+    const body = { ...this.#createFields(input, 'APPDEFAULT'), tradeType: 'APP', subAppId: input.subAppId };
+    const answer = await this.#call(UMS_SERVICES.wechatApp, VERSION, body);
+    return { ...this.#created('APP_WECHAT', input, netpay(answer)), ...optional('payParams', objectField(answer, 'appPayRequest')) };
+  }
+
+  /** Alipay or UnionPay in-app: POST trade/app-pre-order or uac/app-order, APPDEFAULT → appPayRequest. */
+  async createApp(channel: 'APP_ALIPAY' | 'APP_UNIONPAY', service: string, input: AppOrderInput): Promise<CreatedOrder> {
+    const answer = await this.#call(service, VERSION, this.#createFields(input, 'APPDEFAULT'));
+    return { ...this.#created(channel, input, netpay(answer)), ...optional('payParams', objectField(answer, 'appPayRequest')) };
   }
 
   /** C-scan-B QR code: POST /v1/netpay/bills/get-qrcode; billNo = merOrderId. */
@@ -264,6 +335,24 @@ export class UmsOperations {
   async close(ref: OrderRef, instMid: InstMid): Promise<CloseResponse> {
     const body = { ...this.#common(instMid), ...this.#ref(ref) };
     return netpay(await this.#call(UMS_SERVICES.close, VERSION, body));
+  }
+
+  /**
+   * POST /v1/netpay/secure-complete (担保完成): releases `completedAmount` of a guaranteed payment
+   * to the merchant; the rest goes back to the buyer.
+   */
+  async secureComplete(input: { merOrderId: string; completedAmount: number }, instMid: InstMid): Promise<SecureResponse> {
+    this.#checkId('merOrderId', input.merOrderId);
+    checkAmount('completedAmount', input.completedAmount);
+    const body = { ...this.#common(instMid), merOrderId: input.merOrderId, completedAmount: input.completedAmount };
+    return secureResponse(await this.#call(UMS_SERVICES.secureComplete, VERSION, body));
+  }
+
+  /** POST /v1/netpay/secure-cancel (担保撤销): the whole amount goes back to the buyer. */
+  async secureCancel(input: { merOrderId: string }, instMid: InstMid): Promise<SecureResponse> {
+    this.#checkId('merOrderId', input.merOrderId);
+    const body = { ...this.#common(instMid), merOrderId: input.merOrderId };
+    return secureResponse(await this.#call(UMS_SERVICES.secureCancel, VERSION, body));
   }
 
   /** POST /v1/netpay/bills/query (QR_CODE orders). */
@@ -367,6 +456,8 @@ export class UmsOperations {
 
 const COMMON_STRINGS = [
   'errMsg',
+  'resultCode',
+  'resultInfo',
   'responseTimestamp',
   'mid',
   'tid',
@@ -394,6 +485,10 @@ function netpay(answer: UmsResponse): NetpayResponse {
   };
   if (response.errMsg === undefined && typeof answer.errInfo === 'string') response.errMsg = answer.errInfo;
   return response;
+}
+
+function secureResponse(answer: UmsResponse): SecureResponse {
+  return { ...netpay(answer), ...strings(answer, ['secureStatus']), ...amounts(answer, ['completeAmount', 'completedAmount']) };
 }
 
 function refundResponse(answer: UmsResponse): RefundResponse {

@@ -13,7 +13,12 @@ export type PaymentChannel =
   | 'QR_CODE'
   | 'H5_WECHAT'
   | 'H5_ALIPAY'
-  | 'H5_UNIONPAY';
+  | 'H5_UNIONPAY'
+  | 'WECHAT_JSAPI'
+  | 'ALIPAY_JSAPI'
+  | 'APP_WECHAT'
+  | 'APP_ALIPAY'
+  | 'APP_UNIONPAY';
 
 export const PAYMENT_CHANNELS: readonly PaymentChannel[] = [
   'WECHAT_MINI',
@@ -23,6 +28,11 @@ export const PAYMENT_CHANNELS: readonly PaymentChannel[] = [
   'H5_WECHAT',
   'H5_ALIPAY',
   'H5_UNIONPAY',
+  'WECHAT_JSAPI',
+  'ALIPAY_JSAPI',
+  'APP_WECHAT',
+  'APP_ALIPAY',
+  'APP_UNIONPAY',
 ];
 
 /** PROTOCOL.md §5.2 business types used by our channels. */
@@ -77,6 +87,25 @@ export interface AlipayMiniOrderInput extends CreateOrderBase {
 }
 
 export type UnionpayMiniOrderInput = CreateOrderBase & { userId?: string };
+
+export interface WechatJsapiOrderInput extends CreateOrderBase {
+  /** The payer's openid under the official account. */
+  subOpenId: string;
+  /** The official account's appId; falls back to the merchant context's. */
+  subAppId?: string;
+}
+
+export interface AlipayJsapiOrderInput extends CreateOrderBase {
+  /** The Alipay buyer's userId (service window). */
+  userId: string;
+}
+
+export interface WechatAppOrderInput extends CreateOrderBase {
+  /** The app's appId at the WeChat open platform. */
+  subAppId: string;
+}
+
+export type AppOrderInput = CreateOrderBase;
 
 export interface QrCodeOrderInput extends CreateOrderBase {
   /** `yyyy-MM-dd` (Beijing); today when absent. Needed again for bills query/refund. */
@@ -139,6 +168,9 @@ export interface BillsRefundInput extends BillRef {
 export interface NetpayResponse {
   errCode: string;
   errMsg?: string;
+  /** The business result beside errCode, where an answer carries one (always a success here: a failed one is thrown). */
+  resultCode?: string;
+  resultInfo?: string;
   responseTimestamp?: string;
   mid?: string;
   tid?: string;
@@ -174,7 +206,10 @@ export interface CreatedOrder {
   targetOrderId?: string;
   targetSys?: string;
   seqId?: string;
-  /** Mini programs: miniPayRequest / jsPayRequest, or `{ tradeNO }` for Alipay. */
+  /**
+   * Mini programs: miniPayRequest / jsPayRequest, or `{ tradeNO }` for Alipay; JSAPI (official
+   * account, service window): jsPayRequest; in-app: appPayRequest.
+   */
   payParams?: PayParams;
   /** QR_CODE: the content to render as a QR code (billQRCode). */
   qrCode?: string;
@@ -215,6 +250,14 @@ export interface RefundQueryResponse extends RefundResponse {
 }
 
 export type CloseResponse = NetpayResponse;
+
+/** secure-complete / secure-cancel answers. */
+export interface SecureResponse extends NetpayResponse {
+  /** UNCOMPLETED | PARTLY_COMPLETED | ALL_COMPLETED | CANCELED (PROTOCOL.md §6.1). */
+  secureStatus?: string;
+  completeAmount?: number;
+  completedAmount?: number;
+}
 
 export interface BillsQrCodeResponse extends NetpayResponse {
   billQRCode?: string;

@@ -32,6 +32,8 @@ function echoCommands(h: TestDatabase, merOrderId: () => string): PaymentCommand
       description: null,
       nextSyncAt: null,
       countedAt: null,
+      platformAmount: null,
+      subOrders: null,
       createdAt: new Date(),
       updatedAt: new Date(),
     }),

@@ -119,7 +119,7 @@ describe('schema.graphql', () => {
       'input RefundPaymentInput', 'type PaymentStatusChange', 'payment(merOrderId: ID!): Payment',
       'payments(', 'first: Int = 20', 'createPayment(input: CreatePaymentInput!): CreatePaymentPayload!', 'syncPayment(merOrderId: ID!): Payment!',
       'closePayment(merOrderId: ID!): Payment!', 'refundPayment(input: RefundPaymentInput!): Refund!',
-      'callUms(body: JSON!, service: String!, version: String = "v1"): JSON!', 'simulatePayment(merOrderId: ID!, outcome: PaymentStatus = TRADE_SUCCESS): Payment!',
+      'callUms(', 'dataTag: Boolean = false', 'simulatePayment(merOrderId: ID!, outcome: PaymentStatus = TRADE_SUCCESS): Payment!',
       // CONTRACT.md's second version adds `after` (the event feed).
       'paymentStatusChanged(after: String, merOrderId: ID, mid: String): PaymentStatusChange!',
       'paymentEvents(', 'first: Int = 50', 'type PaymentEventConnection', 'type PaymentEventEdge', 'enum WebhookEventType', 'type WebhookEndpoint',

@@ -32,7 +32,9 @@ export async function startFullGateway(handle: DatabaseHandle, options: { apiKey
     sync: (id, opts) => ready().sync(id, opts),
     close: (id, opts) => ready().close(id, opts),
     refund: (input, opts) => ready().refund(input, opts),
-    callUms: (s, v, b) => ready().callUms(s, v, b),
+    callUms: (s, v, b, d) => ready().callUms(s, v, b, d),
+    completeSecure: (id, amount) => ready().completeSecure(id, amount),
+    cancelSecure: (id) => ready().cancelSecure(id),
     simulatePayment: (id, outcome, opts) => {
       const simulate = ready().simulatePayment;
       if (!simulate) throw new Error('no simulator');

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEMO, loadConfig } from '../../src/config.js';
 import { simulatorOptionsFromConfig } from '../../src/sim/from-config.js';
-import { startSimulator } from '../../src/sim/simulator.js';
+import { DEFAULT_NOTIFY_BACKOFF_MS, startSimulator } from '../../src/sim/simulator.js';
 import { createMiniOrder } from './support/fixture.js';
 
 describe('simulatorOptionsFromConfig', () => {
@@ -10,7 +10,8 @@ describe('simulatorOptionsFromConfig', () => {
     const options = simulatorOptionsFromConfig(loadConfig({}));
     expect(options.credentials).toEqual({ ...DEMO });
     expect(options.port).toBe(4100);
-    expect(options.notifyBackoffMs).toEqual([0, 15000, 60000, 300000, 1800000, 3600000]);
+    expect(options.notifyBackoffMs).toEqual(DEFAULT_NOTIFY_BACKOFF_MS);
+    expect(DEFAULT_NOTIFY_BACKOFF_MS.reduce((a, b) => a + b, 0) / 3_600_000).toBeGreaterThan(23);
     expect(options.notifyUrl).toBe('http://127.0.0.1:4000/notify/ums');
   });
 

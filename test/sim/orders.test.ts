@@ -206,3 +206,19 @@ describe('bills (C-scan-B QR codes)', () => {
     expect((await call(fx.sim.url, '/v1/netpay/bills/get-qrcode', { instMid: 'QRPAYDEFAULT', billNo: '0000' + beijing().compact, billDate: billDate(), totalAmount: 1 })).json.errCode).toBe('INVALID_ORDER');
   });
 });
+
+describe('in-app WeChat through unified-order (tradeType APP, as one SDK sends it)', () => {
+  it('needs APPDEFAULT and subAppId, and answers appPayRequest', async () => {
+    const fx = await startFixture();
+    try {
+      const base = { merOrderId: orderId(), totalAmount: 100, tradeType: 'APP' };
+      expect((await call(fx.sim.url, '/v1/netpay/wx/unified-order', { ...base, instMid: 'MINIDEFAULT', subAppId: 'wxapp1' })).json.errCode).toBe('BAD_REQUEST');
+      expect((await call(fx.sim.url, '/v1/netpay/wx/unified-order', { ...base, instMid: 'APPDEFAULT' })).json.errCode).toBe('BAD_REQUEST');
+      const ok = await call(fx.sim.url, '/v1/netpay/wx/unified-order', { ...base, instMid: 'APPDEFAULT', subAppId: 'wxapp1' });
+      expect(ok.json.errCode).toBe('SUCCESS');
+      expect(ok.json.appPayRequest).toMatchObject({ appid: 'wxapp1', package: 'Sign=WXPay' });
+    } finally {
+      await fx.close();
+    }
+  });
+});

@@ -247,6 +247,11 @@ describe('channel helpers', () => {
       ['H5_WECHAT', 'H5DEFAULT', false, true],
       ['H5_ALIPAY', 'H5DEFAULT', false, true],
       ['H5_UNIONPAY', 'H5DEFAULT', false, true],
+      ['WECHAT_JSAPI', 'YUEDANDEFAULT', false, false],
+      ['ALIPAY_JSAPI', 'YUEDANDEFAULT', false, false],
+      ['APP_WECHAT', 'APPDEFAULT', false, false],
+      ['APP_ALIPAY', 'APPDEFAULT', false, false],
+      ['APP_UNIONPAY', 'APPDEFAULT', false, false],
     ]);
     expect(Object.keys(H5_PATHS)).toHaveLength(3);
   });

@@ -13,9 +13,17 @@ export class UmsResolver {
     @Arg('version', () => String, { nullable: true, defaultValue: 'v1' }) version: string | null,
     @Arg('body', () => JSONScalar) body: unknown,
     @Ctx() ctx: GraphQLContext,
+    @Arg('dataTag', () => Boolean, {
+      nullable: true,
+      defaultValue: false,
+      description: 'Wrap the body as {"data": {...}} (the UMS SDKs\' needDataTag) for this call; the client\'s UMS_DATA_TAG applies too',
+    })
+    dataTag: boolean | null,
   ): Promise<unknown> {
     // UMS answers about any order of any merchant: not for a key bound to one.
     assertGatewayAdmin(ctx.caller);
-    return ctx.services.commands.callUms(service, version ?? 'v1', body);
+    // false (the default) leaves the client's UMS_DATA_TAG in charge; true wraps this call.
+    return ctx.services.commands.callUms(service, version ?? 'v1', body, dataTag === true ? true : undefined);
+
   }
 }

@@ -21,7 +21,7 @@ registerEnumType(PaymentStatusEnum, {
 });
 registerEnumType(PaymentChannelEnum, {
   name: 'PaymentChannel',
-  description: 'How the buyer pays: mini programs, a QR code, or an H5 page',
+  description: 'How the buyer pays: mini programs, a QR code, an H5 page, an official account / service window (JSAPI), or an app (APP_*)',
 });
 registerEnumType(EventSourceEnum, {
   name: 'EventSource',

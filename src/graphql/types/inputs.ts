@@ -4,6 +4,15 @@ import { PaymentChannelEnum, PaymentStatusEnum, EventSourceEnum, type EventSourc
 import { Payment } from './payment.js';
 import { DateTimeScalar, JSONScalar } from './scalars.js';
 
+@InputType({ description: "A sub-merchant's share of a split payment (分账), or of its refund" })
+export class SubOrderInput {
+  @Field(() => String, { description: "The sub-merchant's UMS merchant number (8 to 32 letters or digits)" })
+  mid!: string;
+
+  @Field(() => Int, { description: 'fen (分), 0 or more' })
+  totalAmount!: number;
+}
+
 @InputType()
 export class CreatePaymentInput {
   @Field(() => PaymentChannelEnum)
@@ -18,11 +27,17 @@ export class CreatePaymentInput {
   @Field(() => String, { nullable: true })
   description?: string;
 
-  @Field(() => String, { nullable: true, description: 'WeChat mini program payer' })
+  @Field(() => String, { nullable: true, description: "WeChat payer's openid (required for WECHAT_MINI and WECHAT_JSAPI)" })
   subOpenId?: string;
 
-  @Field(() => String, { nullable: true, description: 'Alipay mini program payer' })
+  @Field(() => String, { nullable: true, description: 'Alipay payer (required for ALIPAY_MINI and ALIPAY_JSAPI)' })
   userId?: string;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "WeChat appId: the app's (required for APP_WECHAT), or the mini program's / official account's (else the merchant's configured one)",
+  })
+  subAppId?: string;
 
   @Field(() => String, { nullable: true })
   returnUrl?: string;
@@ -35,6 +50,36 @@ export class CreatePaymentInput {
     description: "The merchant the payment is for (left out: the key's own merchant, or `default` for a gateway-wide key). A key bound to a merchant creates for its own only",
   })
   merchantId?: string;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Your own text, sent to UMS with the order and echoed in its notifications (at most 255 characters, no & or =)',
+  })
+  attachedData?: string;
+
+  @Field(() => String, { nullable: true, description: "UMS's srcReserve (the requesting system's reserved field), sent and echoed like attachedData" })
+  srcReserve?: string;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description: 'A guaranteed payment (担保): UMS holds the money until completeSecurePayment (whole or part) or cancelSecurePayment; refunds only after completion',
+  })
+  secureTransaction?: boolean;
+
+  @Field(() => Boolean, { nullable: true, description: 'A split payment (分账): platformAmount plus the subOrders must add up to totalAmount' })
+  divisionFlag?: boolean;
+
+  @Field(() => Int, { nullable: true, description: "Split payments: the platform's share, fen (分)" })
+  platformAmount?: number;
+
+  @Field(() => [SubOrderInput], { nullable: true, description: "Split payments: each sub-merchant's share (at most 20)" })
+  subOrders?: SubOrderInput[];
+
+  @Field(() => JSONScalar, {
+    nullable: true,
+    description: 'Your own key/value data, kept by the gateway and never sent to UMS: at most 50 keys (1..40 characters), values string (≤ 500), number, boolean or null, ≤ 4 KB in all',
+  })
+  metadata?: Record<string, unknown>;
 }
 
 @ObjectType()
@@ -42,7 +87,10 @@ export class CreatePaymentPayload {
   @Field(() => Payment)
   payment!: Payment;
 
-  @Field(() => JSONScalar, { nullable: true, description: 'What the mini program hands to its pay API' })
+  @Field(() => JSONScalar, {
+    nullable: true,
+    description: 'What the payer hands to its pay API: miniPayRequest (mini programs), jsPayRequest (WECHAT_JSAPI, ALIPAY_JSAPI, Alipay mini), appPayRequest (APP_*)',
+  })
   payParams?: unknown;
 
   @Field(() => String, { nullable: true, description: "QR_CODE: the code's content/URL" })
@@ -72,6 +120,12 @@ export class RefundPaymentInput {
 
   @Field(() => String, { nullable: true })
   description?: string;
+
+  @Field(() => [SubOrderInput], { nullable: true, description: "Refunds of split payments: the one sub-merchant's part (with platformAmount, adding up to refundAmount)" })
+  subOrders?: SubOrderInput[];
+
+  @Field(() => Int, { nullable: true, description: "Refunds of split payments: the platform's part, fen (分)" })
+  platformAmount?: number;
 }
 
 @ObjectType({

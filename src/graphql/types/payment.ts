@@ -67,6 +67,12 @@ export class Refund {
   @Field(() => String, { nullable: true })
   description!: string | null;
 
+  @Field(() => Int, { nullable: true, description: "Refunds of split payments: the platform's part, fen (分)" })
+  platformAmount!: number | null;
+
+  @Field(() => JSONScalar, { nullable: true, description: "Refunds of split payments: the sub-merchant's part, [{mid, totalAmount}]" })
+  subOrders!: unknown;
+
   @Field(() => DateTimeScalar)
   createdAt!: Date;
 
@@ -135,6 +141,33 @@ export class Payment {
 
   @Field(() => String, { nullable: true })
   reviewReason!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Your attachedData, as sent to UMS (and echoed back in its notifications)' })
+  attachedData!: string | null;
+
+  @Field(() => String, { nullable: true, description: "UMS's srcReserve, as sent (and echoed back)" })
+  srcReserve!: string | null;
+
+  @Field(() => JSONScalar, { nullable: true, description: 'Your metadata, as given at creation (kept by the gateway only)' })
+  metadata!: unknown;
+
+  @Field(() => Boolean, { description: 'A guaranteed payment (担保, created with secureTransaction)' })
+  secureTransaction!: boolean;
+
+  @Field(() => String, { nullable: true, description: 'Guaranteed payments: UNCOMPLETED, PARTLY_COMPLETED, ALL_COMPLETED or CANCELED, as UMS last said' })
+  secureStatus!: string | null;
+
+  @Field(() => Int, { nullable: true, description: 'Guaranteed payments: fen (分) released to the merchant by completeSecurePayment' })
+  completedAmount!: number | null;
+
+  @Field(() => Boolean, { description: 'A split payment (分账)' })
+  divisionFlag!: boolean;
+
+  @Field(() => Int, { nullable: true, description: "Split payments: the platform's share, fen (分)" })
+  platformAmount!: number | null;
+
+  @Field(() => JSONScalar, { nullable: true, description: "Split payments: each sub-merchant's share, [{mid, totalAmount}]" })
+  subOrders!: unknown;
 
   @Field(() => DateTimeScalar)
   createdAt!: Date;

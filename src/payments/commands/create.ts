@@ -48,6 +48,11 @@ async function create(deps: CommandDeps, input: CreatePaymentInput, attempt: Att
       instMid: instMidFor(channel),
       ...optional('description', input.description),
       ...optional('expireTime', input.expireTime),
+      ...optional('attachedData', input.attachedData),
+      ...optional('srcReserve', input.srcReserve),
+      ...optional('metadata', input.metadata),
+      ...(input.secureTransaction ? { secureTransaction: true } : {}),
+      ...(input.divisionFlag ? { divisionFlag: true, platformAmount: input.platformAmount, subOrders: input.subOrders } : {}),
       nextSyncAt: firstSyncAt(deps.now(), deps.syncAfterMs, input.expireTime),
       // The merchant the deps act for (forCreate): the caller's, else `default`.
       merchantId: deps.merchantId,
@@ -99,10 +104,19 @@ async function sendCreate(
       ...optional('orderDesc', input.description),
       ...optional('subOpenId', input.subOpenId),
       ...optional('userId', input.userId),
+      ...optional('subAppId', input.subAppId),
+      ...optional('attachedData', input.attachedData),
+      ...optional('srcReserve', input.srcReserve),
       ...optional('returnUrl', input.returnUrl),
       ...optional('expireTime', input.expireTime),
       // The bill's date is the order's creation day, so a later bills query finds it again.
       ...(isBillsChannel(channel) ? { billDate: beijingDate(payment.createdAt) } : {}),
+      // 担保: UMS holds the money until completeSecurePayment / cancelSecurePayment.
+      ...(input.secureTransaction ? { extra: { secureTransaction: true } } : {}),
+      // 分账: the shares as UMS takes them ({mid, totalAmount} per sub-merchant).
+      ...(input.divisionFlag
+        ? { extra: { divisionFlag: true, platformAmount: input.platformAmount, subOrders: input.subOrders?.map((s) => ({ mid: s.mid, totalAmount: s.totalAmount })) } }
+        : {}),
     });
   } catch (err) {
     return { payment: await createFailed(deps, payment, err, how, opts.actor) };

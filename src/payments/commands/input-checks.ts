@@ -9,6 +9,8 @@ import { isSignSafeText, SIGN_SAFE_TEXT_RULE } from '../../ums/signed-text.js';
 import { PAYMENT_CHANNELS } from '../../ums/types.js';
 import type { CommandOptions, CreatePaymentInput, RefundPaymentInput } from '../commands-api.js';
 import { badInput } from '../errors.js';
+import { checkDivision } from './division.js';
+import { checkMetadata } from './metadata.js';
 
 /** Longest free text passed on to UMS (descriptions, payer ids, URLs). */
 const MAX_TEXT = 255;
@@ -43,15 +45,19 @@ export function checkCreate(input: CreatePaymentInput, sourceId: string, now: Da
   }
   checkAmount('totalAmount', input.totalAmount);
   if (input.merOrderId !== undefined) checkOrderId(sourceId, 'merOrderId', input.merOrderId);
-  if (input.channel === 'WECHAT_MINI' && !input.subOpenId?.trim()) {
-    throw badInput('subOpenId', 'subOpenId (the payer’s openid under the mini program) is required for WECHAT_MINI');
-  }
-  if (input.channel === 'ALIPAY_MINI' && !input.userId?.trim()) {
-    throw badInput('userId', 'userId (the Alipay buyer) is required for ALIPAY_MINI');
-  }
+  checkChannelInputs(input);
   checkSignSafeText('description', input.description);
+  checkSignSafeText('attachedData', input.attachedData);
+  checkSignSafeText('srcReserve', input.srcReserve);
+  checkMetadata(input.metadata);
+  if (input.secureTransaction !== undefined && typeof input.secureTransaction !== 'boolean') throw badInput('secureTransaction', 'secureTransaction must be true or false');
+  checkDivision(input);
+  if (input.secureTransaction && input.channel === 'QR_CODE') {
+    throw badInput('secureTransaction', 'secureTransaction is not available for QR_CODE (bills) payments');
+  }
   checkText('subOpenId', input.subOpenId);
   checkText('userId', input.userId);
+  checkText('subAppId', input.subAppId);
   checkText('returnUrl', input.returnUrl);
   if (input.returnUrl !== undefined && !/^https?:\/\/\S+$/.test(input.returnUrl)) {
     throw badInput('returnUrl', 'returnUrl must be an http(s) URL');
@@ -61,6 +67,22 @@ export function checkCreate(input: CreatePaymentInput, sourceId: string, now: Da
       throw badInput('expireTime', 'expireTime must be a valid date-time');
     }
     if (input.expireTime.getTime() <= now.getTime()) throw badInput('expireTime', 'expireTime must be in the future');
+  }
+}
+
+/** What each channel cannot do without (PROTOCOL.md §5.3; docs/protocol.md §9). */
+const REQUIRED_PER_CHANNEL: readonly { channels: readonly string[]; field: 'subOpenId' | 'userId' | 'subAppId'; what: string }[] = [
+  { channels: ['WECHAT_MINI'], field: 'subOpenId', what: 'the payer’s openid under the mini program' },
+  { channels: ['WECHAT_JSAPI'], field: 'subOpenId', what: 'the payer’s openid under the official account' },
+  { channels: ['ALIPAY_MINI', 'ALIPAY_JSAPI'], field: 'userId', what: 'the Alipay buyer' },
+  { channels: ['APP_WECHAT'], field: 'subAppId', what: 'the app’s appId at the WeChat open platform' },
+];
+
+function checkChannelInputs(input: CreatePaymentInput): void {
+  for (const rule of REQUIRED_PER_CHANNEL) {
+    if (rule.channels.includes(input.channel) && !input[rule.field]?.trim()) {
+      throw badInput(rule.field, `${rule.field} (${rule.what}) is required for ${input.channel}`);
+    }
   }
 }
 

@@ -13,13 +13,14 @@ import { isBillsChannel } from '../../ums/operations.js';
 import { beijingDate } from '../../ums/time.js';
 import type { PaymentChannel, RefundResponse } from '../../ums/types.js';
 import type { CommandOptions, RefundPaymentInput } from '../commands-api.js';
-import { PaymentError } from '../errors.js';
+import { badInput, PaymentError } from '../errors.js';
 import type { Attempt } from '../idempotency.js';
 import { applyReport, flagPaymentForReview, insertRefundRequest, PENDING_REFUND_STATUSES, type RefundStatus } from '../ledger.js';
 import { isPaidStatus, type EventSource, type PaymentStatus } from '../status.js';
 import { refundStatusOf, reportFromRefund } from '../sync/reports.js';
 import { REFUND_IN_DOUBT } from '../sync/review.js';
 import { forPayment, instMidOf, loadPayment, merchantIdOf, notFound, orderIdFor, ownedBy, type CommandDeps } from './deps.js';
+import { checkRefundDivision } from './division.js';
 import { checkRefund } from './input-checks.js';
 import { refundCertainlyNotMade, toPaymentError } from './ums-errors.js';
 
@@ -105,6 +106,8 @@ function sendRefund(anyDeps: CommandDeps, payment: PaymentRow, row: RefundRow): 
     refundOrderId: row.refundOrderId,
     refundAmount: row.refundAmount,
     ...optional('refundDesc', row.description),
+    // A split payment's refund carries its shares, as UMS requires.
+    ...(row.subOrders !== null || row.platformAmount !== null ? { extra: { platformAmount: row.platformAmount ?? 0, subOrders: row.subOrders ?? [] } } : {}),
   };
   return isBillsChannel(payment.channel as PaymentChannel)
     ? deps.ums.billsRefund({ billNo: payment.merOrderId, billDate: beijingDate(payment.createdAt), ...common })
@@ -130,11 +133,24 @@ async function reserveRefund(
         merOrderId: payment.merOrderId,
       });
     }
+    // A guaranteed payment (担保) is refunded only once completed, and only what was completed.
+    if (payment.secureTransaction && payment.secureStatus !== 'ALL_COMPLETED' && payment.secureStatus !== 'PARTLY_COMPLETED') {
+      throw new PaymentError('CONFLICT', `payment ${payment.merOrderId} is a guaranteed payment not completed yet: complete or cancel it first`, {
+        merOrderId: payment.merOrderId,
+      });
+    }
     const [pending] = await tx
       .select({ sum: sql<string | number | null>`coalesce(sum(${refunds.refundAmount}), 0)` })
       .from(refunds)
       .where(and(eq(refunds.merOrderId, payment.merOrderId), inArray(refunds.status, [...PENDING_REFUND_STATUSES])));
-    const remaining = payment.totalAmount - payment.refundedAmount - Number(pending?.sum ?? 0);
+    if (payment.divisionFlag) {
+      const earlier = await tx.select().from(refunds).where(eq(refunds.merOrderId, payment.merOrderId));
+      checkRefundDivision(payment, input, earlier);
+    } else if (input.subOrders !== undefined || input.platformAmount !== undefined) {
+      throw badInput('subOrders', 'subOrders and platformAmount are for refunds of split payments only');
+    }
+    const refundable = payment.secureTransaction ? (payment.completedAmount ?? 0) : payment.totalAmount;
+    const remaining = refundable - payment.refundedAmount - Number(pending?.sum ?? 0);
     if (input.refundAmount > remaining) {
       throw new PaymentError(
         'BAD_USER_INPUT',
@@ -147,6 +163,8 @@ async function reserveRefund(
       merOrderId: payment.merOrderId,
       refundAmount: input.refundAmount,
       ...optional('description', input.description),
+      ...optional('platformAmount', input.platformAmount),
+      ...optional('subOrders', input.subOrders),
       nextSyncAt: new Date(deps.now().getTime() + deps.syncAfterMs),
     });
     return { payment, refund: row };

@@ -68,6 +68,13 @@ export async function insertNewOrder(db: Database, order: NewOrder): Promise<{ p
         expireTime: order.expireTime ?? null,
         nextSyncAt: order.nextSyncAt ?? null,
         ...(order.merchantId === undefined ? {} : { merchantId: order.merchantId }),
+        attachedData: order.attachedData ?? null,
+        srcReserve: order.srcReserve ?? null,
+        metadata: order.metadata ?? null,
+        secureTransaction: order.secureTransaction ?? false,
+        divisionFlag: order.divisionFlag ?? false,
+        platformAmount: order.platformAmount ?? null,
+        subOrders: order.subOrders ?? null,
         lastEventAt: now,
         createdAt: now,
         updatedAt: now,
@@ -247,7 +254,7 @@ export async function scheduleSync(
 
 // ---------------------------------------------------------------------------------------------
 
-async function lockPayment(tx: Transaction, merOrderId: string): Promise<PaymentRow | undefined> {
+export async function lockPayment(tx: Transaction, merOrderId: string): Promise<PaymentRow | undefined> {
   const [row] = await tx.select().from(payments).where(eq(payments.merOrderId, merOrderId)).for('update').prepare('ledger_lock_payment').execute();
   return row;
 }
@@ -386,6 +393,9 @@ async function createFromReport(
       settleDate: report.settleDate ?? null,
       buyerPayAmount: report.buyerPayAmount ?? null,
       receiptAmount: report.receiptAmount ?? null,
+      attachedData: report.attachedData ?? null,
+      srcReserve: report.srcReserve ?? null,
+      secureStatus: report.secureStatus ?? null,
       refundedAmount: refundSucceeded && refund ? refund.refundAmount : 0,
       needsReview: true,
       reviewReason,
@@ -457,7 +467,7 @@ function nextSyncAfter(next: PaymentStatus, reason: TransitionReason, planned: D
 /** The change notice, built by Postgres from the inserted event row. */
 const eventNotice = noticeSql({ merOrderId: paymentEvents.merOrderId, version: paymentEvents.version, eventId: paymentEvents.id });
 
-async function appendEvent(
+export async function appendEvent(
   tx: Transaction,
   payment: PaymentRow,
   previousStatus: string | null,

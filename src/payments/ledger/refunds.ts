@@ -30,7 +30,15 @@ export function isSyntheticRefundId(refundOrderId: string): boolean {
 /** Records a refund request (PROCESSING) before UMS is asked, so a crash leaves a trace. */
 export async function insertRefundRequest(
   db: Database,
-  refund: { refundOrderId: string; merOrderId: string; refundAmount: number; description?: string; nextSyncAt?: Date },
+  refund: {
+    refundOrderId: string;
+    merOrderId: string;
+    refundAmount: number;
+    description?: string;
+    nextSyncAt?: Date;
+    platformAmount?: number;
+    subOrders?: readonly { mid: string; totalAmount: number }[];
+  },
 ): Promise<RefundRow> {
   const [row] = await db
     .insert(refunds)
@@ -41,6 +49,8 @@ export async function insertRefundRequest(
       status: 'PROCESSING',
       description: refund.description ?? null,
       nextSyncAt: refund.nextSyncAt ?? null,
+      platformAmount: refund.platformAmount ?? null,
+      subOrders: refund.subOrders ?? null,
     })
     .onConflictDoNothing({ target: refunds.refundOrderId })
     .returning();

@@ -23,6 +23,10 @@ export const REPORTED_FIELDS = [
   'settleDate',
   'buyerPayAmount',
   'receiptAmount',
+  // Echoed by UMS from the create request (notifications, query answers).
+  'attachedData',
+  'srcReserve',
+  'secureStatus',
 ] as const satisfies readonly (keyof PaymentRow)[];
 
 /** Identity fields: checked against what we stored, filled when we never knew them. */

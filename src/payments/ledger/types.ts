@@ -133,5 +133,13 @@ export interface NewOrder {
   merchantId?: string | undefined;
   /** Who created it, recorded on its first event; undefined: `system`. */
   actor?: string | undefined;
+  attachedData?: string;
+  srcReserve?: string;
+  /** Bounded JSON object, kept by the gateway only. */
+  metadata?: Readonly<Record<string, unknown>>;
+  secureTransaction?: boolean;
+  divisionFlag?: boolean;
+  platformAmount?: number;
+  subOrders?: readonly { mid: string; totalAmount: number }[];
 }
 

@@ -14,7 +14,8 @@ const row = (over: Partial<PaymentRow>): PaymentRow => ({
   merOrderId: '3194TEST0001', merchantId: 'default', status: 'TRADE_SUCCESS', version: 3, channel: 'QR_CODE', totalAmount: 500, mid: 'm', tid: 't',
   instMid: null, description: null, targetOrderId: null, targetSys: null, seqId: null, payTime: at, settleDate: null, buyerPayAmount: 500,
   receiptAmount: null, refundedAmount: 0, needsReview: false, reviewReason: null, expireTime: null, nextSyncAt: null, syncAttempts: 0,
-  lastEventAt: at, createdAt: at, updatedAt: at, ...over,
+  lastEventAt: at, createdAt: at, updatedAt: at, attachedData: null, srcReserve: null, metadata: null, secureTransaction: false,
+  secureStatus: null, completedAmount: null, divisionFlag: false, platformAmount: null, subOrders: null, ...over,
 });
 const report = (status: 'TRADE_SUCCESS' | 'TRADE_REFUND' | 'WAIT_BUYER_PAY' | 'TRADE_CLOSED', totalAmount = 500) => ({ merOrderId: '3194TEST0001', status, totalAmount });
 const outcome = (o: ApplyResult['outcome'], payment: PaymentRow, reason = 'x'): ApplyResult => ({ outcome: o, reason, payment });

@@ -4,19 +4,35 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
 export type CreatePaymentInput = {
+  /** Your own text, sent to UMS with the order and echoed in its notifications (at most 255 characters, no & or =) */
+  attachedData?: string | null | undefined;
   channel: PaymentChannel;
   description?: string | null | undefined;
+  /** A split payment (分账): platformAmount plus the subOrders must add up to totalAmount */
+  divisionFlag?: boolean | null | undefined;
   expireTime?: string | null | undefined;
   /** Generated with the UMS_SOURCE_ID prefix when left out */
   merOrderId?: string | number | null | undefined;
   /** The merchant the payment is for (left out: the key's own merchant, or `default` for a gateway-wide key). A key bound to a merchant creates for its own only */
   merchantId?: string | number | null | undefined;
+  /** Your own key/value data, kept by the gateway and never sent to UMS: at most 50 keys (1..40 characters), values string (≤ 500), number, boolean or null, ≤ 4 KB in all */
+  metadata?: unknown;
+  /** Split payments: the platform's share, fen (分) */
+  platformAmount?: number | null | undefined;
   returnUrl?: string | null | undefined;
-  /** WeChat mini program payer */
+  /** A guaranteed payment (担保): UMS holds the money until completeSecurePayment (whole or part) or cancelSecurePayment; refunds only after completion */
+  secureTransaction?: boolean | null | undefined;
+  /** UMS's srcReserve (the requesting system's reserved field), sent and echoed like attachedData */
+  srcReserve?: string | null | undefined;
+  /** WeChat appId: the app's (required for APP_WECHAT), or the mini program's / official account's (else the merchant's configured one) */
+  subAppId?: string | null | undefined;
+  /** WeChat payer's openid (required for WECHAT_MINI and WECHAT_JSAPI) */
   subOpenId?: string | null | undefined;
+  /** Split payments: each sub-merchant's share (at most 20) */
+  subOrders?: Array<SubOrderInput> | null | undefined;
   /** fen (分) */
   totalAmount: number;
-  /** Alipay mini program payer */
+  /** Alipay payer (required for ALIPAY_MINI and ALIPAY_JSAPI) */
   userId?: string | null | undefined;
 };
 
@@ -27,14 +43,19 @@ export type EventSource =
   | 'OPERATOR'
   | 'SYNC';
 
-/** How the buyer pays: mini programs, a QR code, or an H5 page */
+/** How the buyer pays: mini programs, a QR code, an H5 page, an official account / service window (JSAPI), or an app (APP_*) */
 export type PaymentChannel =
+  | 'ALIPAY_JSAPI'
   | 'ALIPAY_MINI'
+  | 'APP_ALIPAY'
+  | 'APP_UNIONPAY'
+  | 'APP_WECHAT'
   | 'H5_ALIPAY'
   | 'H5_UNIONPAY'
   | 'H5_WECHAT'
   | 'QR_CODE'
   | 'UNIONPAY_MINI'
+  | 'WECHAT_JSAPI'
   | 'WECHAT_MINI';
 
 /** Where a payment stands (UMS status names) */
@@ -58,10 +79,14 @@ export type ReconciliationKind =
 export type RefundPaymentInput = {
   description?: string | null | undefined;
   merOrderId: string | number;
+  /** Refunds of split payments: the platform's part, fen (分) */
+  platformAmount?: number | null | undefined;
   /** fen (分) */
   refundAmount: number;
   /** Generated when left out */
   refundOrderId?: string | number | null | undefined;
+  /** Refunds of split payments: the one sub-merchant's part (with platformAmount, adding up to refundAmount) */
+  subOrders?: Array<SubOrderInput> | null | undefined;
 };
 
 /** ACCEPT: the payment stands as UMS has it; REFUND: what is left at UMS is refunded first; DISMISS: a false alarm */
@@ -69,6 +94,14 @@ export type ReviewResolution =
   | 'ACCEPT'
   | 'DISMISS'
   | 'REFUND';
+
+/** A sub-merchant's share of a split payment (分账), or of its refund */
+export type SubOrderInput = {
+  /** The sub-merchant's UMS merchant number (8 to 32 letters or digits) */
+  mid: string;
+  /** fen (分), 0 or more */
+  totalAmount: number;
+};
 
 export type PaymentSummaryFragment = { merOrderId: string, status: PaymentStatus, version: number, channel: PaymentChannel | null, totalAmount: number, refundedAmount: number, payTime: string | null, createdAt: string, updatedAt: string };
 
