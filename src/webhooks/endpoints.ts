@@ -57,7 +57,17 @@ export class WebhookEndpoints {
       if (count >= MAX_ENDPOINTS) throw new EndpointLimitError(`at most ${MAX_ENDPOINTS} webhook endpoints`);
       const [row] = await tx
         .insert(webhookEndpoints)
-        .values({ id: `whe_${randomBytes(12).toString('hex')}`, url: input.url, merchantId: input.merchantId, events: input.events, description: input.description, secret: sealed })
+        .values({
+          id: `whe_${randomBytes(12).toString('hex')}`,
+          url: input.url,
+          merchantId: input.merchantId,
+          events: input.events,
+          description: input.description,
+          secret: sealed,
+          // Its own transaction's id: a dispatcher that cannot see it yet has read only events
+          // of older transactions (src/webhooks/engine.ts), none of which it wants.
+          feedFrom: sql`pg_current_xact_id()`,
+        })
         .returning();
       if (!row) throw new Error('webhook endpoint insert returned nothing');
       await announce(tx);
@@ -73,6 +83,8 @@ export class WebhookEndpoints {
           ...(patch.url !== undefined ? { url: patch.url } : {}),
           ...(patch.events !== undefined ? { events: patch.events } : {}),
           ...(patch.enabled !== undefined ? { enabled: patch.enabled } : {}),
+          // Enabling: it gets the events after now, none of those written while it was disabled.
+          ...(patch.enabled === true ? { feedFrom: sql`case when ${webhookEndpoints.enabled} then ${webhookEndpoints.feedFrom} else pg_current_xact_id() end` } : {}),
           ...(patch.description !== undefined ? { description: patch.description } : {}),
         })
         .where(this.#visible(id, scope))
