@@ -14,7 +14,7 @@ import { beijingDate } from '../../ums/time.js';
 import type { PaymentChannel, RefundResponse } from '../../ums/types.js';
 import type { CommandOptions, RefundPaymentInput } from '../commands-api.js';
 import { PaymentError } from '../errors.js';
-import type { Attempt } from '../idempotency.js';
+import type { Attempt, IdempotentOperation } from '../idempotency.js';
 import { applyReport, flagPaymentForReview, insertRefundRequest, PENDING_REFUND_STATUSES, type RefundStatus } from '../ledger.js';
 import { isPaidStatus, type EventSource, type PaymentStatus } from '../status.js';
 import { refundStatusOf, reportFromRefund } from '../sync/reports.js';
@@ -23,10 +23,22 @@ import { instMidOf, loadPayment, notFound, orderIdFor, ownedBy, type CommandDeps
 import { checkRefund } from './input-checks.js';
 import { refundCertainlyNotMade, toPaymentError } from './ums-errors.js';
 
-export async function refundPayment(deps: CommandDeps, input: RefundPaymentInput, opts: CommandOptions): Promise<RefundRow> {
+export async function refundPayment(
+  deps: CommandDeps,
+  input: RefundPaymentInput,
+  opts: CommandOptions,
+  operation: Extract<IdempotentOperation, 'refundPayment' | 'reviewRefund'> = 'refundPayment',
+): Promise<RefundRow> {
   checkRefund(input, opts, deps.sourceId);
-  return deps.idempotency.run('refundPayment', opts.idempotencyKey, input, (attempt) => refund(deps, input, attempt, opts), { scope: opts.merchantId });
+  if (opts.idempotencyKey === undefined) return refund(deps, input, NO_ATTEMPT, opts);
+  // The key is the payment's merchant's, whoever calls (a merchant's key or a gateway-wide one):
+  // two callers of one payment's refund with one key meet, and never refund it twice.
+  const payment = await loadPayment(deps, input.merOrderId, opts.merchantId);
+  return deps.idempotency.run(operation, opts.idempotencyKey, input, (attempt) => refund(deps, input, attempt, opts), { scope: payment.merchantId });
 }
+
+/** A run without an Idempotency-Key (what IdempotencyStore.run gives then). */
+const NO_ATTEMPT: Attempt = { seed: undefined, resumed: false };
 
 async function refund(deps: CommandDeps, input: RefundPaymentInput, attempt: Attempt, opts: CommandOptions): Promise<RefundRow> {
   const { id: refundOrderId, ours } = orderIdFor(deps, input.refundOrderId, attempt);
