@@ -16,6 +16,8 @@ import { WEBHOOK_CHANNEL } from './rows.js';
 export const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
 /** Endpoints per gateway: bounds the dispatcher's work per event and the table. */
 export const MAX_ENDPOINTS = 100;
+/** Endpoints per merchant (gateway-wide ones count as one merchant): no merchant takes the gateway's share. */
+export const MAX_ENDPOINTS_PER_MERCHANT = 16;
 
 export interface EndpointPatch {
   url?: string;
@@ -53,7 +55,15 @@ export class WebhookEndpoints {
     const secret = newWebhookSecret();
     const sealed = this.box.seal(secret);
     return this.db.transaction(async (tx) => {
-      const [{ count } = { count: 0 }] = await tx.select({ count: sql<number>`count(*)::int` }).from(webhookEndpoints);
+      // Creations one at a time, so two racing cannot both pass the counts.
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext('webhook_endpoints'))`);
+      const [{ count, own } = { count: 0, own: 0 }] = await tx
+        .select({
+          count: sql<number>`count(*)::int`,
+          own: sql<number>`(count(*) filter (where ${input.merchantId === null ? sql`${webhookEndpoints.merchantId} is null` : sql`${webhookEndpoints.merchantId} = ${input.merchantId}`}))::int`,
+        })
+        .from(webhookEndpoints);
+      if (own >= MAX_ENDPOINTS_PER_MERCHANT) throw new EndpointLimitError(`at most ${MAX_ENDPOINTS_PER_MERCHANT} webhook endpoints per merchant`);
       if (count >= MAX_ENDPOINTS) throw new EndpointLimitError(`at most ${MAX_ENDPOINTS} webhook endpoints`);
       const [row] = await tx
         .insert(webhookEndpoints)

@@ -49,6 +49,8 @@ export interface WebhookEngineOptions {
   concurrency?: number;
   /** Attempts in flight per endpoint across instances (default 4). */
   perEndpoint?: number;
+  /** Attempts in flight per merchant across instances (default 8, half an instance's slots). */
+  perMerchant?: number;
   /** Safety-net look at the feed and the queue while endpoints exist (default 2000 ms). */
   pollMs?: number;
   /** Called with each attempt's recorded status (metrics). */
@@ -76,7 +78,7 @@ export class WebhookEngine {
   #workAgain = false;
 
   private constructor(options: WebhookEngineOptions) {
-    this.#o = { concurrency: 16, perEndpoint: 4, pollMs: 2000, ...options };
+    this.#o = { concurrency: 16, perEndpoint: 4, perMerchant: 8, pollMs: 2000, ...options };
   }
 
   static async start(options: WebhookEngineOptions): Promise<WebhookEngine> {
@@ -224,7 +226,7 @@ export class WebhookEngine {
     // Longer than any attempt (each is bounded by the timeout) with room to record it; short
     // enough that a killed instance's claims are sent again soon.
     const lease = 2 * this.#o.timeoutMs + 5_000;
-    const claimed = await claim(this.#o.db, this.#owner, free, this.#o.perEndpoint, lease);
+    const claimed = await claim(this.#o.db, this.#owner, free, this.#o.perEndpoint, lease, this.#o.perMerchant);
     for (const attempt of claimed) {
       const running: Promise<void> = this.#attempt(attempt).finally(() => {
         this.#inFlight.delete(running);

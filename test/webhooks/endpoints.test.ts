@@ -12,8 +12,8 @@ import { eq } from 'drizzle-orm';
 import { until } from '../app/support.js';
 import { PostgresBus } from '../../src/events/postgres-bus.js';
 import { insertNewOrder } from '../../src/payments/ledger.js';
-import { wants } from '../../src/webhooks/deliveries.js';
-import { WebhookEndpoints } from '../../src/webhooks/endpoints.js';
+import { claim, wants } from '../../src/webhooks/deliveries.js';
+import { MAX_ENDPOINTS_PER_MERCHANT, WebhookEndpoints } from '../../src/webhooks/endpoints.js';
 import { dispatcherCursor, WebhookEngine } from '../../src/webhooks/engine.js';
 import { isAfter, positionOf } from '../../src/events/feed.js';
 import { InterimSecretBox } from '../../src/webhooks/interim-secret-box.js';
@@ -166,5 +166,31 @@ describeEachDatabase('webhook endpoints', (kind) => {
     } finally {
       await close();
     }
+  });
+
+  it('one merchant cannot take every endpoint or every delivery slot', async () => {
+    await h.db.delete(webhookDeliveries);
+    await h.db.delete(webhookEndpoints);
+    const store = new WebhookEndpoints(h.db, box);
+    const hog: string[] = [];
+    for (let i = 0; i < MAX_ENDPOINTS_PER_MERCHANT; i += 1) hog.push((await store.create({ url: `https://hooks.example.com/${i}`, events: [], merchantId: 'hog', description: null })).row.id);
+    await expect(store.create({ url: 'https://hooks.example.com/more', events: [], merchantId: 'hog', description: null })).rejects.toThrow(/per merchant/);
+    const other = (await store.create({ url: 'https://hooks.example.com/other', events: [], merchantId: 'small', description: null })).row.id;
+
+    // Due attempts: many for three of the hog's endpoints, queued before the small merchant's few.
+    const events: number[] = [];
+    for (let i = 0; i < 6; i += 1) events.push((await insertNewOrder(h.db, { merOrderId: `fair${Date.now()}${i}`, totalAmount: 1, mid: 'm', tid: 't', channel: 'QR_CODE' })).event.id);
+    const due = new Date(Date.now() - 1000);
+    const row = (eventId: number, endpointId: string) => ({ eventId, endpointId, eventType: 'PAYMENT_STATUS_CHANGED', attempt: 1, status: 'PENDING', dueAt: due, at: due });
+    await h.db.insert(webhookDeliveries).values(events.flatMap((e) => hog.slice(0, 3).map((id) => row(e, id))));
+    await h.db.insert(webhookDeliveries).values(events.slice(0, 3).map((e) => row(e, other)));
+
+    const claimed = await claim(h.db, 'fairness-test', 16, 4, 60_000, 4);
+    const hogs = claimed.filter((c) => hog.includes(c.delivery.endpointId)).length;
+    const smalls = claimed.filter((c) => c.delivery.endpointId === other).length;
+    expect(hogs).toBe(4);
+    expect(smalls).toBe(3);
+    // Its 4 in flight: nothing more for the hog until one is done, still room for others.
+    expect((await claim(h.db, 'fairness-test', 16, 4, 60_000, 4)).filter((c) => hog.includes(c.delivery.endpointId))).toHaveLength(0);
   });
 });
