@@ -374,7 +374,8 @@ export const reconciliationItems = pgTable(
  * Where the merchant's backend hears of events (CONTRACT.md "Webhooks"). `merchant_id` null: a
  * gateway-wide endpoint (every merchant's events). Secrets are sealed (src/webhooks/secret-box.ts),
  * never stored in clear; `previous_secret` is signed with too until 24 h after `rotated_at`.
- * `feed_from`: events of transactions older than this never go to this endpoint (it did not exist).
+ * `feed_from`: events of transactions older than this never go to this endpoint (it did not exist,
+ * or was disabled): the id of the transaction that created it, or last enabled it.
  */
 export const webhookEndpoints = pgTable(
   'webhook_endpoints',

@@ -17,7 +17,7 @@
  */
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
-import { paymentEvents, type PaymentEventRow } from '../db/schema.js';
+import { paymentEvents, payments, type PaymentEventRow } from '../db/schema.js';
 
 /** A place in the feed: after the event (txId, id). */
 export interface FeedPosition {
@@ -64,6 +64,8 @@ export interface FeedQuery {
   merchantId?: string;
   /** Only this payment's events. */
   merOrderId?: string;
+  /** Only the events of payments of this mid (filtered in SQL: a mid that matches nothing costs one query, not a scan). */
+  mid?: string;
 }
 
 /**
@@ -78,6 +80,11 @@ export async function readFeed(db: Database, query: FeedQuery): Promise<{ events
   ];
   if (query.merchantId !== undefined) conditions.push(eq(paymentEvents.merchantId, query.merchantId));
   if (query.merOrderId !== undefined) conditions.push(eq(paymentEvents.merOrderId, query.merOrderId));
+  if (query.mid !== undefined) {
+    conditions.push(
+      sql`exists (select 1 from ${payments} where ${payments.merOrderId} = ${paymentEvents.merOrderId} and ${payments.mid} = ${query.mid})`,
+    );
+  }
   const rows = await db
     .select()
     .from(paymentEvents)

@@ -79,17 +79,26 @@ export function feedStream(options: FeedStreamOptions): AsyncIterableIterator<St
     readAgain = true;
     if (reading || done) return;
     reading = (async () => {
-      while (readAgain && !done && buffered.length < PAGE) {
+      // Bounded work per pump, whatever was emitted: at most one page read ahead of a consumer
+      // that is not waiting. More is read only when the consumer pulls (next() pumps again).
+      let read = 0;
+      while (readAgain && !done && buffered.length < PAGE && (read < PAGE || waiting.length > 0)) {
         readAgain = false;
         const page = await readFeed(options.db, {
           after: cursor,
           first: PAGE,
           ...(options.merOrderId !== undefined ? { merOrderId: options.merOrderId } : {}),
           ...(options.merchantId !== undefined ? { merchantId: options.merchantId } : {}),
+          ...(options.mid !== undefined ? { mid: options.mid } : {}),
         });
+        read += page.events.length;
+        // One read per payment in a page, not per event.
+        const found = new Map<string, Promise<PaymentRow | undefined>>();
         for (const event of page.events) {
           cursor = positionOf(event);
-          const payment = await options.findPayment(event.merOrderId);
+          let lookup = found.get(event.merOrderId);
+          if (!lookup) found.set(event.merOrderId, (lookup = options.findPayment(event.merOrderId)));
+          const payment = await lookup;
           if (!payment || (options.mid !== undefined && payment.mid !== options.mid)) continue;
           emit({
             payment,
@@ -102,7 +111,12 @@ export function feedStream(options: FeedStreamOptions): AsyncIterableIterator<St
           });
         }
         if (page.hasMore) readAgain = true;
+        // Let other work run between pages.
+        if (readAgain) await new Promise<void>((resolve) => setImmediate(resolve));
       }
+      // Stopped at a bound with more to read: the consumer's next pull reads on (and finds the
+      // announced change), so no timer reads ahead for it.
+      if (readAgain) return;
       if (announced && !isAfter(cursor, announced) && !(cursor.txId === announced.txId && cursor.id === announced.id)) {
         clearTimeout(retry);
         retry = setTimeout(pump, retryMs);
@@ -115,6 +129,8 @@ export function feedStream(options: FeedStreamOptions): AsyncIterableIterator<St
       })
       .finally(() => {
         reading = undefined;
+        // Someone began waiting as this read ended at its bound: read on for them.
+        if (readAgain && waiting.length > 0 && !done) pump();
       });
   }
 
@@ -132,7 +148,11 @@ export function feedStream(options: FeedStreamOptions): AsyncIterableIterator<St
         return Promise.resolve({ value: item, done: false });
       }
       if (done) return failure !== undefined ? Promise.reject(failure) : Promise.resolve({ value: undefined, done: true });
-      return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+      return new Promise((resolve, reject) => {
+        waiting.push({ resolve, reject });
+        // A pump that stopped at its bound with more to read goes on now that someone waits.
+        if (readAgain) pump();
+      });
     },
     return(): Promise<IteratorResult<StatusChangeValue>> {
       buffered.length = 0;

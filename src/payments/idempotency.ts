@@ -34,7 +34,11 @@ import { PaymentError, type PaymentErrorCode, type PaymentErrorDetails } from '.
 import { AnswerSignals, answerToken, type AnswerListenSource } from './idempotency-answers.js';
 import { DEFAULT_MERCHANT_ID } from '../merchants/ids.js';
 
-export type IdempotentOperation = 'createPayment' | 'refundPayment';
+/**
+ * `reviewRefund`: resolveReview's own refunds, under keys it derives from the case. A namespace of
+ * their own, so no caller's Idempotency-Key on refundPayment can take one first.
+ */
+export type IdempotentOperation = 'createPayment' | 'refundPayment' | 'reviewRefund';
 
 /** Whose key this is: the merchant the request acts for (undefined or `default`: unscoped). */
 export interface KeyScope {

@@ -27,6 +27,8 @@ export class WebhookAdmin {
     readonly policy: UrlPolicy,
     /** Wakes this instance's engine after a change (others hear LISTEN). */
     private readonly kick: () => void = () => {},
+    /** Hears why a URL's host was refused after resolution (the log; the caller gets a generic answer). */
+    private readonly onHostRefused: (why: string) => void = () => {},
   ) {
     this.endpoints = new WebhookEndpoints(db, box);
   }
@@ -89,7 +91,7 @@ export class WebhookAdmin {
   }
 
   async #checkUrl(url: string): Promise<void> {
-    const refusal = await urlRefusal(url, this.policy);
+    const refusal = await urlRefusal(url, this.policy, this.onHostRefused);
     if (refusal) throw new WebhookInputError(refusal);
   }
 }

@@ -49,16 +49,18 @@ interface ClaimedRow extends Record<string, unknown> {
 
 /**
  * Claims up to `limit` due attempts for `owner` until now + leaseMs. Per enabled endpoint at most
- * `perEndpoint` minus those already in flight (on any instance), oldest due first.
+ * `perEndpoint` minus those already in flight (on any instance), and per merchant (gateway-wide
+ * endpoints count as one more merchant) at most `perMerchant` minus its attempts in flight, oldest
+ * due first: one merchant's hanging endpoints cannot hold every slot.
  */
-export async function claim(db: Database, owner: string, limit: number, perEndpoint: number, leaseMs: number): Promise<ClaimedAttempt[]> {
+export async function claim(db: Database, owner: string, limit: number, perEndpoint: number, leaseMs: number, perMerchant = 8): Promise<ClaimedAttempt[]> {
   if (limit <= 0) return [];
   const claimed = await db.transaction(async (tx) => {
     const rows = await query<ClaimedRow>(
       tx,
       sql`
-      with picked as (
-        select d.id from webhook_endpoints w
+      with candidates as (
+        select d.id, d.due_at, coalesce(w.merchant_id, '') as merchant from webhook_endpoints w
         cross join lateral (
           select d.id, d.due_at from webhook_deliveries d
           where d.endpoint_id = w.id and d.status = 'PENDING' and d.due_at <= now()
@@ -68,8 +70,16 @@ export async function claim(db: Database, owner: string, limit: number, perEndpo
             select count(*)::int from webhook_deliveries f
             where f.endpoint_id = w.id and f.status = 'PENDING' and f.claimed_until >= now()))
           for update of d skip locked) d
-        where w.enabled
-        order by d.due_at, d.id
+        where w.enabled),
+      ranked as (
+        select c.id, c.due_at,
+          row_number() over (partition by c.merchant order by c.due_at, c.id) as n,
+          (select count(*)::int from webhook_deliveries f join webhook_endpoints fw on fw.id = f.endpoint_id
+            where coalesce(fw.merchant_id, '') = c.merchant and f.status = 'PENDING' and f.claimed_until >= now()) as busy
+        from candidates c),
+      picked as (
+        select id from ranked where n <= ${perMerchant}::int - busy
+        order by due_at, id
         limit ${limit}::int)
       update webhook_deliveries set claimed_until = now() + ${leaseMs}::int * interval '1 millisecond', claimed_by = ${owner}
       from picked where webhook_deliveries.id = picked.id

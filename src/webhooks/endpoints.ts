@@ -16,6 +16,8 @@ import { WEBHOOK_CHANNEL } from './rows.js';
 export const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
 /** Endpoints per gateway: bounds the dispatcher's work per event and the table. */
 export const MAX_ENDPOINTS = 100;
+/** Endpoints per merchant (gateway-wide ones count as one merchant): no merchant takes the gateway's share. */
+export const MAX_ENDPOINTS_PER_MERCHANT = 16;
 
 export interface EndpointPatch {
   url?: string;
@@ -53,11 +55,29 @@ export class WebhookEndpoints {
     const secret = newWebhookSecret();
     const sealed = this.box.seal(secret);
     return this.db.transaction(async (tx) => {
-      const [{ count } = { count: 0 }] = await tx.select({ count: sql<number>`count(*)::int` }).from(webhookEndpoints);
+      // Creations one at a time, so two racing cannot both pass the counts.
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext('webhook_endpoints'))`);
+      const [{ count, own } = { count: 0, own: 0 }] = await tx
+        .select({
+          count: sql<number>`count(*)::int`,
+          own: sql<number>`(count(*) filter (where ${input.merchantId === null ? sql`${webhookEndpoints.merchantId} is null` : sql`${webhookEndpoints.merchantId} = ${input.merchantId}`}))::int`,
+        })
+        .from(webhookEndpoints);
+      if (own >= MAX_ENDPOINTS_PER_MERCHANT) throw new EndpointLimitError(`at most ${MAX_ENDPOINTS_PER_MERCHANT} webhook endpoints per merchant`);
       if (count >= MAX_ENDPOINTS) throw new EndpointLimitError(`at most ${MAX_ENDPOINTS} webhook endpoints`);
       const [row] = await tx
         .insert(webhookEndpoints)
-        .values({ id: `whe_${randomBytes(12).toString('hex')}`, url: input.url, merchantId: input.merchantId, events: input.events, description: input.description, secret: sealed })
+        .values({
+          id: `whe_${randomBytes(12).toString('hex')}`,
+          url: input.url,
+          merchantId: input.merchantId,
+          events: input.events,
+          description: input.description,
+          secret: sealed,
+          // Its own transaction's id: a dispatcher that cannot see it yet has read only events
+          // of older transactions (src/webhooks/engine.ts), none of which it wants.
+          feedFrom: sql`pg_current_xact_id()`,
+        })
         .returning();
       if (!row) throw new Error('webhook endpoint insert returned nothing');
       await announce(tx);
@@ -73,6 +93,8 @@ export class WebhookEndpoints {
           ...(patch.url !== undefined ? { url: patch.url } : {}),
           ...(patch.events !== undefined ? { events: patch.events } : {}),
           ...(patch.enabled !== undefined ? { enabled: patch.enabled } : {}),
+          // Enabling: it gets the events after now, none of those written while it was disabled.
+          ...(patch.enabled === true ? { feedFrom: sql`case when ${webhookEndpoints.enabled} then ${webhookEndpoints.feedFrom} else pg_current_xact_id() end` } : {}),
           ...(patch.description !== undefined ? { description: patch.description } : {}),
         })
         .where(this.#visible(id, scope))

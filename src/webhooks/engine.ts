@@ -5,8 +5,10 @@
  * Dispatcher: reads the feed (src/events/feed.ts) after a cursor kept in webhook_feed_cursor. The
  * cursor's row is locked FOR UPDATE SKIP LOCKED in the transaction that enqueues the attempts and
  * advances it, so one instance at a time moves it and an event is enqueued once (the attempts'
- * unique index makes a repeat harmless anyway). A new endpoint gets events from its creation on
- * (`feed_from`): the cursor jumps forward over what no endpoint wants.
+ * unique index makes a repeat harmless anyway). A new endpoint gets events from its creation on,
+ * a re-enabled one from its enabling on (`feed_from`, the id of the transaction that created or
+ * enabled it): the cursor jumps forward over what no endpoint wants, so the feed written while no
+ * endpoint was enabled is never walked.
  *
  * Workers: claim due attempts (deliveries.ts: SKIP LOCKED, a lease, a per-endpoint cap), POST
  * them (sender.ts), record the outcome and queue the next attempt on the schedule.
@@ -47,6 +49,8 @@ export interface WebhookEngineOptions {
   concurrency?: number;
   /** Attempts in flight per endpoint across instances (default 4). */
   perEndpoint?: number;
+  /** Attempts in flight per merchant across instances (default 8, half an instance's slots). */
+  perMerchant?: number;
   /** Safety-net look at the feed and the queue while endpoints exist (default 2000 ms). */
   pollMs?: number;
   /** Called with each attempt's recorded status (metrics). */
@@ -74,7 +78,7 @@ export class WebhookEngine {
   #workAgain = false;
 
   private constructor(options: WebhookEngineOptions) {
-    this.#o = { concurrency: 16, perEndpoint: 4, pollMs: 2000, ...options };
+    this.#o = { concurrency: 16, perEndpoint: 4, perMerchant: 8, pollMs: 2000, ...options };
   }
 
   static async start(options: WebhookEngineOptions): Promise<WebhookEngine> {
@@ -125,11 +129,7 @@ export class WebhookEngine {
 
   async #reloadTargets(): Promise<void> {
     try {
-      this.#targets = await this.#o.db
-        .select({ id: webhookEndpoints.id, merchantId: webhookEndpoints.merchantId, events: webhookEndpoints.events, feedFrom: webhookEndpoints.feedFrom })
-        .from(webhookEndpoints)
-        .where(eq(webhookEndpoints.enabled, true))
-        .orderBy(asc(webhookEndpoints.id));
+      this.#targets = await loadTargets(this.#o.db);
     } catch (err) {
       this.#o.log.error({ err: errorSummary(err) }, 'could not load webhook endpoints');
     }
@@ -155,9 +155,15 @@ export class WebhookEngine {
     });
   }
 
-  /** One round under the cursor's lock; true when more of the feed is waiting. */
+  /**
+   * One round under the cursor's lock; true when more of the feed is waiting. The endpoints are
+   * read in the round's transaction after each page of the feed, never from this instance's cache
+   * (which only says whether to look at all): an endpoint not yet visible then was created by a
+   * transaction still in flight when the page was read, so its feed_from (its creating
+   * transaction's id) is past every event of the page, and moving the cursor over them takes
+   * nothing from it.
+   */
   async #dispatchRound(): Promise<boolean> {
-    const targets = this.#targets;
     const { db } = this.#o;
     await db.insert(webhookFeedCursor).values({ name: CURSOR_NAME, txId: '0', eventId: 0 }).onConflictDoNothing();
     let queued = 0;
@@ -165,8 +171,13 @@ export class WebhookEngine {
       const [row] = await tx.select().from(webhookFeedCursor).where(eq(webhookFeedCursor.name, CURSOR_NAME)).for('update', { skipLocked: true });
       // Another instance is dispatching: it will see what we would have.
       if (!row) return false;
+      let targets = await loadTargets(tx);
+      this.#targets = targets;
+      // No endpoint now: nothing to do (one created or enabled later starts at its own feed_from).
+      if (targets.length === 0) return false;
       let cursor: FeedPosition = { txId: row.txId, id: row.eventId };
-      // Nothing before the oldest endpoint's creation is for anyone: jump over it.
+      // Nothing before the oldest endpoint's creation (or enabling) is for anyone: jump over it.
+      // So the feed walked while every endpoint was disabled is not walked again on enabling.
       const from = targets.reduce((min, t) => (BigInt(t.feedFrom) < min ? BigInt(t.feedFrom) : min), BigInt(targets[0]?.feedFrom ?? '0'));
       if (BigInt(cursor.txId) < from) cursor = { txId: from.toString(), id: 0 };
       let hasMore = false;
@@ -174,12 +185,14 @@ export class WebhookEngine {
         const page = await readFeed(tx, { after: cursor, first: FEED_BATCH });
         const last = page.events.at(-1);
         if (last) {
+          targets = await loadTargets(tx);
           queued += await enqueue(tx, page.events, targets);
           cursor = { txId: last.txId, id: last.id };
         }
         hasMore = page.hasMore;
         if (!hasMore) break;
       }
+      this.#targets = targets;
       await tx.update(webhookFeedCursor).set({ txId: cursor.txId, eventId: cursor.id }).where(eq(webhookFeedCursor.name, CURSOR_NAME));
       return hasMore;
     });
@@ -213,7 +226,7 @@ export class WebhookEngine {
     // Longer than any attempt (each is bounded by the timeout) with room to record it; short
     // enough that a killed instance's claims are sent again soon.
     const lease = 2 * this.#o.timeoutMs + 5_000;
-    const claimed = await claim(this.#o.db, this.#owner, free, this.#o.perEndpoint, lease);
+    const claimed = await claim(this.#o.db, this.#owner, free, this.#o.perEndpoint, lease, this.#o.perMerchant);
     for (const attempt of claimed) {
       const running: Promise<void> = this.#attempt(attempt).finally(() => {
         this.#inFlight.delete(running);
@@ -254,6 +267,15 @@ export class WebhookEngine {
       this.#o.log.error({ err: errorSummary(err), deliveryId: delivery.id }, 'could not record a webhook attempt');
     }
   }
+}
+
+/** The enabled endpoints, as the dispatcher matches events against them. */
+function loadTargets(db: Database): Promise<DispatchTarget[]> {
+  return db
+    .select({ id: webhookEndpoints.id, merchantId: webhookEndpoints.merchantId, events: webhookEndpoints.events, feedFrom: webhookEndpoints.feedFrom })
+    .from(webhookEndpoints)
+    .where(eq(webhookEndpoints.enabled, true))
+    .orderBy(asc(webhookEndpoints.id));
 }
 
 /** Where the feed's dispatcher stands (tests, admin views). */

@@ -6,7 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { Agent } from 'undici';
-import { addressRefusal, bareHost, policyLookup, type UrlPolicy } from './url-policy.js';
+import { addressRefusal, bareHost, HOST_NOT_ALLOWED, policyLookup, type UrlPolicy } from './url-policy.js';
 
 export interface SendResult {
   ok: boolean;
@@ -27,6 +27,8 @@ export class WebhookSender {
     private readonly timeoutMs: number,
     /** Connections per origin (the per-endpoint concurrency cap matches it). */
     connectionsPerOrigin = 4,
+    /** Hears why a host was refused or did not resolve (the log), which the recorded error does not say. */
+    private readonly onHostRefused: (host: string, why: string) => void = () => {},
   ) {
     this.#agent = new Agent({
       connections: connectionsPerOrigin,
@@ -71,6 +73,12 @@ export class WebhookSender {
       const ok = answer.statusCode >= 200 && answer.statusCode < 300;
       return { ok, httpStatus: answer.statusCode, durationMs: took(), error: ok ? null : `HTTP ${answer.statusCode}` };
     } catch (err) {
+      const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+      // The delivery log is shown to callers: a refused or unresolvable name says no more than that.
+      if (code === 'EWEBHOOKPOLICY' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA') {
+        this.onHostRefused(host, describe(err));
+        return { ok: false, httpStatus: null, durationMs: took(), error: HOST_NOT_ALLOWED };
+      }
       return { ok: false, httpStatus: null, durationMs: took(), error: describe(err) };
     }
   }

@@ -41,9 +41,9 @@ export async function startWebhooks(deps: {
   const box = deps.box ?? MISSING_SECRET_KEY;
   const policy = urlPolicyOf(config, deps.simulatorMode);
   const perEndpoint = 4;
-  const sender = new WebhookSender(policy, config.webhookTimeoutMs, perEndpoint);
+  const sender = new WebhookSender(policy, config.webhookTimeoutMs, perEndpoint, (host, why) => log.warn({ host, why }, 'webhook host refused or unresolved at delivery'));
   let engine: WebhookEngine | undefined;
-  const admin = new WebhookAdmin(db, box, policy, () => engine?.kick());
+  const admin = new WebhookAdmin(db, box, policy, () => engine?.kick(), (why) => log.warn({ why }, 'webhook URL refused after resolving its host'));
   engine = await WebhookEngine.start({
     db,
     listener: deps.listener,

@@ -101,8 +101,18 @@ export function bareHost(url: URL): string {
   return url.hostname.replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '').toLowerCase();
 }
 
-/** Resolves `text`'s host and checks every address; a message when any is refused or none resolves. */
-export async function urlRefusal(text: string, policy: UrlPolicy): Promise<string | undefined> {
+/**
+ * What a caller (and a delivery's `error`) is told when a name's resolution is refused or fails:
+ * the same words either way, without the addresses, so the answer is no probe of internal DNS.
+ */
+export const HOST_NOT_ALLOWED = "the URL's host is not allowed: it must resolve to public addresses (WEBHOOK_ALLOW_PRIVATE)";
+
+/**
+ * Resolves `text`'s host and checks every address; a message when any is refused or none
+ * resolves. After resolution the message is HOST_NOT_ALLOWED; `detail` hears what was found (for
+ * the log only).
+ */
+export async function urlRefusal(text: string, policy: UrlPolicy, detail: (why: string) => void = () => {}): Promise<string | undefined> {
   const shape = urlShapeRefusal(text, policy);
   if (shape) return shape;
   const host = bareHost(new URL(text));
@@ -113,11 +123,15 @@ export async function urlRefusal(text: string, policy: UrlPolicy): Promise<strin
       dnsLookup(host, { all: true }, (err, found) => (err ? reject(err) : resolve(found))),
     );
   } catch {
-    return `url's host ${host} does not resolve`;
+    detail(`url's host ${host} does not resolve`);
+    return HOST_NOT_ALLOWED;
   }
   for (const { address } of addresses) {
     const refusal = addressRefusal(address, policy);
-    if (refusal) return `url's host ${host} resolves to a refused address (${refusal})`;
+    if (refusal) {
+      detail(`url's host ${host} resolves to a refused address (${refusal})`);
+      return HOST_NOT_ALLOWED;
+    }
   }
   return undefined;
 }

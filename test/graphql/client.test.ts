@@ -22,6 +22,8 @@ import { buildGatewaySchema, printGatewaySchema } from '../../src/graphql/schema
 import { pgliteDatabase, type TestDatabase } from '../support/db.js';
 import { startFullGateway, type FullGateway } from './full-gateway.js';
 import { wsClient } from './harness.js';
+import { gql } from '../app/support.js';
+import { flagPaymentForReview } from '../../src/payments/ledger.js';
 
 describe('typed client', () => {
   let h: TestDatabase;
@@ -102,6 +104,22 @@ describe('typed client: the server creates, the frontend holds only the client s
     expect(status).toBe('TRADE_SUCCESS');
     await changes.return?.();
     await client.dispose();
+  });
+
+  it("a client secret reads the payment but not the operators' words: events' reason and actor, reviewReason", async () => {
+    const { merOrderId, clientSecret } = await checkout(gw.url, SERVER_KEY, { channel: 'QR_CODE', totalAmount: 500 }, `notes-${Date.now()}`);
+    await flagPaymentForReview(h.db, merOrderId, 'operator note: buyer called about it');
+    const query = 'query($id: ID!) { payment(merOrderId: $id) { merOrderId needsReview reviewReason events { status reason actor } } }';
+    type Answer = { payment: { merOrderId: string; needsReview: boolean; reviewReason: string | null; events: { status: string; reason: string | null; actor: string | null }[] } };
+    const server = await gql<Answer>(gw.url.replace(/\/graphql$/, ''), query, { id: merOrderId }, SERVER_KEY);
+    expect(server.errors).toBeUndefined();
+    expect(server.data?.payment.reviewReason).toContain('operator note');
+    expect(server.data?.payment.events.some((e) => e.reason !== null && e.actor !== null)).toBe(true);
+    const buyer = await gql<Answer>(gw.url.replace(/\/graphql$/, ''), query, { id: merOrderId }, clientSecret);
+    expect(buyer.errors).toBeUndefined();
+    expect(buyer.data?.payment).toMatchObject({ merOrderId, reviewReason: null });
+    expect(buyer.data?.payment.events.length).toBeGreaterThan(0);
+    expect(buyer.data?.payment.events.every((e) => e.reason === null && e.actor === null)).toBe(true);
   });
 });
 

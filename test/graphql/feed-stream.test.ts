@@ -14,7 +14,8 @@ import { noticeSql } from '../../src/events/notice.js';
 import { feedStream } from '../../src/graphql/feed-stream.js';
 import { PaymentReads } from '../../src/graphql/data.js';
 import { insertNewOrder } from '../../src/payments/ledger.js';
-import { describePostgres, postgresDatabase, type TestDatabase } from '../support/db.js';
+import { describeEachDatabase, describePostgres, postgresDatabase, type TestDatabase } from '../support/db.js';
+import { InProcessBus } from '../../src/events/bus.js';
 import { sql } from 'drizzle-orm';
 
 const silent = pino({ level: 'silent' });
@@ -76,6 +77,69 @@ describePostgres('feed-stream across a late commit [postgres]', () => {
     await slow;
     await consuming;
     expect(seen).toEqual([2, 3]);
+    await stream.return?.();
+  });
+});
+
+describeEachDatabase('feed-stream work per subscriber', (kind) => {
+  let h: TestDatabase;
+  const busy = `busy${Date.now().toString(36)}`;
+  beforeAll(async () => {
+    h = await kind.open();
+    await insertNewOrder(h.db, { merOrderId: busy, totalAmount: 100, mid: 'm', tid: 't', channel: 'QR_CODE' });
+    // 300 more events of a payment of mid m.
+    await h.db.execute(
+      sql`insert into payment_events (mer_order_id, source, status, version) select ${busy}, 'SYNC', 'WAIT_BUYER_PAY', g from generate_series(2, 301) g`,
+    );
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('filters mid in the feed query: a mid that matches nothing does not look up every event', async () => {
+    const reads = new PaymentReads(h.db);
+    let lookups = 0;
+    const other = `x${Date.now().toString(36)}`;
+    await insertNewOrder(h.db, { merOrderId: other, totalAmount: 100, mid: 'x', tid: 't', channel: 'QR_CODE' });
+    const bus = new InProcessBus();
+    const stream = feedStream({
+      db: h.db,
+      bus,
+      after: FEED_START,
+      mid: 'x',
+      findPayment: (id) => {
+        lookups++;
+        return reads.findPayment(id, SEES_ALL);
+      },
+    });
+    const first = await stream.next();
+    expect(first.done).toBe(false);
+    expect(first.value?.payment.merOrderId).toBe(other);
+    expect(lookups).toBe(1);
+    await stream.return?.();
+  });
+
+  it('reads at most about a page ahead of a consumer that does not pull, whatever was emitted', async () => {
+    let lookups = 0;
+    const bus = new InProcessBus();
+    // Nothing visible: before, the pump read the whole feed (one lookup per event) unasked.
+    const stream = feedStream({
+      db: h.db,
+      bus,
+      after: FEED_START,
+      findPayment: () => {
+        lookups++;
+        return Promise.resolve(undefined);
+      },
+    });
+    // Wait until the reading stops (no new lookups for a while), generously.
+    let last = -1;
+    for (let i = 0; i < 100 && lookups !== last; i++) {
+      last = lookups;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(lookups).toBeGreaterThan(0);
+    expect(lookups).toBeLessThanOrEqual(100);
     await stream.return?.();
   });
 });

@@ -6,7 +6,7 @@
 import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { addressRefusal, urlRefusal, urlShapeRefusal, type UrlPolicy } from '../../src/webhooks/url-policy.js';
+import { addressRefusal, HOST_NOT_ALLOWED, urlRefusal, urlShapeRefusal, type UrlPolicy } from '../../src/webhooks/url-policy.js';
 import { WebhookSender } from '../../src/webhooks/sender.js';
 import { Receiver } from './receiver.js';
 
@@ -55,9 +55,16 @@ describe('webhook URL policy', () => {
     const own = hostname();
     const addresses = await lookup(own, { all: true }).catch(() => []);
     if (addresses.length > 0 && addresses.every((a) => a.address.startsWith('127.'))) {
-      expect(await urlRefusal(`https://${own}/x`, live)).toMatch(/refused address/);
+      const details: string[] = [];
+      expect(await urlRefusal(`https://${own}/x`, live, (d) => details.push(d))).toBe(HOST_NOT_ALLOWED);
+      expect(details.join()).toMatch(/refused address/);
     }
-    expect(await urlRefusal('https://no-such-host.invalid/x', live)).toMatch(/does not resolve/);
+    // The caller hears the same words whether the name resolves privately or not at all (no
+    // probe of internal DNS); what was found goes to the log only.
+    const details: string[] = [];
+    const unresolved = await urlRefusal('https://no-such-host.invalid/x', live, (d) => details.push(d));
+    expect(unresolved).toBe(HOST_NOT_ALLOWED);
+    expect(details.join()).toMatch(/does not resolve/);
   });
 
   it('at delivery the connection is refused when the name resolves to a refused address (checked in the lookup itself)', async () => {
@@ -67,7 +74,10 @@ describe('webhook URL policy', () => {
       const strict = new WebhookSender({ allowHttp: true, allowLoopback: false, allowPrivate: false }, 2000);
       const refused = await strict.send(`http://localhost:${receiver.port}/hooks`, { 'content-type': 'application/json' }, '{}');
       expect(refused.ok).toBe(false);
-      expect(refused.error).toMatch(/URL policy/);
+      // The recorded error (shown to callers) names no resolved address.
+      expect(refused.error).toBe(HOST_NOT_ALLOWED);
+      const unresolved = await strict.send('http://no-such-host.invalid/hooks', {}, '{}');
+      expect(unresolved.error).toBe(HOST_NOT_ALLOWED);
       const literal = await strict.send(`http://127.0.0.1:${receiver.port}/hooks`, {}, '{}');
       expect(literal.error).toMatch(/URL policy/);
       expect(receiver.received).toHaveLength(0);

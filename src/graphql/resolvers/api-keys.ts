@@ -10,7 +10,7 @@ import { GraphQLError } from 'graphql';
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { merchantExists } from '../../access/merchant-exists.js';
 import type { KeyOwner } from '../../access/key-store.js';
-import { merchantScope } from '../auth.js';
+import { actorOf, merchantScope } from '../auth.js';
 import type { GraphQLContext } from '../context.js';
 import { ApiKey, apiKeyOf, CreateApiKeyInput, CreatedApiKey, toScope } from '../types/api-key.js';
 
@@ -47,7 +47,7 @@ export class ApiKeyResolver {
     const { row, text } = await store.create({ name: input.name ?? null, scopes: input.scopes.map(toScope), expiresAt: input.expiresAt ?? null, merchantId });
     // This instance knows at once; the others on the notification.
     await cache.reload();
-    ctx.services.log.info({ keyId: row.id, scopes: row.scopes, merchantId: row.merchantId }, 'API key created');
+    ctx.services.log.info({ keyId: row.id, scopes: row.scopes, merchantId: row.merchantId, actor: actorOf(ctx.caller) }, 'API key created');
     return { apiKey: apiKeyOf(row), key: text };
   }
 
@@ -59,7 +59,7 @@ export class ApiKeyResolver {
     const row = await store.revoke(id, own === undefined ? 'any' : { merchantId: own });
     if (!row) throw new GraphQLError('No API key has this id', { extensions: { code: 'NOT_FOUND' } });
     await cache.reload();
-    ctx.services.log.info({ keyId: row.id }, 'API key revoked');
+    ctx.services.log.info({ keyId: row.id, actor: actorOf(ctx.caller) }, 'API key revoked');
     return apiKeyOf(row);
   }
 

@@ -8,7 +8,7 @@ import { DELIVERY_STATUSES, type DeliveryStatus } from '../../webhooks/deliverie
 import { WebhookInputError, type WebhookAdmin } from '../../webhooks/admin.js';
 import { EndpointLimitError } from '../../webhooks/endpoints.js';
 import { NoSecretKeyError } from '../../webhooks/secret-box.js';
-import { merchantScope } from '../auth.js';
+import { actorOf, merchantScope } from '../auth.js';
 import type { GraphQLContext } from '../context.js';
 import {
   CreatedWebhookEndpoint,
@@ -104,7 +104,7 @@ export class WebhookResolver {
     const { row, secret } = await answer(() =>
       adminOf(ctx).create({ url: input.url, events: input.events ?? [], merchantId: scope ?? input.merchantId ?? null, description: input.description ?? null }),
     );
-    ctx.services.log.info({ endpointId: row.id, merchantId: row.merchantId }, 'webhook endpoint created');
+    ctx.services.log.info({ endpointId: row.id, merchantId: row.merchantId, actor: actorOf(ctx.caller) }, 'webhook endpoint created');
     return { endpoint: endpointOf(row), secret };
   }
 
@@ -125,6 +125,7 @@ export class WebhookResolver {
       }),
     );
     if (!row) throw notFound('webhook endpoint');
+    ctx.services.log.info({ endpointId: id, changed: Object.keys(input).filter((k) => input[k as keyof UpdateWebhookEndpointInput] !== undefined), actor: actorOf(ctx.caller) }, 'webhook endpoint updated');
     return endpointOf(row);
   }
 
@@ -133,7 +134,7 @@ export class WebhookResolver {
   async deleteWebhookEndpoint(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
     const deleted = await adminOf(ctx).endpoints.delete(id, merchantScope(ctx.caller));
     if (!deleted) throw notFound('webhook endpoint');
-    ctx.services.log.info({ endpointId: id }, 'webhook endpoint deleted');
+    ctx.services.log.info({ endpointId: id, actor: actorOf(ctx.caller) }, 'webhook endpoint deleted');
     return true;
   }
 
@@ -142,7 +143,7 @@ export class WebhookResolver {
   async rotateWebhookSecret(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<CreatedWebhookEndpoint> {
     const rotated = await answer(() => adminOf(ctx).endpoints.rotate(id, merchantScope(ctx.caller)));
     if (!rotated) throw notFound('webhook endpoint');
-    ctx.services.log.info({ endpointId: id }, 'webhook secret rotated');
+    ctx.services.log.info({ endpointId: id, actor: actorOf(ctx.caller) }, 'webhook secret rotated');
     return { endpoint: endpointOf(rotated.row), secret: rotated.secret };
   }
 
@@ -163,6 +164,8 @@ export class WebhookResolver {
       if (!endpoint) throw notFound('webhook endpoint');
       if (endpoint.merchantId !== null && endpoint.merchantId !== event.merchantId) throw error('BAD_USER_INPUT', "This event is not of the endpoint's merchant");
     }
-    return admin.resend(event, endpoint, scope);
+    const queued = await admin.resend(event, endpoint, scope);
+    ctx.services.log.info({ eventId: event.id, endpointId: endpoint?.id ?? null, queued, actor: actorOf(ctx.caller) }, 'webhook event resent');
+    return queued;
   }
 }

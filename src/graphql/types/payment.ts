@@ -3,7 +3,8 @@
  * are: these classes only describe the fields, and the rows have every one of them.
  * `Payment.events` and `Payment.refunds` are resolved in resolvers/payment-fields.ts (batched).
  */
-import { Authorized, Field, ID, Int, ObjectType } from 'type-graphql';
+import { Authorized, Field, ID, Int, ObjectType, UseMiddleware } from 'type-graphql';
+import { HiddenFromClients } from '../hidden-from-clients.js';
 import { EventSourceEnum, PaymentChannelEnum, PaymentStatusEnum, type EventSource, type PaymentChannel, type PaymentStatus } from './enums.js';
 import { DateTimeScalar, JSONScalar } from './scalars.js';
 
@@ -33,12 +34,14 @@ export class PaymentEvent {
   @Field(() => Int, { description: "The payment's version after this change" })
   version!: number;
 
-  @Field(() => String, { nullable: true, description: 'Why the change was applied (or flagged)' })
+  @UseMiddleware(HiddenFromClients)
+  @Field(() => String, { nullable: true, description: 'Why the change was applied (or flagged); null for a client secret' })
   reason!: string | null;
 
+  @UseMiddleware(HiddenFromClients)
   @Field(() => String, {
     nullable: true,
-    description: "Who acted: a run-time API key's id, `env:` + 8 hex digits of a GATEWAY_API_KEYS key's SHA-256, `client`, `open` (no keys configured) or `system` (notifications, sync, schedules)",
+    description: "Null for a client secret. Who acted: a run-time API key's id, `env:` + 8 hex digits of a GATEWAY_API_KEYS key's SHA-256, `client`, `open` (no keys configured) or `system` (notifications, sync, schedules)",
   })
   actor!: string | null;
 
@@ -139,7 +142,8 @@ export class Payment {
   @Field(() => Boolean, { description: 'Something arrived that must not be applied silently; see reviewReason' })
   needsReview!: boolean;
 
-  @Field(() => String, { nullable: true })
+  @UseMiddleware(HiddenFromClients)
+  @Field(() => String, { nullable: true, description: 'Why it needs review (operators); null for a client secret' })
   reviewReason!: string | null;
 
   @Field(() => String, { nullable: true, description: 'Your attachedData, as sent to UMS (and echoed back in its notifications)' })

@@ -14,7 +14,7 @@ import { beijingDate } from '../../ums/time.js';
 import type { PaymentChannel, RefundResponse } from '../../ums/types.js';
 import type { CommandOptions, RefundPaymentInput } from '../commands-api.js';
 import { badInput, PaymentError } from '../errors.js';
-import type { Attempt } from '../idempotency.js';
+import type { Attempt, IdempotentOperation } from '../idempotency.js';
 import { applyReport, flagPaymentForReview, insertRefundRequest, PENDING_REFUND_STATUSES, type RefundStatus } from '../ledger.js';
 import { isPaidStatus, type EventSource, type PaymentStatus } from '../status.js';
 import { refundStatusOf, reportFromRefund } from '../sync/reports.js';
@@ -24,16 +24,23 @@ import { checkRefundDivision } from './division.js';
 import { checkRefund } from './input-checks.js';
 import { refundCertainlyNotMade, toPaymentError } from './ums-errors.js';
 
-export async function refundPayment(anyDeps: CommandDeps, input: RefundPaymentInput, opts: CommandOptions): Promise<RefundRow> {
+export async function refundPayment(
+  anyDeps: CommandDeps,
+  input: RefundPaymentInput,
+  opts: CommandOptions,
+  operation: Extract<IdempotentOperation, 'refundPayment' | 'reviewRefund'> = 'refundPayment',
+): Promise<RefundRow> {
   // The refund goes out under the payment's merchant (its source number, its credentials). Another
   // merchant's payment is checked as one that does not exist: by the caller's own merchant's rules
   // (its NOT_FOUND comes later, with the same message), so no answer tells the two apart.
   const own = opts.merchantId;
-  const found = anyDeps.merchants ? await merchantIdOf(anyDeps, input.merOrderId) : undefined;
+  const found = await merchantIdOf(anyDeps, input.merOrderId);
   const merchantId = found !== undefined && (own === undefined || found === own) ? found : own;
   const deps = merchantId === undefined ? anyDeps : forPayment(anyDeps, { merchantId, merOrderId: input.merOrderId });
   checkRefund(input, opts, deps.sourceId);
-  return deps.idempotency.run('refundPayment', opts.idempotencyKey, input, (attempt) => refund(deps, input, attempt, opts), { scope: opts.merchantId });
+  // The key is the payment's merchant's, whoever calls (a merchant's key or a gateway-wide one):
+  // two callers of one payment's refund with one key meet, and never refund it twice.
+  return deps.idempotency.run(operation, opts.idempotencyKey, input, (attempt) => refund(deps, input, attempt, opts), { scope: merchantId });
 }
 
 async function refund(deps: CommandDeps, input: RefundPaymentInput, attempt: Attempt, opts: CommandOptions): Promise<RefundRow> {

@@ -8,7 +8,8 @@
  *   amounts are never rewritten). Then the flag is cleared.
  * - REFUND: what is left of the payment at UMS (paid minus refunded, as UMS reports it, and no
  *   more than the ledger still holds refundable) is refunded first, through the refund command,
- *   under an Idempotency-Key derived from the case (`review-refund:<merOrderId>:<case>`): running
+ *   under an Idempotency-Key derived from the case (`review-refund:<merOrderId>:<case>`, in an
+ *   idempotency namespace of its own that no caller's key reaches), with the acting key as actor: running
  *   it again, after a crash or concurrently, sends the same refundOrderId, which the refund command
  *   and UMS deduplicate, so the money goes back once. Then the flag is cleared.
  *
@@ -43,7 +44,7 @@ export async function resolveReview(deps: CommandDeps, input: ResolveReviewInput
   if (input.resolution !== 'DISMISS') {
     const answer = await askUms(deps, payment);
     const current = await acceptIfPaidAtUms(deps, payment, answer, input);
-    if (input.resolution === 'REFUND') details = await refundWhatIsLeft(deps, current, answer, caseNumber);
+    if (input.resolution === 'REFUND') details = await refundWhatIsLeft(deps, current, answer, caseNumber, input);
   }
   const { payment: resolved } = await recordResolution(deps.db, {
     merOrderId: input.merOrderId,
@@ -72,7 +73,7 @@ async function acceptIfPaidAtUms(deps: CommandDeps, payment: PaymentRow, answer:
 }
 
 /** Refunds paid-minus-refunded at UMS (capped by what the ledger holds refundable); {} when nothing is left. */
-async function refundWhatIsLeft(deps: CommandDeps, payment: PaymentRow, answer: UmsAnswer, caseNumber: number): Promise<Record<string, unknown>> {
+async function refundWhatIsLeft(deps: CommandDeps, payment: PaymentRow, answer: UmsAnswer, caseNumber: number, input: ResolveReviewInput): Promise<Record<string, unknown>> {
   if (answer.kind !== 'report' || !isPaidStatus(answer.report.status)) return { refunded: 0 };
   const umsPaid = answer.report.totalAmount ?? payment.totalAmount;
   // Bills answers carry no refunded sum: the ledger's count stands in for it.
@@ -82,7 +83,9 @@ async function refundWhatIsLeft(deps: CommandDeps, payment: PaymentRow, answer: 
   const refund: RefundRow = await refundPayment(
     deps,
     { merOrderId: payment.merOrderId, refundAmount: left, description: `review refund ${caseNumber}` },
-    { idempotencyKey: `review-refund:${payment.merOrderId}:${caseNumber}` },
+    // The acting key is the refund's actor too; the key is in resolveReview's own namespace.
+    { idempotencyKey: `review-refund:${payment.merOrderId}:${caseNumber}`, actor: input.actor, ...(input.merchantId !== undefined ? { merchantId: input.merchantId } : {}) },
+    'reviewRefund',
   );
   return { refunded: left, refundOrderId: refund.refundOrderId, refundStatus: refund.status };
 }

@@ -31,7 +31,7 @@ import { applyReport, type ApplyResult } from '../ledger.js';
 import { classify, classifyError } from './classify.js';
 import { beijingDay, isPastBeijingTime, previousBeijingDay } from './days.js';
 import { RateGate } from './rate-gate.js';
-import { claimAbandoned, createRun, dailyRunExists, finishRun, listDayIntoItems, pendingItems, recordItem, releaseLease, renewLease } from './runs.js';
+import { claimAbandoned, createRun, dailyRunExists, startManualRun, finishRun, listDayIntoItems, pendingItems, recordItem, releaseLease, renewLease } from './runs.js';
 
 export interface ReconcilerOptions {
   db: Database;
@@ -100,9 +100,15 @@ export class Reconciler {
     if (!day) throw new PaymentError('BAD_USER_INPUT', 'date must be a Beijing business day written YYYY-MM-DD', { field: 'date' });
     if (request.date > beijingDate(this.#now())) throw new PaymentError('BAD_USER_INPUT', `date ${request.date} is in the future (Beijing time)`, { field: 'date' });
     if (this.#closed) throw new PaymentError('UMS_UNAVAILABLE', 'the gateway is shutting down; try again');
-    const run = await createRun(this.#db, { ...request, trigger: 'manual', owner: this.#owner, leaseMs: this.#leaseMs });
-    if (!run) throw new Error('reconciliation run insert returned nothing');
-    this.#work(run);
+    // At most one RUNNING run per (merchant, date): asking again answers it. A new one counts
+    // against the same cap as the daily and taken-up runs (maxRuns), not beside it.
+    const maxRuns = this.#options.maxRuns ?? 2;
+    const { run, created } = await startManualRun(this.#db, { ...request, owner: this.#owner, leaseMs: this.#leaseMs }, () => {
+      if (this.#active.size >= maxRuns) {
+        throw new PaymentError('CONFLICT', `${maxRuns} reconciliation runs are already being worked here; try again when one is done`);
+      }
+    });
+    if (created) this.#work(run);
     return run;
   }
 

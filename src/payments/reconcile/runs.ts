@@ -44,6 +44,32 @@ export async function createRun(db: Database, run: NewRun): Promise<Reconciliati
 }
 
 /**
+ * A manual run of (merchant, date): the one RUNNING already, if any (`created` false), else a new
+ * one unless `checkRoom()` throws (no room to work it here). Serialized per (merchant, date) by a transaction-scoped
+ * advisory lock, so two concurrent requests (on any instances) cannot both create one.
+ */
+export async function startManualRun(
+  db: Database,
+  run: Omit<NewRun, 'trigger'>,
+  checkRoom: () => void,
+): Promise<{ run: ReconciliationRunRow; created: boolean }> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`reconcile:${run.merchantId}:${run.date}`}))`);
+    const [running] = await tx
+      .select()
+      .from(reconciliationRuns)
+      .where(and(eq(reconciliationRuns.merchantId, run.merchantId), eq(reconciliationRuns.date, run.date), eq(reconciliationRuns.status, 'RUNNING')))
+      .orderBy(asc(reconciliationRuns.startedAt))
+      .limit(1);
+    if (running) return { run: running, created: false };
+    checkRoom();
+    const row = await createRun(tx, { ...run, trigger: 'manual' });
+    if (!row) throw new Error('reconciliation run insert returned nothing');
+    return { run: row, created: true };
+  });
+}
+
+/**
  * Lists the run's payments into its items, once: every payment of the merchant created on the
  * day, changed on the day (an event), or with a refund created or changed on the day. Done in
  * SQL (no rows through Node, whatever the day's size); a repeat after a crash adds nothing twice.
