@@ -40,7 +40,11 @@ describeEachDatabase('refund Idempotency-Keys', (kind) => {
     peer.on('/v1/netpay/refund', (req) => ({
       json: { ...base(req), refundOrderId: req.json?.refundOrderId, refundAmount: req.json?.refundAmount, refundStatus: 'SUCCESS', status: 'TRADE_REFUND' },
     }));
-    ({ client, service } = paymentServiceFor(database.db, peer));
+    // A second merchant, shop2, served by the same fake UMS (its own credentials are not the point here).
+    const made = paymentServiceFor(database.db, peer);
+    client = made.client;
+    const shop2 = { id: 'shop2', enabled: true, sourceId: DEMO.sourceId, ums: made.ops, client };
+    service = made.another({ merchants: { merchant: (id) => (id === 'shop2' ? shop2 : undefined) } });
   });
   afterAll(async () => {
     await client?.close();
