@@ -170,7 +170,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     // generated one): never by the simulator's published demo keys, which anyone could sign with.
     const clientSecrets = clientSecretsFromConfig(config, merchants.box?.derive('client-secrets'));
     if (!merchants.box) log.warn('GATEWAY_SECRET_KEY is unset: client secrets are keyed by the UMS keys; set it to key them apart');
-    const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log: log.child({ room: 'graphql' }), metrics, keyListener: database, operator: operator.services, webhooks: webhooks.admin, merchants: merchants.admin, clientSecrets });
+    const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log: log.child({ room: 'graphql' }), metrics, keyListener: database, operator: operator.services, webhooks: webhooks.admin, merchants: merchants.admin, clientSecrets, merchantDisabled: (id) => merchants.registry.merchant(id)?.enabled === false });
     // Each notification is counted; one that got a payment flagged may concern the operator workflows (a late payment).
     const countNotification = observeNotification(metrics);
     const onNotification = (answer: { outcome: string; reason?: string | undefined }) => {

@@ -69,9 +69,13 @@ export class ApiKeyRing {
 
   readonly #clients: ClientSecretCheck | undefined;
 
-  constructor(apiKeys: readonly ApiKey[], runtime?: ApiKeyCache, clients?: ClientSecretCheck) {
+  readonly #merchantDisabled: (merchantId: string) => boolean;
+
+  /** `merchantDisabled`: true for a merchant set `enabled: false`, whose keys stop working (in memory, no query). */
+  constructor(apiKeys: readonly ApiKey[], runtime?: ApiKeyCache, clients?: ClientSecretCheck, merchantDisabled: (merchantId: string) => boolean = () => false) {
     this.#runtime = runtime;
     this.#clients = clients;
+    this.#merchantDisabled = merchantDisabled;
     this.#keys = apiKeys.map(({ key, scopes }, i) => {
       const keyDigest = digest(key.reveal());
       return { digest: keyDigest, id: `key#${i + 1}`, scopes, actor: `env:${keyDigest.toString('hex').slice(0, 8)}` };
@@ -90,7 +94,9 @@ export class ApiKeyRing {
     }
     if (found) return { kind: 'key', id: found.id, scopes: found.scopes, actor: found.actor, merchantId: undefined };
     const runtime = this.#runtime?.lookup(presented.toString('hex'), presented);
-    if (runtime) return { kind: 'key', id: runtime.id, scopes: runtime.scopes, actor: runtime.id, merchantId: runtime.merchantId ?? undefined };
+    if (runtime && !(runtime.merchantId && this.#merchantDisabled(runtime.merchantId))) {
+      return { kind: 'key', id: runtime.id, scopes: runtime.scopes, actor: runtime.id, merchantId: runtime.merchantId ?? undefined };
+    }
     return { kind: 'anonymous', reason: 'invalid' };
   }
 

@@ -45,6 +45,8 @@ import { WebSocketKeyWatch } from './ws-key-watch.js';
 import { ClientSecretExpiry } from './ws-client-expiry.js';
 
 export interface GraphQLDeps extends Omit<GraphQLServices, 'reads' | 'apiKeys' | 'clientSecrets'> {
+  /** True for a merchant set `enabled: false`: its keys stop working (the registry, in memory). */
+  merchantDisabled?: (merchantId: string) => boolean;
   /** The payments' client secrets; derived from the default merchant's UMS secrets when left out. */
   clientSecrets?: ClientSecrets;
   /** How often a client secret's open WebSocket re-reads its payment at most (tests shorten it). */
@@ -88,7 +90,7 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
   const clientSecrets = deps.clientSecrets ?? clientSecretsFromConfig(config);
   const services: GraphQLServices = { config, db, reads, bus, commands, simulatorMode, log, metrics, apiKeys, clientSecrets, operator: deps.operator, merchants: deps.merchants, ...(deps.webhooks ? { webhooks: deps.webhooks } : {}) };
   // A client secret is checked against its payment's own row (whose merchant, final or not).
-  const keys = new ApiKeyRing(config.apiKeys, cache, { secrets: clientSecrets, find: (merOrderId) => reads.findPayment(merOrderId, SEES_ALL) });
+  const keys = new ApiKeyRing(config.apiKeys, cache, { secrets: clientSecrets, find: (merOrderId) => reads.findPayment(merOrderId, SEES_ALL) }, deps.merchantDisabled);
   const keyWatch = new WebSocketKeyWatch(cache);
   const clientExpiry = new ClientSecretExpiry({ find: (merOrderId) => reads.findPayment(merOrderId, SEES_ALL), ...deps.clientSecretExpiry });
   const limits: QueryLimits = { ...DEFAULT_LIMITS, ...deps.limits };
