@@ -9,7 +9,7 @@
 import type { MerchantRow } from '../db/schema.js';
 import type { Logger } from '../log.js';
 import { DEFAULT_MERCHANT_ID, isMerchantId } from './ids.js';
-import { MERCHANT_AUTH_MODES, merchantNotifyUrl, type MerchantAuthMode, type MerchantProfile, type MerchantSecrets } from './profile.js';
+import { MERCHANT_AUTH_MODES, publicFields, type MerchantAuthMode, type MerchantProfile, type MerchantSecrets } from './profile.js';
 import type { MerchantRegistry } from './registry.js';
 import type { SecretBox } from './secret-box.js';
 import { MerchantConflict, type MerchantStore, type MerchantValues } from './store.js';
@@ -178,20 +178,7 @@ export class MerchantAdmin {
   }
 
   #view(row: MerchantRow): MerchantView {
-    return {
-      id: row.id,
-      name: row.name,
-      mid: row.mid,
-      tid: row.tid,
-      sourceId: row.sourceId,
-      instMid: row.instMid,
-      appId: row.appId,
-      authMode: row.authMode === 'token' ? 'token' : 'body-sig',
-      enabled: row.enabled,
-      notifyUrl: merchantNotifyUrl(this.options.umsNotifyUrl, row.id),
-      createdAt: row.createdAt,
-      updatedAt: row.updatedAt,
-    };
+    return publicFields(row, this.options.umsNotifyUrl);
   }
 
   #defaultView(): MerchantView {

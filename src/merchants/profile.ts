@@ -74,6 +74,15 @@ export function defaultProfile(config: DefaultProfileConfig, since: Date = new D
 /** A stored merchant with its opened secrets. */
 export function profileFromRow(row: MerchantRow, secrets: MerchantSecrets, umsNotifyUrl: string): MerchantProfile {
   return {
+    ...publicFields(row, umsNotifyUrl),
+    appKey: new Secret(secrets.appKey),
+    notifyKeys: secrets.notifyKeyPrevious ? [new Secret(secrets.notifyKey), new Secret(secrets.notifyKeyPrevious)] : [new Secret(secrets.notifyKey)],
+  };
+}
+
+/** What a stored merchant shows to anyone (no secret): its profile's public part, and the admin's view. */
+export function publicFields(row: MerchantRow, umsNotifyUrl: string) {
+  return {
     id: row.id,
     name: row.name,
     mid: row.mid,
@@ -81,10 +90,8 @@ export function profileFromRow(row: MerchantRow, secrets: MerchantSecrets, umsNo
     sourceId: row.sourceId,
     instMid: row.instMid,
     appId: row.appId,
-    authMode: row.authMode === 'token' ? 'token' : 'body-sig',
+    authMode: (row.authMode === 'token' ? 'token' : 'body-sig') as MerchantAuthMode,
     enabled: row.enabled,
-    appKey: new Secret(secrets.appKey),
-    notifyKeys: secrets.notifyKeyPrevious ? [new Secret(secrets.notifyKey), new Secret(secrets.notifyKeyPrevious)] : [new Secret(secrets.notifyKey)],
     notifyUrl: merchantNotifyUrl(umsNotifyUrl, row.id),
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
