@@ -2,10 +2,10 @@
  * attachedData and srcReserve go to UMS with the order and come back in its notifications (and are
  * stored from them); metadata stays with the gateway, bounded. Against the simulator over HTTP.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { DEMO } from '../../src/config.js';
-import { describeEachDatabase, type TestDatabase } from '../support/db.js';
-import { startFullGateway, type FullGateway } from './full-gateway.js';
+import { describeEachDatabase } from '../support/db.js';
+import { fullGatewayForSuite } from './full-gateway.js';
 import { gql } from './harness.js';
 
 const CREATE = `mutation Create($input: CreatePaymentInput!) { createPayment(input: $input) { payment { merOrderId attachedData srcReserve metadata } } }`;
@@ -17,46 +17,37 @@ interface Read {
 }
 
 describeEachDatabase('attachedData, srcReserve, metadata', (kind) => {
-  let h: TestDatabase;
-  let gw: FullGateway;
-  beforeAll(async () => {
-    h = await kind.open();
-    gw = await startFullGateway(h);
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await h?.close();
-  });
+  const suite = fullGatewayForSuite(kind);
 
   it('round trip: sent to UMS, echoed in the notification; metadata kept here only', async () => {
     const metadata = { orderRef: 'A-1001', items: 3, gift: true, note: null };
-    const created = await gql<{ createPayment: { payment: { merOrderId: string; attachedData: string; srcReserve: string; metadata: unknown } } }>(gw.url, CREATE, {
+    const created = await gql<{ createPayment: { payment: { merOrderId: string; attachedData: string; srcReserve: string; metadata: unknown } } }>(suite.gw.url, CREATE, {
       input: { channel: 'UNIONPAY_MINI', totalAmount: 420, attachedData: 'cart:42', srcReserve: 'pos-7', metadata },
     });
     expect(created.errors).toBeUndefined();
     const { merOrderId, ...fields } = created.data!.createPayment.payment;
     expect(fields).toEqual({ attachedData: 'cart:42', srcReserve: 'pos-7', metadata });
     // UMS got attachedData and srcReserve, never the metadata.
-    const sent = gw.sim.order(merOrderId)!;
+    const sent = suite.gw.sim.order(merOrderId)!;
     expect(sent.totalAmount).toBe(420);
-    gw.sim.pay(merOrderId);
-    const delivery = await gw.sim.waitForDelivery((d) => d.merOrderId === merOrderId && d.state === 'delivered');
+    suite.gw.sim.pay(merOrderId);
+    const delivery = await suite.gw.sim.waitForDelivery((d) => d.merOrderId === merOrderId && d.state === 'delivered');
     expect(delivery.fields).toMatchObject({ attachedData: 'cart:42', srcReserve: 'pos-7' });
     expect(JSON.stringify(delivery.fields)).not.toContain('A-1001');
-    const read = await gql<Read>(gw.url, READ, { id: merOrderId });
+    const read = await gql<Read>(suite.gw.url, READ, { id: merOrderId });
     expect(read.data!.payment).toMatchObject({ status: 'TRADE_SUCCESS', attachedData: 'cart:42', srcReserve: 'pos-7', metadata });
     expect(read.data!.payment!.notification).toMatchObject({ attachedData: 'cart:42', srcReserve: 'pos-7' });
   });
 
   it('stores attachedData and srcReserve from a notification about an order made elsewhere', async () => {
     const merOrderId = `${DEMO.sourceId}${Date.now()}AD`;
-    const made = await gql<{ callUms: Record<string, unknown> }>(gw.url, CALL, {
-      body: { mid: DEMO.mid, tid: DEMO.tid, instMid: 'MINIDEFAULT', merOrderId, totalAmount: 90, attachedData: 'portal', srcReserve: 'r1', notifyUrl: gw.url.replace('/graphql', '/notify/ums') },
+    const made = await gql<{ callUms: Record<string, unknown> }>(suite.gw.url, CALL, {
+      body: { mid: DEMO.mid, tid: DEMO.tid, instMid: 'MINIDEFAULT', merOrderId, totalAmount: 90, attachedData: 'portal', srcReserve: 'r1', notifyUrl: suite.gw.url.replace('/graphql', '/notify/ums') },
     });
     expect(made.data!.callUms).toMatchObject({ errCode: 'SUCCESS' });
-    gw.sim.pay(merOrderId);
-    await gw.sim.waitForDelivery((d) => d.merOrderId === merOrderId && d.state === 'delivered');
-    const read = await gql<Read>(gw.url, READ, { id: merOrderId });
+    suite.gw.sim.pay(merOrderId);
+    await suite.gw.sim.waitForDelivery((d) => d.merOrderId === merOrderId && d.state === 'delivered');
+    const read = await gql<Read>(suite.gw.url, READ, { id: merOrderId });
     expect(read.data!.payment).toMatchObject({ attachedData: 'portal', srcReserve: 'r1', metadata: null });
   });
 
@@ -73,11 +64,11 @@ describeEachDatabase('attachedData, srcReserve, metadata', (kind) => {
       [{ metadata: { ['k'.repeat(41)]: 1 } }, 'metadata'],
     ];
     for (const [extra, field] of bad) {
-      const before = gw.sim.orders().length;
-      const res = await gql(gw.url, CREATE, { input: { channel: 'UNIONPAY_MINI', totalAmount: 100, ...extra } });
+      const before = suite.gw.sim.orders().length;
+      const res = await gql(suite.gw.url, CREATE, { input: { channel: 'UNIONPAY_MINI', totalAmount: 100, ...extra } });
       expect(res.errors?.[0]?.extensions?.code, JSON.stringify(extra).slice(0, 60)).toBe('BAD_USER_INPUT');
       expect(res.errors?.[0]?.message).toContain(field);
-      expect(gw.sim.orders().length).toBe(before);
+      expect(suite.gw.sim.orders().length).toBe(before);
     }
   });
 });

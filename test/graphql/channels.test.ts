@@ -4,9 +4,9 @@
  * which checks the service, instMid and tradeType as UMS does and answers the pay request; then
  * the buyer pays and the notification lands. Missing required inputs are named.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeEachDatabase, type TestDatabase } from '../support/db.js';
-import { startFullGateway, type FullGateway } from './full-gateway.js';
+import { expect, it } from 'vitest';
+import { describeEachDatabase } from '../support/db.js';
+import { fullGatewayForSuite } from './full-gateway.js';
 import { gql } from './harness.js';
 
 const CREATE = `mutation Create($input: CreatePaymentInput!) {
@@ -27,43 +27,34 @@ const CASES = [
 ] as const;
 
 describeEachDatabase('JSAPI and in-app channels', (kind) => {
-  let h: TestDatabase;
-  let gw: FullGateway;
-  beforeAll(async () => {
-    h = await kind.open();
-    gw = await startFullGateway(h);
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await h?.close();
-  });
+  const suite = fullGatewayForSuite(kind);
 
   for (const c of CASES) {
     it(`${c.channel}: ${c.path} with instMid ${c.instMid}, the pay request comes back, the payment is paid`, async () => {
-      const created = await gql<Created>(gw.url, CREATE, { input: { channel: c.channel, totalAmount: 600, ...c.extra } });
+      const created = await gql<Created>(suite.gw.url, CREATE, { input: { channel: c.channel, totalAmount: 600, ...c.extra } });
       expect(created.errors).toBeUndefined();
       const { payment, payParams } = created.data!.createPayment;
       expect(payment).toMatchObject({ channel: c.channel, status: 'NEW_ORDER' });
       expect(Object.keys(payParams ?? {}).sort()).toEqual([...c.keys].sort());
       if (c.channel === 'WECHAT_JSAPI') expect(payParams!.appId).toBe('wx0fficia1acc0unt');
-      const atUms = gw.sim.order(payment.merOrderId)!;
+      const atUms = suite.gw.sim.order(payment.merOrderId)!;
       expect(atUms).toMatchObject({ path: c.path, instMid: c.instMid, totalAmount: 600 });
 
-      gw.sim.pay(payment.merOrderId);
-      await gw.sim.waitForDelivery((d) => d.merOrderId === payment.merOrderId && d.state === 'delivered');
-      const read = await gql<{ payment: { status: string; paidAmount: number } }>(gw.url, READ, { id: payment.merOrderId });
+      suite.gw.sim.pay(payment.merOrderId);
+      await suite.gw.sim.waitForDelivery((d) => d.merOrderId === payment.merOrderId && d.state === 'delivered');
+      const read = await gql<{ payment: { status: string; paidAmount: number } }>(suite.gw.url, READ, { id: payment.merOrderId });
       expect(read.data!.payment).toEqual({ status: 'TRADE_SUCCESS', paidAmount: 600 });
     });
   }
 
   it('names the missing input, and stores and sends nothing', async () => {
     for (const [channel, field] of [['WECHAT_JSAPI', 'subOpenId'], ['ALIPAY_JSAPI', 'userId'], ['APP_WECHAT', 'subAppId']] as const) {
-      const before = gw.sim.orders().length;
-      const res = await gql(gw.url, CREATE, { input: { channel, totalAmount: 100 } });
+      const before = suite.gw.sim.orders().length;
+      const res = await gql(suite.gw.url, CREATE, { input: { channel, totalAmount: 100 } });
       expect(res.errors?.[0]?.extensions?.code, channel).toBe('BAD_USER_INPUT');
       expect(res.errors?.[0]?.message).toContain(`${field} (`);
       expect(res.errors?.[0]?.message).toContain(channel);
-      expect(gw.sim.orders().length).toBe(before);
+      expect(suite.gw.sim.orders().length).toBe(before);
     }
   });
 });

@@ -13,6 +13,8 @@ import type { PaymentCommands } from '../../src/payments/commands-api.js';
 import { startSimulator, type UmsSimulator } from '../../src/sim/simulator.js';
 import { UmsClient } from '../../src/ums/client.js';
 import { UmsOperations } from '../../src/ums/operations.js';
+import { afterAll, beforeAll } from 'vitest';
+import type { DatabaseKind, TestDatabase } from '../support/db.js';
 import { silent, startGateway, type TestGateway } from './harness.js';
 
 export interface FullGateway extends TestGateway {
@@ -71,6 +73,29 @@ export async function startFullGateway(handle: DatabaseHandle, options: { apiKey
       await gw.close();
       if (!options.sim) await sim.close();
       await client.close();
+    },
+  };
+}
+
+/**
+ * A full gateway on a fresh database of `kind` for the enclosing suite: opened before its tests,
+ * closed after them. Read `suite.gw` inside tests (it exists once beforeAll has run).
+ */
+export function fullGatewayForSuite(kind: DatabaseKind, options: { apiKeys?: string } = {}): { readonly gw: FullGateway } {
+  let database: TestDatabase | undefined;
+  let gateway: FullGateway | undefined;
+  beforeAll(async () => {
+    database = await kind.open();
+    gateway = await startFullGateway(database, options);
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await database?.close();
+  });
+  return {
+    get gw(): FullGateway {
+      if (!gateway) throw new Error('the suite’s gateway has not started');
+      return gateway;
     },
   };
 }
