@@ -1,8 +1,8 @@
 /**
- * Test set-up of merchants, in one place: rows inserted straight into `merchants` (with a
- * placeholder secrets box), until the merchant admin (`createMerchant`) is in this branch. The
- * isolation suites only need the ids to exist; payments of a merchant are created through its
- * own keys, or moved to it in SQL.
+ * Test set-up of merchants for the isolation suites, in one place: rows inserted straight into
+ * `merchants` (with a placeholder secrets box, so no UMS client is built for them: the test
+ * gateway acts for every merchant with the default profile). These suites only need the ids to
+ * exist; payments of a merchant are created through its own keys, or moved to it in SQL.
  */
 import { eq } from 'drizzle-orm';
 import type { Database } from '../../src/db/database.js';
