@@ -16,6 +16,7 @@ import type { ApiKeyRow } from '../db/schema.js';
 import type { ListenSource } from '../events/postgres-bus.js';
 import { errorSummary } from '../lib/errors.js';
 import type { Logger } from '../log.js';
+import { Reloader } from '../events/reloader.js';
 import { API_KEY_CHANNEL, type ApiKeyStore } from './key-store.js';
 
 export interface LiveKey {
@@ -48,10 +49,8 @@ export class ApiKeyCache {
   /** Key id → when its use was last queued for writing. */
   readonly #touched = new Map<string, number>();
   #pendingTouch = new Set<string>();
-  #dirty = false;
-  #reloading: Promise<void> | undefined;
-  #subscription: { close(): Promise<void> } | undefined;
-  readonly #timers: NodeJS.Timeout[] = [];
+  readonly #reloader: Reloader;
+  #touchTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
   readonly #listener: ListenSource;
@@ -65,30 +64,23 @@ export class ApiKeyCache {
     this.#log = options.log;
     this.#touchIntervalMs = options.touchIntervalMs ?? 5000;
     this.#refreshIntervalMs = options.refreshIntervalMs ?? 30_000;
+    this.#reloader = new Reloader(
+      async () => this.#replace(await this.#store.loadLive()),
+      // The keys held stay in force meanwhile.
+      (err) => this.#log?.warn({ err: errorSummary(err) }, 'could not reload API keys'),
+    );
   }
 
   /** LISTENs, loads the live keys, and starts the background timers. */
   async start(): Promise<void> {
-    let listens = 0;
-    this.#subscription = await this.#listener.listen(
-      API_KEY_CHANNEL,
-      () => void this.reload(),
-      // Every (re)connection may have missed notifications; the first is covered just below.
-      () => {
-        listens += 1;
-        if (listens > 1) void this.reload();
-      },
-    );
+    await this.#reloader.listen(this.#listener, API_KEY_CHANNEL);
     // After LISTEN: a change committed meanwhile is in this read or rings the bell again.
     await this.reload();
-    const every = (ms: number, fn: () => void) => {
-      if (ms <= 0) return;
-      const timer = setInterval(fn, ms);
-      timer.unref();
-      this.#timers.push(timer);
-    };
-    every(this.#touchIntervalMs, () => void this.flushUse());
-    every(this.#refreshIntervalMs, () => void this.reload());
+    this.#reloader.every(this.#refreshIntervalMs);
+    if (this.#touchIntervalMs > 0) {
+      this.#touchTimer = setInterval(() => void this.flushUse(), this.#touchIntervalMs);
+      this.#touchTimer.unref();
+    }
   }
 
   /** The live key whose text hashes to `hashHex`, recording its use; undefined if none or expired. */
@@ -114,26 +106,9 @@ export class ApiKeyCache {
     return this.#byId.has(id);
   }
 
-  /** Reads the live keys again; concurrent calls share a round, and a call during one runs another. */
+  /** Reads the live keys again (coalesced: see events/reloader.ts). */
   reload(): Promise<void> {
-    this.#dirty = true;
-    this.#reloading ??= this.#reloadRounds().finally(() => {
-      this.#reloading = undefined;
-    });
-    return this.#reloading;
-  }
-
-  async #reloadRounds(): Promise<void> {
-    while (this.#dirty && !this.#closed) {
-      this.#dirty = false;
-      try {
-        this.#replace(await this.#store.loadLive());
-      } catch (err) {
-        // The keys held stay in force; the next notification or the safety net reloads.
-        this.#log?.warn({ err: errorSummary(err) }, 'could not reload API keys');
-        return;
-      }
-    }
+    return this.#reloader.reload();
   }
 
   #replace(rows: readonly ApiKeyRow[]): void {
@@ -165,9 +140,8 @@ export class ApiKeyCache {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const timer of this.#timers) clearInterval(timer);
-    await this.#subscription?.close();
-    await this.#reloading;
+    if (this.#touchTimer) clearInterval(this.#touchTimer);
+    await this.#reloader.close();
     await this.flushUse();
   }
 }

@@ -23,6 +23,7 @@ import { UmsOperations } from '../ums/operations.js';
 import { DEFAULT_MERCHANT_ID } from './ids.js';
 import { defaultProfile, parseSecrets, profileFromRow, type DefaultProfileConfig, type MerchantProfile } from './profile.js';
 import type { SecretBox } from './secret-box.js';
+import { Reloader } from '../events/reloader.js';
 import { MERCHANT_CHANNEL, type MerchantStore } from './store.js';
 
 /** One merchant, ready to act for: what payments/ needs (commands/deps.ts MerchantUms). */
@@ -61,10 +62,7 @@ export class MerchantRegistry {
   #byMidTid = new Map<string, MerchantRuntime>();
   /** The row each stored runtime was built from (updatedAt + secrets decide whether to rebuild). */
   #built = new Map<string, MerchantRow>();
-  #dirty = false;
-  #reloading: Promise<void> | undefined;
-  #subscription: { close(): Promise<void> } | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #reloader: Reloader;
   #closed = false;
   readonly #ownsDefaultClient: boolean;
 
@@ -74,30 +72,20 @@ export class MerchantRegistry {
     this.#ownsDefaultClient = options.defaultClient === undefined;
     this.#default = runtimeOf(profile, options.defaultClient ?? clientFor(profile, options.clientOptions));
     this.#index([]);
+    this.#reloader = new Reloader(
+      async () => this.#replace(await options.store.list()),
+      // The merchants held stay in force meanwhile.
+      (err) => options.log?.warn({ err: errorSummary(err) }, 'could not reload merchants'),
+    );
   }
 
   /** Announces `default`, LISTENs, loads the stored merchants (re-sealing old boxes), starts the safety net. */
   async start(): Promise<void> {
     this.#options.onProfile?.(this.#default.profile);
-    const listener = this.#options.listener;
-    if (listener) {
-      let listens = 0;
-      this.#subscription = await listener.listen(
-        MERCHANT_CHANNEL,
-        () => void this.reload(),
-        () => {
-          listens += 1;
-          if (listens > 1) void this.reload();
-        },
-      );
-    }
+    if (this.#options.listener) await this.#reloader.listen(this.#options.listener, MERCHANT_CHANNEL);
     await this.#resealOldBoxes();
     await this.reload();
-    const every = this.#options.refreshIntervalMs ?? 30_000;
-    if (every > 0) {
-      this.#timer = setInterval(() => void this.reload(), every);
-      this.#timer.unref();
-    }
+    this.#reloader.every(this.#options.refreshIntervalMs ?? 30_000);
   }
 
   get defaultMerchant(): MerchantRuntime {
@@ -126,26 +114,9 @@ export class MerchantRegistry {
     return [this.#default, ...this.#byId.values()];
   }
 
-  /** Reads the stored merchants again; concurrent calls share a round, a call during one runs another. */
+  /** Reads the stored merchants again (coalesced: see events/reloader.ts). */
   reload(): Promise<void> {
-    this.#dirty = true;
-    this.#reloading ??= this.#reloadRounds().finally(() => {
-      this.#reloading = undefined;
-    });
-    return this.#reloading;
-  }
-
-  async #reloadRounds(): Promise<void> {
-    while (this.#dirty && !this.#closed) {
-      this.#dirty = false;
-      try {
-        this.#replace(await this.#options.store.list());
-      } catch (err) {
-        // The merchants held stay in force; the next notification or the safety net reloads.
-        this.#options.log?.warn({ err: errorSummary(err) }, 'could not reload merchants');
-        return;
-      }
-    }
+    return this.#reloader.reload();
   }
 
   #replace(rows: readonly MerchantRow[]): void {
@@ -223,9 +194,7 @@ export class MerchantRegistry {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#timer) clearInterval(this.#timer);
-    await this.#subscription?.close();
-    await this.#reloading;
+    await this.#reloader.close();
     await Promise.all([...this.#byId.values()].map((m) => m.client.close().catch(() => {})));
     if (this.#ownsDefaultClient) await this.#default.client.close().catch(() => {});
   }
