@@ -6,18 +6,40 @@
  * transaction commits, so a slow transaction holding id 10 can commit after id 11 was served; a
  * reader already past 11 would never see 10. Instead each event records its writing
  * transaction's id (`tx_id`, set by Postgres), and the feed serves only events whose transaction
- * is older than every transaction still in flight (`tx_id < pg_snapshot_xmin(
- * pg_current_snapshot())`): those have all committed (or rolled back), and nothing can ever again
- * appear below that horizon. Ordered by (tx_id, id), the served part of the feed only ever grows
+ * is older than every transaction still in flight (`tx_id <` FEED_HORIZON, at most
+ * `pg_snapshot_xmin(pg_current_snapshot())` of this database): those have all committed (or rolled
+ * back), and nothing can ever again appear below that horizon (new transactions get larger ids). Ordered by (tx_id, id), the served part of the feed only ever grows
  * at its end, so a cursor (tx_id, id) is a stable place in it.
  *
- * The price: an event becomes visible in the feed only once every transaction that began before
- * its own has ended; a long transaction anywhere on the server (or an idle one holding an xid)
- * holds the feed back until it ends. Ledger transactions are short.
+ * The horizon is this database's, not the server's: transaction ids are server-wide, so a long
+ * transaction in another database on the same server (another application, a migration, a test
+ * suite) would otherwise hold our feed back too. FEED_HORIZON drops from the snapshot's in-flight
+ * list the transactions that pg_stat_activity shows running in another database; any in-flight
+ * id it cannot place (ended since the snapshot, a prepared transaction, a background worker, or
+ * not visible to our role) stays in, so an unknown only ever holds the feed back, never lets it
+ * skip an event. xip is 64-bit (xid8), backend_xid 32-bit: in-flight ids are within 2^31 of each
+ * other, so the low 32 bits name one transaction.
+ *
+ * The price: an event becomes visible in the feed only once every transaction of this database
+ * that began before its own has ended; a long (or idle, xid-holding) transaction here holds the
+ * feed back until it ends. Ledger transactions are short.
  */
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { paymentEvents, payments, type PaymentEventRow } from '../db/schema.js';
+
+/**
+ * The oldest transaction of this database still in flight (as an xid8), or the snapshot's xmax
+ * when there is none: every event with a smaller tx_id has committed or rolled back.
+ */
+export const FEED_HORIZON = sql`(
+  select coalesce(min(x), pg_snapshot_xmax(pg_current_snapshot()))
+  from pg_snapshot_xip(pg_current_snapshot()) as x
+  where (x::text::bigint % 4294967296) not in (
+    select backend_xid::text::bigint from pg_stat_activity
+    where backend_xid is not null and datname <> current_database()
+  )
+)`;
 
 /** A place in the feed: after the event (txId, id). */
 export interface FeedPosition {
@@ -75,7 +97,7 @@ export interface FeedQuery {
 export async function readFeed(db: Database, query: FeedQuery): Promise<{ events: PaymentEventRow[]; hasMore: boolean }> {
   const after = query.after ?? FEED_START;
   const conditions: SQL[] = [
-    sql`${paymentEvents.txId} < pg_snapshot_xmin(pg_current_snapshot())`,
+    sql`${paymentEvents.txId} < ${FEED_HORIZON}`,
     sql`(${paymentEvents.txId}, ${paymentEvents.id}) > (${after.txId}::xid8, ${after.id}::bigint)`,
   ];
   if (query.merchantId !== undefined) conditions.push(eq(paymentEvents.merchantId, query.merchantId));

@@ -17,8 +17,8 @@ const orderId = () => `feed${Date.now().toString(36)}${(counter++).toString(36)}
 const newOrder = (merOrderId: string) => ({ merOrderId, totalAmount: 100, mid: 'm', tid: 't', channel: 'QR_CODE' as const });
 
 /**
- * Drains until `count` events were served: the horizon is the server's oldest transaction in
- * flight, and other suites on the same server (other databases) hold it back for a moment.
+ * Drains until `count` events were served: the horizon is this database's oldest transaction in
+ * flight, and the suite's own other handles may hold it back for a moment.
  */
 async function drainAtLeast(db: DatabaseHandle['db'], after: FeedPosition | undefined, count: number, pageSize = 7): Promise<{ ids: number[]; after: FeedPosition | undefined }> {
   const ids: number[] = [];
@@ -157,5 +157,44 @@ describePostgres('the event feed under concurrent writers [postgres]', () => {
     // Everything written was served (the reader may also have met older events the horizon had held).
     const served = new Set(seen);
     expect(written.filter((id) => !served.has(id))).toEqual([]);
+  });
+});
+
+describePostgres('the feed horizon is per database [postgres]', () => {
+  let h: TestDatabase;
+  let other: TestDatabase;
+  let otherRaw: postgres.Sql;
+  beforeAll(async () => {
+    h = await postgresDatabase();
+    other = await postgresDatabase();
+    otherRaw = postgres(other.url!, { max: 1, onnotice: () => {} });
+  });
+  afterAll(async () => {
+    await otherRaw?.end({ timeout: 5 });
+    await other?.close();
+    await h?.close();
+  });
+
+  it('a transaction held open in another database on the same server does not hold the feed back (one in this database does: the test above)', async () => {
+    const { after: start } = await drainAtLeast(h.db, undefined, 0);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holding = false;
+    // Another database's transaction, holding an xid (older than the event below) until released.
+    const elsewhere = otherRaw.begin(async (tx) => {
+      await tx`select pg_current_xact_id()`;
+      holding = true;
+      await held;
+    });
+    while (!holding) await new Promise((resolve) => setTimeout(resolve, 10));
+    try {
+      const { event } = await insertNewOrder(h.db, newOrder(orderId()));
+      // Served while the other database's transaction is still open (drainAtLeast gives up after 15 s).
+      const { ids } = await drainAtLeast(h.db, start, 1);
+      expect(ids).toContain(event.id);
+    } finally {
+      release();
+      await elsewhere;
+    }
   });
 });
