@@ -62,11 +62,19 @@ export interface GraphQLContext {
   charge?: (cost: number) => Promise<Verdict>;
 }
 
-export function createContext(services: GraphQLServices, caller: Caller, idempotencyKey?: string): GraphQLContext {
+/**
+ * `charge`: HTTP only (see GraphQLContext). The loaders are made on first use: most operations
+ * (one payment, a mutation) never batch anything, and each DataLoader is a few objects.
+ */
+export function createContext(services: GraphQLServices, caller: Caller, idempotencyKey?: string, charge?: (cost: number) => Promise<Verdict>): GraphQLContext {
+  let loaders: Loaders | undefined;
   return {
     caller,
     idempotencyKey,
     services,
-    loaders: createLoaders(services.reads),
+    get loaders() {
+      return (loaders ??= createLoaders(services.reads));
+    },
+    ...(charge ? { charge } : {}),
   };
 }

@@ -36,6 +36,7 @@ import { createContext, type GraphQLContext, type GraphQLServices } from './cont
 import { PaymentReads } from './data.js';
 import { maskError, withoutSuggestion } from './errors.js';
 import { answerFast, FastQueries } from './fast-queries.js';
+import { TrustedDocuments, trustedDocumentsHook } from './trusted-documents.js';
 import { operationQuotaPlugin, routeGuards } from './http-limits.js';
 import { DEFAULT_LIMITS, documentShapeError, GRAPHQL_BODY_LIMIT, parseOptions, queryLimitsRule, type QueryLimits } from './limits.js';
 import { OperationRecorder, operationMetricsPlugin } from './operation-metrics.js';
@@ -171,6 +172,9 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
       schema,
       introspection: sandbox,
       csrfPrevention: true,
+      // Documents by hash are the typed client's trusted documents, resolved at the door
+      // (trusted-documents.ts); Apollo's own registry would accept any client's hash.
+      persistedQueries: false,
       includeStacktraceInErrorResponses: false,
       // Suggestions are left out by graphql-js itself (validationOptions), in linear time; Apollo's
       // own switch would cut them out of each message with a regex that is quadratic on a crafted
@@ -190,12 +194,12 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
     const contextOf = async (request: FastifyRequest): Promise<GraphQLContext> => {
       const caller = guards.callerOf(request);
       const key = request.headers['idempotency-key'];
-      const context = createContext(services, caller, Array.isArray(key) ? key[0] : key);
       const client = clientOf(caller, request.ip);
-      return { ...context, charge: (cost) => quota.charge(request, client, cost) };
+      return createContext(services, caller, Array.isArray(key) ? key[0] : key, (cost) => quota.charge(request, client, cost));
     };
     const handler = fastifyApolloHandler(apollo, { context: contextOf });
     // Known single-field queries skip Apollo's pipeline (fast-queries.ts); the rest is Apollo's.
+    const trusted = trustedDocumentsHook(TrustedDocuments.ofTypedClient(), config.graphqlDocuments, guards.callerOf);
     const postHandler: typeof handler =
       deps.fastQueries === false
         ? handler
@@ -217,7 +221,7 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
     });
     // @fastify/websocket takes a WebSocket handler on GET routes only.
     app.route({ method: 'GET', url: GRAPHQL_PATH, onRequest: guards.onRequest, preHandler: guards.preHandler, handler, wsHandler });
-    app.route({ method: ['POST', 'OPTIONS'], url: GRAPHQL_PATH, onRequest: guards.onRequest, preHandler: guards.preHandler, handler: postHandler, bodyLimit: GRAPHQL_BODY_LIMIT });
+    app.route({ method: ['POST', 'OPTIONS'], url: GRAPHQL_PATH, onRequest: guards.onRequest, preHandler: [trusted, guards.preHandler], handler: postHandler, bodyLimit: GRAPHQL_BODY_LIMIT });
     // Apollo last (onClose): HTTP requests still in flight finish before it stops.
     app.addHook('onClose', async () => close());
   };
