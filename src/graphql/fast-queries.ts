@@ -5,8 +5,8 @@
  * request (bench/README.md, "GraphQL payment(merOrderId)"): hashing the text for its document
  * cache, content negotiation, a copy of the context, five plugin hooks, header maps; then
  * graphql-js's execution walks the document again on every request. Here a known text maps
- * straight to its parsed, validated document, compiled once by graphql-jit, and runs against the
- * same schema and resolvers with the same context (caller, visibility, loaders).
+ * straight to its parsed, validated document, compiled by graphql-jit on its second use, and
+ * runs against the same schema and resolvers with the same context (caller, visibility, loaders).
  *
  * Only the plain success is answered here; everything else goes to Apollo, unchanged:
  * - documents that do not parse or validate (with the room's rules: limits, introspection),
@@ -60,8 +60,13 @@ type Known =
       readonly road: 'fast';
       readonly document: DocumentNode;
       readonly operation: OperationDefinitionNode;
-      /** graphql-jit's compiled form; undefined where it cannot compile the document (graphql-js runs it). */
-      readonly compiled: CompiledQuery | undefined;
+      /**
+       * graphql-jit's compiled form, made on the document's second use (a stream of documents each
+       * sent once never pays for compiling); 'none' where it cannot compile it. Until then, and
+       * for 'none', graphql-js runs it.
+       */
+      compiled: CompiledQuery | 'none' | undefined;
+      uses: number;
     }
   | { readonly road: 'apollo' };
 
@@ -128,13 +133,15 @@ export class FastQueries {
     if (!fields) return undefined;
     const known = this.#admit(fields.query);
     if (known.road !== 'fast') return undefined;
-    const { document, operation, compiled } = known;
+    const { document, operation } = known;
+    if (++known.uses === 2) known.compiled = compile(this.options.schema, document);
+    const { compiled } = known;
     // The operation Apollo would pick: named ones must match, an unnamed request needs one operation.
     if (fields.operationName !== undefined && operation.name?.value !== fields.operationName) return undefined;
     const contextValue = await context();
     let result: ExecutionResult;
     try {
-      result = compiled
+      result = compiled !== undefined && compiled !== 'none'
         ? await compiled.query(undefined, contextValue, fields.variables)
         : await execute({ schema: this.options.schema, document, variableValues: fields.variables, contextValue });
     } catch {
@@ -169,7 +176,7 @@ export class FastQueries {
     const operation = operations.length === 1 ? getOperationAST(document) : null;
     if (!operation || operation.operation !== OperationTypeNode.QUERY) return APOLLO;
     if (rootFieldCount(document, operation) !== 1) return APOLLO;
-    return { road: 'fast', document, operation, compiled: compile(schema, document) };
+    return { road: 'fast', document, operation, compiled: undefined, uses: 0 };
   }
 }
 
@@ -179,12 +186,12 @@ export class FastQueries {
  * JSON serializer is left off: it knows no custom scalars (DateTime), and JSON.stringify encodes
  * exactly what Apollo's does.
  */
-function compile(schema: GraphQLSchema, document: DocumentNode): CompiledQuery | undefined {
+function compile(schema: GraphQLSchema, document: DocumentNode): CompiledQuery | 'none' {
   try {
     const compiled = compileQuery(schema, document, undefined, { disablingCapturingStackErrors: true });
-    return isCompiledQuery(compiled) ? compiled : undefined;
+    return isCompiledQuery(compiled) ? compiled : 'none';
   } catch {
-    return undefined;
+    return 'none';
   }
 }
 
