@@ -57,6 +57,11 @@ async function main(): Promise<void> {
   const commands: RunningRole['commands'] = {
     ...role.commands,
     memory: () => memory(),
+    /** CPU time this process has used so far (user + system), in microseconds. */
+    cpu: () => {
+      const { user, system } = process.cpuUsage();
+      return Promise.resolve(user + system);
+    },
     close: async () => {
       await role.close();
       // Answer first, then leave: a clean exit lets --cpu-prof write its profile.

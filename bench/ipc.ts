@@ -11,6 +11,11 @@ export interface ChildSpec {
   role: ChildRole;
   /** postgres://… of the bench database; unset: embedded PGlite (in memory) inside the child. */
   databaseUrl?: string;
+  /**
+   * Gateway only: GATEWAY_API_KEYS for the run (keys configured: no open mode, every request must
+   * carry a key). Unset: open mode (simulator without keys), as the other figures run.
+   */
+  gatewayApiKeys?: string;
 }
 
 export interface CommandMessage {

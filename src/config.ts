@@ -68,6 +68,11 @@ export interface Config {
   umsNotifyUrl: string;
   apiKeys: readonly ApiKey[];
   graphqlSandbox: boolean;
+  /**
+   * `any`: a document's text is accepted (and the typed client's by hash); `trusted`: only the
+   * typed client's documents, except for gateway-wide admin keys (src/graphql/trusted-documents.ts).
+   */
+  graphqlDocuments: 'any' | 'trusted';
   paymentSyncAfterMs: number;
   paymentSyncIntervalMs: number;
   umsSimPort: number;
@@ -275,6 +280,7 @@ export const environmentSchema = z.object({
   UMS_NOTIFY_URL: httpUrl('UMS_NOTIFY_URL', ''),
   GATEWAY_API_KEYS: apiKeys,
   GRAPHQL_SANDBOX: bool('GRAPHQL_SANDBOX'),
+  GRAPHQL_DOCUMENTS: oneOf('GRAPHQL_DOCUMENTS', ['any', 'trusted'] as const, 'any', 'any or trusted'),
   PAYMENT_SYNC_AFTER_MS: positiveMs('PAYMENT_SYNC_AFTER_MS', '60000'),
   PAYMENT_SYNC_INTERVAL_MS: positiveMs('PAYMENT_SYNC_INTERVAL_MS', '15000'),
   UMS_SIM_PORT: port('UMS_SIM_PORT', '4100'),
@@ -399,6 +405,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKeys: v.GATEWAY_API_KEYS,
     // Sandbox and introspection show the whole schema: on by default only for the local demo.
     graphqlSandbox: v.GRAPHQL_SANDBOX ?? (!live && v.NODE_ENV !== 'production'),
+    graphqlDocuments: v.GRAPHQL_DOCUMENTS,
     paymentSyncAfterMs: v.PAYMENT_SYNC_AFTER_MS,
     paymentSyncIntervalMs: v.PAYMENT_SYNC_INTERVAL_MS,
     umsSimPort: v.UMS_SIM_PORT,

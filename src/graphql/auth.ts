@@ -10,7 +10,7 @@
  * (`resolve`). With no GATEWAY_API_KEYS configured (simulator mode) everyone holds every scope,
  * except a valid client secret, which is always held to its one payment.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import type { AuthChecker } from 'type-graphql';
 import type { ApiKey, Scope } from '../config.js';
@@ -42,7 +42,8 @@ export type Caller =
   /** Keys are configured and this caller presented none, or an unknown one. */
   | { readonly kind: 'anonymous'; readonly reason: 'missing' | 'invalid' };
 
-const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
+// One-shot hashing: no Hash object per request (the same SHA-256 as createHash).
+const digest = (text: string): Buffer => hash('sha256', text, 'buffer');
 
 /** Parses `Bearer <key>` (case-insensitive scheme); anything else is treated as no key. */
 export function bearerToken(header: unknown): string | undefined {

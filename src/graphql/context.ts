@@ -62,11 +62,29 @@ export interface GraphQLContext {
   charge?: (cost: number) => Promise<Verdict>;
 }
 
-export function createContext(services: GraphQLServices, caller: Caller, idempotencyKey?: string): GraphQLContext {
-  return {
-    caller,
-    idempotencyKey,
-    services,
-    loaders: createLoaders(services.reads),
-  };
+const LOADERS = Symbol('loaders');
+
+/**
+ * One operation's context. The loaders are made on first use: most operations (one payment, a
+ * mutation) never batch anything, and each DataLoader is a few objects. A class rather than an
+ * object literal with a getter: it is built on every request, and Apollo copies it (its own
+ * fields onto an object of the same prototype), which keeps the getter working on the copy.
+ */
+class OperationContext implements GraphQLContext {
+  [LOADERS]: Loaders | undefined = undefined;
+  constructor(
+    readonly caller: Caller,
+    readonly idempotencyKey: string | undefined,
+    readonly services: GraphQLServices,
+    readonly charge: ((cost: number) => Promise<Verdict>) | undefined,
+  ) {}
+
+  get loaders(): Loaders {
+    return (this[LOADERS] ??= createLoaders(this.services.reads));
+  }
+}
+
+/** `charge`: HTTP only (see GraphQLContext). */
+export function createContext(services: GraphQLServices, caller: Caller, idempotencyKey?: string, charge?: (cost: number) => Promise<Verdict>): GraphQLContext {
+  return new OperationContext(caller, idempotencyKey, services, charge);
 }

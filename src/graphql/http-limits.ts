@@ -58,6 +58,8 @@ export interface RouteGuardOptions {
   sockets: SocketCounter;
   /** limits.ts documentShapeError, with the room's limits. */
   shapeError: (query: string) => GraphQLError | undefined;
+  /** True for a text already checked (and so not lexed again); default: none is. */
+  knownShape?: (query: string) => boolean;
   /** For the refusal's message. */
   maxSockets: number;
   /** True once the room is closing its WebSockets: new upgrades are refused. */
@@ -113,7 +115,7 @@ export function routeGuards(options: RouteGuardOptions): RouteGuards {
     // After the body is read, before Apollo parses it (the request was charged at the door).
     async preHandler(request, reply) {
       const query = documentText(request);
-      const error = query === undefined ? undefined : options.shapeError(query);
+      const error = query === undefined || options.knownShape?.(query) ? undefined : options.shapeError(query);
       if (!error) return undefined;
       return reply.code(400).send({ errors: [{ message: error.message, extensions: error.extensions }] });
     },

@@ -19,7 +19,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyWebsocket from '@fastify/websocket';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { NoSchemaIntrospectionCustomRule, specifiedRules } from 'graphql';
 import { handleProtocols } from 'graphql-ws';
 import type { WebSocketServer } from 'ws';
@@ -35,6 +35,8 @@ import { registerCors, webSocketOriginCheck } from './cors.js';
 import { createContext, type GraphQLContext, type GraphQLServices } from './context.js';
 import { PaymentReads } from './data.js';
 import { maskError, withoutSuggestion } from './errors.js';
+import { answerFast, FastQueries } from './fast-queries.js';
+import { TrustedDocuments, trustedDocumentsHook } from './trusted-documents.js';
 import { operationQuotaPlugin, routeGuards } from './http-limits.js';
 import { DEFAULT_LIMITS, documentShapeError, GRAPHQL_BODY_LIMIT, parseOptions, queryLimitsRule, type QueryLimits } from './limits.js';
 import { OperationRecorder, operationMetricsPlugin } from './operation-metrics.js';
@@ -67,6 +69,8 @@ export interface GraphQLDeps extends Omit<GraphQLServices, 'reads' | 'apiKeys' |
    * refused with extensions.code RATE_LIMITED.
    */
   wsMaxSubscriptionsPerConnection?: number;
+  /** false: every POST goes through Apollo's pipeline (tests compare both roads). Default on. */
+  fastQueries?: boolean;
 }
 
 export interface GraphQLRoom {
@@ -119,6 +123,7 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
     const rules = [...specifiedRules, queryLimitsRule(limits), ...(sandbox ? [] : [NoSchemaIntrospectionCustomRule])];
     const shapeError = (query: string) => documentShapeError(query, limits);
     const admission = new OperationAdmission({ schema, rules, parseOptions: parseOptions(limits), shapeError, schemaDetails: sandbox });
+    const fast = new FastQueries({ schema, rules, parseOptions: parseOptions(limits), shapeError, hideSuggestions: !sandbox });
 
     // No route hook of its own: operations are charged per root field (caller-limits.ts).
     await app.register(fastifyRateLimit, { global: false });
@@ -144,6 +149,8 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
       quota,
       sockets,
       shapeError,
+      // A text the fast road has checked passed the shape check then.
+      knownShape: (query) => fast.known(query),
       maxSockets: config.wsMaxConnectionsPerClient,
       closing: () => socketsClosing !== undefined,
       originAllowed: webSocketOriginCheck(config.corsOrigins),
@@ -165,6 +172,9 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
       schema,
       introspection: sandbox,
       csrfPrevention: true,
+      // Documents by hash are the typed client's trusted documents, resolved at the door
+      // (trusted-documents.ts); Apollo's own registry would accept any client's hash.
+      persistedQueries: false,
       includeStacktraceInErrorResponses: false,
       // Suggestions are left out by graphql-js itself (validationOptions), in linear time; Apollo's
       // own switch would cut them out of each message with a regex that is quadratic on a crafted
@@ -181,15 +191,21 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
     });
     await apollo.start();
 
-    const handler = fastifyApolloHandler(apollo, {
-      context: async (request) => {
-        const caller = guards.callerOf(request);
-        const key = request.headers['idempotency-key'];
-        const context = createContext(services, caller, Array.isArray(key) ? key[0] : key);
-        const client = clientOf(caller, request.ip);
-        return { ...context, charge: (cost) => quota.charge(request, client, cost) };
-      },
-    });
+    const contextOf = async (request: FastifyRequest): Promise<GraphQLContext> => {
+      const caller = guards.callerOf(request);
+      const key = request.headers['idempotency-key'];
+      const client = clientOf(caller, request.ip);
+      return createContext(services, caller, Array.isArray(key) ? key[0] : key, (cost) => quota.charge(request, client, cost));
+    };
+    const handler = fastifyApolloHandler(apollo, { context: contextOf });
+    // Known single-field queries skip Apollo's pipeline (fast-queries.ts); the rest is Apollo's.
+    const trusted = trustedDocumentsHook(TrustedDocuments.ofTypedClient(), config.graphqlDocuments, guards.callerOf);
+    const postHandler: typeof handler =
+      deps.fastQueries === false
+        ? handler
+        : async function (request, reply) {
+            return (await answerFast(fast, request, reply, contextOf, recorder)) ?? handler.call(this, request, reply);
+          };
     const wsHandler = graphqlWebSocketHandler({
       services,
       keys,
@@ -205,7 +221,7 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
     });
     // @fastify/websocket takes a WebSocket handler on GET routes only.
     app.route({ method: 'GET', url: GRAPHQL_PATH, onRequest: guards.onRequest, preHandler: guards.preHandler, handler, wsHandler });
-    app.route({ method: ['POST', 'OPTIONS'], url: GRAPHQL_PATH, onRequest: guards.onRequest, preHandler: guards.preHandler, handler, bodyLimit: GRAPHQL_BODY_LIMIT });
+    app.route({ method: ['POST', 'OPTIONS'], url: GRAPHQL_PATH, onRequest: guards.onRequest, preHandler: [trusted, guards.preHandler], handler: postHandler, bodyLimit: GRAPHQL_BODY_LIMIT });
     // Apollo last (onClose): HTTP requests still in flight finish before it stops.
     app.addHook('onClose', async () => close());
   };

@@ -59,19 +59,52 @@ export async function checkout(url: string, secretKey: string, input: CreatePaym
   };
 }
 
-/** POSTs one query or mutation; `headers` carries Authorization and Idempotency-Key. */
+/** Each document's printed text and its SHA-256 (hex), computed once. */
+const printed = new WeakMap<object, { text: string; hash: Promise<string> }>();
+
+async function sha256Hex(text: string): Promise<string> {
+  // Web Crypto: the same in Node and in the browser bundle (web/).
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * The text of a typed document and its trusted-document hash (what the gateway knows it by:
+ * src/graphql/trusted-documents.ts).
+ */
+export function documentOf(document: TypedDocumentNode<unknown, never>): { text: string; hash: Promise<string> } {
+  let entry = printed.get(document);
+  if (!entry) {
+    const text = print(document);
+    printed.set(document, (entry = { text, hash: sha256Hex(text) }));
+  }
+  return entry;
+}
+
+/**
+ * POSTs one query or mutation; `headers` carries Authorization and Idempotency-Key. The document
+ * goes by its hash (a trusted document: a smaller request, and the only kind a gateway with
+ * GRAPHQL_DOCUMENTS=trusted runs for merchant keys); a gateway that does not know the hash
+ * (another version) answers PERSISTED_QUERY_NOT_FOUND, and the text is sent once more in full.
+ */
 export async function request<TResult, TVariables>(
   url: string,
   document: TypedDocumentNode<TResult, TVariables>,
   variables: TVariables,
   headers: Record<string, string> = {},
 ): Promise<FormattedExecutionResult<TResult>> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...headers },
-    body: JSON.stringify({ query: print(document), variables }),
-  });
-  return (await response.json()) as FormattedExecutionResult<TResult>;
+  const { text, hash } = documentOf(document as TypedDocumentNode<unknown, never>);
+  const post = async (body: Record<string, unknown>) => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...headers },
+      body: JSON.stringify({ ...body, variables }),
+    });
+    return (await response.json()) as FormattedExecutionResult<TResult>;
+  };
+  const byHash = await post({ extensions: { persistedQuery: { version: 1, sha256Hash: await hash } } });
+  if (byHash.errors?.[0]?.extensions?.code !== 'PERSISTED_QUERY_NOT_FOUND') return byHash;
+  return post({ query: text });
 }
 
 /** Subscribes over an open graphql-ws client; iterate the results, `return()` to unsubscribe. */
