@@ -26,6 +26,7 @@ import { figure, spec, type BenchContext, type FigureResult } from './figure.js'
 import type { ChildRole, MemorySample } from './ipc.js';
 import { FORM, paidNotification } from './notifications.js';
 import { median, percentile, sleep, until } from './stats.js';
+import { clockMs } from './subscriber-role.js';
 import { SubscriberPool } from './subscribers.js';
 
 const MEMORY_AT = [1000, 5000, 10_000] as const;
@@ -111,14 +112,18 @@ export async function fanoutFigures(context: BenchContext): Promise<FigureResult
       await waitForSubscriptions(child, left);
     };
     /** Warm-up rounds on each side, then `rounds` alternating measured ones. */
-    const measure = async (rounds: number, pick: (side: Side) => Receipts) => {
+    const measure = async (label: string, rounds: number, pick: (side: Side) => Receipts) => {
       for (const side of sides) for (let i = 0; i < WARMUP_ROUNDS; i++) await round(side);
+      const from = clockMs();
       for (let i = 0; i < rounds; i++) {
         for (const side of sides) {
           await round(side, pick(side));
           await sleep(50);
         }
       }
+      // The measured window on the monotonic clock, which --cpu-prof's timestamps also use: a
+      // profile can be cut to it (bench/README.md, "Profiles").
+      if (process.env.BENCH_PROFILE === '1') context.log(`fan-out ${label}: measured window ${from.toFixed(0)}-${clockMs().toFixed(0)} ms (monotonic)`);
     };
 
     // Warm the code paths (first subscription, first fan-out, both instances) before the memory baseline.
@@ -142,10 +147,10 @@ export async function fanoutFigures(context: BenchContext): Promise<FigureResult
     }
 
     // 2. Fan-out to 10,000 (all open now).
-    await measure(ROUNDS.many, (side) => side.many);
+    await measure(`to ${MANY}`, ROUNDS.many, (side) => side.many);
     // 3. Fan-out to 1,000 on one instance.
     for (const side of sides) await close(side.first, MANY - ONE, ONE);
-    await measure(ROUNDS.one, (side) => side.one);
+    await measure(`to ${ONE}`, ROUNDS.one, (side) => side.one);
     // 4. Across two instances: half of the subscribers move to the second.
     if (shared) {
       for (const side of sides) {
@@ -153,7 +158,7 @@ export async function fanoutFigures(context: BenchContext): Promise<FigureResult
         await close(side.first, ONE / 2, ONE / 2);
         await open(second, ONE / 2, ONE / 2);
       }
-      await measure(ROUNDS.two, (side) => side.two);
+      await measure(`to ${ONE} across two instances`, ROUNDS.two, (side) => side.two);
     } else {
       context.log('fan-out across two instances: skipped (embedded PGlite; set TEST_DATABASE_URL)');
     }
