@@ -41,8 +41,8 @@ export interface ArmArgs {
   urls: string[];
 }
 
-/** Arrival time (clockMs) per socket taking part, in the order they were opened; null: none arrived. */
-export type Arrivals = (number | null)[];
+/** Per server URL, the arrival time (clockMs) of each socket taking part; null: none arrived. */
+export type Arrivals = Record<string, (number | null)[]>;
 
 interface Subscriber {
   url: string;
@@ -149,7 +149,8 @@ export function startSubscriberRole(): RunningRole {
           onAll = undefined;
         }
         expect = undefined;
-        const arrivals: Arrivals = subscribers.filter((s) => s.armed).map((s) => (Number.isNaN(s.arrived) ? null : s.arrived));
+        const arrivals: Arrivals = {};
+        for (const s of subscribers) if (s.armed) (arrivals[s.url] ??= []).push(Number.isNaN(s.arrived) ? null : s.arrived);
         return arrivals;
       },
     },

@@ -72,19 +72,30 @@ export class SubscriberPool {
   }
 
   /**
-   * Runs `trigger` (the notification POST) and resolves with the delay of every socket open to one
-   * of `urls`, in ms from just before the trigger to the arrival of the first message naming
+   * Runs `trigger` (the notification POST) and resolves with the delays of the sockets open to
+   * each of `urls`, in ms from just before the trigger to the arrival of the first message naming
    * `merOrderId`.
    */
-  async receipts(urls: string[], merOrderId: string, trigger: () => Promise<void>, timeoutMs = 15_000): Promise<number[]> {
+  async receipts(urls: string[], merOrderId: string, trigger: () => Promise<void>, timeoutMs = 15_000): Promise<Map<string, number[]>> {
     await Promise.all(this.#processes.map((child) => child.call('arm', { expect: merOrderId, urls })));
     const start = clockMs();
     await trigger();
     const all = await Promise.all(this.#processes.map((child) => child.call<Arrivals>('collect', { timeoutMs })));
-    const arrivals = all.flat();
-    const missing = arrivals.filter((t) => t === null).length;
-    if (missing > 0) throw new Error(`${missing} of ${arrivals.length} subscribers did not hear about ${merOrderId} within ${timeoutMs} ms`);
-    return (arrivals as number[]).map((t) => t - start);
+    const delays = new Map<string, number[]>(urls.map((url) => [url, []]));
+    let missing = 0;
+    let count = 0;
+    for (const arrivals of all) {
+      for (const [url, times] of Object.entries(arrivals)) {
+        const into = delays.get(url) as number[];
+        for (const t of times) {
+          count++;
+          if (t === null) missing++;
+          else into.push(t - start);
+        }
+      }
+    }
+    if (missing > 0) throw new Error(`${missing} of ${count} subscribers did not hear about ${merOrderId} within ${timeoutMs} ms`);
+    return delays;
   }
 
   async stop(): Promise<void> {
