@@ -3,13 +3,14 @@
  * forked by children.ts with `--expose-gc` so that memory can be read after a full collection.
  */
 import type { ChildMessage, ChildSpec, CommandMessage, MemorySample } from './ipc.js';
-import { startFanoutBaseline } from './baselines/fanout-baseline.js';
+import { startGraphqlWsBaseline } from './baselines/graphql-ws-baseline.js';
 import { startNotifyBaseline } from './baselines/notify-baseline.js';
 import { startQueryBaseline } from './baselines/query-baseline.js';
 import { startGatewayRole } from './gateway-role.js';
 import { startSimRole } from './sim-role.js';
+import { startSubscriberRole } from './subscriber-role.js';
 
-/** What a role hands back: where it listens, the commands it answers, and how it stops. */
+/** What a role hands back: where it listens ('' for a load generator), the commands it answers, and how it stops. */
 export interface RunningRole {
   url: string;
   commands: Record<string, (args: unknown) => Promise<unknown>>;
@@ -38,8 +39,10 @@ async function start(spec: ChildSpec): Promise<RunningRole> {
       return startNotifyBaseline(spec);
     case 'query-baseline':
       return startQueryBaseline(spec);
-    case 'fanout-baseline':
-      return startFanoutBaseline(spec);
+    case 'graphql-ws-baseline':
+      return startGraphqlWsBaseline(spec);
+    case 'subscribers':
+      return startSubscriberRole();
     case 'sim':
       return startSimRole();
   }

@@ -5,7 +5,7 @@
  * channel: the child says `ready` with its URL, then answers numbered commands.
  */
 
-export type ChildRole = 'gateway' | 'notify-baseline' | 'query-baseline' | 'fanout-baseline' | 'sim';
+export type ChildRole = 'gateway' | 'notify-baseline' | 'query-baseline' | 'graphql-ws-baseline' | 'subscribers' | 'sim';
 
 export interface ChildSpec {
   role: ChildRole;

@@ -1,106 +1,104 @@
 /**
- * Many WebSocket subscribers in the driver process. `graphql-ws` speaks graphql-transport-ws to
- * the gateway (connection_init, then one `subscribe`); `raw` just connects (the baseline). Each
- * message is timestamped on arrival, before any parsing, and matched by the merOrderId it names.
+ * The driver's handle on the fan-out load generators: a few forked processes (subscriber-role.ts),
+ * each holding its share of the WebSockets. Opening spreads the sockets evenly over the
+ * processes; a round arms every process, takes the time just before its trigger (the notification
+ * POST), and collects each socket's arrival time, all on the machine-wide monotonic clock.
  */
-import { WebSocket } from 'ws';
-import { STATUS_SUBSCRIPTION } from './documents.js';
+import { BenchChild } from './children.js';
+import type { BenchContext } from './figure.js';
+import { clockMs, type Arrivals, type SubscriberProtocol } from './subscriber-role.js';
 
-export type SubscriberProtocol = 'graphql-ws' | 'raw';
+export type { SubscriberProtocol };
 
-export class Subscribers {
-  readonly #sockets: WebSocket[] = [];
-  #expect: string | undefined;
-  #arrived: Float64Array = new Float64Array(0);
-  #pending = 0;
-  #onAll: (() => void) | undefined;
+export class SubscriberPool {
+  readonly #processes: BenchChild[];
+  /** How many sockets each process holds, per server URL. */
+  readonly #held: Map<string, number>[];
 
-  constructor(
-    private readonly url: string,
-    private readonly protocol: SubscriberProtocol,
-    private readonly mid: string,
-  ) {}
-
-  get size(): number {
-    return this.#sockets.length;
+  private constructor(processes: BenchChild[]) {
+    this.#processes = processes;
+    this.#held = processes.map(() => new Map());
   }
 
-  /** Opens `n` more subscribers, `batch` connections at a time. */
-  async open(n: number, batch = 100): Promise<void> {
-    for (let done = 0; done < n; done += batch) {
-      const wave = Math.min(batch, n - done);
-      await Promise.all(Array.from({ length: wave }, () => this.#openOne()));
+  static async start(context: BenchContext, processes: number): Promise<SubscriberPool> {
+    const children = await Promise.all(Array.from({ length: processes }, () => BenchChild.start({ role: 'subscribers', ...(context.database.url ? { databaseUrl: context.database.url } : {}) })));
+    return new SubscriberPool(children);
+  }
+
+  /** Sockets open to `url`, over all processes. */
+  count(url: string): number {
+    return this.#held.reduce((sum, held) => sum + (held.get(url) ?? 0), 0);
+  }
+
+  /** Opens `n` more subscribers to `url`, each to the process holding the fewest. */
+  async open(url: string, protocol: SubscriberProtocol, mid: string, n: number): Promise<void> {
+    const shares = this.#processes.map(() => 0);
+    const total = (i: number) => [...(this.#held[i] as Map<string, number>).values()].reduce((a, b) => a + b, 0) + (shares[i] as number);
+    for (let k = 0; k < n; k++) {
+      let best = 0;
+      for (let i = 1; i < shares.length; i++) if (total(i) < total(best)) best = i;
+      shares[best] = (shares[best] as number) + 1;
     }
+    await Promise.all(
+      this.#processes.map(async (child, i) => {
+        const count = shares[i] as number;
+        if (count === 0) return;
+        await child.call('open', { url, protocol, mid, count });
+        const held = this.#held[i] as Map<string, number>;
+        held.set(url, (held.get(url) ?? 0) + count);
+      }),
+    );
   }
 
-  /** Closes the last `n` subscribers (all by default). */
-  async close(n = this.#sockets.length): Promise<void> {
-    const closing = this.#sockets.splice(this.#sockets.length - n, n);
+  /** Closes `n` of the subscribers to `url` (all by default), taken from the processes holding most. */
+  async close(url: string, n = this.count(url)): Promise<void> {
+    const shares = this.#processes.map(() => 0);
+    const left = (i: number) => ((this.#held[i] as Map<string, number>).get(url) ?? 0) - (shares[i] as number);
+    for (let k = 0; k < n; k++) {
+      let best = 0;
+      for (let i = 1; i < shares.length; i++) if (left(i) > left(best)) best = i;
+      if (left(best) <= 0) break;
+      shares[best] = (shares[best] as number) + 1;
+    }
     await Promise.all(
-      closing.map(
-        (socket) =>
-          new Promise<void>((resolve) => {
-            if (socket.readyState === WebSocket.CLOSED) return resolve();
-            socket.once('close', () => resolve());
-            socket.close(1000);
-          }),
-      ),
+      this.#processes.map(async (child, i) => {
+        const count = shares[i] as number;
+        if (count === 0) return;
+        await child.call('drop', { url, count });
+        const held = this.#held[i] as Map<string, number>;
+        held.set(url, (held.get(url) ?? 0) - count);
+      }),
     );
   }
 
   /**
-   * Runs `trigger` (the notification POST) and resolves with each subscriber's delay, in ms from
-   * just before the trigger to the arrival of the first message naming `merOrderId`.
+   * Runs `trigger` (the notification POST) and resolves with the delays of the sockets open to
+   * each of `urls`, in ms from just before the trigger to the arrival of the first message naming
+   * `merOrderId`.
    */
-  async receipts(merOrderId: string, trigger: () => Promise<void>, timeoutMs = 10_000): Promise<number[]> {
-    const count = this.#sockets.length;
-    this.#arrived = new Float64Array(count).fill(Number.NaN);
-    this.#pending = count;
-    this.#expect = merOrderId;
-    const all = new Promise<void>((resolve) => (this.#onAll = resolve));
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-    const start = performance.now();
+  async receipts(urls: string[], merOrderId: string, trigger: () => Promise<void>, timeoutMs = 15_000): Promise<Map<string, number[]>> {
+    await Promise.all(this.#processes.map((child) => child.call('arm', { expect: merOrderId, urls })));
+    const start = clockMs();
     await trigger();
-    await Promise.race([all, timeout]);
-    clearTimeout(timer);
-    this.#expect = undefined;
-    const delays = Array.from(this.#arrived, (t) => t - start);
-    const missing = delays.filter((d) => Number.isNaN(d)).length;
+    const all = await Promise.all(this.#processes.map((child) => child.call<Arrivals>('collect', { timeoutMs })));
+    const delays = new Map<string, number[]>(urls.map((url) => [url, []]));
+    let missing = 0;
+    let count = 0;
+    for (const arrivals of all) {
+      for (const [url, times] of Object.entries(arrivals)) {
+        const into = delays.get(url) as number[];
+        for (const t of times) {
+          count++;
+          if (t === null) missing++;
+          else into.push(t - start);
+        }
+      }
+    }
     if (missing > 0) throw new Error(`${missing} of ${count} subscribers did not hear about ${merOrderId} within ${timeoutMs} ms`);
     return delays;
   }
 
-  #receive(index: number, data: Buffer): void {
-    const at = performance.now();
-    const expect = this.#expect;
-    if (expect === undefined || !Number.isNaN(this.#arrived[index] as number)) return;
-    if (!data.toString('utf8').includes(expect)) return;
-    this.#arrived[index] = at;
-    if (--this.#pending === 0) this.#onAll?.();
-  }
-
-  #openOne(): Promise<void> {
-    const wsUrl = `${this.url.replace(/^http/, 'ws')}/graphql`;
-    const socket = this.protocol === 'graphql-ws' ? new WebSocket(wsUrl, 'graphql-transport-ws') : new WebSocket(wsUrl);
-    const index = this.#sockets.length;
-    this.#sockets.push(socket);
-    return new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.once('open', () => {
-        if (this.protocol === 'raw') {
-          socket.on('message', (data: Buffer) => this.#receive(index, data));
-          return resolve();
-        }
-        socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
-        socket.once('message', (data: Buffer) => {
-          const message = JSON.parse(data.toString('utf8')) as { type?: string };
-          if (message.type !== 'connection_ack') return reject(new Error(`expected connection_ack, got ${data.toString('utf8').slice(0, 200)}`));
-          socket.on('message', (next: Buffer) => this.#receive(index, next));
-          socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { operationName: 'Changes', query: STATUS_SUBSCRIPTION, variables: { mid: this.mid } } }));
-          resolve();
-        });
-      });
-    });
+  async stop(): Promise<void> {
+    await Promise.all(this.#processes.map((child) => child.stop()));
   }
 }

@@ -45,14 +45,25 @@ export async function countStatus(sql: RawSql, status: string): Promise<number> 
   return Number(row?.n ?? 0);
 }
 
-/** Verifies and stores one form body; undefined when it is refused (the caller answers 400). */
-export async function storeNotification(sql: RawSql, body: string, keys: readonly string[] = [DEMO.notifyKey]): Promise<StoredOrder | undefined> {
+/**
+ * UPSERT, and in the same statement a `pg_notify` on `channel` carrying the stored row (the bare
+ * way to tell other instances: the payload is the news). For the fan-out baseline across instances.
+ */
+const upsertNotifying = (channel: string) => `WITH stored AS (${UPSERT})
+SELECT stored.*, pg_notify('${channel}', json_build_object('mer_order_id', mer_order_id, 'status', status, 'version', version,
+  'total_amount', total_amount, 'updated_at', updated_at)::text) FROM stored`;
+
+/**
+ * Verifies and stores one form body; undefined when it is refused (the caller answers 400). With
+ * `notifyChannel`, the same statement also NOTIFYs the row on that channel.
+ */
+export async function storeNotification(sql: RawSql, body: string, keys: readonly string[] = [DEMO.notifyKey], notifyChannel?: string): Promise<StoredOrder | undefined> {
   const fields: Record<string, string> = {};
   for (const [name, value] of new URLSearchParams(body)) if (!(name in fields)) fields[name] = value;
   if (!verifyNotifySign(fields, keys).ok) return undefined;
   const { merOrderId, status, totalAmount } = fields;
   if (!merOrderId || !status || !totalAmount) return undefined;
-  const [row] = await sql.query<StoredOrder>(UPSERT, [
+  const [row] = await sql.query<StoredOrder>(notifyChannel ? upsertNotifying(notifyChannel) : UPSERT, [
     merOrderId,
     status,
     Number(totalAmount),

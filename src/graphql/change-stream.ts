@@ -38,6 +38,23 @@ export interface ChangeStreamOptions {
   onClose?: () => void;
 }
 
+/**
+ * A stream that can also push: once `pushTo` is called, every value (those buffered first) goes
+ * to the handler synchronously as it arrives instead of waiting for `next()`, and `next()` settles
+ * only when the stream ends (done, or rejected with the reason it failed). The WebSocket's fan-out
+ * uses it (shared-execution.ts) to write one pre-encoded result to many sockets without a promise
+ * chain per subscriber and change.
+ */
+export interface PushableStream<T> extends AsyncIterableIterator<T> {
+  pushTo(handler: (value: T) => void): void;
+  /** Ends the stream with `error`: the pending `next()` rejects with it. */
+  fail(error: unknown): void;
+}
+
+export function isPushable<T>(value: AsyncIterator<T>): value is PushableStream<T> {
+  return typeof (value as Partial<PushableStream<T>>).pushTo === 'function';
+}
+
 // A memo keyed on each change object, not long-lived state: an entry goes with its change.
 const statusChanges = new WeakMap<PaymentChange, StatusChangeValue>();
 
@@ -62,11 +79,12 @@ export function toStatusChange(change: PaymentChange): StatusChangeValue {
   return value;
 }
 
-export function changeStream(options: ChangeStreamOptions): AsyncIterableIterator<StatusChangeValue> {
+export function changeStream(options: ChangeStreamOptions): PushableStream<StatusChangeValue> {
   const maxBuffered = options.maxBuffered ?? 1000;
   const buffered: StatusChangeValue[] = [];
   const waiting: { resolve: (result: IteratorResult<StatusChangeValue>) => void; reject: (err: unknown) => void }[] = [];
-  let failure: GraphQLError | undefined;
+  let failure: unknown;
+  let push: ((value: StatusChangeValue) => void) | undefined;
   let done = false;
   /** The state emitted first: changes of that order at or below its version are not news. */
   let floor: { merOrderId: string; version: number } | undefined;
@@ -75,6 +93,7 @@ export function changeStream(options: ChangeStreamOptions): AsyncIterableIterato
 
   const enqueue = (merOrderId: string, version: number, value: StatusChangeValue): void => {
     if (done || (floor && floor.merOrderId === merOrderId && version <= floor.version)) return;
+    if (push) return push(value);
     const next = waiting.shift();
     if (next) return next.resolve({ value, done: false });
     if (buffered.length >= maxBuffered) {
@@ -143,6 +162,15 @@ export function changeStream(options: ChangeStreamOptions): AsyncIterableIterato
       buffered.length = 0;
       finish();
       return Promise.resolve({ value: undefined, done: true });
+    },
+    pushTo(handler) {
+      push = handler;
+      for (const value of buffered.splice(0)) if (!done) handler(value);
+    },
+    fail(error) {
+      if (done) return;
+      failure = error;
+      finish();
     },
   };
 }

@@ -28,7 +28,8 @@ import { clientOf, RATE_LIMITED, rateLimitedMessage, type OperationQuota } from 
 import { createContext, type GraphQLContext, type GraphQLServices } from './context.js';
 import { maskErrors } from './errors.js';
 import type { OperationRecorder } from './operation-metrics.js';
-import { subscribeSharingResults } from './shared-execution.js';
+import { pushFrames } from './ws-frames.js';
+import { SharedSubscription, subscribeSharingResults } from './shared-execution.js';
 import type { OperationAdmission } from './ws-admission.js';
 import type { WebSocketKeyWatch } from './ws-key-watch.js';
 import type { ClientSecretExpiry } from './ws-client-expiry.js';
@@ -93,10 +94,14 @@ export function graphqlWebSocketHandler(options: WebSocketOptions): WebsocketHan
         if (!verdict.allowed) return [new GraphQLError(rateLimitedMessage(verdict), { extensions: { code: RATE_LIMITED } })];
         return options.admission.admit(payload);
       },
-      onOperation(_ctx, _id, payload, args) {
+      onOperation(ctx, id, payload, args, result) {
         // Counted when the operation starts: a subscription's "latency" would be its lifetime.
         const operation = getOperationAST(args.document, args.operationName);
         options.recorder.record(payload.operationName ?? operation?.name?.value, operation?.operation ?? 'unknown', 'success', 0);
+        // Live changes go straight to the socket, encoded once per group (ws-frames.ts); graphql-ws
+        // still owns the operation: its completion, its errors, its end.
+        if (result instanceof SharedSubscription) pushFrames(result, ctx.extra.socket, id, () => id in ctx.subscriptions, services.log);
+        return undefined;
       },
       onNext(_ctx, _id, _payload, _args, result) {
         if (!result.errors) return undefined;

@@ -136,7 +136,8 @@ describeEachDatabase('PostgresBus', (kind) => {
 
   it('delivers an announced event whose read failed, even after more than the look-back of later events', async () => {
     let failSelects = 0;
-    // The bus's database, with one select that fails on demand (a transient error).
+    // The bus's database, with one select that fails on demand (a transient error): the bus builds
+    // its prepared read of announced events on the first announcement, so that read fails.
     const flaky = new Proxy(h.db, {
       get(target, prop, receiver) {
         if (prop === 'select') {
