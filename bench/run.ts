@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { coldStartFigures } from './cold-start.js';
 import { createBenchDatabase } from './database.js';
 import { fanoutFigures } from './fanout.js';
 import type { BenchContext, FigureResult } from './figure.js';
@@ -23,6 +24,7 @@ const FIGURES: Record<string, (context: BenchContext) => Promise<FigureResult[]>
   query: queryFigures,
   fanout: fanoutFigures,
   ums: umsClientFigures,
+  'cold-start': coldStartFigures,
 };
 
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'latest.json');
