@@ -19,6 +19,7 @@ import { schedulerRoundFigures } from './scheduler-rounds.js';
 import { notifyFigures } from './notify.js';
 import { load1, machine, markdownTable, writeResults } from './report.js';
 import { umsClientFigures } from './ums-client.js';
+import { webhookDeliveryFigures } from './webhook-delivery.js';
 
 const FIGURES: Record<string, (context: BenchContext) => Promise<FigureResult[]>> = {
   notify: notifyFigures,
@@ -27,6 +28,7 @@ const FIGURES: Record<string, (context: BenchContext) => Promise<FigureResult[]>
   ums: umsClientFigures,
   'cold-start': coldStartFigures,
   scheduler: schedulerRoundFigures,
+  webhooks: webhookDeliveryFigures,
 };
 
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'latest.json');
