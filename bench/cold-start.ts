@@ -24,7 +24,7 @@ const TARGET_MS = 1500;
 /** A start slower than this failed (a loaded machine may take 20 s for a first PGlite start). */
 const START_LIMIT_MS = 120_000;
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -36,7 +36,7 @@ async function freePort(): Promise<number> {
 }
 
 /** The environment of a measured start: the bench's own settings only, nothing of the caller's database or keys. */
-function startEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+export function startEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[name] !== undefined) env[name] = process.env[name];
   return { ...env, LOG_LEVEL: 'warn', NODE_ENV: 'development', HOST: '127.0.0.1', ...extra };
@@ -44,9 +44,10 @@ function startEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 
 /**
  * Spawns `command` (its own process group), polls `path` on `port` every 5 ms, and returns the
- * ms from the spawn to the first 200; then stops the whole group and waits for it to exit.
+ * ms from the spawn to the first 200; `whenReady` (given the child's pid) runs then; then stops
+ * the whole group and waits for it to exit.
  */
-async function timeToReady(command: string, args: string[], env: NodeJS.ProcessEnv, port: number, path: string): Promise<number> {
+export async function timeToReady(command: string, args: string[], env: NodeJS.ProcessEnv, port: number, path: string, whenReady?: (pid: number) => Promise<void>): Promise<number> {
   const started = performance.now();
   const child = spawn(command, args, { cwd: ROOT, env: { ...env, PORT: String(port) }, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -62,7 +63,11 @@ async function timeToReady(command: string, args: string[], env: NodeJS.ProcessE
         (res) => res.arrayBuffer().then(() => res.status),
         () => 0,
       );
-      if (status === 200) return performance.now() - started;
+      if (status === 200) {
+        const ms = performance.now() - started;
+        if (whenReady && child.pid !== undefined) await whenReady(child.pid);
+        return ms;
+      }
       await sleep(5);
     }
   } finally {

@@ -15,6 +15,7 @@ import { createBenchDatabase } from './database.js';
 import { fanoutFigures } from './fanout.js';
 import type { BenchContext, FigureResult } from './figure.js';
 import { queryFigures } from './graphql-query.js';
+import { idleMemoryFigures } from './idle-memory.js';
 import { schedulerRoundFigures } from './scheduler-rounds.js';
 import { notifyFigures } from './notify.js';
 import { load1, machine, markdownTable, writeResults } from './report.js';
@@ -27,6 +28,7 @@ const FIGURES: Record<string, (context: BenchContext) => Promise<FigureResult[]>
   fanout: fanoutFigures,
   ums: umsClientFigures,
   'cold-start': coldStartFigures,
+  memory: idleMemoryFigures,
   scheduler: schedulerRoundFigures,
   webhooks: webhookDeliveryFigures,
 };
