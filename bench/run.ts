@@ -10,19 +10,27 @@
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { coldStartFigures } from './cold-start.js';
 import { createBenchDatabase } from './database.js';
 import { fanoutFigures } from './fanout.js';
 import type { BenchContext, FigureResult } from './figure.js';
 import { queryFigures } from './graphql-query.js';
+import { idleMemoryFigures } from './idle-memory.js';
+import { schedulerRoundFigures } from './scheduler-rounds.js';
 import { notifyFigures } from './notify.js';
 import { load1, machine, markdownTable, writeResults } from './report.js';
 import { umsClientFigures } from './ums-client.js';
+import { webhookDeliveryFigures } from './webhook-delivery.js';
 
 const FIGURES: Record<string, (context: BenchContext) => Promise<FigureResult[]>> = {
   notify: notifyFigures,
   query: queryFigures,
   fanout: fanoutFigures,
   ums: umsClientFigures,
+  'cold-start': coldStartFigures,
+  memory: idleMemoryFigures,
+  scheduler: schedulerRoundFigures,
+  webhooks: webhookDeliveryFigures,
 };
 
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'latest.json');

@@ -17,6 +17,11 @@ import { withChild } from './children.js';
 import { figure, type BenchContext, type FigureResult } from './figure.js';
 
 const IN_FLIGHT = 16;
+/**
+ * A regression guard: keep-alive measured 2.4 to 4.1 × a new connection per call on this machine;
+ * below 2 × the pool is no longer reusing its connections (or something per call grew).
+ */
+const MIN_GAIN = 2;
 
 /** Runs `call` with IN_FLIGHT in flight for `seconds`; calls per second. */
 async function rate(seconds: number, call: () => Promise<void>): Promise<number> {
@@ -97,6 +102,8 @@ export async function umsClientFigures(context: BenchContext): Promise<FigureRes
           baseline: 'the same signed call on a new connection each time (seed samples)',
           baselineValue: perCall,
           digits: 0,
+          target: `ratio ≥ ${MIN_GAIN}`,
+          met: pooled / perCall >= MIN_GAIN,
           notes: `${IN_FLIGHT} calls in flight, simulator in its own process, OPEN-BODY-SIG; ratio > 1: keep-alive is faster`,
         }),
       ];

@@ -4,7 +4,9 @@
  * only when the sources changed, and never rewrites files that another process may be loading.
  *
  * - A stamp (dist/.build-stamp) holds a hash of every input of the build (src/, bench/, web/, the
- *   tsconfig files, the lock file, the storefront's build script). Same hash: nothing to do, start at once.
+ *   tsconfig files, the lock file, the storefront's build script) and each input file's size and
+ *   mtime (build-stamp.mjs). Same sizes and mtimes: nothing to do, start at once, without reading
+ *   a source; otherwise the contents are hashed, and the same hash still means nothing to do.
  * - Otherwise one process builds, the others wait: a lock file (dist.build.lock, created
  *   exclusively with the pid; a dead holder's lock is taken over). A waiter that finds the stamp
  *   current after the lock is released starts without building.
@@ -13,39 +15,16 @@
  *   dist/ sees whole files of one build, never a file being written.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, linkSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkBuild, readStamp, stampFor } from './build-stamp.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const stampFile = join(dist, '.build-stamp');
 const lockFile = join(root, 'dist.build.lock');
-const INPUTS = ['src', 'bench', 'web', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json', 'scripts/build-web.mjs'];
 const WAIT_LIMIT_MS = 10 * 60_000;
-
-function files(path) {
-  if (!existsSync(path)) return [];
-  if (!statSync(path).isDirectory()) return [path];
-  return readdirSync(path).sort().flatMap((name) => files(join(path, name)));
-}
-
-function sourceHash() {
-  const hash = createHash('sha256');
-  for (const file of INPUTS.flatMap((input) => files(join(root, input)))) {
-    hash.update(relative(root, file)).update('\0').update(readFileSync(file)).update('\0');
-  }
-  return hash.digest('hex');
-}
-
-function stamp() {
-  try {
-    return readFileSync(stampFile, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-}
 
 function isAlive(pid) {
   try {
@@ -93,7 +72,7 @@ function unlock() {
   }
 }
 
-async function build(hash) {
+async function build({ hash, stats, statAt }) {
   const staging = join(root, `dist.build-${process.pid}`);
   rmSync(staging, { recursive: true, force: true });
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -111,7 +90,7 @@ async function build(hash) {
     process.stderr.write(`build: the storefront (web/) did not build: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   }
-  writeFileSync(join(staging, '.build-stamp'), `${hash}\n`);
+  writeFileSync(join(staging, '.build-stamp'), `${JSON.stringify(stampFor(hash, stats, statAt))}\n`);
   // Two renames: the old build moves aside whole, the new one takes its name whole.
   const old = join(root, `dist.old-${process.pid}`);
   for (;;) {
@@ -128,8 +107,8 @@ async function build(hash) {
   rmSync(old, { recursive: true, force: true });
 }
 
-const hash = sourceHash();
-if (stamp() !== hash) {
+const check = checkBuild(root, stampFile);
+if (!check.current) {
   const deadline = Date.now() + WAIT_LIMIT_MS;
   let reported = false;
   while (!tryLock()) {
@@ -145,7 +124,7 @@ if (stamp() !== hash) {
   }
   try {
     // The build we waited for may be exactly this one.
-    if (stamp() !== hash) await build(hash);
+    if (readStamp(stampFile)?.hash !== check.hash) await build(check);
   } finally {
     unlock();
   }

@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: build.mjs's up-to-date check (and the build, when a source changed), then the
+ * gateway, in this one process: a second Node start-up for dist/src/main.js would cost as much
+ * as the check itself.
+ */
+await import('./build.mjs');
+await import('../dist/src/main.js');
