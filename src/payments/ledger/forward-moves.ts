@@ -101,13 +101,11 @@ export async function writeForwardMoves(
     const p = move.payment;
     const event = eventValues(p, move.previousStatus, move.source, move.reason, null, move.payload);
     const stored = notificationValues(notification, { outcome: 'applied', reason: move.reason, dedupeKey: notification.dedupeKey });
-    return Object.fromEntries([
-      ['mer_order_id', p.merOrderId],
-      ['planned_version', p.version],
-      ...paymentRecord.entries(p),
-      ...eventRecord.entries(event),
-      ...notificationRecord.entries(stored),
-    ]);
+    const record: Record<string, unknown> = { mer_order_id: p.merOrderId, planned_version: p.version };
+    paymentRecord.copyInto(p, record);
+    eventRecord.copyInto(event, record);
+    notificationRecord.copyInto(stored, record);
+    return record;
   });
   // Dates become ISO text in JSON and timestamptz in the record: one parameter, no driver typing.
   const result = await executeNamed<WrittenRow>(db, 'notify_forward_moves', statement(JSON.stringify(rows)));

@@ -64,7 +64,7 @@ const DEFAULT_MAX_BATCH_SIZE = 64;
  * bench` (bench/README.md). Locks on payments are only ever held by short transactions (never
  * across a UMS call), and the batch skips the ones it finds held.
  */
-const DEFAULT_MAX_BATCHES_IN_FLIGHT = 1;
+const DEFAULT_MAX_BATCHES_IN_FLIGHT = 2;
 
 /**
  * How long a batch may take before its notifications are answered 503 and the next batch starts
@@ -123,8 +123,12 @@ export class NotificationBatcher {
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
+      // What is queued is shared out over the free slots: batches of about the same size, which
+      // then finish at different times, so that Node reads and answers one batch's requests
+      // while Postgres writes another's.
       while (this.#inFlight < this.#maxInFlight && this.#queue.length > 0) {
-        void this.#run(this.#queue.splice(0, this.#maxBatchSize));
+        const share = Math.ceil(this.#queue.length / (this.#maxInFlight - this.#inFlight));
+        void this.#run(this.#queue.splice(0, Math.min(this.#maxBatchSize, share)));
       }
     });
   }
