@@ -21,7 +21,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Database } from '../../db/database.js';
-import { executeNamed } from '../../db/named-statement.js';
+import { namedStatement } from '../../db/named-statement.js';
 import { noticeSql } from '../../events/notice.js';
 import {
   eventRecord,
@@ -47,7 +47,8 @@ export interface ForwardMoveWritten {
 }
 
 /**
- * The statement for the moves in `rowsJson`. Only the parameter differs between calls. `version` is
+ * The statement for the moves in the JSON parameter `rows`, built once. Only the parameter differs
+ * between calls. `version` is
  * checked, not copied: the update applies only on the version the move was planned on.
  *
  * `l` locks the payments first, skipping any another transaction holds (a client that died
@@ -58,9 +59,11 @@ export interface ForwardMoveWritten {
  * No `on conflict` on the notifications: a dedupe key taken by a redelivery that committed first
  * must leave nothing of the batch behind, and a unique violation fails the whole statement.
  */
-const statement = (rowsJson: string) => sql`
+const statement = namedStatement<WrittenRow>(
+  'notify_forward_moves',
+  sql`
     with m as (
-      select * from jsonb_to_recordset(${rowsJson}::jsonb) as m(
+      select * from jsonb_to_recordset(${sql.placeholder('rows')}::jsonb) as m(
         mer_order_id text, planned_version int, ${paymentRecord.definition}, ${eventRecord.definition}, ${notificationRecord.definition})),
     l as (
       -- The ANY gives the planner the primary key's index: it cannot know how many rows m holds,
@@ -85,7 +88,8 @@ const statement = (rowsJson: string) => sql`
       returning id, payment_event_id)
     select e.mer_order_id, e.version, e.id::text as event_id, n.id::text as notification_id,
            ${noticeSql({ merOrderId: sql.raw('e.mer_order_id'), version: sql.raw('e.version'), eventId: sql.raw('e.id') })} as notified
-    from e join n on n.payment_event_id = e.id`;
+    from e join n on n.payment_event_id = e.id`,
+);
 
 /**
  * Writes every move with its notification, in one statement (its own transaction, or part of the
@@ -108,7 +112,7 @@ export async function writeForwardMoves(
     return record;
   });
   // Dates become ISO text in JSON and timestamptz in the record: one parameter, no driver typing.
-  const result = await executeNamed<WrittenRow>(db, 'notify_forward_moves', statement(JSON.stringify(rows)));
+  const result = await statement.execute(db, { rows: JSON.stringify(rows) });
   const written = new Map<string, ForwardMoveWritten>();
   for (const row of result) {
     written.set(row.mer_order_id, {
