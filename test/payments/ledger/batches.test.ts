@@ -94,6 +94,26 @@ describe('group commit', () => {
       expect(stored).toHaveLength(20);
     });
 
+    it('with two batches in flight, copies of one notification in both are applied once', async () => {
+      const shared = new NotificationBatcher(h.db, { maxBatchesInFlight: 2 });
+      const [twice, ...others] = await newOrders(6);
+      const post = (body: string) => receiveNotification({ db: h.db, batcher: shared, keys: [NOTIFY_KEY], log: silent }, { body, contentType: FORM });
+      const body = paidBody(twice as string);
+      // The first copy and three others make the first batch; the second copy and two others, posted
+      // on the next turn while the first is being written, the second.
+      const first = [post(body), ...others.slice(0, 3).map((id) => post(paidBody(id)))];
+      await new Promise((resolve) => setImmediate(resolve));
+      const second = [post(body), ...others.slice(3).map((id) => post(paidBody(id)))];
+      const results = await Promise.all([...first, ...second]);
+
+      expect([results[0]?.outcome, results[4]?.outcome].sort()).toEqual(['applied', 'duplicate']);
+      expect(results.filter((r) => r.outcome === 'applied')).toHaveLength(6);
+      const events = await eventsOf([twice as string]);
+      expect(events.map((e) => e.reason).sort()).toEqual(['created', 'forward']);
+      const [payment] = await h.db.select().from(payments).where(eq(payments.merOrderId, twice as string));
+      expect(payment).toMatchObject({ status: 'TRADE_SUCCESS', version: 2 });
+    });
+
     it('hands back what it cannot write plainly; each ends as it would alone', async () => {
       const [plain, twice, mismatched] = (await newOrders(3)) as [string, string, string];
       const unknown = newOrderId();
