@@ -179,9 +179,20 @@ export function readNotification(raw: RawNotification, keyChoice: NotifyKeys, op
   const read = readFields(fields);
   if (typeof read === 'string') return rejected(`invalid-field:${read}`);
   const { sign: _sign, ...signed } = fields;
+  // Typed on first use: storing a notification never reads them.
+  let details: UmsNotificationDetails | undefined;
   return {
     ok: true,
-    notification: { ...read, keyIndex: verdict.keyIndex, signType: verdict.signType, fields: signed, details: notificationDetails(signed), ...(note ? { note } : {}) },
+    notification: {
+      ...read,
+      keyIndex: verdict.keyIndex,
+      signType: verdict.signType,
+      fields: signed,
+      get details() {
+        return (details ??= notificationDetails(signed));
+      },
+      ...(note ? { note } : {}),
+    },
   };
 }
 

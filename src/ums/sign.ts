@@ -112,11 +112,20 @@ export type NotifySignType = 'MD5' | 'SHA256';
 
 /** Drop `sign` and empty-string values, sort names by byte order, join raw `name=value` with `&`. */
 export function notifySigningString(fields: Readonly<Record<string, string>>): string {
-  return Object.keys(fields)
-    .filter((name) => name !== 'sign' && fields[name] !== '')
-    .sort(compareBytes)
-    .map((name) => `${name}=${fields[name]}`)
-    .join('&');
+  const names = Object.keys(fields).filter((name) => name !== 'sign' && fields[name] !== '');
+  // JS compares strings by UTF-16 code unit, which is UTF-8 byte order for every name without a
+  // surrogate (UMS's names are ASCII): only a name with one needs the byte comparison, which
+  // allocates two buffers per comparison (a third of the cost of checking a notification).
+  names.sort(names.some(hasSurrogate) ? compareBytes : undefined);
+  let text = '';
+  for (const [i, name] of names.entries()) text += `${i === 0 ? '' : '&'}${name}=${fields[name]}`;
+  return text;
+}
+
+const SURROGATE = /[\ud800-\udfff]/;
+
+function hasSurrogate(name: string): boolean {
+  return SURROGATE.test(name);
 }
 
 /** Upper-case hex digest of signingString + key, MD5 or SHA-256. */

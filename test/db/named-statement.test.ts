@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
-import { executeNamed } from '../../src/db/named-statement.js';
+import { executeNamed, namedStatement } from '../../src/db/named-statement.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
 
 describeEachDatabase('executeNamed', (kind) => {
@@ -22,6 +22,13 @@ describeEachDatabase('executeNamed', (kind) => {
     expect(await executeNamed(h.db, 'test_next', statement(1))).toEqual([{ next: 2, label: 'x' }]);
     const inTx = await h.db.transaction((tx) => executeNamed(tx, 'test_next', statement(41)));
     expect(inTx).toEqual([{ next: 42, label: 'x' }]);
+  });
+
+  it('builds a statement once and runs it with each call\'s placeholder values, on the database and in a transaction', async () => {
+    const next = namedStatement<{ next: number; label: string }>('test_built_once', sql`select ${sql.placeholder('n')}::int + 1 as next, ${'y'}::text as label`);
+    expect(await next.execute(h.db, { n: 1 })).toEqual([{ next: 2, label: 'y' }]);
+    expect(await next.execute(h.db, { n: 9 })).toEqual([{ next: 10, label: 'y' }]);
+    expect(await h.db.transaction((tx) => next.execute(tx, { n: 41 }))).toEqual([{ next: 42, label: 'y' }]);
   });
 
   it.runIf(kind.driver === 'postgres')('leaves the statement prepared on its connection', async () => {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { receiveNotification } from '../../src/http/notify.js';
-import { insertNewOrder, NotificationBatcher } from '../../src/payments/ledger.js';
+import { insertNewOrder, NotificationBatcher, type NotificationBatcherOptions } from '../../src/payments/ledger.js';
 import { describePostgres, postgresDatabase, type TestDatabase } from '../support/db.js';
 import { FORM, MID, NOTIFY_KEY, TID, formBody, newOrderId, notificationFields, signed } from './notification-fixtures.js';
 
@@ -63,7 +63,7 @@ function switchableProxy(target: URL): { server: Server; port: () => number; bla
 }
 
 /** A fresh database, reached through a switchable proxy, opened with a 1 s connect timeout (the default is 5 s; only the wait differs). */
-function databaseBehindProxy(batchDeadlineMs?: number): { proxy: () => ReturnType<typeof switchableProxy>; handle: () => DatabaseHandle; batcher: () => NotificationBatcher } {
+function databaseBehindProxy(options: NotificationBatcherOptions = {}): { proxy: () => ReturnType<typeof switchableProxy>; handle: () => DatabaseHandle; batcher: () => NotificationBatcher } {
   let database: TestDatabase;
   let proxy: ReturnType<typeof switchableProxy>;
   let handle: DatabaseHandle;
@@ -75,7 +75,7 @@ function databaseBehindProxy(batchDeadlineMs?: number): { proxy: () => ReturnTyp
     const url = new URL(database.url as string);
     url.host = `127.0.0.1:${proxy.port()}`;
     handle = await openDatabase({ url: url.toString(), connectTimeoutSeconds: 1 });
-    batcher = new NotificationBatcher(handle.db, batchDeadlineMs === undefined ? {} : { deadlineMs: batchDeadlineMs });
+    batcher = new NotificationBatcher(handle.db, options);
   });
   afterAll(async () => {
     proxy?.close();
@@ -86,7 +86,8 @@ function databaseBehindProxy(batchDeadlineMs?: number): { proxy: () => ReturnTyp
 }
 
 describePostgres('a notification while the database is unreachable [postgres]', () => {
-  const db = databaseBehindProxy();
+  // One batch in flight: the second notification below queues behind the first batch.
+  const db = databaseBehindProxy({ maxBatchesInFlight: 1 });
 
   it('is answered 503 after one connection timeout, not two', async () => {
     const merOrderId = newOrderId();
@@ -119,9 +120,34 @@ describePostgres('a notification while the database is unreachable [postgres]', 
   }, 30_000);
 });
 
+describePostgres('notifications while the database is unreachable, two batches in flight [postgres]', () => {
+  const db = databaseBehindProxy({ maxBatchesInFlight: 2 });
+
+  it('makes at most one connection attempt per batch in flight; what queued behind them is answered with the first', async () => {
+    const ids = [newOrderId(), newOrderId(), newOrderId(), newOrderId()];
+    for (const merOrderId of ids) await insertNewOrder(db.handle().db, { merOrderId, totalAmount: 100, mid: MID, tid: TID, channel: 'WECHAT_MINI' });
+    db.proxy().blackhole();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const post = (merOrderId: string) =>
+      receiveNotification({ db: db.handle().db, batcher: db.batcher(), keys: [NOTIFY_KEY], log: pino({ level: 'silent' }) }, { body: formBody(signed(notificationFields(merOrderId))), contentType: FORM });
+    const before = db.proxy().attempts();
+    const first = post(ids[0] as string);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // A second batch starts in the free slot and waits for a connection of its own.
+    const second = post(ids[1] as string);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Both slots are taken: these queue, and are answered when the first batch fails.
+    const queued = ids.slice(2).map(post);
+
+    const results = await Promise.all([first, second, ...queued]);
+    expect(results.map((r) => r.httpStatus)).toEqual([503, 503, 503, 503]);
+    expect(db.proxy().attempts() - before).toBe(2);
+  }, 30_000);
+});
+
 describePostgres('a notification while the connection has died silently [postgres]', () => {
   // A batch deadline shorter than the 10 s default, to keep the test short.
-  const db = databaseBehindProxy(1000);
+  const db = databaseBehindProxy({ deadlineMs: 1000 });
 
   it('is answered 503 at the batch deadline, not held until TCP gives up', async () => {
     const merOrderId = newOrderId();

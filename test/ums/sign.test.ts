@@ -84,6 +84,17 @@ describe('key-appended sign (§4.2)', () => {
   }
 });
 
+describe('the signing string orders names by UTF-8 bytes', () => {
+  it('sorts ASCII names as UMS does (upper case before lower case, shorter prefix first)', () => {
+    expect(notifySigningString({ b: '2', a: '1', B: '3', ab: '4', sign: 'x', empty: '' })).toBe('B=3&a=1&ab=4&b=2');
+  });
+
+  it('puts U+E000 before U+1F600, as their UTF-8 bytes do (their UTF-16 code units sort the other way)', () => {
+    expect('\u{1F600}' < '\uE000').toBe(true);
+    expect(notifySigningString({ '\u{1F600}': 'a', '\uE000': 'b', z: 'c' })).toBe('z=c&\uE000=b&\u{1F600}=a');
+  });
+});
+
 describe('notifications (§4)', () => {
   for (const v of vectorsOf('notification')) {
     const input = v.input as { fields?: Record<string, string>; formBody?: string; key: string; signType?: NotifySignType };

@@ -1,20 +1,27 @@
 /**
  * The notification hot path's write (bench/README.md, "notify"): the plain forward moves of a
- * batch of notifications (notification-batches.ts), all in one statement. For each move: update
- * the payment, append its event, store the notification row that carried it, and send the change
- * notice.
+ * batch of notifications (notification-batches.ts), all in one statement, which is its own
+ * transaction. For each move: lock the payment (skipping one another transaction holds), update
+ * it if it still has the version the move was planned on, append its event, store the
+ * notification row that carried it, and send the change notice.
  *
  * The rows are the ones the single-report path writes, described in rows.ts: each move travels as
  * one JSON record read by `jsonb_to_recordset`, whose columns are generated from those
  * descriptions. The statement's text is therefore the same whatever the batch size, and it is sent
- * as a named statement (prepared once per connection; see src/db/named-statement.ts). It runs on
- * the caller's transaction, after the rows were locked and the moves planned (apply.ts
- * planForwardMove), so the lock, the atomicity and the redelivery race handling stay the
- * transaction's. Values are computed by the ledger; this file only writes them.
+ * as a named statement (prepared once per connection; see src/db/named-statement.ts). Values are
+ * computed by the ledger (apply.ts planForwardMove, from the row as read); this file only writes
+ * them, and only over the version they were computed from.
+ *
+ * Why one statement and no explicit transaction: BEGIN, a locking read and COMMIT were three of
+ * the batch's four round trips, and the connection sat idle in its transaction while Node planned
+ * the moves. The version check makes the unlocked read safe (a payment that moved since is simply
+ * not written, and handed back), and a statement is atomic: a dedupe key already taken by a
+ * redelivery (the notifications' unique index) fails the statement, and nothing of the batch is
+ * stored.
  */
 import { sql } from 'drizzle-orm';
-import type { Transaction } from '../../db/database.js';
-import { executeNamed } from '../../db/named-statement.js';
+import type { Database } from '../../db/database.js';
+import { namedStatement } from '../../db/named-statement.js';
 import { noticeSql } from '../../events/notice.js';
 import {
   eventRecord,
@@ -36,25 +43,38 @@ export interface NotificationToStore extends ReceivedNotification {
 export interface ForwardMoveWritten {
   eventId: number;
   version: number;
-  /** Undefined when the dedupe key was already taken (a redelivery raced us): nothing is stored for it. */
-  notificationId: number | undefined;
+  notificationId: number;
 }
 
 /**
- * The statement for the moves in `rowsJson`. Only the parameter differs between calls. `version` is
+ * The statement for the moves in the JSON parameter `rows`, built once. Only the parameter differs
+ * between calls. `version` is
  * checked, not copied: the update applies only on the version the move was planned on.
+ *
+ * `l` locks the payments first, skipping any another transaction holds (a client that died
+ * mid-transaction holds its lock until the server notices): that move is not written and its
+ * notification waits alone, instead of the statement, and every notification queued behind it,
+ * waiting for the lock. The update then only touches rows this statement holds.
+ *
+ * No `on conflict` on the notifications: a dedupe key taken by a redelivery that committed first
+ * must leave nothing of the batch behind, and a unique violation fails the whole statement.
  */
-const statement = (rowsJson: string) => sql`
+const statement = namedStatement<WrittenRow>(
+  'notify_forward_moves',
+  sql`
     with m as (
-      select * from jsonb_to_recordset(${rowsJson}::jsonb) as m(
+      select * from jsonb_to_recordset(${sql.placeholder('rows')}::jsonb) as m(
         mer_order_id text, planned_version int, ${paymentRecord.definition}, ${eventRecord.definition}, ${notificationRecord.definition})),
-    p as (
-      update payments set ${paymentRecord.assignments}, version = payments.version + 1
-      from m
+    l as (
       -- The ANY gives the planner the primary key's index: it cannot know how many rows m holds,
       -- guesses 100, and would otherwise hash-join them against a scan of every payment.
-      where payments.mer_order_id = any(array(select mer_order_id from m))
-        and payments.mer_order_id = m.mer_order_id and payments.version + 1 = m.planned_version
+      select mer_order_id from payments
+      where mer_order_id = any(array(select mer_order_id from m))
+      for update skip locked),
+    p as (
+      update payments set ${paymentRecord.assignments}, version = payments.version + 1
+      from m join l on l.mer_order_id = m.mer_order_id
+      where payments.mer_order_id = l.mer_order_id and payments.version + 1 = m.planned_version
       returning payments.mer_order_id, payments.version),
     e as (
       insert into payment_events (${eventRecord.columns})
@@ -65,41 +85,40 @@ const statement = (rowsJson: string) => sql`
       insert into notifications (${notificationRecord.columns}, payment_event_id)
       select ${notificationRecord.values}, e.id
       from e join m on m.mer_order_id = e.mer_order_id
-      on conflict (dedupe_key) do nothing
       returning id, payment_event_id)
     select e.mer_order_id, e.version, e.id::text as event_id, n.id::text as notification_id,
            ${noticeSql({ merOrderId: sql.raw('e.mer_order_id'), version: sql.raw('e.version'), eventId: sql.raw('e.id') })} as notified
-    from e left join n on n.payment_event_id = e.id`;
+    from e join n on n.payment_event_id = e.id`,
+);
 
 /**
- * Writes every move with its notification; at most one move per payment. Answers, per merOrderId,
- * what was written; a payment missing from the answer was not updated (it did not have the
- * version the move was planned on).
+ * Writes every move with its notification, in one statement (its own transaction, or part of the
+ * caller's); at most one move per payment. Answers, per merOrderId, what was written; a payment
+ * missing from the answer was not updated (another transaction held it, or it no longer had the
+ * version the move was planned on). Throws, having written nothing, when a dedupe key is taken.
  */
 export async function writeForwardMoves(
-  tx: Transaction,
+  db: Database,
   moves: readonly { move: ForwardMove; notification: NotificationToStore }[],
 ): Promise<Map<string, ForwardMoveWritten>> {
   const rows = moves.map(({ move, notification }) => {
     const p = move.payment;
     const event = eventValues(p, move.previousStatus, move.source, move.reason, null, move.payload);
     const stored = notificationValues(notification, { outcome: 'applied', reason: move.reason, dedupeKey: notification.dedupeKey });
-    return Object.fromEntries([
-      ['mer_order_id', p.merOrderId],
-      ['planned_version', p.version],
-      ...paymentRecord.entries(p),
-      ...eventRecord.entries(event),
-      ...notificationRecord.entries(stored),
-    ]);
+    const record: Record<string, unknown> = { mer_order_id: p.merOrderId, planned_version: p.version };
+    paymentRecord.copyInto(p, record);
+    eventRecord.copyInto(event, record);
+    notificationRecord.copyInto(stored, record);
+    return record;
   });
   // Dates become ISO text in JSON and timestamptz in the record: one parameter, no driver typing.
-  const result = await executeNamed<WrittenRow>(tx, 'notify_forward_moves', statement(JSON.stringify(rows)));
+  const result = await statement.execute(db, { rows: JSON.stringify(rows) });
   const written = new Map<string, ForwardMoveWritten>();
   for (const row of result) {
     written.set(row.mer_order_id, {
       version: Number(row.version),
       eventId: Number(row.event_id),
-      notificationId: row.notification_id === null ? undefined : Number(row.notification_id),
+      notificationId: Number(row.notification_id),
     });
   }
   return written;
@@ -109,5 +128,5 @@ interface WrittenRow extends Record<string, unknown> {
   mer_order_id: string;
   version: number | string;
   event_id: string;
-  notification_id: string | null;
+  notification_id: string;
 }

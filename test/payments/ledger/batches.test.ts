@@ -30,7 +30,8 @@ describe('group commit', () => {
     let faults: Faults;
     beforeAll(async () => {
       h = await kind.open();
-      batcher = new NotificationBatcher(h.db);
+      // One batch in flight: everything posted at once is one batch (the default shares it over two).
+      batcher = new NotificationBatcher(h.db, { maxBatchesInFlight: 1 });
       faults = await installFaults(h.db, [{ name: 'notification_of_3194_doomed', on: `before insert on notifications for each row when (new.mer_order_id like '%doomed')` }]);
     });
     afterAll(async () => {
@@ -74,6 +75,43 @@ describe('group commit', () => {
       const stored = await h.db.select().from(notifications).where(inArray(notifications.merOrderId, ids));
       expect(stored.map((n) => n.outcome)).toEqual(ids.map(() => 'applied'));
       expect(stored.map((n) => n.id).sort()).toEqual(results.map((r) => r.notificationId).sort());
+    });
+
+    it('with two batches in flight, shares what is queued between them; each notification is stored once', async () => {
+      const shared = new NotificationBatcher(h.db, { maxBatchesInFlight: 2 });
+      const ids = await newOrders(20);
+      const results = await Promise.all(
+        ids.map((id) => receiveNotification({ db: h.db, batcher: shared, keys: [NOTIFY_KEY], log: silent }, { body: paidBody(id), contentType: FORM })),
+      );
+      expect(results.map((r) => r.outcome)).toEqual(ids.map(() => 'applied'));
+      const forward = (await eventsOf(ids)).filter((e) => e.reason === 'forward');
+      expect(forward.map((e) => e.merOrderId).sort()).toEqual([...ids].sort());
+      // Two transactions of ten each.
+      const perTx = new Map<string, number>();
+      for (const e of forward) perTx.set(e.tx, (perTx.get(e.tx) ?? 0) + 1);
+      expect([...perTx.values()]).toEqual([10, 10]);
+      const stored = await h.db.select().from(notifications).where(inArray(notifications.merOrderId, ids));
+      expect(stored).toHaveLength(20);
+    });
+
+    it('with two batches in flight, copies of one notification in both are applied once', async () => {
+      const shared = new NotificationBatcher(h.db, { maxBatchesInFlight: 2 });
+      const [twice, ...others] = await newOrders(6);
+      const post = (body: string) => receiveNotification({ db: h.db, batcher: shared, keys: [NOTIFY_KEY], log: silent }, { body, contentType: FORM });
+      const body = paidBody(twice as string);
+      // The first copy and three others make the first batch; the second copy and two others, posted
+      // on the next turn while the first is being written, the second.
+      const first = [post(body), ...others.slice(0, 3).map((id) => post(paidBody(id)))];
+      await new Promise((resolve) => setImmediate(resolve));
+      const second = [post(body), ...others.slice(3).map((id) => post(paidBody(id)))];
+      const results = await Promise.all([...first, ...second]);
+
+      expect([results[0]?.outcome, results[4]?.outcome].sort()).toEqual(['applied', 'duplicate']);
+      expect(results.filter((r) => r.outcome === 'applied')).toHaveLength(6);
+      const events = await eventsOf([twice as string]);
+      expect(events.map((e) => e.reason).sort()).toEqual(['created', 'forward']);
+      const [payment] = await h.db.select().from(payments).where(eq(payments.merOrderId, twice as string));
+      expect(payment).toMatchObject({ status: 'TRADE_SUCCESS', version: 2 });
     });
 
     it('hands back what it cannot write plainly; each ends as it would alone', async () => {

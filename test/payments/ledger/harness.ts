@@ -56,7 +56,7 @@ export function ledgerHarness(kind: DatabaseKind): LedgerHarness {
   };
 }
 
-/** A database of `kind` and the notify batcher built on it, opened before the suite's tests and closed after. */
+/** A database of `kind` and the notify batcher built on it (one batch in flight: notifications posted together share one), opened before the suite's tests and closed after. */
 export interface BatchedDatabase {
   readonly h: TestDatabase;
   readonly batcher: NotificationBatcher;
@@ -66,7 +66,7 @@ export function batchedDatabase(kind: DatabaseKind): BatchedDatabase {
   let opened: BatchedDatabase | undefined;
   beforeAll(async () => {
     const h = await kind.open();
-    opened = { h, batcher: new NotificationBatcher(h.db) };
+    opened = { h, batcher: new NotificationBatcher(h.db, { maxBatchesInFlight: 1 }) };
   });
   afterAll(async () => {
     await opened?.h.close();
