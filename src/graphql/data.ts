@@ -6,6 +6,7 @@ import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { sees, type Visibility } from '../access/visibility.js';
 import type { Database } from '../db/database.js';
 import { paymentEvents, payments, refunds, type PaymentEventRow, type PaymentRow, type RefundRow } from '../db/schema.js';
+import { preparePaymentByOrder, type PaymentByOrder } from './payment-row.js';
 
 /**
  * The read side: what queries and subscriptions read, straight from the database (a deliberate
@@ -20,12 +21,13 @@ import { paymentEvents, payments, refunds, type PaymentEventRow, type PaymentRow
  * a check. Events and refunds are only ever read for payments already read this way.
  */
 export class PaymentReads {
-  readonly #payment;
+  readonly #payment: PaymentByOrder;
   readonly #latestEvent;
 
   constructor(private readonly db: Database) {
     const merOrderId = sql.placeholder('merOrderId');
-    this.#payment = db.select().from(payments).where(eq(payments.merOrderId, merOrderId)).limit(1).prepare('gql_find_payment');
+    // Raw, with a hand-written mapping (payment-row.ts): Drizzle's generic one was 6 % of the query figure.
+    this.#payment = preparePaymentByOrder(db, 'gql_find_payment');
     this.#latestEvent = db
       .select()
       .from(paymentEvents)
@@ -38,7 +40,7 @@ export class PaymentReads {
   /** The payment, when `view` may see it (another merchant's reads as none). */
   async findPayment(merOrderId: string, view: Visibility): Promise<PaymentRow | undefined> {
     if (view.merOrderId !== undefined && view.merOrderId !== merOrderId) return undefined;
-    const [row] = await this.#payment.execute({ merOrderId });
+    const row = await this.#payment.execute({ merOrderId });
     return row && sees(view, row) ? row : undefined;
   }
 

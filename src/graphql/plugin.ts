@@ -44,6 +44,7 @@ import { buildGatewaySchema } from './schema.js';
 import { closeWebSockets, graphqlWebSocketHandler } from './websocket.js';
 import { OperationAdmission } from './ws-admission.js';
 import { WebSocketKeyWatch } from './ws-key-watch.js';
+import { lazyChildLoggerFactory } from '../http/lazy-child-logger.js';
 import { ClientSecretExpiry } from './ws-client-expiry.js';
 
 export interface GraphQLDeps extends Omit<GraphQLServices, 'reads' | 'apiKeys' | 'clientSecrets'> {
@@ -220,8 +221,9 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
       maxSubscriptionsPerConnection: deps.wsMaxSubscriptionsPerConnection ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
     });
     // @fastify/websocket takes a WebSocket handler on GET routes only.
-    app.route({ method: 'GET', url: GRAPHQL_PATH, onRequest: guards.onRequest, preHandler: guards.preHandler, handler, wsHandler });
-    app.route({ method: ['POST', 'OPTIONS'], url: GRAPHQL_PATH, onRequest: guards.onRequest, preHandler: [trusted, guards.preHandler], handler: postHandler, bodyLimit: GRAPHQL_BODY_LIMIT });
+    // request.log is made on first use (most requests never log): lazy-child-logger.ts.
+    app.route({ method: 'GET', url: GRAPHQL_PATH, childLoggerFactory: lazyChildLoggerFactory, onRequest: guards.onRequest, preHandler: guards.preHandler, handler, wsHandler });
+    app.route({ method: ['POST', 'OPTIONS'], url: GRAPHQL_PATH, childLoggerFactory: lazyChildLoggerFactory, onRequest: guards.onRequest, preHandler: [trusted, guards.preHandler], handler: postHandler, bodyLimit: GRAPHQL_BODY_LIMIT });
     // Apollo last (onClose): HTTP requests still in flight finish before it stops.
     app.addHook('onClose', async () => close());
   };
