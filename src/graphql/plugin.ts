@@ -204,6 +204,9 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
       deps.fastQueries === false
         ? handler
         : async function (request, reply) {
+            // POST only: this route also takes OPTIONS, which Apollo refuses (405) and which the
+            // request limits do not charge, so a body sent with it must never run here.
+            if (request.method !== 'POST') return handler.call(this, request, reply);
             return (await answerFast(fast, request, reply, contextOf, recorder)) ?? handler.call(this, request, reply);
           };
     const wsHandler = graphqlWebSocketHandler({

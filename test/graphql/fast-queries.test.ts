@@ -159,6 +159,24 @@ describe('the fast road over HTTP', () => {
     run.mockRestore();
   });
 
+  it('never answers OPTIONS with a query body: nothing runs, and the answer is what Apollo gives', async () => {
+    const run = vi.spyOn(FastQueries.prototype, 'run');
+    const options = async (gw: TestGateway) => {
+      const res = await fetch(gw.url, {
+        method: 'OPTIONS',
+        headers: { 'content-type': 'application/json', ...bearer('k_read') },
+        body: JSON.stringify({ query: QUERY, variables: { merOrderId: mine } }),
+      });
+      return { status: res.status, body: await res.text() };
+    };
+    const viaFast = await options(fast);
+    expect(viaFast).toEqual(await options(apollo));
+    expect(viaFast.status).toBe(405);
+    expect(viaFast.body).not.toContain(mine);
+    expect(run).not.toHaveBeenCalled();
+    run.mockRestore();
+  });
+
   it('records the operations it answers in graphql_operation_duration_seconds', async () => {
     await send(fast, { query: QUERY, variables: { merOrderId: mine } }, 'k_read');
     const { values } = await fast.metrics.graphqlOperations.get();
