@@ -60,13 +60,22 @@ function sharedFor(event: object, args: ExecutionArgs, key: string): Shared {
 function encodeOnce(entry: Shared, encode: (result: ExecutionResult) => string): void {
   if (entry.encoded !== undefined || entry.ready) return;
   const { result } = entry;
+  // A failing encode is a failure like a failing execution: it ends the subscribers' streams
+  // (pushTo's flush), never an exception out of the bus or an unhandled rejection.
+  const encodeInto = (value: ExecutionResult): void => {
+    try {
+      entry.encoded = encode(value);
+    } catch (err) {
+      entry.failure = err ?? new Error('encoding failed');
+    }
+  };
   if (!(result instanceof Promise)) {
-    entry.encoded = encode(result);
+    encodeInto(result);
     return;
   }
   entry.ready = result.then(
     (value) => {
-      entry.encoded = encode(value);
+      encodeInto(value);
     },
     (err: unknown) => {
       entry.failure = err ?? new Error('execution failed');
@@ -141,6 +150,9 @@ export class SharedSubscription implements AsyncIterableIterator<ExecutionResult
         return;
       }
       waiting.push(entry);
+      // Pull mode's bound (change-stream.ts maxBuffered) holds here too: results queued behind a
+      // pending execution are a subscriber falling behind.
+      if (waiting.length > source.maxBuffered) return stop(source, tooSlow());
       if (waiting.length === 1) flush();
     });
     return true;
