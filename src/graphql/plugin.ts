@@ -223,7 +223,7 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
       maxSubscriptionsPerConnection: deps.wsMaxSubscriptionsPerConnection ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
     });
     // @fastify/websocket takes a WebSocket handler on GET routes only.
-    app.route({ method: 'GET', url: GRAPHQL_PATH, onRequest: guards.onRequest, preHandler: guards.preHandler, handler, wsHandler });
+    app.route({ method: 'GET', url: GRAPHQL_PATH, onRequest: guards.onRequest, preHandler: [trusted, guards.preHandler], handler, wsHandler });
     app.route({ method: ['POST', 'OPTIONS'], url: GRAPHQL_PATH, onRequest: guards.onRequest, preHandler: [trusted, guards.preHandler], handler: postHandler, bodyLimit: GRAPHQL_BODY_LIMIT });
     // Apollo last (onClose): HTTP requests still in flight finish before it stops.
     app.addHook('onClose', async () => close());
