@@ -153,6 +153,8 @@ export class FastQueries {
   }
 
   #admit(query: string): Known {
+    // Too long to keep: checking it here would repeat on every request, and Apollo checks it anyway.
+    if (query.length > MAX_FAST_QUERY_LENGTH) return APOLLO;
     const cached = this.#known.get(query);
     if (cached) return cached;
     const known = this.#check(query);

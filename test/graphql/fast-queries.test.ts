@@ -7,7 +7,7 @@
 import { GraphQLInt, GraphQLObjectType, GraphQLSchema, NoSchemaIntrospectionCustomRule, specifiedRules } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PaymentReads } from '../../src/graphql/data.js';
-import { FastQueries } from '../../src/graphql/fast-queries.js';
+import { FastQueries, MAX_FAST_QUERY_LENGTH } from '../../src/graphql/fast-queries.js';
 import { DEFAULT_LIMITS, documentShapeError, queryLimitsRule } from '../../src/graphql/limits.js';
 import type { Visibility } from '../../src/access/visibility.js';
 import { moveToMerchant, addMerchant } from '../access/merchant-setup.js';
@@ -62,6 +62,13 @@ describe('FastQueries', () => {
     expect(calls).toBe(before);
     // What was refused once is remembered: Apollo alone handles it from then on.
     expect(fast.known('{ a b }')).toBe(true);
+  });
+
+  it('leaves texts too long to keep to Apollo without parsing them (they would be checked on every request)', async () => {
+    const long = `query Long { a }\n#${'x'.repeat(MAX_FAST_QUERY_LENGTH)}`;
+    const before = calls;
+    expect(await run({ query: long })).toBeUndefined();
+    expect(calls).toBe(before);
   });
 
   it('leaves any execution with errors to Apollo (bad variables, a failing resolver)', async () => {
