@@ -137,6 +137,24 @@ describe('SharedSubscription.pushTo', () => {
     expect(h.bus.listenerCount).toBe(0);
   });
 
+  it('writes nothing after the subscriber ended, not even a result that was still executing', async () => {
+    const h = harness();
+    let release = () => {};
+    h.gates.set(2, new Promise<void>((resolve) => (release = resolve)));
+    const frames: string[] = [];
+    const stream = await h.open();
+    stream.pushTo((frame) => (frames.push(frame), true), JSON.stringify, tooSlow);
+    h.bus.publish(change('A1', 2));
+    h.bus.publish(change('A1', 3));
+    await settle();
+    // graphql-ws completes the operation; the client may then reuse its id for a new one.
+    await stream.return();
+    release();
+    await settle();
+    await settle();
+    expect(frames).toEqual([]);
+  });
+
   it('ends when the subscriber ends, and then writes nothing more', async () => {
     const h = harness();
     const frames: string[] = [];
