@@ -47,6 +47,8 @@ export interface ChangeStreamOptions {
  */
 export interface PushableStream<T> extends AsyncIterableIterator<T> {
   pushTo(handler: (value: T) => void): void;
+  /** How many values a consumer may have waiting before it is ended as too slow; pushed consumers queue too. */
+  readonly maxBuffered: number;
   /** Ends the stream with `error`: the pending `next()` rejects with it. */
   fail(error: unknown): void;
 }
@@ -96,18 +98,22 @@ export function changeStream(options: ChangeStreamOptions): PushableStream<Statu
     if (push) return push(value);
     const next = waiting.shift();
     if (next) return next.resolve({ value, done: false });
-    if (buffered.length >= maxBuffered) {
-      failure = new GraphQLError('This subscriber fell too far behind; subscribe again', { extensions: { code: 'SUBSCRIBER_TOO_SLOW' } });
-      finish();
-      return;
-    }
+    if (buffered.length >= maxBuffered) return fellBehind();
     buffered.push(value);
   };
 
+  function fellBehind(): void {
+    failure = new GraphQLError('This subscriber fell too far behind; subscribe again', { extensions: { code: 'SUBSCRIBER_TOO_SLOW' } });
+    finish();
+  }
+
   const unsubscribe = options.bus.subscribe((change) => {
     if (done || !options.accept(change)) return;
-    if (!ready) early.push(change);
-    else enqueue(change.event.merOrderId, change.event.version, toStatusChange(change));
+    if (!ready) {
+      // Bounded as `buffered` is: the first-state read may take long.
+      if (early.length >= maxBuffered) return fellBehind();
+      early.push(change);
+    } else enqueue(change.event.merOrderId, change.event.version, toStatusChange(change));
   });
   options.onOpen?.();
 
@@ -144,6 +150,7 @@ export function changeStream(options: ChangeStreamOptions): PushableStream<Statu
   }
 
   return {
+    maxBuffered,
     [Symbol.asyncIterator]() {
       return this;
     },

@@ -61,11 +61,13 @@ type Known =
       readonly document: DocumentNode;
       readonly operation: OperationDefinitionNode;
       /**
-       * graphql-jit's compiled form, made on the document's second use (a stream of documents each
-       * sent once never pays for compiling); 'none' where it cannot compile it. Until then, and
-       * for 'none', graphql-js runs it.
+       * graphql-jit's compiled form, made on the document's second use once a first one was
+       * answered here (a stream of documents each sent once, or requests that fail, unauthenticated
+       * ones among them, never make the server compile); 'none' where it cannot compile it. Until
+       * then, and for 'none', graphql-js runs it.
        */
       compiled: CompiledQuery | 'none' | undefined;
+      /** Answers given with it (successful executions). */
       uses: number;
     }
   | { readonly road: 'apollo' };
@@ -74,6 +76,13 @@ const APOLLO: Known = { road: 'apollo' };
 
 /** Longer texts are never kept: a client sending one pays for it every time, on Apollo's road. */
 export const MAX_FAST_QUERY_LENGTH = 16 * 1024;
+
+/**
+ * What a compiled document is counted as in the cache's size limit, over its text: an estimate
+ * (graphql-jit's functions and closures are far larger than the text; 500 compiled payment
+ * documents measured some 135 MB with their ASTs). It bounds their number: 64 in the default 1 MiB.
+ */
+const COMPILED_SIZE = 16 * 1024;
 
 /**
  * Apollo's answer to the `Accept` headers real clients send (its chooseContentTypeForSingleResultResponse):
@@ -112,8 +121,8 @@ export class FastQueries {
     this.#known = new LRUCache<string, Known>({
       max: 500,
       maxSize: options.maxKnownBytes ?? 1024 * 1024,
-      maxEntrySize: MAX_FAST_QUERY_LENGTH,
-      sizeCalculation: (_known, query) => Math.max(1, query.length),
+      maxEntrySize: MAX_FAST_QUERY_LENGTH + COMPILED_SIZE,
+      sizeCalculation: (known, query) => Math.max(1, query.length) + (known.road === 'fast' && known.compiled !== undefined && known.compiled !== 'none' ? COMPILED_SIZE : 0),
     });
   }
 
@@ -134,7 +143,11 @@ export class FastQueries {
     const known = this.#admit(fields.query);
     if (known.road !== 'fast') return undefined;
     const { document, operation } = known;
-    if (++known.uses === 2) known.compiled = compile(this.options.schema, document);
+    if (known.uses === 1 && known.compiled === undefined) {
+      known.compiled = compile(this.options.schema, document);
+      // Set again: the cache weighs it anew with its compiled form (sizeCalculation).
+      this.#known.set(fields.query, known);
+    }
     const { compiled } = known;
     // The operation Apollo would pick: named ones must match, an unnamed request needs one operation.
     if (fields.operationName !== undefined && operation.name?.value !== fields.operationName) return undefined;
@@ -148,11 +161,14 @@ export class FastQueries {
       return undefined;
     }
     if (result.errors !== undefined || result.data === undefined || result.data === null) return undefined;
+    known.uses += 1;
     // Apollo's prettyJSONStringify of { errors, data, extensions }: the undefined ones drop out.
     return { contentType, body: `${JSON.stringify({ data: result.data })}\n`, operationName: fields.operationName ?? operation.name?.value };
   }
 
   #admit(query: string): Known {
+    // Too long to keep: checking it here would repeat on every request, and Apollo checks it anyway.
+    if (query.length > MAX_FAST_QUERY_LENGTH) return APOLLO;
     const cached = this.#known.get(query);
     if (cached) return cached;
     const known = this.#check(query);

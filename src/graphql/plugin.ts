@@ -205,6 +205,9 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
       deps.fastQueries === false
         ? handler
         : async function (request, reply) {
+            // POST only: this route also takes OPTIONS, which Apollo refuses (405) and which the
+            // request limits do not charge, so a body sent with it must never run here.
+            if (request.method !== 'POST') return handler.call(this, request, reply);
             return (await answerFast(fast, request, reply, contextOf, recorder)) ?? handler.call(this, request, reply);
           };
     const wsHandler = graphqlWebSocketHandler({
@@ -222,7 +225,7 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
     });
     // @fastify/websocket takes a WebSocket handler on GET routes only.
     // request.log is made on first use (most requests never log): lazy-child-logger.ts.
-    app.route({ method: 'GET', url: GRAPHQL_PATH, childLoggerFactory: lazyChildLoggerFactory, onRequest: guards.onRequest, preHandler: guards.preHandler, handler, wsHandler });
+    app.route({ method: 'GET', url: GRAPHQL_PATH, childLoggerFactory: lazyChildLoggerFactory, onRequest: guards.onRequest, preHandler: [trusted, guards.preHandler], handler, wsHandler });
     app.route({ method: ['POST', 'OPTIONS'], url: GRAPHQL_PATH, childLoggerFactory: lazyChildLoggerFactory, onRequest: guards.onRequest, preHandler: [trusted, guards.preHandler], handler: postHandler, bodyLimit: GRAPHQL_BODY_LIMIT });
     // Apollo last (onClose): HTTP requests still in flight finish before it stops.
     app.addHook('onClose', async () => close());

@@ -22,8 +22,11 @@
  * (change-stream.ts), each event's shared result is also encoded once, with the same `encode`
  * for the whole group, and handed to every subscriber's writer as that string, in the order the
  * subscriber's stream produced the events. Per subscriber and change that leaves a lookup and a
- * socket write: no promise chain, no JSON encoding. Sources that cannot push (the `after`
- * replay, feed-stream.ts) are pulled as graphql-ws always does.
+ * socket write, with no JSON encoding per subscriber. Not "no promise": the bus hands a change to
+ * every subscriber before its shared execution (async resolvers) settles, so each subscriber
+ * still waits on it with one `then`, and an execution that never settles holds the subscriber's
+ * later results (bounded by maxBuffered, then SUBSCRIBER_TOO_SLOW). Sources that cannot push
+ * (the `after` replay, feed-stream.ts) are pulled as graphql-ws always does.
  */
 import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { isPushable, type PushableStream } from './change-stream.js';
@@ -60,13 +63,22 @@ function sharedFor(event: object, args: ExecutionArgs, key: string): Shared {
 function encodeOnce(entry: Shared, encode: (result: ExecutionResult) => string): void {
   if (entry.encoded !== undefined || entry.ready) return;
   const { result } = entry;
+  // A failing encode is a failure like a failing execution: it ends the subscribers' streams
+  // (pushTo's flush), never an exception out of the bus or an unhandled rejection.
+  const encodeInto = (value: ExecutionResult): void => {
+    try {
+      entry.encoded = encode(value);
+    } catch (err) {
+      entry.failure = err ?? new Error('encoding failed');
+    }
+  };
   if (!(result instanceof Promise)) {
-    entry.encoded = encode(result);
+    encodeInto(result);
     return;
   }
   entry.ready = result.then(
     (value) => {
-      entry.encoded = encode(value);
+      encodeInto(value);
     },
     (err: unknown) => {
       entry.failure = err ?? new Error('execution failed');
@@ -93,6 +105,13 @@ export class SharedSubscription implements AsyncIterableIterator<ExecutionResult
   readonly #source: AsyncIterator<unknown>;
   readonly #args: ExecutionArgs;
   readonly #key: string;
+  /**
+   * Set when the stream ends (return(), or pushTo's stop): from then on nothing is written, not
+   * even a result still executing, since graphql-ws lets the client reuse the operation's id.
+   */
+  #closed = false;
+  /** Drops the pushed results still waiting (set by pushTo). */
+  #discard: (() => void) | undefined;
 
   constructor(source: AsyncIterator<unknown>, args: ExecutionArgs, key: string) {
     this.#source = source;
@@ -113,15 +132,19 @@ export class SharedSubscription implements AsyncIterableIterator<ExecutionResult
   pushTo(write: (encoded: string) => boolean, encode: (result: ExecutionResult) => string, tooSlow: () => unknown): boolean {
     const source = this.#source;
     if (!isPushable(source)) return false;
-    // Results whose turn has come but whose execution is still running, oldest first. Empty
-    // nearly always: results are written as soon as they are known.
+    // Results whose turn has come but whose execution is still running, oldest first: written as
+    // soon as the head's is known.
     const waiting: Shared[] = [];
+    this.#discard = () => {
+      waiting.length = 0;
+    };
     const stop = (source: PushableStream<unknown>, error: unknown) => {
+      this.#closed = true;
       waiting.length = 0;
       source.fail(error);
     };
     const flush = (): void => {
-      while (waiting.length > 0) {
+      while (!this.#closed && waiting.length > 0) {
         const head = waiting[0] as Shared;
         if (head.failure !== undefined) return stop(source, head.failure);
         if (head.encoded === undefined) {
@@ -133,6 +156,7 @@ export class SharedSubscription implements AsyncIterableIterator<ExecutionResult
       }
     };
     source.pushTo((event) => {
+      if (this.#closed) return;
       const entry =
         typeof event === 'object' && event !== null ? sharedFor(event, this.#args, this.#key) : { result: execute({ ...this.#args, rootValue: event }) };
       encodeOnce(entry, encode);
@@ -141,6 +165,9 @@ export class SharedSubscription implements AsyncIterableIterator<ExecutionResult
         return;
       }
       waiting.push(entry);
+      // Pull mode's bound (change-stream.ts maxBuffered) holds here too: results queued behind a
+      // pending execution are a subscriber falling behind.
+      if (waiting.length > source.maxBuffered) return stop(source, tooSlow());
       if (waiting.length === 1) flush();
     });
     return true;
@@ -159,6 +186,8 @@ export class SharedSubscription implements AsyncIterableIterator<ExecutionResult
   }
 
   async return(): Promise<IteratorResult<ExecutionResult>> {
+    this.#closed = true;
+    this.#discard?.();
     await this.#source.return?.();
     return { value: undefined, done: true };
   }

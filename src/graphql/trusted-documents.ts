@@ -99,11 +99,19 @@ function persistedHash(body: Body): string | undefined | null {
 }
 
 /**
- * The POST preHandler (after the body is parsed, before the limits read it): resolves a hash to
- * its text, and applies the policy.
+ * The preHandler of POST (after the body is parsed, before the limits read it): resolves a hash to
+ * its text, and applies the policy. On GET it applies the policy to the `query` parameter(s).
  */
 export function trustedDocumentsHook(trusted: TrustedDocuments, policy: DocumentPolicy, callerOf: (request: FastifyRequest) => Caller) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    if (request.method === 'GET') {
+      if (policy !== 'trusted') return undefined;
+      // Every `query` parameter given (Apollo reads one; which one is its business).
+      const given = (request.query as Record<string, unknown> | null)?.query;
+      const texts = (Array.isArray(given) ? given : [given]).filter((text): text is string => typeof text === 'string');
+      if (texts.every((text) => trusted.has(text)) || mayUseAnyDocument(callerOf(request))) return undefined;
+      return refuse(reply, PERSISTED_QUERY_REQUIRED, 'This gateway runs only trusted documents (the typed client sends them by hash); this key may not send a document of its own');
+    }
     if (request.method !== 'POST') return undefined;
     const body = request.body as Body | null;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;

@@ -3,6 +3,7 @@
  * against the real commands and simulator. Also: the committed schema.graphql matches the code.
  */
 import { readFileSync } from 'node:fs';
+import { parse, print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   bearer,
@@ -104,6 +105,21 @@ describe('typed client: the server creates, the frontend holds only the client s
     expect(status).toBe('TRADE_SUCCESS');
     await changes.return?.();
     await client.dispose();
+  });
+
+  it('works without Web Crypto (a browser on plain HTTP, not localhost): sends the text', async () => {
+    const { merOrderId, clientSecret } = await checkout(gw.url, SERVER_KEY, { channel: 'QR_CODE', totalAmount: 500 }, `order-${Date.now()}`);
+    // A document object the client has not hashed yet (it remembers each document's hash).
+    const document = parse(print(GetPaymentStatusDocument)) as typeof GetPaymentStatusDocument;
+    // Browsers leave crypto.subtle undefined outside secure contexts; shadow the getter here.
+    Object.defineProperty(globalThis.crypto, 'subtle', { value: undefined, configurable: true });
+    try {
+      const read = await request(gw.url, document, { merOrderId }, bearer(clientSecret));
+      expect(read.data?.payment?.merOrderId).toBe(merOrderId);
+    } finally {
+      delete (globalThis.crypto as { subtle?: unknown }).subtle;
+    }
+    expect(globalThis.crypto.subtle).toBeDefined();
   });
 
   it("a client secret reads the payment but not the operators' words: events' reason and actor, reviewReason", async () => {

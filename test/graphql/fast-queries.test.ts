@@ -5,9 +5,10 @@
  * key still sees nothing of another merchant on it.
  */
 import { GraphQLInt, GraphQLObjectType, GraphQLSchema, NoSchemaIntrospectionCustomRule, specifiedRules } from 'graphql';
+import { compileQuery } from 'graphql-jit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PaymentReads } from '../../src/graphql/data.js';
-import { FastQueries } from '../../src/graphql/fast-queries.js';
+import { FastQueries, MAX_FAST_QUERY_LENGTH } from '../../src/graphql/fast-queries.js';
 import { DEFAULT_LIMITS, documentShapeError, queryLimitsRule } from '../../src/graphql/limits.js';
 import type { Visibility } from '../../src/access/visibility.js';
 import { moveToMerchant, addMerchant } from '../access/merchant-setup.js';
@@ -15,6 +16,12 @@ import { pgliteDatabase, type TestDatabase } from '../support/db.js';
 import { newKey, until } from './api-keys-client.js';
 import { newOrder } from './fixtures.js';
 import { bearer, startGateway, type TestGateway } from './harness.js';
+
+// graphql-jit as is, its compileQuery counted (what the fast road compiles, and when).
+vi.mock('graphql-jit', async (importOriginal) => {
+  const jit = await importOriginal<typeof import('graphql-jit')>();
+  return { ...jit, compileQuery: vi.fn(jit.compileQuery) };
+});
 
 describe('FastQueries', () => {
   let calls = 0;
@@ -62,6 +69,42 @@ describe('FastQueries', () => {
     expect(calls).toBe(before);
     // What was refused once is remembered: Apollo alone handles it from then on.
     expect(fast.known('{ a b }')).toBe(true);
+  });
+
+  it('leaves texts too long to keep to Apollo without parsing them (they would be checked on every request)', async () => {
+    const long = `query Long { a }\n#${'x'.repeat(MAX_FAST_QUERY_LENGTH)}`;
+    const before = calls;
+    expect(await run({ query: long })).toBeUndefined();
+    expect(calls).toBe(before);
+  });
+
+  it('compiles a document only once it has been answered: failing requests never make the server compile', async () => {
+    const compiles = vi.mocked(compileQuery);
+    compiles.mockClear();
+    for (let i = 0; i < 3; i++) expect(await run({ query: 'query Boom { boom }' })).toBeUndefined();
+    expect(await run({ query: 'query Twice($x: Int) { a(x: $x) }', variables: { x: 'nope' } })).toBeUndefined();
+    expect(await run({ query: 'query Twice($x: Int) { a(x: $x) }', variables: { x: 'nope' } })).toBeUndefined();
+    expect(compiles).not.toHaveBeenCalled();
+    expect(await run({ query: 'query Twice($x: Int) { a(x: $x) }', variables: { x: 1 } })).toBeDefined();
+    expect(await run({ query: 'query Twice($x: Int) { a(x: $x) }', variables: { x: 2 } })).toEqual(expect.objectContaining({ body: '{"data":{"a":2}}\n' }));
+    expect(compiles).toHaveBeenCalledTimes(1);
+  });
+
+  it('counts compiled documents in its size limit, so their number is bounded', async () => {
+    const small = new FastQueries({
+      schema,
+      rules: [...specifiedRules, queryLimitsRule(DEFAULT_LIMITS), NoSchemaIntrospectionCustomRule],
+      shapeError: (text) => documentShapeError(text, DEFAULT_LIMITS),
+      hideSuggestions: true,
+      maxKnownBytes: 200_000,
+    });
+    const texts = Array.from({ length: 40 }, (_, i) => `query Q${i} { a(x: ${i}) }`);
+    for (const text of texts) {
+      for (let use = 0; use < 3; use++) expect(await small.run({ body: { query: text }, accept: undefined }, context)).toBeDefined();
+    }
+    // Some 1 KB of text, but 40 compiled documents: the oldest made room.
+    expect(small.known(texts[0] as string)).toBe(false);
+    expect(small.known(texts[39] as string)).toBe(true);
   });
 
   it('leaves any execution with errors to Apollo (bad variables, a failing resolver)', async () => {
@@ -156,6 +199,24 @@ describe('the fast road over HTTP', () => {
     const answered = await Promise.all(run.mock.results.map((r) => r.value as Promise<unknown>));
     expect(answered.length).toBe(4);
     expect(answered.every((answer) => answer === undefined)).toBe(true);
+    run.mockRestore();
+  });
+
+  it('never answers OPTIONS with a query body: nothing runs, and the answer is what Apollo gives', async () => {
+    const run = vi.spyOn(FastQueries.prototype, 'run');
+    const options = async (gw: TestGateway) => {
+      const res = await fetch(gw.url, {
+        method: 'OPTIONS',
+        headers: { 'content-type': 'application/json', ...bearer('k_read') },
+        body: JSON.stringify({ query: QUERY, variables: { merOrderId: mine } }),
+      });
+      return { status: res.status, body: await res.text() };
+    };
+    const viaFast = await options(fast);
+    expect(viaFast).toEqual(await options(apollo));
+    expect(viaFast.status).toBe(405);
+    expect(viaFast.body).not.toContain(mine);
+    expect(run).not.toHaveBeenCalled();
     run.mockRestore();
   });
 

@@ -24,7 +24,7 @@ function change(merOrderId: string, version: number, status = 'TRADE_SUCCESS'): 
 }
 
 /** `changed { version status }`, fed by the bus; `gate(version)` can hold a version's execution back. */
-function harness() {
+function harness(maxBuffered?: number) {
   const bus = new InProcessBus();
   const gates = new Map<number, Promise<void>>();
   let executions = 0;
@@ -38,7 +38,7 @@ function harness() {
             name: 'Changed',
             fields: { version: { type: GraphQLInt }, status: { type: GraphQLString } },
           }),
-          subscribe: () => changeStream({ bus, accept: () => true }),
+          subscribe: () => changeStream({ bus, accept: () => true, maxBuffered }),
           resolve: async (value: StatusChangeValue) => {
             executions += 1;
             if (value.status === 'BROKEN') throw new Error('database said no: secret detail');
@@ -111,6 +111,50 @@ describe('SharedSubscription.pushTo', () => {
     await expect(pending).rejects.toMatchObject({ extensions: { code: 'SUBSCRIBER_TOO_SLOW' } });
   });
 
+  it('ends with SUBSCRIBER_TOO_SLOW when more than maxBuffered results wait behind a pending execution', async () => {
+    const h = harness(3);
+    h.gates.set(1, new Promise<void>(() => undefined)); // never settles
+    const frames: string[] = [];
+    const stream = await h.open();
+    stream.pushTo((frame) => (frames.push(frame), true), JSON.stringify, tooSlow);
+    const pending = stream.next();
+    for (let version = 1; version <= 5; version++) h.bus.publish(change('A1', version));
+    await expect(pending).rejects.toMatchObject({ extensions: { code: 'SUBSCRIBER_TOO_SLOW' } });
+    expect(frames).toEqual([]);
+    expect(h.bus.listenerCount).toBe(0);
+  });
+
+  it('ends the stream with the error, not an unhandled rejection, when encoding throws', async () => {
+    const h = harness();
+    const failing = (): string => {
+      throw new Error('cannot encode');
+    };
+    const stream = await h.open();
+    stream.pushTo(() => true, failing, tooSlow);
+    const pending = stream.next();
+    h.bus.publish(change('A1', 2));
+    await expect(pending).rejects.toThrow('cannot encode');
+    expect(h.bus.listenerCount).toBe(0);
+  });
+
+  it('writes nothing after the subscriber ended, not even a result that was still executing', async () => {
+    const h = harness();
+    let release = () => {};
+    h.gates.set(2, new Promise<void>((resolve) => (release = resolve)));
+    const frames: string[] = [];
+    const stream = await h.open();
+    stream.pushTo((frame) => (frames.push(frame), true), JSON.stringify, tooSlow);
+    h.bus.publish(change('A1', 2));
+    h.bus.publish(change('A1', 3));
+    await settle();
+    // graphql-ws completes the operation; the client may then reuse its id for a new one.
+    await stream.return();
+    release();
+    await settle();
+    await settle();
+    expect(frames).toEqual([]);
+  });
+
   it('ends when the subscriber ends, and then writes nothing more', async () => {
     const h = harness();
     const frames: string[] = [];
@@ -123,6 +167,17 @@ describe('SharedSubscription.pushTo', () => {
     await settle();
     expect(frames).toEqual([]);
     expect(h.bus.listenerCount).toBe(0);
+  });
+});
+
+describe('changeStream while the first state is being read', () => {
+  it('ends with SUBSCRIBER_TOO_SLOW once more than maxBuffered changes arrived meanwhile', async () => {
+    const bus = new InProcessBus();
+    const stream = changeStream({ bus, accept: () => true, maxBuffered: 2, initial: () => new Promise(() => undefined) });
+    const pending = stream.next();
+    for (let version = 1; version <= 3; version++) bus.publish(change('A1', version));
+    await expect(pending).rejects.toMatchObject({ extensions: { code: 'SUBSCRIBER_TOO_SLOW' } });
+    expect(bus.listenerCount).toBe(0);
   });
 });
 

@@ -100,6 +100,24 @@ describe('trusted documents', () => {
     expect(hash.body.data?.payment?.merOrderId).toBe(id);
   });
 
+  it('GRAPHQL_DOCUMENTS=trusted: a key’s own document sent by GET is refused too; a trusted one and an admin’s still run', async () => {
+    const get = async (query: string, variables: Record<string, string>, key: string) => {
+      const url = new URL(trusted.url);
+      url.searchParams.set('query', query);
+      url.searchParams.set('variables', JSON.stringify(variables));
+      const res = await fetch(url, { headers: { 'apollo-require-preflight': 'true', ...bearer(key) } });
+      return { status: res.status, body: (await res.json()) as { data?: { payment?: { merOrderId: string } }; errors?: { extensions?: { code?: string } }[] } };
+    };
+    for (const key of ['k_read', merchantAdmin]) {
+      const own = await get(OWN, { id }, key);
+      expect(own.status).toBe(400);
+      expect(own.body.errors?.[0]?.extensions?.code).toBe(PERSISTED_QUERY_REQUIRED);
+      expect(own.body.data).toBeUndefined();
+    }
+    expect((await get(print(GetPaymentStatusDocument), { merOrderId: id }, 'k_read')).body.data?.payment?.merOrderId).toBe(id);
+    expect((await get(OWN, { id }, 'k_admin')).body.data?.payment?.merOrderId).toBe(id);
+  });
+
   it('GRAPHQL_DOCUMENTS=trusted: a gateway-wide admin key may still send any document', async () => {
     const res = await gql<{ payment: { merOrderId: string } }>(trusted.url, OWN, { id }, bearer('k_admin'));
     expect(res.errors).toBeUndefined();

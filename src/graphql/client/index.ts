@@ -60,19 +60,23 @@ export async function checkout(url: string, secretKey: string, input: CreatePaym
 }
 
 /** Each document's printed text and its SHA-256 (hex), computed once. */
-const printed = new WeakMap<object, { text: string; hash: Promise<string> }>();
+const printed = new WeakMap<object, { text: string; hash: Promise<string> | undefined }>();
 
-async function sha256Hex(text: string): Promise<string> {
+/** Undefined without Web Crypto: browsers leave `crypto.subtle` out of insecure contexts (plain HTTP, not localhost). */
+function sha256Hex(text: string): Promise<string> | undefined {
   // Web Crypto: the same in Node and in the browser bundle (web/).
-  const digest = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, '0')).join('');
+  const subtle = (globalThis.crypto as Partial<typeof globalThis.crypto> | undefined)?.subtle;
+  if (!subtle) return undefined;
+  return subtle
+    .digest('SHA-256', new TextEncoder().encode(text))
+    .then((digest) => Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, '0')).join(''));
 }
 
 /**
  * The text of a typed document and its trusted-document hash (what the gateway knows it by:
- * src/graphql/trusted-documents.ts).
+ * src/graphql/trusted-documents.ts); no hash where Web Crypto is missing.
  */
-export function documentOf(document: TypedDocumentNode<unknown, never>): { text: string; hash: Promise<string> } {
+export function documentOf(document: TypedDocumentNode<unknown, never>): { text: string; hash: Promise<string> | undefined } {
   let entry = printed.get(document);
   if (!entry) {
     const text = print(document);
@@ -86,6 +90,7 @@ export function documentOf(document: TypedDocumentNode<unknown, never>): { text:
  * goes by its hash (a trusted document: a smaller request, and the only kind a gateway with
  * GRAPHQL_DOCUMENTS=trusted runs for merchant keys); a gateway that does not know the hash
  * (another version) answers PERSISTED_QUERY_NOT_FOUND, and the text is sent once more in full.
+ * Without Web Crypto (a browser page on plain HTTP) there is no hash: the text goes at once.
  */
 export async function request<TResult, TVariables>(
   url: string,
@@ -102,6 +107,7 @@ export async function request<TResult, TVariables>(
     });
     return (await response.json()) as FormattedExecutionResult<TResult>;
   };
+  if (hash === undefined) return post({ query: text });
   const byHash = await post({ extensions: { persistedQuery: { version: 1, sha256Hash: await hash } } });
   if (byHash.errors?.[0]?.extensions?.code !== 'PERSISTED_QUERY_NOT_FOUND') return byHash;
   return post({ query: text });
