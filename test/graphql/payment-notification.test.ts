@@ -68,7 +68,10 @@ describeEachDatabase('Payment.notification, paidAmount, refundableAmount', (kind
     const money = await gql<Read>(gw.url, MONEY, { id: merOrderId }, bearer('k_read'));
     expect(money.data?.payment).toMatchObject({ paidAmount: 1250, refundableAmount: 1250 });
 
-    // A partial refund: still paid, less refundable.
+    // A partial refund: still paid, less refundable. Its TRADE_REFUND notification is held back a
+    // moment, so that the refund's answer moves the payment first (otherwise the two race, and
+    // whichever lands first applies the refund).
+    gw.sim.scenario({ kind: 'delay', delayMs: 2_000, merOrderId });
     const refund = await gql(gw.url, REFUND, { input: { merOrderId, refundAmount: 250 } }, { ...bearer('k_web'), 'idempotency-key': `pnr-${merOrderId}` });
     expect(refund.errors).toBeUndefined();
     await gw.sim.waitForDelivery((d) => d.merOrderId === merOrderId && d.status === 'TRADE_REFUND' && d.state === 'delivered');

@@ -12,7 +12,8 @@ import { checkBuild, contentHash, inputStats, readStamp, stampFor, writeStamp, R
 const INPUTS = ['src', 'package-lock.json'];
 let root: string;
 let stampFile: string;
-const HOUR_AGO = (Date.now() - 3_600_000) / 1000;
+// Whole seconds: a fractional time in seconds does not survive utimes → mtimeMs exactly (float rounding).
+const HOUR_AGO = Math.floor(Date.now() / 1000) - 3_600;
 
 function write(path: string, text: string, mtimeSeconds = HOUR_AGO): void {
   const full = join(root, path);
