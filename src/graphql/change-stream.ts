@@ -10,6 +10,11 @@ import { GraphQLError } from 'graphql';
 import type { PaymentBus, PaymentChange } from '../events/bus.js';
 import { encodeFeedCursor, positionOf } from '../events/feed.js';
 
+/** The error a subscriber gets when it fell too far behind (pulled or pushed, ws-frames.ts). */
+export function subscriberTooSlow(): GraphQLError {
+  return new GraphQLError('This subscriber fell too far behind; subscribe again', { extensions: { code: 'SUBSCRIBER_TOO_SLOW' } });
+}
+
 export interface StatusChangeValue {
   /** As read when the change was delivered: may already be past `version` (a later change follows). */
   payment: PaymentChange['payment'];
@@ -103,7 +108,7 @@ export function changeStream(options: ChangeStreamOptions): PushableStream<Statu
   };
 
   function fellBehind(): void {
-    failure = new GraphQLError('This subscriber fell too far behind; subscribe again', { extensions: { code: 'SUBSCRIBER_TOO_SLOW' } });
+    failure = subscriberTooSlow();
     finish();
   }
 

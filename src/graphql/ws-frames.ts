@@ -12,18 +12,18 @@
  * maxBuffered changes). Written directly, the unsent bytes pile up in the socket instead; past
  * MAX_UNSENT_BYTES the subscription ends with the same SUBSCRIBER_TOO_SLOW error.
  */
-import { GraphQLError, type ExecutionResult } from 'graphql';
+import type { ExecutionResult } from 'graphql';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../log.js';
+import { subscriberTooSlow } from './change-stream.js';
 import { maskErrors } from './errors.js';
 import type { SharedSubscription } from './shared-execution.js';
 
 /** Unsent bytes one socket may hold before its subscriber counts as too slow (about 1,000 changes). */
 export const MAX_UNSENT_BYTES = 1024 * 1024;
 
-export function tooSlow(): GraphQLError {
-  return new GraphQLError('This subscriber fell too far behind; subscribe again', { extensions: { code: 'SUBSCRIBER_TOO_SLOW' } });
-}
+/** The same error as a stream that fell behind (change-stream.ts). */
+export const tooSlow = subscriberTooSlow;
 
 /** The `next` payload as graphql-ws sends it once websocket.ts's onNext has masked the errors. */
 export function encodeResult(result: ExecutionResult, log: Logger): string {
