@@ -98,6 +98,8 @@ function persistedHash(body: Body): string | undefined | null {
   return version === 1 && typeof sha256Hash === 'string' ? sha256Hash : null;
 }
 
+const OWN_DOCUMENT_REFUSED = 'This gateway runs only trusted documents (the typed client sends them by hash); this key may not send a document of its own';
+
 /**
  * The preHandler of POST (after the body is parsed, before the limits read it): resolves a hash to
  * its text, and applies the policy. On GET it applies the policy to the `query` parameter(s).
@@ -110,7 +112,7 @@ export function trustedDocumentsHook(trusted: TrustedDocuments, policy: Document
       const given = (request.query as Record<string, unknown> | null)?.query;
       const texts = (Array.isArray(given) ? given : [given]).filter((text): text is string => typeof text === 'string');
       if (texts.every((text) => trusted.has(text)) || mayUseAnyDocument(callerOf(request))) return undefined;
-      return refuse(reply, PERSISTED_QUERY_REQUIRED, 'This gateway runs only trusted documents (the typed client sends them by hash); this key may not send a document of its own');
+      return refuse(reply, PERSISTED_QUERY_REQUIRED, OWN_DOCUMENT_REFUSED);
     }
     if (request.method !== 'POST') return undefined;
     const body = request.body as Body | null;
@@ -135,7 +137,7 @@ export function trustedDocumentsHook(trusted: TrustedDocuments, policy: Document
       else body.extensions = otherExtensions;
     }
     if (policy === 'trusted' && typeof body.query === 'string' && !trusted.has(body.query) && !mayUseAnyDocument(callerOf(request))) {
-      return refuse(reply, PERSISTED_QUERY_REQUIRED, 'This gateway runs only trusted documents (the typed client sends them by hash); this key may not send a document of its own');
+      return refuse(reply, PERSISTED_QUERY_REQUIRED, OWN_DOCUMENT_REFUSED);
     }
     return undefined;
   };
