@@ -113,33 +113,27 @@ export async function coldStartFigures(context: BenchContext): Promise<FigureRes
     context.log(`cold start (ms): baseline ${show(times.baseline)}; PGlite ${show(times.pglite)}; Postgres ${show(times.postgres)}; without npm ${show(times.direct)}`);
     const base = median(times.baseline);
     const npmShare = median(times.pglite) - median(times.direct);
-    const results = [
+    const startFigure = (name: string, starts: number[], notes: string) =>
       figure({
-        name: 'cold start to ready',
-        value: median(times.pglite),
+        name,
+        value: median(starts),
         unit: 'ms',
         baseline: '`node -e` with an HTTP server: spawn to its first 200',
         baselineValue: base,
         digits: 0,
         target: `≤ ${TARGET_MS} ms`,
-        met: median(times.pglite) <= TARGET_MS,
-        notes: `npm start on an existing PGlite data directory (simulator mode), command to /readyz 200, median of ${ROUNDS} (${show(times.pglite)}); first start on a new directory ${fresh.toFixed(0)} ms, not counted; the same start without npm (node scripts/start.mjs) ${show(times.direct)}, so npm's own start-up ≈ ${npmShare.toFixed(0)} ms`,
-      }),
+        met: median(starts) <= TARGET_MS,
+        notes: `${notes}, median of ${ROUNDS} (${show(starts)})`,
+      });
+    const results = [
+      startFigure(
+        'cold start to ready',
+        times.pglite,
+        `npm start on an existing PGlite data directory (simulator mode), command to /readyz 200; first start on a new directory ${fresh.toFixed(0)} ms, not counted; the same start without npm (node scripts/start.mjs) ${show(times.direct)}, so npm's own start-up ≈ ${npmShare.toFixed(0)} ms`,
+      ),
     ];
     if (postgres) {
-      results.push(
-        figure({
-          name: 'cold start to ready (Postgres)',
-          value: median(times.postgres),
-          unit: 'ms',
-          baseline: '`node -e` with an HTTP server: spawn to its first 200',
-          baselineValue: base,
-          digits: 0,
-          target: `≤ ${TARGET_MS} ms`,
-          met: median(times.postgres) <= TARGET_MS,
-          notes: `npm start with DATABASE_URL (the bench's database, migrated), simulator mode, median of ${ROUNDS} (${show(times.postgres)})`,
-        }),
-      );
+      results.push(startFigure('cold start to ready (Postgres)', times.postgres, "npm start with DATABASE_URL (the bench's database, migrated), simulator mode"));
     }
     return results;
   } finally {
