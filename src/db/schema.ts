@@ -430,6 +430,9 @@ export const webhookDeliveries = pgTable(
     index('webhook_deliveries_due_idx').on(t.dueAt).where(sql`${t.status} = 'PENDING'`),
     // Claims look per endpoint at its oldest due attempts.
     index('webhook_deliveries_endpoint_due_idx').on(t.endpointId, t.dueAt, t.id).where(sql`${t.status} = 'PENDING'`),
+    // The attempts in flight (claimed, not yet recorded), which the claim counts per endpoint and
+    // per merchant: without it each claim walked every PENDING row of the queue.
+    index('webhook_deliveries_in_flight_idx').on(t.endpointId, t.claimedUntil).where(sql`${t.status} = 'PENDING' and ${t.claimedUntil} is not null`),
     index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.id),
   ],
 );

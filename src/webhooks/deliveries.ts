@@ -2,8 +2,8 @@
  * The delivery queue in webhook_deliveries, one row per attempt (schema.ts): dispatch (new PENDING
  * rows for the feed's events), claim (FOR UPDATE SKIP LOCKED, with a lease so a killed instance's
  * claim expires, and at most `perEndpoint` attempts in flight per endpoint across instances, so a
- * slow endpoint holds only its own slots), finish (the outcome, and the next attempt on the
- * schedule), resend, list.
+ * slow endpoint holds only its own slots), settle (the outcomes, and the next attempts on the
+ * schedule, in the transaction of the next claim), resend, list.
  */
 import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
@@ -47,6 +47,14 @@ interface ClaimedRow extends Record<string, unknown> {
   id: string | number;
 }
 
+/** What a claim may take: at most `limit` attempts, within the per-endpoint and per-merchant caps. */
+export interface ClaimLimits {
+  limit: number;
+  perEndpoint: number;
+  leaseMs: number;
+  perMerchant: number;
+}
+
 /**
  * Claims up to `limit` due attempts for `owner` until now + leaseMs. Per enabled endpoint at most
  * `perEndpoint` minus those already in flight (on any instance), and per merchant (gateway-wide
@@ -55,46 +63,55 @@ interface ClaimedRow extends Record<string, unknown> {
  */
 export async function claim(db: Database, owner: string, limit: number, perEndpoint: number, leaseMs: number, perMerchant = 8): Promise<ClaimedAttempt[]> {
   if (limit <= 0) return [];
-  const claimed = await db.transaction(async (tx) => {
-    const rows = await query<ClaimedRow>(
-      tx,
-      sql`
-      with candidates as (
-        select d.id, d.due_at, coalesce(w.merchant_id, '') as merchant from webhook_endpoints w
-        cross join lateral (
-          select d.id, d.due_at from webhook_deliveries d
-          where d.endpoint_id = w.id and d.status = 'PENDING' and d.due_at <= now()
-            and (d.claimed_until is null or d.claimed_until < now())
-          order by d.due_at, d.id
-          limit greatest(0, ${perEndpoint}::int - (
-            select count(*)::int from webhook_deliveries f
-            where f.endpoint_id = w.id and f.status = 'PENDING' and f.claimed_until >= now()))
-          for update of d skip locked) d
-        where w.enabled),
-      ranked as (
-        select c.id, c.due_at,
-          row_number() over (partition by c.merchant order by c.due_at, c.id) as n,
-          (select count(*)::int from webhook_deliveries f join webhook_endpoints fw on fw.id = f.endpoint_id
-            where coalesce(fw.merchant_id, '') = c.merchant and f.status = 'PENDING' and f.claimed_until >= now()) as busy
-        from candidates c),
-      picked as (
-        select id from ranked where n <= ${perMerchant}::int - busy
-        order by due_at, id
-        limit ${limit}::int)
-      update webhook_deliveries set claimed_until = now() + ${leaseMs}::int * interval '1 millisecond', claimed_by = ${owner}
-      from picked where webhook_deliveries.id = picked.id
-      returning webhook_deliveries.id`,
-    );
-    return rows.map((r) => Number(r.id));
-  });
+  return db.transaction((tx) => claimIn(tx, owner, { limit, perEndpoint, leaseMs, perMerchant }));
+}
+
+/** The claim, inside a transaction the caller commits (its lease counts once committed). */
+async function claimIn(tx: Database, owner: string, limits: ClaimLimits): Promise<ClaimedAttempt[]> {
+  const claimed = (await query<ClaimedRow>(tx, claimStatement(owner, limits))).map((r) => Number(r.id));
   if (claimed.length === 0) return [];
-  const rows = await db
+  const rows = await tx
     .select({ delivery: webhookDeliveries, endpoint: webhookEndpoints, event: paymentEvents })
     .from(webhookDeliveries)
     .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
     .innerJoin(paymentEvents, eq(paymentEvents.id, webhookDeliveries.eventId))
     .where(sql`${webhookDeliveries.id} in (${sql.join(claimed.map((id) => sql`${id}`), sql`, `)})`);
   return rows.map((r) => ({ delivery: r.delivery, endpoint: r.endpoint, event: r.event }));
+}
+
+/**
+ * The claim's statement (exported so a test can EXPLAIN it). It reads only what it needs: the
+ * due attempts of each endpoint in order (endpoint_due_idx, stopping at the cap) and the
+ * attempts in flight (in_flight_idx), then updates the picked rows by primary key. Never the
+ * queue's whole length, nor the table's history of recorded attempts, which only grows.
+ */
+export function claimStatement(owner: string, { limit, perEndpoint, leaseMs, perMerchant }: ClaimLimits): SQL {
+  return sql`
+    with candidates as (
+      select d.id, d.due_at, coalesce(w.merchant_id, '') as merchant from webhook_endpoints w
+      cross join lateral (
+        select d.id, d.due_at from webhook_deliveries d
+        where d.endpoint_id = w.id and d.status = 'PENDING' and d.due_at <= now()
+          and (d.claimed_until is null or d.claimed_until < now())
+        order by d.due_at, d.id
+        limit greatest(0, ${perEndpoint}::int - (
+          select count(*)::int from webhook_deliveries f
+          where f.endpoint_id = w.id and f.status = 'PENDING' and f.claimed_until >= now()))
+        for update of d skip locked) d
+      where w.enabled),
+    ranked as (
+      select c.id, c.due_at,
+        row_number() over (partition by c.merchant order by c.due_at, c.id) as n,
+        (select count(*)::int from webhook_deliveries f join webhook_endpoints fw on fw.id = f.endpoint_id
+          where coalesce(fw.merchant_id, '') = c.merchant and f.status = 'PENDING' and f.claimed_until >= now()) as busy
+      from candidates c),
+    picked as (
+      select id from ranked where n <= ${perMerchant}::int - busy
+      order by due_at, id
+      limit ${limit}::int)
+    update webhook_deliveries set claimed_until = now() + ${leaseMs}::int * interval '1 millisecond', claimed_by = ${owner}
+    where webhook_deliveries.id = any(array(select id from picked))
+    returning webhook_deliveries.id`;
 }
 
 /** What one attempt came to. */
@@ -105,31 +122,68 @@ export interface AttemptOutcome {
   error: string | null;
 }
 
+/** An attempt that was made, waiting to be recorded. */
+export interface SettledAttempt {
+  delivery: ClaimedAttempt['delivery'];
+  outcome: AttemptOutcome;
+}
+
 /**
- * Records an attempt's outcome (only while `owner` still holds it) and, after a failure, queues
- * the next attempt after schedule[attempt - 1]; past the schedule's end the delivery is FAILED.
- * Answers the status written, or undefined when the claim had been lost.
+ * Records the outcomes of attempts that were made and claims the next ones, in one transaction:
+ * a delivery costs a share of one commit instead of two commits of its own (the commit's WAL
+ * flush is most of a delivery's time against a fast receiver). Answers the status written for
+ * each settled attempt (absent: its claim had been lost) and the attempts claimed.
  */
-export async function finish(db: Database, owner: string, attempt: ClaimedAttempt['delivery'], outcome: AttemptOutcome, schedule: readonly number[]): Promise<DeliveryStatus | undefined> {
-  const now = new Date();
-  const delay = schedule[attempt.attempt - 1];
-  const status: DeliveryStatus = outcome.ok ? 'SUCCEEDED' : delay === undefined ? 'FAILED' : 'RETRYING';
-  const nextAttemptAt = status === 'RETRYING' && delay !== undefined ? new Date(now.getTime() + delay) : null;
+export async function settleAndClaim(
+  db: Database,
+  owner: string,
+  settled: readonly SettledAttempt[],
+  schedule: readonly number[],
+  limits: ClaimLimits,
+): Promise<{ statuses: Map<number, DeliveryStatus>; claimed: ClaimedAttempt[] }> {
+  if (settled.length === 0 && limits.limit <= 0) return { statuses: new Map(), claimed: [] };
   return db.transaction(async (tx) => {
-    const [row] = await tx
-      .update(webhookDeliveries)
-      .set({ status, httpStatus: outcome.httpStatus, durationMs: outcome.durationMs, error: outcome.error, at: now, nextAttemptAt, claimedUntil: null })
-      .where(and(eq(webhookDeliveries.id, attempt.id), eq(webhookDeliveries.claimedBy, owner), eq(webhookDeliveries.status, 'PENDING')))
-      .returning({ eventType: webhookDeliveries.eventType });
-    if (!row) return undefined;
-    if (nextAttemptAt) {
-      await tx
-        .insert(webhookDeliveries)
-        .values({ eventId: attempt.eventId, endpointId: attempt.endpointId, eventType: row.eventType, attempt: attempt.attempt + 1, status: 'PENDING', dueAt: nextAttemptAt, at: nextAttemptAt })
-        .onConflictDoNothing();
-    }
-    return status;
+    const statuses = settled.length > 0 ? await settleIn(tx, owner, settled, schedule) : new Map<number, DeliveryStatus>();
+    // After the settle, in the same transaction: the attempts just recorded no longer count as in flight.
+    const claimed = limits.limit > 0 ? await claimIn(tx, owner, limits) : [];
+    return { statuses, claimed };
   });
+}
+
+/**
+ * One statement for every settled attempt: its outcome (only while `owner` still holds it) and,
+ * after a failure, the next attempt after schedule[attempt - 1]; past the schedule's end the
+ * delivery is FAILED.
+ */
+async function settleIn(tx: Database, owner: string, settled: readonly SettledAttempt[], schedule: readonly number[]): Promise<Map<number, DeliveryStatus>> {
+  const now = new Date();
+  const outcomes = settled.map(({ delivery, outcome }) => {
+    const delay = schedule[delivery.attempt - 1];
+    const status: DeliveryStatus = outcome.ok ? 'SUCCEEDED' : delay === undefined ? 'FAILED' : 'RETRYING';
+    const next = status === 'RETRYING' && delay !== undefined ? new Date(now.getTime() + delay).toISOString() : null;
+    return { id: delivery.id, status, http_status: outcome.httpStatus, duration_ms: outcome.durationMs, error: outcome.error, next_attempt_at: next };
+  });
+  const rows = await query<{ id: string | number; status: string }>(
+    tx,
+    sql`
+    with outcome as (
+      select * from jsonb_to_recordset(${JSON.stringify(outcomes)}::jsonb)
+        as o(id bigint, status text, http_status int, duration_ms int, error text, next_attempt_at timestamptz)),
+    done as (
+      update webhook_deliveries d
+      set status = o.status, http_status = o.http_status, duration_ms = o.duration_ms, error = o.error,
+        at = ${now.toISOString()}::timestamptz, next_attempt_at = o.next_attempt_at, claimed_until = null
+      from outcome o
+      where d.id = o.id and d.claimed_by = ${owner} and d.status = 'PENDING'
+      returning d.id, d.event_id, d.endpoint_id, d.event_type, d.attempt, o.status, o.next_attempt_at),
+    retry as (
+      insert into webhook_deliveries (event_id, endpoint_id, event_type, attempt, status, due_at, at)
+      select event_id, endpoint_id, event_type, attempt + 1, 'PENDING', next_attempt_at, next_attempt_at
+      from done where next_attempt_at is not null
+      on conflict do nothing)
+    select id, status from done`,
+  );
+  return new Map(rows.map((r) => [Number(r.id), r.status as DeliveryStatus]));
 }
 
 /** A new attempt of `eventId` to each endpoint given, due now (resendWebhookEvent). */

@@ -11,7 +11,9 @@
  * endpoint was enabled is never walked.
  *
  * Workers: claim due attempts (deliveries.ts: SKIP LOCKED, a lease, a per-endpoint cap), POST
- * them (sender.ts), record the outcome and queue the next attempt on the schedule.
+ * them (sender.ts), record the outcome and queue the next attempt on the schedule. Outcomes wait
+ * for the next claim and are recorded in its transaction, all those that finished meanwhile
+ * together: one commit per round of claims, not two per attempt.
  *
  * No endpoint, no work: with no enabled endpoint the engine neither polls nor queries; it waits on
  * LISTEN (webhook_work: endpoints changed, attempts queued) and on the payment bus it already
@@ -28,7 +30,7 @@ import { readFeed, type FeedPosition } from '../events/feed.js';
 import type { ListenSource } from '../events/postgres-bus.js';
 import { errorSummary } from '../lib/errors.js';
 import type { Logger } from '../log.js';
-import { claim, enqueue, finish, nextDueAt, type AttemptOutcome, type ClaimedAttempt, type DeliveryStatus, type DispatchTarget } from './deliveries.js';
+import { enqueue, nextDueAt, settleAndClaim, type AttemptOutcome, type ClaimedAttempt, type DeliveryStatus, type DispatchTarget, type SettledAttempt } from './deliveries.js';
 import type { WebhookEndpoints } from './endpoints.js';
 import { webhookBody } from './payload.js';
 import { WEBHOOK_CHANNEL } from './rows.js';
@@ -72,6 +74,8 @@ export class WebhookEngine {
   #poll: NodeJS.Timeout | undefined;
   #dueTimer: NodeJS.Timeout | undefined;
   readonly #inFlight = new Set<Promise<void>>();
+  /** Attempts made, waiting to be recorded by the next claim's transaction. */
+  #settled: SettledAttempt[] = [];
   #dispatching: Promise<void> | undefined;
   #dispatchAgain = false;
   #working: Promise<void> | undefined;
@@ -201,7 +205,8 @@ export class WebhookEngine {
   }
 
   #kickWork(): void {
-    if (this.#closed) return;
+    // Closing claims nothing more, but still records the attempts that finish meanwhile.
+    if (this.#closed && this.#settled.length === 0) return;
     if (this.#working) {
       this.#workAgain = true;
       return;
@@ -209,24 +214,36 @@ export class WebhookEngine {
     this.#working = (async () => {
       do {
         this.#workAgain = false;
-        try {
-          await this.#claimAndSend();
-        } catch (err) {
-          this.#o.log.error({ err: errorSummary(err) }, 'webhook claim failed');
-        }
-      } while (this.#workAgain && !this.#closed);
+        await this.#settleAndClaim();
+      } while (this.#workAgain && (!this.#closed || this.#settled.length > 0));
     })().finally(() => {
       this.#working = undefined;
     });
   }
 
-  async #claimAndSend(): Promise<void> {
-    const free = this.#o.concurrency - this.#inFlight.size;
-    if (free <= 0) return;
+  async #settleAndClaim(): Promise<void> {
+    const settled = this.#settled.splice(0);
+    const free = this.#closed ? 0 : this.#o.concurrency - this.#inFlight.size;
+    if (settled.length === 0 && free <= 0) return;
     // Longer than any attempt (each is bounded by the timeout) with room to record it; short
     // enough that a killed instance's claims are sent again soon.
-    const lease = 2 * this.#o.timeoutMs + 5_000;
-    const claimed = await claim(this.#o.db, this.#owner, free, this.#o.perEndpoint, lease, this.#o.perMerchant);
+    const leaseMs = 2 * this.#o.timeoutMs + 5_000;
+    let claimed: ClaimedAttempt[];
+    try {
+      const result = await settleAndClaim(this.#o.db, this.#owner, settled, this.#o.retryScheduleMs, {
+        limit: Math.max(0, free),
+        perEndpoint: this.#o.perEndpoint,
+        leaseMs,
+        perMerchant: this.#o.perMerchant,
+      });
+      for (const { delivery } of settled) this.#o.onAttempt?.(result.statuses.get(delivery.id) ?? 'lost');
+      claimed = result.claimed;
+    } catch (err) {
+      // The leases expire and another claim sends those attempts again: at least once.
+      if (settled.length > 0) this.#o.log.error({ err: errorSummary(err), deliveryIds: settled.map((s) => s.delivery.id) }, 'could not record webhook attempts');
+      else this.#o.log.error({ err: errorSummary(err) }, 'webhook claim failed');
+      return;
+    }
     for (const attempt of claimed) {
       const running: Promise<void> = this.#attempt(attempt).finally(() => {
         this.#inFlight.delete(running);
@@ -234,7 +251,7 @@ export class WebhookEngine {
       });
       this.#inFlight.add(running);
     }
-    if (claimed.length === 0 && this.#inFlight.size === 0) await this.#sleepUntilDue();
+    if (claimed.length === 0 && this.#inFlight.size === 0 && !this.#closed) await this.#sleepUntilDue();
   }
 
   /** Wakes the workers when the next attempt falls due (at most a poll period away). */
@@ -259,13 +276,7 @@ export class WebhookEngine {
       this.#o.log.error({ err: errorSummary(err), endpointId: delivery.endpointId }, 'could not sign a webhook');
       outcome = { ok: false, httpStatus: null, durationMs: 0, error: 'the endpoint secret could not be opened' };
     }
-    try {
-      const status = await finish(this.#o.db, this.#owner, delivery, outcome, this.#o.retryScheduleMs);
-      this.#o.onAttempt?.(status ?? 'lost');
-    } catch (err) {
-      // The lease expires and another claim sends it again: at least once.
-      this.#o.log.error({ err: errorSummary(err), deliveryId: delivery.id }, 'could not record a webhook attempt');
-    }
+    this.#settled.push({ delivery, outcome });
   }
 }
 

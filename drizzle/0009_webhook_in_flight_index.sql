@@ -1,0 +1,1 @@
+CREATE INDEX "webhook_deliveries_in_flight_idx" ON "webhook_deliveries" USING btree ("endpoint_id","claimed_until") WHERE "webhook_deliveries"."status" = 'PENDING' and "webhook_deliveries"."claimed_until" is not null;
