@@ -2,6 +2,7 @@
  * The gateway under test, exactly as `npm start` builds it (startGateway), on an ephemeral port,
  * with its built-in simulator, logging at `warn` so that log lines do not dominate the profile.
  */
+import { randomBytes } from 'node:crypto';
 import { count } from 'drizzle-orm';
 import { startGateway } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
@@ -23,7 +24,8 @@ export async function inParallel(n: number, width: number, task: (i: number) => 
 
 export async function startGatewayRole(spec: ChildSpec): Promise<RunningRole> {
   // The load comes from one address: the per-client limits would measure themselves, not the gateway.
-  const env: NodeJS.ProcessEnv = { PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'warn', GRAPHQL_SANDBOX: 'false', RATE_LIMIT_PER_MINUTE: '0', WS_MAX_CONNECTIONS_PER_CLIENT: '0' };
+  // A secret key of the run's own, as production has one: without it every gateway warns that it made one up.
+  const env: NodeJS.ProcessEnv = { PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'warn', GRAPHQL_SANDBOX: 'false', RATE_LIMIT_PER_MINUTE: '0', WS_MAX_CONNECTIONS_PER_CLIENT: '0', GATEWAY_SECRET_KEY: randomBytes(32).toString('base64') };
   if (spec.databaseUrl) env.DATABASE_URL = spec.databaseUrl;
   if (spec.gatewayApiKeys) env.GATEWAY_API_KEYS = spec.gatewayApiKeys;
   const config = { ...loadConfig(env), port: 0, umsSimPort: 0, logLevel: 'warn' as const };
