@@ -13,6 +13,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
+import type { PgliteWorker } from './db/pglite-worker.js';
 import { PostgresBus } from './events/postgres-bus.js';
 import { createGraphQL } from './graphql/plugin.js';
 import { buildServer, type HttpTimeouts } from './http/server.js';
@@ -57,6 +58,8 @@ export interface GatewayOptions {
   httpTimeouts?: Partial<HttpTimeouts>;
   /** The demo storefront's built bundle (default dist/web); served when config.demoPage. */
   storefrontRoot?: string;
+  /** PGlite mode: config.pgliteDataDir already being opened in a worker thread (main.ts). */
+  pgliteWorker?: PgliteWorker;
 }
 
 export interface Gateway {
@@ -103,7 +106,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   try {
     // Storage: the database, migrated before anything reads it.
     const database = await openDatabase({
-      ...(config.databaseUrl ? { url: config.databaseUrl.reveal() } : { pgliteDataDir: config.pgliteDataDir }),
+      ...(config.databaseUrl ? { url: config.databaseUrl.reveal() } : { pgliteDataDir: config.pgliteDataDir, ...(options.pgliteWorker ? { pgliteWorker: options.pgliteWorker } : {}) }),
       log,
     });
     parts.add('database', () => database.close());
