@@ -15,6 +15,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 
@@ -31,35 +32,42 @@ export type WorkerRequest = { id: number; op: 'raw'; message: Uint8Array; syncTo
 /** Answers: `open` once (or `failed`), then one per request, by id. */
 export type WorkerAnswer = { type: 'open' } | { type: 'failed'; message: string } | { id: number; data?: Uint8Array; error?: string };
 
+// Only dynamic imports: an eval'd worker is CommonJS or an ES module depending on the process's
+// flags (--input-type), and import() works in both.
 const WORKER_CODE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { PGlite } = require(workerData.pglite);
-let pg;
-PGlite.create({ dataDir: workerData.dataDir, startParams: [...PGlite.defaultStartParams, ...workerData.settings] }).then(
-  (db) => { pg = db; parentPort.postMessage({ type: 'open' }); },
-  (err) => parentPort.postMessage({ type: 'failed', message: err instanceof Error ? err.message : String(err) }),
-);
-parentPort.on('message', async (request) => {
+(async () => {
+  const { parentPort, workerData } = await import('node:worker_threads');
+  let pg;
   try {
-    if (request.op === 'raw') {
-      // PGlite hands out views of its WebAssembly memory: copied, then sent as one buffer.
-      const chunks = [];
-      let length = 0;
-      await pg.execProtocolRawStream(request.message, { syncToFs: request.syncToFs, onRawData: (bytes) => { chunks.push(bytes.slice()); length += bytes.length; } });
-      const data = chunks.length === 1 ? chunks[0] : new Uint8Array(length);
-      if (chunks.length !== 1) { let at = 0; for (const chunk of chunks) { data.set(chunk, at); at += chunk.length; } }
-      parentPort.postMessage({ id: request.id, data }, [data.buffer]);
-    } else if (request.op === 'sync') {
-      await pg.syncToFs();
-      parentPort.postMessage({ id: request.id });
-    } else if (request.op === 'close') {
-      if (pg && !pg.closed) await pg.close();
-      parentPort.postMessage({ id: request.id });
-    }
+    const { PGlite } = await import(workerData.pglite);
+    pg = await PGlite.create({ dataDir: workerData.dataDir, startParams: [...PGlite.defaultStartParams, ...workerData.settings] });
   } catch (err) {
-    parentPort.postMessage({ id: request.id, error: err instanceof Error ? err.message : String(err) });
+    parentPort.postMessage({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
+    return;
   }
-});
+  parentPort.on('message', async (request) => {
+    try {
+      if (request.op === 'raw') {
+        // PGlite hands out views of its WebAssembly memory: copied, then sent as one buffer.
+        const chunks = [];
+        let length = 0;
+        await pg.execProtocolRawStream(request.message, { syncToFs: request.syncToFs, onRawData: (bytes) => { chunks.push(bytes.slice()); length += bytes.length; } });
+        const data = chunks.length === 1 ? chunks[0] : new Uint8Array(length);
+        if (chunks.length !== 1) { let at = 0; for (const chunk of chunks) { data.set(chunk, at); at += chunk.length; } }
+        parentPort.postMessage({ id: request.id, data }, [data.buffer]);
+      } else if (request.op === 'sync') {
+        await pg.syncToFs();
+        parentPort.postMessage({ id: request.id });
+      } else if (request.op === 'close') {
+        if (!pg.closed) await pg.close();
+        parentPort.postMessage({ id: request.id });
+      }
+    } catch (err) {
+      parentPort.postMessage({ id: request.id, error: err instanceof Error ? err.message : String(err) });
+    }
+  });
+  parentPort.postMessage({ type: 'open' });
+})();
 `;
 
 /** A PGlite being opened (or open) in a worker thread; pglite-remote.ts's RemotePGlite talks to it. */
@@ -91,7 +99,8 @@ export function startPgliteWorker(dataDir: string): PgliteWorker {
   }
   let worker: Worker;
   try {
-    const pglite = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+    // Resolved here: the worker's code has no file of its own to resolve from.
+    const pglite = pathToFileURL(createRequire(import.meta.url).resolve('@electric-sql/pglite')).href;
     worker = new Worker(WORKER_CODE, { eval: true, workerData: { pglite, dataDir, settings: PGLITE_SETTINGS } });
   } catch (err) {
     lock?.release();
