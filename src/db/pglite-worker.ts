@@ -16,6 +16,7 @@
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 
@@ -26,6 +27,15 @@ import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
  * hot rows). Measured: RSS after open 300 → 175 MB (bench/README.md "Idle memory").
  */
 export const PGLITE_SETTINGS = ['-c', 'shared_buffers=16MB'];
+
+/**
+ * V8 recompiles a WebAssembly function with its optimizing compiler once it has run about this
+ * many bytes of code (the default is 1,800,000). PGlite's start runs enough of Postgres to send
+ * hundreds of its functions there at once: about 1 s of CPU on V8's background threads during a
+ * 0.5 s start, competing for the same two cores with the start itself. Eleven times the default
+ * halves that and still optimizes what stays hot (measured: bench/README.md "Cold start").
+ */
+const WASM_TIERING_BUDGET = '--wasm-tiering-budget=20000000';
 
 /** Requests: `raw` runs one wire-protocol message; `close` closes PGlite. */
 export type WorkerRequest = { id: number; op: 'raw'; message: Uint8Array; syncToFs: boolean } | { id: number; op: 'sync' | 'close' };
@@ -97,6 +107,8 @@ export function startPgliteWorker(dataDir: string): PgliteWorker {
     mkdirSync(path, { recursive: true });
     lock = lockDataDir(path);
   }
+  // Process-wide and read when a module is instantiated, so set before the worker compiles PGlite.
+  setFlagsFromString(WASM_TIERING_BUDGET);
   let worker: Worker;
   try {
     // Resolved here: the worker's code has no file of its own to resolve from.
