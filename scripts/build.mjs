@@ -10,7 +10,8 @@
  * - Otherwise one process builds, the others wait: a lock file (dist.build.lock, created
  *   exclusively with the pid; a dead holder's lock is taken over). A waiter that finds the stamp
  *   current after the lock is released starts without building.
- * - The gateway is compiled by tsc; the demo storefront (web/) is bundled by esbuild into dist/web.
+ * - The gateway is compiled by tsc, then bundled by esbuild into dist/bundle/ (what
+ *   `npm start` loads: bundle-gateway.mjs); the demo storefront (web/) is bundled into dist/web.
  * - The build goes to a fresh directory, which then replaces dist/ by rename: a process loading
  *   dist/ sees whole files of one build, never a file being written.
  */
@@ -83,12 +84,18 @@ async function build({ hash, stats, statAt }) {
   }
   // Loaded only when building: the fast path (nothing changed) does not pay for esbuild.
   const { buildWeb } = await import('./build-web.mjs');
-  try {
-    await buildWeb(join(staging, 'web'));
-  } catch (err) {
-    rmSync(staging, { recursive: true, force: true });
-    process.stderr.write(`build: the storefront (web/) did not build: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+  const { bundleGateway } = await import('./bundle-gateway.mjs');
+  for (const [what, step] of [
+    ['the storefront (web/)', () => buildWeb(join(staging, 'web'))],
+    ['the gateway bundle (npm start)', () => bundleGateway(staging)],
+  ]) {
+    try {
+      await step();
+    } catch (err) {
+      rmSync(staging, { recursive: true, force: true });
+      process.stderr.write(`build: ${what} did not build: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    }
   }
   writeFileSync(join(staging, '.build-stamp'), `${JSON.stringify(stampFor(hash, stats, statAt))}\n`);
   // Two renames: the old build moves aside whole, the new one takes its name whole.

@@ -13,8 +13,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
+import type { PgliteWorker } from './db/pglite-worker.js';
 import { PostgresBus } from './events/postgres-bus.js';
 import { createGraphQL } from './graphql/plugin.js';
+import { buildGatewaySchema } from './graphql/schema.js';
 import { buildServer, type HttpTimeouts } from './http/server.js';
 import { notifyRoute } from './http/notify.js';
 import { defaultStorefrontRoot, storefrontRoute } from './http/storefront.js';
@@ -57,6 +59,8 @@ export interface GatewayOptions {
   httpTimeouts?: Partial<HttpTimeouts>;
   /** The demo storefront's built bundle (default dist/web); served when config.demoPage. */
   storefrontRoot?: string;
+  /** PGlite mode: config.pgliteDataDir already being opened in a worker thread (main.ts). */
+  pgliteWorker?: PgliteWorker;
 }
 
 export interface Gateway {
@@ -101,11 +105,16 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const simulatorMode = config.umsBaseUrl === undefined;
 
   try {
-    // Storage: the database, migrated before anything reads it.
-    const database = await openDatabase({
-      ...(config.databaseUrl ? { url: config.databaseUrl.reveal() } : { pgliteDataDir: config.pgliteDataDir }),
+    // Storage: the database, migrated before anything reads it. While it opens (Postgres's round
+    // trips, or PGlite in its worker thread when main.ts started one), this thread builds the
+    // GraphQL schema, which needs nothing else; the GraphQL room awaits it.
+    const opening = openDatabase({
+      ...(config.databaseUrl ? { url: config.databaseUrl.reveal() } : { pgliteDataDir: config.pgliteDataDir, ...(options.pgliteWorker ? { pgliteWorker: options.pgliteWorker } : {}) }),
       log,
     });
+    const schema = buildGatewaySchema({ simulatorMode });
+    schema.catch(() => {}); // reported by the GraphQL room, if the start gets that far
+    const database = await opening;
     parts.add('database', () => database.close());
     const { db } = database;
 
@@ -170,7 +179,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     // generated one): never by the simulator's published demo keys, which anyone could sign with.
     const clientSecrets = clientSecretsFromConfig(config, merchants.box?.derive('client-secrets'));
     if (!merchants.box) log.warn('GATEWAY_SECRET_KEY is unset: client secrets are keyed by the UMS keys; set it to key them apart');
-    const graphql = createGraphQL({ config, db, bus, commands, simulatorMode, log: log.child({ room: 'graphql' }), metrics, keyListener: database, operator: operator.services, webhooks: webhooks.admin, merchants: merchants.admin, clientSecrets, merchantDisabled: (id) => merchants.registry.merchant(id)?.enabled === false });
+    const graphql = createGraphQL({ schema, config, db, bus, commands, simulatorMode, log: log.child({ room: 'graphql' }), metrics, keyListener: database, operator: operator.services, webhooks: webhooks.admin, merchants: merchants.admin, clientSecrets, merchantDisabled: (id) => merchants.registry.merchant(id)?.enabled === false });
     // Each notification is counted; one that got a payment flagged may concern the operator workflows (a late payment).
     const countNotification = observeNotification(metrics);
     const onNotification = (answer: { outcome: string; reason?: string | undefined }) => {

@@ -5,12 +5,17 @@
  * the database.
  */
 import 'reflect-metadata';
-import { startGateway } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { startPgliteWorker } from './db/pglite-worker.js';
 import { reachableUrl } from './lib/reachable-url.js';
 import { createLogger } from './log.js';
 
 async function main(config: Config): Promise<void> {
+  // PGlite starts in a worker thread first, and the gateway's modules (app.ts and everything it
+  // imports) load meanwhile on this thread: the two largest shares of a cold start run side by
+  // side (bench/README.md "Cold start"). With DATABASE_URL there is nothing to start early.
+  const pgliteWorker = config.databaseUrl ? undefined : startPgliteWorker(config.pgliteDataDir);
+  const { startGateway } = await import('./app.js');
   const log = createLogger(config.logLevel);
   if (config.umsBaseUrl === undefined) {
     log.warn('simulator mode: no UMS_BASE_URL, payments go to the built-in UMS simulator');
@@ -20,7 +25,7 @@ async function main(config: Config): Promise<void> {
   }
   log.info({ database: config.databaseUrl ? 'postgres' : `pglite (${config.pgliteDataDir})` }, 'opening the database');
 
-  const gateway = await startGateway(config, { log });
+  const gateway = await startGateway(config, { log, ...(pgliteWorker ? { pgliteWorker } : {}) });
   log.info({ url: gateway.url, graphql: `${gateway.url}/graphql` }, 'gateway listening');
   if (config.demoPage) {
     // What a person opens first; on 0.0.0.0 an address the rest of the network can open too.

@@ -20,6 +20,8 @@ import postgres from 'postgres';
 import { errorSummary } from '../lib/errors.js';
 import type { Logger } from '../log.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
+import { RemotePGlite } from './pglite-remote.js';
+import { PGLITE_SETTINGS, type PgliteWorker } from './pglite-worker.js';
 import * as schema from './schema.js';
 
 export { schema };
@@ -38,6 +40,11 @@ export interface OpenDatabaseOptions {
   url?: string;
   /** PGlite's data directory, or `memory://` to keep nothing. Default `memory://`. */
   pgliteDataDir?: string;
+  /**
+   * PGlite already being opened in a worker thread (main.ts starts it before loading the rest:
+   * pglite-worker.ts), used instead of opening one here; it holds the directory's lock.
+   */
+  pgliteWorker?: PgliteWorker;
   /** postgres.js pool size (default 10). */
   maxConnections?: number;
   /** postgres.js: seconds to wait for a connection before failing (default 5). */
@@ -158,16 +165,9 @@ async function migratePostgresOnce(url: string, folder: string): Promise<void> {
   }
 }
 
-/**
- * Postgres's default shared_buffers (128 MB) is allocated and zeroed inside PGlite's WebAssembly
- * memory at every open: about 0.2 s of CPU and 120 MB of resident memory that an embedded
- * database of a demo or a test suite never fills (2,048 pages of 8 KB hold far more than its
- * hot rows). Measured: RSS after open 300 → 175 MB (bench/README.md "Idle memory").
- */
-const PGLITE_SETTINGS = ['-c', 'shared_buffers=16MB'];
-
 async function openPglite(opts: OpenDatabaseOptions, folder: string): Promise<Opened> {
-  const dataDir = opts.pgliteDataDir ?? 'memory://';
+  const dataDir = opts.pgliteWorker?.dataDir ?? opts.pgliteDataDir ?? 'memory://';
+  if (opts.pgliteWorker) return usePglite(await openRemote(opts.pgliteWorker), dataDir, folder, undefined);
   let lock: DataDirLock | undefined;
   // Every directory on disk is locked, however it is written (`file://` is PGlite's on-disk
   // scheme too); only memory:// (and the browser's idb://) keep nothing on disk.
@@ -185,6 +185,21 @@ async function openPglite(opts: OpenDatabaseOptions, folder: string): Promise<Op
     lock?.release();
     throw err;
   }
+  return usePglite(client, dataDir, folder, lock);
+}
+
+/** The worker's PGlite; its directory is unlocked when it stops (on close, or here on failure). */
+async function openRemote(worker: PgliteWorker): Promise<PGlite> {
+  try {
+    // Drizzle's PGlite driver takes a PGlite; RemotePGlite is one in all the driver uses (query, transaction).
+    return (await RemotePGlite.open(worker)) as unknown as PGlite;
+  } catch (err) {
+    await worker.stop();
+    throw err;
+  }
+}
+
+async function usePglite(client: PGlite, dataDir: string, folder: string, lock: DataDirLock | undefined): Promise<Opened> {
   const db = drizzlePglite(client, { schema });
   try {
     await migratePglite(db, { migrationsFolder: folder });

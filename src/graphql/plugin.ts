@@ -20,7 +20,7 @@ import { fastifyApolloHandler } from '@as-integrations/fastify';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyWebsocket from '@fastify/websocket';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { NoSchemaIntrospectionCustomRule, specifiedRules } from 'graphql';
+import { NoSchemaIntrospectionCustomRule, specifiedRules, type GraphQLSchema } from 'graphql';
 import { handleProtocols } from 'graphql-ws';
 import type { WebSocketServer } from 'ws';
 import { errorSummary } from '../lib/errors.js';
@@ -72,6 +72,11 @@ export interface GraphQLDeps extends Omit<GraphQLServices, 'reads' | 'apiKeys' |
   wsMaxSubscriptionsPerConnection?: number;
   /** false: every POST goes through Apollo's pipeline (tests compare both roads). Default on. */
   fastQueries?: boolean;
+  /**
+   * The schema, already being built (startGateway starts it before opening the database, which
+   * it does not need: the two overlap when PGlite opens in its worker). Built here when left out.
+   */
+  schema?: Promise<GraphQLSchema>;
 }
 
 export interface GraphQLRoom {
@@ -118,7 +123,7 @@ export function createGraphQL(deps: GraphQLDeps): GraphQLRoom {
   };
 
   const plugin: FastifyPluginAsync = async (app) => {
-    const schema = await buildGatewaySchema({ simulatorMode });
+    const schema = await (deps.schema ?? buildGatewaySchema({ simulatorMode }));
     // Before the routes exist: the first request already sees every run-time key.
     await cache.start();
     const rules = [...specifiedRules, queryLimitsRule(limits), ...(sandbox ? [] : [NoSchemaIntrospectionCustomRule])];
