@@ -20,6 +20,7 @@ import type { Logger } from '../log.js';
 import type { NotificationBatcher } from '../payments/ledger.js';
 import { recordNotification, type NotificationResult } from '../payments/notifications.js';
 import { isMerchantId } from '../merchants/ids.js';
+import { lazyChildLoggerFactory } from './lazy-child-logger.js';
 import { readNotification, type NotificationReading, type NotifyKeys, type RawNotification } from '../ums/notification.js';
 import { DiagnosisBudget } from '../ums/sign-doctor.js';
 
@@ -166,8 +167,11 @@ export function notifyRoute(deps: NotifyRouteDeps): FastifyPluginAsync {
       if (answer.body === 'SUCCESS') return reply.code(200).type('text/plain; charset=utf-8').send('SUCCESS');
       return failed(reply, answer.httpStatus);
     };
-    app.post(NOTIFY_PATH, { bodyLimit: NOTIFY_BODY_LIMIT }, (req, reply) => receive(req, reply, undefined));
-    app.post<{ Params: { merchantId: string } }>(`${NOTIFY_PATH}/:merchantId`, { bodyLimit: NOTIFY_BODY_LIMIT }, (req, reply) =>
+    // The route logs through deps.log, never req.log: the request's child logger is made only if
+    // something (Fastify's own error path) uses it, not for every notification.
+    const routeOptions = { bodyLimit: NOTIFY_BODY_LIMIT, childLoggerFactory: lazyChildLoggerFactory };
+    app.post(NOTIFY_PATH, routeOptions, (req, reply) => receive(req, reply, undefined));
+    app.post<{ Params: { merchantId: string } }>(`${NOTIFY_PATH}/:merchantId`, routeOptions, (req, reply) =>
       receive(req, reply, req.params.merchantId),
     );
 

@@ -6,8 +6,8 @@
  * notification row that carried it, and send the change notice.
  *
  * The rows are the ones the single-report path writes, described in rows.ts: each move travels as
- * one JSON record read by `jsonb_to_recordset`, whose columns are generated from those
- * descriptions. The statement's text is therefore the same whatever the batch size, and it is sent
+ * one JSON array (its values by position, no field names), read by `jsonb_array_elements` and
+ * named and typed back by a projection generated from those descriptions. The statement's text is therefore the same whatever the batch size, and it is sent
  * as a named statement (prepared once per connection; see src/db/named-statement.ts). Values are
  * computed by the ledger (apply.ts planForwardMove, from the row as read); this file only writes
  * them, and only over the version they were computed from.
@@ -63,8 +63,9 @@ const statement = namedStatement<WrittenRow>(
   'notify_forward_moves',
   sql`
     with m as (
-      select * from jsonb_to_recordset(${sql.placeholder('rows')}::jsonb) as m(
-        mer_order_id text, planned_version int, ${paymentRecord.definition}, ${eventRecord.definition}, ${notificationRecord.definition})),
+      select r->>0 as mer_order_id, (r->>1)::int as planned_version, ${paymentRecord.projection('r', 2)},
+        ${eventRecord.projection('r', 2 + paymentRecord.width)}, ${notificationRecord.projection('r', 2 + paymentRecord.width + eventRecord.width)}
+      from jsonb_array_elements(${sql.placeholder('rows')}::jsonb) as r),
     l as (
       -- The ANY gives the planner the primary key's index: it cannot know how many rows m holds,
       -- guesses 100, and would otherwise hash-join them against a scan of every payment.
@@ -105,7 +106,8 @@ export async function writeForwardMoves(
     const p = move.payment;
     const event = eventValues(p, move.previousStatus, move.source, move.reason, null, move.payload);
     const stored = notificationValues(notification, { outcome: 'applied', reason: move.reason, dedupeKey: notification.dedupeKey });
-    const record: Record<string, unknown> = { mer_order_id: p.merOrderId, planned_version: p.version };
+    // By position: [merOrderId, planned version, the payment's fields, the event's, the notification's].
+    const record: unknown[] = [p.merOrderId, p.version];
     paymentRecord.copyInto(p, record);
     eventRecord.copyInto(event, record);
     notificationRecord.copyInto(stored, record);
