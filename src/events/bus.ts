@@ -24,6 +24,12 @@ export type PaymentChangeListener = (change: PaymentChange) => void;
 export interface PaymentBus {
   /** Adds a listener; returns the function that removes it. */
   subscribe(listener: PaymentChangeListener): () => void;
+  /**
+   * Adds a doorbell: called (with nothing) soon after changes commit, for whoever only needs to
+   * know that it should look (the webhook dispatcher reads the event feed itself). Unlike a
+   * listener it costs the bus no read: with doorbells only, announced changes are not read at all.
+   */
+  onCommitted(doorbell: () => void): () => void;
   /** Stops listening; listeners hear nothing more. */
   close(): Promise<void>;
 }
@@ -31,6 +37,7 @@ export interface PaymentBus {
 /** Listeners in this process. A throwing listener is isolated: the others still hear the change. */
 export class InProcessBus implements PaymentBus {
   readonly #listeners = new Set<PaymentChangeListener>();
+  readonly #doorbells = new Set<() => void>();
   #closed = false;
 
   constructor(private readonly onListenerError: (err: unknown) => void = () => {}) {}
@@ -48,6 +55,27 @@ export class InProcessBus implements PaymentBus {
         this.onListenerError(err);
       }
     }
+    this.ring();
+  }
+
+  /** Rings the doorbells (the Postgres bus rings them for changes it does not read). */
+  ring(): void {
+    if (this.#closed) return;
+    for (const doorbell of [...this.#doorbells]) {
+      try {
+        doorbell();
+      } catch (err) {
+        this.onListenerError(err);
+      }
+    }
+  }
+
+  onCommitted(doorbell: () => void): () => void {
+    const entry = (): void => doorbell();
+    if (!this.#closed) this.#doorbells.add(entry);
+    return () => {
+      this.#doorbells.delete(entry);
+    };
   }
 
   subscribe(listener: PaymentChangeListener): () => void {
@@ -62,5 +90,6 @@ export class InProcessBus implements PaymentBus {
   async close(): Promise<void> {
     this.#closed = true;
     this.#listeners.clear();
+    this.#doorbells.clear();
   }
 }

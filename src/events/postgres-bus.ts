@@ -20,6 +20,10 @@
  *   instead of ignoring everything up to max(id): an event whose id was taken before the start
  *   but which commits after it is delivered. Once LISTEN is up, one catch-up takes in what
  *   committed while it was being set up, so `start()` resolves with nothing pending.
+ * - With no listener (only doorbells, e.g. the webhook dispatcher's, or nobody), announced and
+ *   caught-up events are marked seen without being read: there is nobody to give the rows to.
+ *   A listener added later loses nothing by it: those events committed before it subscribed, and
+ *   a subscription reads its first state after subscribing (change-stream.ts).
  */
 import { asc, eq, gt, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
@@ -38,7 +42,8 @@ export interface ListenSource {
   ): Promise<{ close(): Promise<void> }>;
 }
 
-export type NotificationOutcome = 'delivered' | 'duplicate' | 'missing' | 'malformed' | 'error';
+/** `unwatched`: committed and announced, with no listener on this instance, so not read. */
+export type NotificationOutcome = 'delivered' | 'unwatched' | 'duplicate' | 'missing' | 'malformed' | 'error';
 
 export interface PostgresBusOptions {
   db: Database;
@@ -134,6 +139,10 @@ export class PostgresBus implements PaymentBus {
     return this.#local.subscribe(listener);
   }
 
+  onCommitted(doorbell: () => void): () => void {
+    return this.#local.onCommitted(doorbell);
+  }
+
   /** Delivers committed events this instance has not delivered yet (after a reconnect, on a timer). */
   catchUp(): Promise<void> {
     // One round at a time: a slow database must not pile up overlapping catch-ups.
@@ -159,7 +168,8 @@ export class PostgresBus implements PaymentBus {
         .limit(CATCH_UP_BATCH);
       const fresh = known.map(({ id }) => id).filter((id) => id > this.#floorId && !this.#delivered.has(id));
       const before = this.#highestId;
-      if (fresh.length > 0) for (const change of await this.#read(fresh)) this.#deliver(change, 'catch-up');
+      if (fresh.length > 0 && this.#local.listenerCount === 0) this.#pass(fresh, 'catch-up');
+      else if (fresh.length > 0) for (const change of await this.#read(fresh)) this.#deliver(change, 'catch-up');
       if (known.length < CATCH_UP_BATCH || this.#highestId === before) return;
     }
   }
@@ -217,6 +227,10 @@ export class PostgresBus implements PaymentBus {
     while (this.#queue.length > 0 && !this.#closed) {
       const ids = this.#queue;
       this.#queue = [];
+      if (this.#local.listenerCount === 0) {
+        this.#pass(ids, 'notify');
+        continue;
+      }
       try {
         const rows = await this.#read(ids);
         for (const change of rows) this.#deliver(change, 'notify');
@@ -250,6 +264,22 @@ export class PostgresBus implements PaymentBus {
   async #read(ids: readonly number[]): Promise<PaymentChange[]> {
     this.#readByIds ??= this.buildReadByIds();
     return this.#readByIds.execute({ ids: JSON.stringify(ids) });
+  }
+
+  /** Committed events nobody here listens to: marked seen, unread; the doorbells ring once. */
+  #pass(ids: readonly number[], via: 'notify' | 'catch-up'): void {
+    let fresh = 0;
+    for (const id of ids) {
+      if (id <= this.#floorId || this.#delivered.has(id)) {
+        if (via === 'notify') this.#onNotification('duplicate');
+        continue;
+      }
+      this.#remember(id);
+      if (id > this.#highestId) this.#highestId = id;
+      if (via === 'notify') this.#onNotification('unwatched');
+      fresh += 1;
+    }
+    if (fresh > 0) this.#local.ring();
   }
 
   #deliver(change: PaymentChange, via: 'notify' | 'catch-up'): void {

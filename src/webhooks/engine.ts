@@ -96,7 +96,9 @@ export class WebhookEngine {
       if (payload === 'endpoints') void this.#reloadTargets().then(() => this.kick());
       else this.#kickWork();
     });
-    this.#unsubscribe = this.#o.bus.subscribe(() => {
+    // A doorbell, not a listener: the dispatcher reads the feed itself, and a listener would make
+    // the bus read every announced change with its payment for nothing.
+    this.#unsubscribe = this.#o.bus.onCommitted(() => {
       if (this.#targets.length > 0) this.#kickDispatch();
     });
     await this.#reloadTargets();

@@ -126,6 +126,47 @@ describeEachDatabase('PostgresBus', (kind) => {
     expect(r.of(id)).toEqual(['1:NEW_ORDER']);
   });
 
+  it('with doorbells only, rings for each commit without reading the changes; a listener added later hears what comes next', async () => {
+    const outcomes: NotificationOutcome[] = [];
+    let selects = 0;
+    const db = new Proxy(h.db, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (property !== 'select' || typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          selects += 1;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    bus = await PostgresBus.start({ db, listener: h, catchUpIntervalMs: 0, onNotification: (o) => outcomes.push(o) });
+    let rang = 0;
+    bus.onCommitted(() => (rang += 1));
+    selects = 0;
+    const quiet = await newOrder(h.db);
+    await pay(h.db, quiet);
+    await waitFor(() => outcomes.length === 2 && rang >= 1);
+    expect(outcomes).toEqual(['unwatched', 'unwatched']);
+    expect(selects).toBe(0);
+
+    // A catch-up finds what rang no bell: it reads the ids (one select), not the changes.
+    const silent = await newOrder(h.db);
+    await waitFor(() => outcomes.length === 3);
+    await commitWithoutNotify(h.db, silent);
+    const before = rang;
+    selects = 0;
+    await bus.catchUp();
+    expect(rang).toBeGreaterThan(before);
+    expect(selects).toBe(1);
+
+    const r = recorder(bus);
+    await pay(h.db, silent);
+    await waitFor(() => r.of(silent).length === 1);
+    expect(r.of(silent)).toEqual(['3:TRADE_SUCCESS']);
+    expect(r.of(quiet)).toEqual([]);
+    expect(outcomes.at(-1)).toBe('delivered');
+  });
+
   it('does not replay history from before it started', async () => {
     const before = await newOrder(h.db);
     bus = await PostgresBus.start({ db: h.db, listener: h, catchUpIntervalMs: 0 });
