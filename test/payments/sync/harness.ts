@@ -142,8 +142,12 @@ export function statusHeard(bus: PostgresBus, merOrderId: string, status: string
  * A scheduler's clock that tests move forward instead of sleeping: `ahead` ms past real time, so
  * rows become due (quiet period over, expiry passed) at once.
  */
-export function testClock(): { ahead: number; now: () => Date } {
-  const clock = { ahead: 0, now: () => new Date(Date.now() + clock.ahead) };
+/**
+ * The scheduler's clock: the wall clock moved `ahead` ms, or, while `at` is set, that instant
+ * (a round then judges rows as of a moment the test chose, however slowly the machine ran).
+ */
+export function testClock(): { ahead: number; at: Date | undefined; now: () => Date } {
+  const clock = { ahead: 0, at: undefined as Date | undefined, now: () => clock.at ?? new Date(Date.now() + clock.ahead) };
   return clock;
 }
 
