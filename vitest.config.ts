@@ -11,5 +11,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Builds the migrated PGlite and Postgres templates each fresh test database is copied from.
+    globalSetup: ['test/support/global-setup.ts'],
   },
 });
