@@ -47,6 +47,8 @@ export interface SliceOptions {
   service?: Partial<PaymentServiceOptions>;
   /** UMS base URL to use instead of the simulator's (e.g. a scripted peer). */
   baseUrl?: string;
+  /** The simulator's clock (default the wall clock). */
+  simulatorNow?: () => Date;
 }
 
 export async function startSlice(database: TestDatabase, options: SliceOptions = {}): Promise<Slice> {
@@ -65,6 +67,7 @@ export async function startSlice(database: TestDatabase, options: SliceOptions =
     credentials: { ...DEMO },
     notifyUrl,
     notifyBackoffMs: options.notifyBackoffMs ?? [0, 100, 200, 400],
+    ...(options.simulatorNow ? { now: options.simulatorNow } : {}),
   });
   const client = new UmsClient({
     baseUrl: options.baseUrl ?? sim.url,
