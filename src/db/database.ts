@@ -45,6 +45,12 @@ export interface OpenDatabaseOptions {
    * pglite-worker.ts), used instead of opening one here; it holds the directory's lock.
    */
   pgliteWorker?: PgliteWorker;
+  /**
+   * PGlite: start from this data directory tarball (`PGlite.dumpDataDir`) instead of running
+   * initdb; migrations are applied on top as usual. The test suite opens hundreds of databases
+   * from one migrated dump this way (initdb costs seconds of CPU in WebAssembly).
+   */
+  pgliteLoadDataDir?: Blob;
   /** postgres.js pool size (default 10). */
   maxConnections?: number;
   /** postgres.js: seconds to wait for a connection before failing (default 5). */
@@ -180,7 +186,11 @@ async function openPglite(opts: OpenDatabaseOptions, folder: string): Promise<Op
   }
   let client: PGlite;
   try {
-    client = await PGlite.create({ dataDir, startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS] });
+    client = await PGlite.create({
+      dataDir,
+      startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS],
+      ...(opts.pgliteLoadDataDir ? { loadDataDir: opts.pgliteLoadDataDir } : {}),
+    });
   } catch (err) {
     lock?.release();
     throw err;

@@ -12,6 +12,7 @@ import { startGateway } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { LOCK_FILE } from '../../src/db/data-dir-lock.js';
 import { createLogger } from '../../src/log.js';
+import { seedPgliteDataDir } from '../support/db.js';
 import { freePort } from './support.js';
 
 const run = promisify(execFile);
@@ -21,6 +22,8 @@ const dirs: string[] = [];
 function dataDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'gw-lock-'));
   dirs.push(dir);
+  // A migrated cluster, not an empty directory: what is tested is the lock, not an initdb.
+  seedPgliteDataDir(dir);
   return dir;
 }
 

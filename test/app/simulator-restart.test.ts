@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { simulatorStateFile } from '../../src/sim/from-config.js';
 import { freePort, gql } from './support.js';
+import { seedPgliteDataDir } from '../support/db.js';
 
 const silent = createLogger('silent');
 const CREATE = `mutation($input: CreatePaymentInput!) { createPayment(input: $input) { qrCode payment { merOrderId } } }`;
@@ -21,6 +22,7 @@ const REFUND = 'mutation($input: RefundPaymentInput!) { refundPayment(input: $in
 describe('the simulator across a gateway restart', { timeout: 120_000 }, () => {
   const root = mkdtempSync(join(tmpdir(), 'ums-sim-restart-'));
   const dataDir = join(root, 'pglite');
+  seedPgliteDataDir(dataDir);
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   async function start() {

@@ -15,7 +15,8 @@ describeEachDatabase('openDatabase', (kind) => {
   });
 
   it('applies the migrations and reports ready', async () => {
-    handle = await kind.open();
+    // An empty database, not a copy of the run's migrated template: the migrations run here.
+    handle = await kind.open({ fresh: true });
     expect(handle.driver).toBe(kind.driver);
     expect(await handle.ready()).toBe(true);
     const rows = await handle.db.select().from(payments);

@@ -4,8 +4,9 @@
  * runs through `describeEachDatabase`, so the same assertions hold on both drivers.
  */
 import { randomBytes } from 'node:crypto';
+import { cpSync, readFileSync } from 'node:fs';
 import postgres from 'postgres';
-import { describe } from 'vitest';
+import { describe, inject } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL?.trim() || undefined;
@@ -18,9 +19,41 @@ export interface TestDatabase extends DatabaseHandle {
   name?: string;
 }
 
-/** A fresh in-memory PGlite with migrations applied. */
-export async function pgliteDatabase(): Promise<TestDatabase> {
-  return openDatabase({ pgliteDataDir: 'memory://' });
+export interface FreshOption {
+  /** Skip the run's migrated template: an empty database that openDatabase migrates itself. */
+  fresh?: boolean;
+}
+
+let templateDump: Blob | undefined;
+
+/**
+ * The migrated PGlite data directory that test/support/global-setup.ts built for this run, as a
+ * dump (read once per test file). Undefined when vitest ran without that setup.
+ */
+function pgliteTemplate(): Blob | undefined {
+  const path = inject('pgliteTemplateDump');
+  if (!path) return undefined;
+  templateDump ??= new Blob([readFileSync(path)]);
+  return templateDump;
+}
+
+/**
+ * A fresh in-memory PGlite with migrations applied: loaded from the run's migrated template
+ * (openDatabase still runs the migrator, which finds nothing to do) instead of an initdb.
+ */
+export async function pgliteDatabase(options: FreshOption = {}): Promise<TestDatabase> {
+  const template = options.fresh ? undefined : pgliteTemplate();
+  return openDatabase({ pgliteDataDir: 'memory://', ...(template ? { pgliteLoadDataDir: template } : {}) });
+}
+
+/**
+ * Fills the empty (or not yet existing) directory `dir` with a copy of the run's migrated PGlite
+ * data directory, for a test that hands a data directory to a gateway (a process, src/app.ts):
+ * the gateway then opens it without an initdb. Does nothing without the run's template.
+ */
+export function seedPgliteDataDir(dir: string): void {
+  const template = inject('pgliteTemplateDir');
+  if (template) cpSync(template, dir, { recursive: true });
 }
 
 /** Connection URL of `name` on the TEST_DATABASE_URL server. */
@@ -42,9 +75,12 @@ export async function onServer<T>(fn: (sql: postgres.Sql) => Promise<T>): Promis
 }
 
 /** A fresh, randomly named database on the TEST_DATABASE_URL server; close() drops it. */
-export async function postgresDatabase(options: { maxConnections?: number } = {}): Promise<TestDatabase> {
+export async function postgresDatabase(options: { maxConnections?: number } & FreshOption = {}): Promise<TestDatabase> {
   const name = `test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-  await onServer((sql) => sql.unsafe(`CREATE DATABASE ${name}`));
+  // From the run's migrated template (global-setup.ts) when there is one: a file copy instead of
+  // running every migration over the wire; openDatabase then finds nothing left to apply.
+  const template = options.fresh ? undefined : inject('postgresTemplate');
+  await onServer((sql) => sql.unsafe(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`));
   const url = urlFor(name);
   let handle: DatabaseHandle;
   try {
@@ -70,12 +106,12 @@ async function dropDatabase(name: string): Promise<void> {
 
 export interface DatabaseKind {
   driver: 'pglite' | 'postgres';
-  open: () => Promise<TestDatabase>;
+  open: (options?: FreshOption) => Promise<TestDatabase>;
 }
 
 export const databaseKinds: readonly DatabaseKind[] = [
-  { driver: 'pglite', open: pgliteDatabase },
-  ...(TEST_DATABASE_URL ? [{ driver: 'postgres' as const, open: () => postgresDatabase() }] : []),
+  { driver: 'pglite', open: (options) => pgliteDatabase(options) },
+  ...(TEST_DATABASE_URL ? [{ driver: 'postgres' as const, open: (options?: FreshOption) => postgresDatabase(options) }] : []),
 ];
 
 /** `describe` once per available database: PGlite always, Postgres when TEST_DATABASE_URL is set. */

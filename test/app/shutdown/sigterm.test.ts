@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../../src/db/database.js';
 import { formBody, newOrderId, notificationFields, signed } from '../../payments/notification-fixtures.js';
-import { TEST_DATABASE_URL, postgresDatabase } from '../../support/db.js';
+import { TEST_DATABASE_URL, postgresDatabase, seedPgliteDataDir } from '../../support/db.js';
 import { exitWithin, spawnGateway, waitUntilReady, type GatewayEnv, type GatewayProcess } from './gateway-process.js';
 import { countAnswers, fireBurst, type Answer, type Notification } from './notify-burst.js';
 import { effectOf, readLedger, seedOrders } from './ledger-state.js';
@@ -120,6 +120,7 @@ describe('SIGTERM during a burst of notifications leaves every one either stored
   it('PGlite (data directory on disk)', { timeout: 90_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ums-shutdown-'));
     const pgliteDataDir = join(dir, 'pgdata');
+    seedPgliteDataDir(pgliteDataDir);
     try {
       const burst = burstOf(NOTIFICATIONS);
       // PGlite is single-process: seed, close, let the gateway open it, reopen after its exit.

@@ -11,7 +11,7 @@ import { startGateway, type Gateway, type GatewayOptions } from '../../../src/ap
 import { loadConfig } from '../../../src/config.js';
 import { createLogger } from '../../../src/log.js';
 import { freePort, gql, until } from '../../app/support.js';
-import { postgresDatabase, type DatabaseKind } from '../../support/db.js';
+import { postgresDatabase, seedPgliteDataDir, type DatabaseKind } from '../../support/db.js';
 
 export const silent = createLogger('silent');
 export const ADMIN = 'sk_ops_admin_key';
@@ -30,6 +30,7 @@ export async function sharedStore(kind: DatabaseKind): Promise<SharedStore> {
     return { env: { DATABASE_URL: db.url! }, close: () => db.close() };
   }
   const dir = mkdtempSync(join(tmpdir(), 'operator-'));
+  seedPgliteDataDir(dir);
   return { env: { PGLITE_DATA_DIR: dir }, close: async () => rmSync(dir, { recursive: true, force: true }) };
 }
 

@@ -47,6 +47,8 @@ export interface SliceOptions {
   service?: Partial<PaymentServiceOptions>;
   /** UMS base URL to use instead of the simulator's (e.g. a scripted peer). */
   baseUrl?: string;
+  /** The simulator's clock (default the wall clock). */
+  simulatorNow?: () => Date;
 }
 
 export async function startSlice(database: TestDatabase, options: SliceOptions = {}): Promise<Slice> {
@@ -65,6 +67,7 @@ export async function startSlice(database: TestDatabase, options: SliceOptions =
     credentials: { ...DEMO },
     notifyUrl,
     notifyBackoffMs: options.notifyBackoffMs ?? [0, 100, 200, 400],
+    ...(options.simulatorNow ? { now: options.simulatorNow } : {}),
   });
   const client = new UmsClient({
     baseUrl: options.baseUrl ?? sim.url,
@@ -142,8 +145,12 @@ export function statusHeard(bus: PostgresBus, merOrderId: string, status: string
  * A scheduler's clock that tests move forward instead of sleeping: `ahead` ms past real time, so
  * rows become due (quiet period over, expiry passed) at once.
  */
-export function testClock(): { ahead: number; now: () => Date } {
-  const clock = { ahead: 0, now: () => new Date(Date.now() + clock.ahead) };
+/**
+ * The scheduler's clock: the wall clock moved `ahead` ms, or, while `at` is set, that instant
+ * (a round then judges rows as of a moment the test chose, however slowly the machine ran).
+ */
+export function testClock(): { ahead: number; at: Date | undefined; now: () => Date } {
+  const clock = { ahead: 0, at: undefined as Date | undefined, now: () => clock.at ?? new Date(Date.now() + clock.ahead) };
   return clock;
 }
 

@@ -95,7 +95,14 @@ describeEachDatabase('sync scheduler', (kind) => {
   it('leaves orders with recent news alone, and keeps asking about open ones with a gap', async () => {
     const { payment } = await s.service.create({ ...WECHAT, totalAmount: 10 }, {});
     const sched = start();
+    // Rounds as of the moment of the order's news and of just under AFTER_MS after it: the wall
+    // clock would let a slow create (a loaded machine) age the news past AFTER_MS before the round.
+    const news = (await s.payment(payment.merOrderId)).lastEventAt!;
+    clock.at = news;
     expect((await sched.runOnce()).payments).not.toContain(payment.merOrderId);
+    clock.at = new Date(news.getTime() + AFTER_MS - 1);
+    expect((await sched.runOnce()).payments).not.toContain(payment.merOrderId);
+    clock.at = undefined;
     clock.ahead = AFTER_MS + 20;
     expect((await sched.runOnce()).payments).toContain(payment.merOrderId);
     const row = await s.payment(payment.merOrderId);
