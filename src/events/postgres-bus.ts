@@ -268,29 +268,24 @@ export class PostgresBus implements PaymentBus {
 
   /** Committed events nobody here listens to: marked seen, unread; the doorbells ring once. */
   #pass(ids: readonly number[], via: 'notify' | 'catch-up'): void {
-    let fresh = 0;
-    for (const id of ids) {
-      if (id <= this.#floorId || this.#delivered.has(id)) {
-        if (via === 'notify') this.#onNotification('duplicate');
-        continue;
-      }
-      this.#remember(id);
-      if (id > this.#highestId) this.#highestId = id;
-      if (via === 'notify') this.#onNotification('unwatched');
-      fresh += 1;
-    }
-    if (fresh > 0) this.#local.ring();
+    let fresh = false;
+    for (const id of ids) if (this.#firstSight(id, via, 'unwatched')) fresh = true;
+    if (fresh) this.#local.ring();
   }
 
   #deliver(change: PaymentChange, via: 'notify' | 'catch-up'): void {
-    const id = change.event.id;
+    if (this.#firstSight(change.event.id, via, 'delivered')) this.#local.publish(change);
+  }
+
+  /** True the first time `id` is seen (now remembered); false for history or a repeat. */
+  #firstSight(id: number, via: 'notify' | 'catch-up', outcome: 'delivered' | 'unwatched'): boolean {
     if (id <= this.#floorId || this.#delivered.has(id)) {
       if (via === 'notify') this.#onNotification('duplicate');
-      return;
+      return false;
     }
     this.#remember(id);
     if (id > this.#highestId) this.#highestId = id;
-    if (via === 'notify') this.#onNotification('delivered');
-    this.#local.publish(change);
+    if (via === 'notify') this.#onNotification(outcome);
+    return true;
   }
 }
