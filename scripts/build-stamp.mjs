@@ -19,7 +19,7 @@ import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from '
 import { join, relative } from 'node:path';
 
 /** Everything the build reads: a change to any of these must rebuild. */
-export const INPUTS = ['src', 'bench', 'web', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json', 'scripts/build-web.mjs', 'scripts/bundle-gateway.mjs'];
+export const INPUTS = ['src', 'bench', 'web', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json', 'scripts/build-web.mjs', 'scripts/bundle-gateway.mjs', 'scripts/patch-postgres.mjs'];
 export const RACY_MS = 2_000;
 
 /** Input files under `path` (itself when a file), sorted; a missing input is none. */
