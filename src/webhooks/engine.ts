@@ -253,7 +253,14 @@ export class WebhookEngine {
       });
       this.#inFlight.add(running);
     }
-    if (claimed.length === 0 && this.#inFlight.size === 0 && !this.#closed) await this.#sleepUntilDue();
+    if (claimed.length === 0 && this.#inFlight.size === 0 && !this.#closed) {
+      try {
+        await this.#sleepUntilDue();
+      } catch (err) {
+        // The poll looks again within pollMs.
+        this.#o.log.error({ err: errorSummary(err) }, 'could not read when the next webhook attempt is due');
+      }
+    }
   }
 
   /** Wakes the workers when the next attempt falls due (at most a poll period away). */

@@ -11,6 +11,11 @@ import { SecretBox } from '../../src/merchants/secret-box.js';
 import { insertNewOrder } from '../../src/payments/ledger.js';
 import { claim, claimStatement, settleAndClaim } from '../../src/webhooks/deliveries.js';
 import { WebhookEndpoints } from '../../src/webhooks/endpoints.js';
+import { WebhookEngine } from '../../src/webhooks/engine.js';
+import { WebhookSender } from '../../src/webhooks/sender.js';
+import { InProcessBus } from '../../src/events/bus.js';
+import { pino } from 'pino';
+import type { Database } from '../../src/db/database.js';
 import { describeEachDatabase, type TestDatabase } from '../support/db.js';
 
 const LIMITS = { limit: 16, perEndpoint: 4, leaseMs: 60_000, perMerchant: 8 };
@@ -108,6 +113,33 @@ describeEachDatabase('webhook workers: settle and claim', (kind) => {
     expect(claimed).toHaveLength(0);
     const rows = await h.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, only!.delivery.eventId));
     expect(rows.map((r) => `${r.attempt}:${r.status}`)).toEqual(['1:FAILED']);
+  });
+
+  it('a worker round whose database read fails is logged, not left as an unhandled rejection', async () => {
+    // The claim answers (nothing due); every select after it fails, as during a database restart.
+    const failing = new Proxy(h.db, {
+      get(target, property, receiver) {
+        if (property === 'select') {
+          return () => {
+            throw new Error('connection lost');
+          };
+        }
+        return Reflect.get(target, property, receiver) as unknown;
+      },
+    }) as Database;
+    const logged: string[] = [];
+    const log = pino({ level: 'error' }, { write: (line: string) => logged.push(String((JSON.parse(line) as { msg?: string }).msg)) });
+    const bus = new InProcessBus();
+    const sender = new WebhookSender({ allowHttp: true, allowLoopback: true, allowPrivate: false }, 1000);
+    const engine = await WebhookEngine.start({ db: failing, listener: h, bus, endpoints: new WebhookEndpoints(h.db, new SecretBox(randomBytes(32))), sender, retryScheduleMs: [], timeoutMs: 1000, log, pollMs: 60_000 });
+    try {
+      await engine.idle();
+      expect(logged).toContain('could not read when the next webhook attempt is due');
+    } finally {
+      await engine.close();
+      await sender.close();
+      await bus.close();
+    }
   });
 
   it('a claim reads the attempts it takes and those in flight, not the queue nor the history', async () => {
