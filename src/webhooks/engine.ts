@@ -233,7 +233,7 @@ export class WebhookEngine {
     let claimed: ClaimedAttempt[];
     try {
       const result = await settleAndClaim(this.#o.db, this.#owner, settled, this.#o.retryScheduleMs, {
-        limit: Math.max(0, free),
+        limit: free,
         perEndpoint: this.#o.perEndpoint,
         leaseMs,
         perMerchant: this.#o.perMerchant,
@@ -253,20 +253,20 @@ export class WebhookEngine {
       });
       this.#inFlight.add(running);
     }
-    if (claimed.length === 0 && this.#inFlight.size === 0 && !this.#closed) {
-      try {
-        await this.#sleepUntilDue();
-      } catch (err) {
-        // The poll looks again within pollMs.
-        this.#o.log.error({ err: errorSummary(err) }, 'could not read when the next webhook attempt is due');
-      }
-    }
+    if (claimed.length === 0 && this.#inFlight.size === 0 && !this.#closed) await this.#sleepUntilDue();
   }
 
   /** Wakes the workers when the next attempt falls due (at most a poll period away). */
   async #sleepUntilDue(): Promise<void> {
     clearTimeout(this.#dueTimer);
-    const due = await nextDueAt(this.#o.db);
+    let due: Date | undefined;
+    try {
+      due = await nextDueAt(this.#o.db);
+    } catch (err) {
+      // The poll looks again within pollMs.
+      this.#o.log.error({ err: errorSummary(err) }, 'could not read when the next webhook attempt is due');
+      return;
+    }
     if (!due || this.#closed) return;
     const wait = Math.min(Math.max(due.getTime() - Date.now(), 10), this.#o.pollMs);
     this.#dueTimer = setTimeout(() => this.#kickWork(), wait);
